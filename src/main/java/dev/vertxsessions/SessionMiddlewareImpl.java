@@ -1,0 +1,185 @@
+package dev.vertxsessions;
+
+import dev.vertxsessions.internal.VertxWebBridge;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.Cookie;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+
+import java.lang.System.Logger.Level;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/*
+ * How a request flows.
+ *
+ * 1. handle(): a request without a cookie gets a fresh session at once. A request with a cookie pauses, waits for
+ *    any save of the same key that this process still has in flight (so a client never reads what it wrote a
+ *    moment ago as stale), then loads. A key that loads nothing is forgotten: the session starts fresh with a new
+ *    random ID, never with one the client chose.
+ * 2. Route handlers read and write the session; the same object is ctx.session().
+ * 3. finish(), run by commit() or when the headers go out: a destroyed or emptied session is deleted and its
+ *    cookie expired with the same path and domain; a changed one is saved and its cookie set (the backend
+ *    assigns the cookie value synchronously, so the cookie is in these headers even when the store write
+ *    completes later); an untouched one costs nothing. 5xx responses save nothing, as in Vert.x-Web.
+ */
+final class SessionMiddlewareImpl implements SessionMiddleware {
+
+  static final String CONTEXT_KEY = "dev.vertxsessions.session";
+
+  private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
+  /** A cookie value longer than this cannot be ours (browsers keep 4096 bytes per cookie). */
+  private static final int MAX_COOKIE_VALUE_CHARS = 4096;
+
+  private final Vertx vertx;
+  private final SessionConfig config;
+  private final SessionManager manager;
+  private final ConcurrentMap<String, Future<Void>> savesInFlight = new ConcurrentHashMap<>();
+
+  SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
+    this.vertx = vertx;
+    this.config = new SessionConfig(config).validate();
+    this.manager = this.config.resolveManager().create(vertx, this.config);
+  }
+
+  @Override
+  public SessionConfig config() {
+    return new SessionConfig(config);
+  }
+
+  @Override
+  public Future<Void> close() {
+    return manager.close();
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    if (ctx.get(CONTEXT_KEY) != null) {
+      ctx.next(); // re-routed: the session is loaded already
+      return;
+    }
+    BaseSessionInterface session = manager.newSession();
+    session.bind(vertx, config, s -> finish(ctx, s, true));
+    Cookie cookie = ctx.request().getCookie(config.getCookieName());
+    String key = cookie == null ? null : cookie.getValue();
+    if (key == null || key.isEmpty() || key.length() > MAX_COOKIE_VALUE_CHARS) {
+      start(ctx, session, false);
+      return;
+    }
+    HttpServerRequest request = ctx.request();
+    if (!request.isEnded()) {
+      request.pause(); // keep the body for a BodyHandler that runs after us
+    }
+    session.setCandidateKey(key);
+    Future<Void> pending = savesInFlight.get(key);
+    Future<Void> loading = pending == null ? load(session) : pending.transform(ar -> load(session));
+    loading.onComplete(ar -> {
+      if (!request.isEnded()) {
+        request.resume();
+      }
+      if (ar.failed()) {
+        Throwable cause = ar.cause();
+        LOG.log(Level.WARNING, "session could not be loaded: " + cause);
+        ctx.fail(cause instanceof SessionStoreUnavailableException ? 503 : 500, cause);
+        return;
+      }
+      session.forgetCandidateKey();
+      start(ctx, session, true);
+    });
+  }
+
+  private static Future<Void> load(BaseSessionInterface session) {
+    try {
+      return session.load();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private void start(RoutingContext ctx, BaseSessionInterface session, boolean requestHadCookie) {
+    ctx.put(CONTEXT_KEY, session);
+    if (requestHadCookie) {
+      ctx.put(CONTEXT_KEY + ".cookie", Boolean.TRUE);
+    }
+    VertxWebBridge.attach(ctx, session);
+    ctx.addHeadersEndHandler(v -> {
+      if (ctx.response().getStatusCode() >= 500) {
+        return;
+      }
+      Future<Void> saved = finish(ctx, session, false);
+      if (saved.failed()) {
+        // Failed before the headers went out (e.g. a cookie over 4096 bytes): do not answer 2xx.
+        ctx.response().setStatusCode(500);
+      }
+      saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
+    });
+    ctx.next();
+  }
+
+  /** Deletes, saves or leaves the session as its state asks, and sets or expires the cookie. */
+  private Future<Void> finish(RoutingContext ctx, BaseSessionInterface session, boolean explicit) {
+    VertxWebBridge.storeUser(ctx, session);
+    HttpServerResponse response = ctx.response();
+    boolean hadCookie = ctx.get(CONTEXT_KEY + ".cookie") != null;
+    if (session.isDestroyed() || session.isEmpty()) {
+      if (session.isNew() && session.getPreviousSessionKey() == null && !(hadCookie && session.isModified())) {
+        return Future.succeededFuture(); // nothing stored, nothing to forget
+      }
+      String key = session.getSessionKey();
+      Future<Void> deleted = track(key, session.deleteStored());
+      if (hadCookie || ctx.get(CONTEXT_KEY + ".cookieSet") != null) {
+        if (response.headWritten()) {
+          return deleted.compose(v -> Future.failedFuture(
+            new SessionException("session deleted, but its cookie could not be expired: headers already sent")));
+        }
+        response.addCookie(cookie("", 0));
+      }
+      return deleted;
+    }
+    if (!session.isModified() && !(config.isRolling() && !session.isNew())) {
+      return Future.succeededFuture();
+    }
+    if (explicit && response.headWritten()) {
+      return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
+    }
+    Future<Void> saved;
+    try {
+      saved = session.persist();
+    } catch (RuntimeException e) {
+      saved = Future.failedFuture(e);
+    }
+    if (saved.failed()) {
+      return saved;
+    }
+    long maxAgeSeconds = Math.max(0, (session.expiresAtMillis() - session.currentTimeMillis()) / 1000);
+    response.addCookie(cookie(session.currentCookieValue(), maxAgeSeconds));
+    ctx.put(CONTEXT_KEY + ".cookieSet", Boolean.TRUE);
+    return track(session.getSessionKey(), saved);
+  }
+
+  /** Remembers a store write still in flight, so a load of the same key in this process waits for it. */
+  private Future<Void> track(String key, Future<Void> write) {
+    if (write.isComplete() || key == null) {
+      return write;
+    }
+    Future<Void> tracked = savesInFlight.compute(key,
+      (k, earlier) -> earlier == null ? write : Future.join(earlier, write).transform(ar -> Future.<Void>succeededFuture()));
+    tracked.onComplete(ar -> savesInFlight.remove(key, tracked));
+    return write;
+  }
+
+  private Cookie cookie(String value, long maxAgeSeconds) {
+    Cookie cookie = Cookie.cookie(config.getCookieName(), value)
+      .setPath(config.getCookiePath())
+      .setSecure(config.isCookieSecure())
+      .setHttpOnly(config.isCookieHttpOnly())
+      .setSameSite(config.cookieSameSite())
+      .setMaxAge(maxAgeSeconds);
+    if (config.getCookieDomain() != null) {
+      cookie.setDomain(config.getCookieDomain());
+    }
+    return cookie;
+  }
+}

@@ -1,0 +1,122 @@
+package dev.vertxsessions.file;
+
+import dev.vertxsessions.BaseSessionInterface;
+import dev.vertxsessions.SessionManager;
+import dev.vertxsessions.SessionManagerFactory;
+import dev.vertxsessions.internal.JsonValues;
+import io.vertx.core.Future;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+
+/**
+ * The file backend: one JSON file per session, named {@code prefix + id}, in one directory.
+ *
+ * <p>Only IDs of the exact generated format (256 random bits, base64url) are ever turned into a path, so a
+ * cookie can never name a file outside the directory. Writes are atomic (temporary file, then rename), merge per
+ * key under a lock that other processes sharing the directory respect, and never bring back a session that a
+ * logout deleted. Expired files are treated as absent, deleted when read, and swept periodically
+ * ({@code sweep_interval}). Reads use Vert.x's asynchronous file system; locked writes run on a dedicated worker
+ * pool.
+ */
+public class FileSessionInterface extends BaseSessionInterface {
+
+  private final FileSessionStore store;
+
+  FileSessionInterface(FileSessionStore store) {
+    this.store = store;
+  }
+
+  /**
+   * Returns the factory of this backend storing files named {@code prefix + id} in {@code directory} (created at
+   * start-up if missing).
+   */
+  public static SessionManagerFactory factory(Path directory, String prefix) {
+    Objects.requireNonNull(directory, "directory");
+    Objects.requireNonNull(prefix, "prefix");
+    return (vertx, config) -> {
+      // Validates the prefix with the same rule as the JSON key.
+      new dev.vertxsessions.SessionConfig().setPrefix(prefix);
+      FileSessionStore store = new FileSessionStore(vertx, directory, prefix, config.getSweepInterval(),
+        config.getClock());
+      return new SessionManager() {
+        @Override
+        public BaseSessionInterface newSession() {
+          return new FileSessionInterface(store);
+        }
+
+        @Override
+        public Future<Void> close() {
+          return store.close();
+        }
+      };
+    };
+  }
+
+  @Override
+  protected Future<Void> load() {
+    String id = getSessionKey();
+    return store.read(id).map(stored -> {
+      if (stored != null) {
+        boolean valid = restore(id, JsonValues.fromStorable(stored.data), stored.createdAt, stored.expiresAt,
+          stored.perSessionExpiry);
+        if (!valid) {
+          store.deleteIfExpired(id);
+        }
+      }
+      return null;
+    });
+  }
+
+  @Override
+  protected Future<Void> save() {
+    return store.write(changes(null));
+  }
+
+  @Override
+  protected Future<Void> replace(String previousKey) {
+    return store.write(changes(previousKey));
+  }
+
+  @Override
+  protected Future<Void> delete(String sessionKey) {
+    return store.delete(sessionKey);
+  }
+
+  @Override
+  protected Future<Object> updateStored(String key, UnaryOperator<Object> update) {
+    FileSessionStore.Changes changes = changes(getPreviousSessionKey());
+    if (changes.previousId != null) {
+      // Move the data to the new key first, then update under the new key.
+      return store.write(changes).compose(v -> {
+        markStored();
+        changes.previousId = null;
+        changes.mustExist = true;
+        return store.update(changes, key, update);
+      });
+    }
+    return store.update(changes, key, update).onSuccess(v -> markStored());
+  }
+
+  private FileSessionStore.Changes changes(String previousKey) {
+    FileSessionStore.Changes changes = new FileSessionStore.Changes();
+    changes.id = getSessionKey();
+    changes.previousId = previousKey;
+    changes.mustExist = !isNew();
+    changes.cleared = isCleared();
+    changes.removed = new LinkedHashSet<>(removedKeys());
+    Map<String, Object> changed = new LinkedHashMap<>();
+    for (String key : changedKeys()) {
+      changed.put(key, JsonValues.toStorable(data().get(key)));
+    }
+    changes.changed = changed;
+    changes.createdAt = getCreatedAt();
+    changes.expiresAt = expiresAtMillis();
+    changes.perSessionExpiry = perSessionExpiry();
+    return changes;
+  }
+}

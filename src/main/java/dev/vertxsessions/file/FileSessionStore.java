@@ -1,0 +1,385 @@
+package dev.vertxsessions.file;
+
+import dev.vertxsessions.SessionException;
+import dev.vertxsessions.SessionStoreUnavailableException;
+import dev.vertxsessions.internal.JsonValues;
+import dev.vertxsessions.internal.SessionIds;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.file.FileSystemException;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
+
+/*
+ * How the file backend keeps concurrent requests from losing data.
+ *
+ * Reads take no lock: every write goes to a temporary file in the same directory and is renamed over the
+ * session file (an atomic replace on POSIX file systems), so a reader sees the old or the new complete file.
+ *
+ * Writes are read-merge-write under a lock: the request's own changes (keys put, keys removed, a clear) are
+ * applied to the file as it is now, not to the copy the request loaded, so two requests that change different
+ * keys both keep their change. The lock is striped by session ID over 1024 stripes and has two levels: a
+ * ReentrantLock per stripe inside this JVM (shared by every store on the same directory), and an OS byte-range
+ * lock (FileChannel.lock) on byte <stripe> of the directory's ".vertx-sessions.lock" file, which other processes
+ * sharing the directory respect. Vert.x's FileSystem has no locks, so locked work runs on a dedicated worker
+ * pool (never on an event loop).
+ *
+ * No resurrection: a save of a session that was loaded from the store only applies if the file still exists; a
+ * logout or regenerate that deleted it wins over a slow request that finishes later.
+ */
+final class FileSessionStore {
+
+  private static final System.Logger LOG = System.getLogger(FileSessionStore.class.getName());
+  private static final int STRIPES = 1024;
+  private static final String LOCK_FILE = ".vertx-sessions.lock";
+  private static final String TEMP_PREFIX = ".tmp-";
+  private static final Duration TEMP_FILE_MAX_AGE = Duration.ofMinutes(1);
+  private static final ConcurrentHashMap<Path, SharedLock> LOCKS = new ConcurrentHashMap<>();
+
+  /** The lock state of one directory, shared by every store of this JVM that uses it. */
+  private static final class SharedLock {
+    final FileChannel channel;
+    final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+    int users;
+
+    SharedLock(Path lockFile) throws IOException {
+      channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      for (int i = 0; i < STRIPES; i++) {
+        stripes[i] = new ReentrantLock();
+      }
+    }
+  }
+
+  /** A session file's content. */
+  static final class Stored {
+    final long createdAt;
+    final long expiresAt;
+    final Duration perSessionExpiry;
+    final LinkedHashMap<String, Object> data;
+
+    Stored(long createdAt, long expiresAt, Duration perSessionExpiry, LinkedHashMap<String, Object> data) {
+      this.createdAt = createdAt;
+      this.expiresAt = expiresAt;
+      this.perSessionExpiry = perSessionExpiry;
+      this.data = data;
+    }
+  }
+
+  /** What one request changed, captured when its save starts. */
+  static final class Changes {
+    String id;
+    String previousId;
+    boolean mustExist;
+    boolean cleared;
+    Set<String> removed;
+    Map<String, Object> changed;
+    long createdAt;
+    long expiresAt;
+    Duration perSessionExpiry;
+  }
+
+  private final Vertx vertx;
+  private final Path directory;
+  private final Path lockPath;
+  private final String prefix;
+  private final Clock clock;
+  private final SharedLock lock;
+  private final WorkerExecutor workers;
+  private final AtomicBoolean sweeping = new AtomicBoolean();
+  private final AtomicLong swept = new AtomicLong();
+  private final long sweeperTimer;
+
+  FileSessionStore(Vertx vertx, Path directory, String prefix, Duration sweepInterval, Clock clock) {
+    this.vertx = vertx;
+    this.prefix = prefix;
+    this.clock = clock;
+    try {
+      // Start-up only: a missing or unwritable directory is a misconfiguration, reported now.
+      Files.createDirectories(directory);
+      this.directory = directory.toRealPath();
+      if (!Files.isWritable(this.directory)) {
+        throw new IllegalArgumentException("directory " + this.directory + " is not writable by this process: fix "
+          + "its permissions or choose another directory");
+      }
+      this.lockPath = this.directory.resolve(LOCK_FILE);
+      this.lock = LOCKS.compute(lockPath, (path, shared) -> {
+        try {
+          SharedLock result = shared != null ? shared : new SharedLock(path);
+          result.users++;
+          return result;
+        } catch (IOException e) {
+          throw new IllegalArgumentException("directory " + directory + ": cannot create the lock file " + path
+            + " (" + e.getMessage() + ")", e);
+        }
+      });
+    } catch (IOException e) {
+      throw new IllegalArgumentException("directory " + directory + " cannot be created or read (" + e
+        + "): fix its permissions or choose another directory", e);
+    }
+    this.workers = vertx.createSharedWorkerExecutor("vertx-sessions-files", 16);
+    this.sweeperTimer = sweepInterval.isZero() ? -1 : vertx.setPeriodic(sweepInterval.toMillis(), id -> sweep());
+  }
+
+  Path directory() {
+    return directory;
+  }
+
+  /** Reads a session file without locking; null when the ID is malformed or no such file exists. */
+  Future<Stored> read(String id) {
+    if (!SessionIds.isWellFormed(id)) {
+      return Future.succeededFuture(null);
+    }
+    return vertx.fileSystem().readFile(pathOf(id).toString()).transform(ar -> {
+      if (ar.failed()) {
+        Throwable cause = ar.cause() instanceof FileSystemException && ar.cause().getCause() != null
+          ? ar.cause().getCause() : ar.cause();
+        if (cause instanceof NoSuchFileException) {
+          return Future.succeededFuture(null);
+        }
+        return Future.failedFuture(new SessionStoreUnavailableException("session file could not be read in "
+          + directory + ": " + cause, cause));
+      }
+      return Future.succeededFuture(parse(ar.result().getBytes(), id));
+    });
+  }
+
+  /** Applies a request's changes to the session file under the lock. */
+  Future<Void> write(Changes changes) {
+    return locked(changes.previousId != null ? changes.previousId : changes.id, () -> {
+      String source = changes.previousId != null ? changes.previousId : changes.id;
+      Stored current = readNow(source);
+      if (current == null && changes.mustExist) {
+        LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
+        return null;
+      }
+      LinkedHashMap<String, Object> data = current == null || changes.cleared
+        ? new LinkedHashMap<>() : current.data;
+      for (String key : changes.removed) {
+        data.remove(key);
+      }
+      data.putAll(changes.changed);
+      long createdAt = current == null ? changes.createdAt : current.createdAt;
+      writeNow(changes.id, createdAt, changes.expiresAt, changes.perSessionExpiry, data);
+      if (changes.previousId != null) {
+        Files.deleteIfExists(pathOf(changes.previousId));
+      }
+      return null;
+    });
+  }
+
+  /** Applies {@code update} to one stored value under the lock and returns the new value. */
+  Future<Object> update(Changes changes, String key, UnaryOperator<Object> update) {
+    return locked(changes.id, () -> {
+      Stored current = readNow(changes.id);
+      if (current == null && changes.mustExist) {
+        throw new SessionException("session no longer exists (it was invalidated or expired); not updated");
+      }
+      LinkedHashMap<String, Object> data = current == null ? new LinkedHashMap<>() : current.data;
+      Object value = update.apply(JsonValues.fromStorable(data.get(key)));
+      if (value == null) {
+        data.remove(key);
+      } else {
+        data.put(key, JsonValues.toStorable(value));
+      }
+      long createdAt = current == null ? changes.createdAt : current.createdAt;
+      Duration perSession = current == null ? changes.perSessionExpiry : current.perSessionExpiry;
+      long expiresAt = current == null ? changes.expiresAt : Math.max(current.expiresAt, changes.expiresAt);
+      writeNow(changes.id, createdAt, expiresAt, perSession, data);
+      return value;
+    });
+  }
+
+  /** Deletes a session file under the lock. */
+  Future<Void> delete(String id) {
+    if (!SessionIds.isWellFormed(id)) {
+      return Future.succeededFuture();
+    }
+    return locked(id, () -> {
+      Files.deleteIfExists(pathOf(id));
+      return null;
+    });
+  }
+
+  /** Deletes a session file if it is still expired when the lock is held. */
+  Future<Void> deleteIfExpired(String id) {
+    return locked(id, () -> {
+      Stored current = readNow(id);
+      if (current != null && current.expiresAt <= clock.millis()) {
+        Files.deleteIfExists(pathOf(id));
+      }
+      return null;
+    });
+  }
+
+  /** Deletes expired session files and stale temporary files; returns how many session files it deleted. */
+  Future<Integer> sweep() {
+    if (!sweeping.compareAndSet(false, true)) {
+      return Future.succeededFuture(0);
+    }
+    return workers.<Integer>executeBlocking(this::sweepNow, false)
+      .andThen(ar -> sweeping.set(false))
+      .onFailure(e -> LOG.log(Level.WARNING, "session sweeper failed in " + directory + ": " + e));
+  }
+
+  /** Returns how many expired session files the sweeper has deleted since start. */
+  long sweptCount() {
+    return swept.get();
+  }
+
+  Future<Void> close() {
+    if (sweeperTimer >= 0) {
+      vertx.cancelTimer(sweeperTimer);
+    }
+    LOCKS.computeIfPresent(lockPath, (path, shared) -> {
+      if (--shared.users > 0) {
+        return shared;
+      }
+      try {
+        shared.channel.close();
+      } catch (IOException e) {
+        LOG.log(Level.DEBUG, "lock file close failed: " + e);
+      }
+      return null;
+    });
+    return workers.close();
+  }
+
+  private int sweepNow() throws IOException {
+    int deleted = 0;
+    long now = clock.millis();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+      for (Path file : files) {
+        String name = file.getFileName().toString();
+        if (name.startsWith(TEMP_PREFIX)) {
+          if (Files.getLastModifiedTime(file).toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
+            Files.deleteIfExists(file); // left by a crash between write and rename
+          }
+          continue;
+        }
+        if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
+          continue;
+        }
+        String id = name.substring(prefix.length());
+        Stored stored = readNow(id);
+        if (stored != null && stored.expiresAt > now) {
+          continue;
+        }
+        boolean removed = withLock(id, () -> {
+          Stored again = readNow(id);
+          return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
+        });
+        if (removed) {
+          deleted++;
+        }
+      }
+    }
+    swept.addAndGet(deleted);
+    return deleted;
+  }
+
+  private <T> Future<T> locked(String id, Callable<T> work) {
+    return workers.executeBlocking(() -> {
+      try {
+        return withLock(id, work);
+      } catch (IOException e) {
+        throw new SessionStoreUnavailableException("session file could not be written in " + directory + ": "
+          + e, e);
+      }
+    }, false);
+  }
+
+  private <T> T withLock(String id, Callable<T> work) throws IOException {
+    int stripe = Math.floorMod(id.hashCode(), STRIPES);
+    ReentrantLock local = lock.stripes[stripe];
+    local.lock();
+    try (FileLock ignored = lock.channel.lock(stripe, 1, false)) {
+      return work.call();
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new SessionException("session file operation failed", e);
+    } finally {
+      local.unlock();
+    }
+  }
+
+  private Stored readNow(String id) throws IOException {
+    try {
+      return parse(Files.readAllBytes(pathOf(id)), id);
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (AccessDeniedException e) {
+      throw e;
+    }
+  }
+
+  private void writeNow(String id, long createdAt, long expiresAt, Duration perSessionExpiry,
+                        Map<String, Object> data) throws IOException {
+    Map<String, Object> file = new LinkedHashMap<>();
+    file.put("version", 1);
+    file.put("created", createdAt);
+    file.put("expires", expiresAt);
+    file.put("expiry", perSessionExpiry == null ? null : perSessionExpiry.toSeconds());
+    file.put("data", data);
+    byte[] bytes = JsonValues.write(file);
+    Path target = pathOf(id);
+    Path temp = directory.resolve(TEMP_PREFIX + prefix + id + "-" + Long.toHexString(System.nanoTime()));
+    try {
+      Files.write(temp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  /** Parses a session file; a corrupt or foreign file reads as absent, never as an error. */
+  @SuppressWarnings("unchecked")
+  private Stored parse(byte[] bytes, String id) {
+    try {
+      Map<String, Object> file = JsonValues.readMap(bytes, 0, bytes.length);
+      Object data = file.get("data");
+      Object created = file.get("created");
+      Object expires = file.get("expires");
+      Object expiry = file.get("expiry");
+      if (!(data instanceof Map) || !(created instanceof Number) || !(expires instanceof Number)) {
+        throw new IOException("missing fields");
+      }
+      LinkedHashMap<String, Object> values = new LinkedHashMap<>((Map<String, Object>) data);
+      return new Stored(((Number) created).longValue(), ((Number) expires).longValue(),
+        expiry instanceof Number ? Duration.ofSeconds(((Number) expiry).longValue()) : null, values);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.DEBUG, "session file " + prefix + id + " is not a session and reads as absent: " + e);
+      return null;
+    }
+  }
+
+  private Path pathOf(String id) {
+    if (!SessionIds.isWellFormed(id)) {
+      throw new IllegalArgumentException("not a session ID"); // unreachable from requests: IDs are checked first
+    }
+    return directory.resolve(prefix + id);
+  }
+
+}

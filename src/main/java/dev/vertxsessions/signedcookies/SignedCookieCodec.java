@@ -1,0 +1,234 @@
+package dev.vertxsessions.signedcookies;
+
+import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.internal.JsonValues;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+
+/*
+ * Cookie format, version 1:
+ *
+ *   base64url(body) "." base64url(HMAC-SHA256(key, SALT || body))
+ *
+ *   body = version (1 byte) | flags (1 byte, bit 0 = payload deflated)
+ *        | createdAt ms (8) | issuedAt ms (8) | expiresAt ms (8) | per-session expiry s (4, 0 = configured)
+ *        | session id (32 raw bytes) | payload (JSON object of the session data, maybe deflated)
+ *
+ * Everything the server relies on (the times, the ID, the data) is inside the MAC, so a client can neither
+ * extend its session nor forge data. The salt binds the MAC to this use of the key. The current key signs; the
+ * current and the fallback keys verify, each in constant time. Any failure is reported as "no session", never as
+ * which part failed.
+ */
+
+/**
+ * Encodes session data into a signed cookie value and verifies and decodes it back. Thread-safe.
+ */
+public final class SignedCookieCodec {
+
+  private static final byte VERSION = 1;
+  private static final byte FLAG_DEFLATED = 1;
+  private static final int ID_BYTES = 32;
+  private static final int HEADER_BYTES = 1 + 1 + 8 + 8 + 8 + 4 + ID_BYTES;
+  private static final int MAC_BYTES = 32;
+  private static final int MAC_CHARS = 43;
+  private static final int MAX_COOKIE_CHARS = 8192;
+  private static final int MAX_PAYLOAD_BYTES = 64 * 1024;
+  private static final int DEFLATE_ABOVE_BYTES = 160;
+  private static final byte[] SALT = "vertx-sessions.signed-cookie.v1".getBytes(StandardCharsets.US_ASCII);
+  private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
+  private static final Base64.Decoder B64_DECODER = Base64.getUrlDecoder();
+
+  private final List<ThreadLocal<Mac>> macs = new ArrayList<>();
+  private final ThreadLocal<Deflater> deflaters = ThreadLocal.withInitial(() -> new Deflater(Deflater.BEST_SPEED, true));
+  private final ThreadLocal<Inflater> inflaters = ThreadLocal.withInitial(() -> new Inflater(true));
+
+  /** What a verified cookie holds. */
+  public static final class Contents {
+    /** The session ID, base64url. */
+    public final String id;
+    /** When the session was created, epoch ms. */
+    public final long createdAt;
+    /** When this cookie was issued (the session last saved), epoch ms. */
+    public final long issuedAt;
+    /** When this cookie expires, epoch ms. */
+    public final long expiresAt;
+    /** The per-session expiry in seconds, or 0 for the configured one. */
+    public final int perSessionExpirySeconds;
+    /** The session data. */
+    public final Map<String, Object> data;
+    /** Whether the cookie was signed with a fallback key (so it should be re-issued). */
+    public final boolean signedWithFallbackKey;
+
+    Contents(String id, long createdAt, long issuedAt, long expiresAt, int perSessionExpirySeconds,
+             Map<String, Object> data, boolean signedWithFallbackKey) {
+      this.id = id;
+      this.createdAt = createdAt;
+      this.issuedAt = issuedAt;
+      this.expiresAt = expiresAt;
+      this.perSessionExpirySeconds = perSessionExpirySeconds;
+      this.data = data;
+      this.signedWithFallbackKey = signedWithFallbackKey;
+    }
+  }
+
+  /**
+   * Creates a codec that signs with {@code secretKey} and also verifies with {@code fallbackKeys}. Throws
+   * {@link IllegalArgumentException} when the secret is missing or shorter than 32 bytes.
+   */
+  public SignedCookieCodec(String secretKey, List<String> fallbackKeys) {
+    if (secretKey == null || secretKey.getBytes(StandardCharsets.UTF_8).length < SessionConfig.MIN_SECRET_BYTES) {
+      throw new IllegalArgumentException("secret_key is required by the signed-cookie backend and must be at least "
+        + SessionConfig.MIN_SECRET_BYTES + " bytes: generate one with `openssl rand -hex 32`");
+    }
+    macs.add(macFor(secretKey));
+    for (String key : fallbackKeys) {
+      macs.add(macFor(key));
+    }
+  }
+
+  private static ThreadLocal<Mac> macFor(String secret) {
+    SecretKeySpec key = new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
+    ThreadLocal<Mac> mac = ThreadLocal.withInitial(() -> {
+      try {
+        Mac instance = Mac.getInstance("HmacSHA256");
+        instance.init(key);
+        return instance;
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);
+      }
+    });
+    mac.get(); // fail at start-up, not on the first request
+    return mac;
+  }
+
+  /** Encodes and signs a session with the current key; {@code data} holds storable JSON values. */
+  public String encode(String id, long createdAt, long issuedAt, long expiresAt, int perSessionExpirySeconds,
+                       Map<String, Object> data) {
+    byte[] json = JsonValues.write(JsonValues.toStorable(data));
+    byte flags = 0;
+    byte[] payload = json;
+    if (json.length > DEFLATE_ABOVE_BYTES) {
+      byte[] deflated = deflate(json);
+      if (deflated.length < json.length) {
+        payload = deflated;
+        flags = FLAG_DEFLATED;
+      }
+    }
+    ByteBuffer body = ByteBuffer.allocate(HEADER_BYTES + payload.length);
+    body.put(VERSION).put(flags).putLong(createdAt).putLong(issuedAt).putLong(expiresAt)
+      .putInt(perSessionExpirySeconds).put(B64_DECODER.decode(id)).put(payload);
+    byte[] bodyBytes = body.array();
+    return B64.encodeToString(bodyBytes) + "." + B64.encodeToString(sign(macs.get(0).get(), bodyBytes));
+  }
+
+  /** Verifies and decodes a cookie value; returns null for anything tampered, truncated or malformed. */
+  public Contents decode(String cookieValue) {
+    if (cookieValue == null || cookieValue.length() > MAX_COOKIE_CHARS) {
+      return null;
+    }
+    int dot = cookieValue.length() - MAC_CHARS - 1;
+    if (dot <= 0 || cookieValue.charAt(dot) != '.') {
+      return null;
+    }
+    byte[] body;
+    byte[] mac;
+    try {
+      body = B64_DECODER.decode(cookieValue.substring(0, dot));
+      mac = B64_DECODER.decode(cookieValue.substring(dot + 1));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    if (mac.length != MAC_BYTES || body.length < HEADER_BYTES) {
+      return null;
+    }
+    int keyIndex = -1;
+    for (int i = 0; i < macs.size(); i++) {
+      if (MessageDigest.isEqual(mac, sign(macs.get(i).get(), body))) {
+        keyIndex = i;
+        break;
+      }
+    }
+    if (keyIndex < 0) {
+      return null;
+    }
+    ByteBuffer header = ByteBuffer.wrap(body);
+    byte version = header.get();
+    byte flags = header.get();
+    if (version != VERSION || (flags & ~FLAG_DEFLATED) != 0) {
+      return null;
+    }
+    long createdAt = header.getLong();
+    long issuedAt = header.getLong();
+    long expiresAt = header.getLong();
+    int perSessionExpiry = header.getInt();
+    byte[] id = new byte[ID_BYTES];
+    header.get(id);
+    try {
+      byte[] json = body;
+      int offset = HEADER_BYTES;
+      int length = body.length - HEADER_BYTES;
+      if ((flags & FLAG_DEFLATED) != 0) {
+        json = inflate(body, HEADER_BYTES, length);
+        offset = 0;
+        length = json.length;
+      }
+      Map<String, Object> data = JsonValues.fromStorable(JsonValues.readMap(json, offset, length));
+      return new Contents(B64.encodeToString(id), createdAt, issuedAt, expiresAt, perSessionExpiry, data,
+        keyIndex > 0);
+    } catch (Exception e) {
+      // A correctly signed cookie that does not decode was written by an incompatible version: no session.
+      return null;
+    }
+  }
+
+  private static byte[] sign(Mac mac, byte[] body) {
+    mac.update(SALT);
+    return mac.doFinal(body);
+  }
+
+  private byte[] deflate(byte[] input) {
+    Deflater deflater = deflaters.get();
+    deflater.reset();
+    deflater.setInput(input);
+    deflater.finish();
+    ByteArrayOutputStream out = new ByteArrayOutputStream(input.length);
+    byte[] chunk = new byte[Math.max(256, input.length)];
+    while (!deflater.finished()) {
+      int n = deflater.deflate(chunk);
+      out.write(chunk, 0, n);
+    }
+    return out.toByteArray();
+  }
+
+  private byte[] inflate(byte[] input, int offset, int length) throws DataFormatException {
+    Inflater inflater = inflaters.get();
+    inflater.reset();
+    inflater.setInput(input, offset, length);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(length * 4);
+    byte[] chunk = new byte[4096];
+    while (!inflater.finished()) {
+      int n = inflater.inflate(chunk);
+      if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+        throw new DataFormatException("truncated payload");
+      }
+      out.write(chunk, 0, n);
+      if (out.size() > MAX_PAYLOAD_BYTES) {
+        throw new DataFormatException("payload too large");
+      }
+    }
+    return out.toByteArray();
+  }
+}
