@@ -1,6 +1,5 @@
 package dev.vertxsessions;
 
-import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -56,6 +55,41 @@ public final class TestServer implements AutoCloseable {
     });
   }
 
+  /** Sends a request with an optional {@code Cookie} header value ("name=value"). */
+  public HttpResponse<Buffer> send(io.vertx.core.http.HttpMethod method, String path, String cookieHeader) {
+    io.vertx.ext.web.client.HttpRequest<Buffer> request = client.request(method, path);
+    if (cookieHeader != null) {
+      request.putHeader("cookie", cookieHeader);
+    }
+    return request.send().await();
+  }
+
+  /** GET without a cookie. */
+  public HttpResponse<Buffer> get(String path) {
+    return send(io.vertx.core.http.HttpMethod.GET, path, null);
+  }
+
+  /** GET with the session cookie {@code session_id=value}. */
+  public HttpResponse<Buffer> get(String path, String sessionCookieValue) {
+    return send(io.vertx.core.http.HttpMethod.GET, path,
+      sessionCookieValue == null ? null : "session_id=" + sessionCookieValue);
+  }
+
+  /** POST with the session cookie {@code session_id=value}. */
+  public HttpResponse<Buffer> post(String path, String sessionCookieValue) {
+    return send(io.vertx.core.http.HttpMethod.POST, path,
+      sessionCookieValue == null ? null : "session_id=" + sessionCookieValue);
+  }
+
+  /** Returns the value of the session_id cookie a response set, failing when it set none. */
+  public static String sessionCookie(HttpResponse<Buffer> response) {
+    String header = setCookie(response, "session_id");
+    if (header == null) {
+      throw new AssertionError("no session_id Set-Cookie in " + response.headers().getAll("set-cookie"));
+    }
+    return cookieValue(header);
+  }
+
   public int port() {
     return server.actualPort();
   }
@@ -89,11 +123,9 @@ public final class TestServer implements AutoCloseable {
     return response.headers().getAll("set-cookie");
   }
 
-  static Handler<RoutingContext> text(java.util.function.Function<RoutingContext, Object> body) {
-    return ctx -> ctx.response().putHeader("content-type", "text/plain").end(String.valueOf(body.apply(ctx)));
-  }
-
-  static Future<Void> noop() {
-    return Future.succeededFuture();
+  /** A handler answering 200 text with what {@code body} returns for the request's session. */
+  public static Handler<RoutingContext> text(java.util.function.Function<BaseSessionInterface, Object> body) {
+    return ctx -> ctx.response().putHeader("content-type", "text/plain")
+      .end(String.valueOf(body.apply(SessionMiddleware.session(ctx))));
   }
 }

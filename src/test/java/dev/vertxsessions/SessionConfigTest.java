@@ -1,0 +1,184 @@
+package dev.vertxsessions;
+
+import dev.vertxsessions.signedcookies.SignedSessionManager;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.CookieSameSite;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SessionConfigTest {
+
+  static final String SECRET = TestServer.SECRET;
+  static Vertx vertx;
+
+  @BeforeAll
+  static void start() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() {
+    vertx.close().await();
+  }
+
+  private static String failure(Runnable action) {
+    return assertThrows(IllegalArgumentException.class, action::run).getMessage();
+  }
+
+  @Test
+  void defaults_matchTheSeedTable() {
+    SessionConfig config = new SessionConfig();
+    assertEquals("session_id", config.getCookieName());
+    assertEquals("/", config.getCookiePath());
+    assertNull(config.getCookieDomain());
+    assertFalse(config.isCookieSecure());
+    assertTrue(config.isCookieHttpOnly());
+    assertEquals("lax", config.getCookieSameSite());
+    assertEquals(CookieSameSite.LAX, config.cookieSameSite());
+    assertEquals(Duration.ofSeconds(86400), config.getExpiry());
+    assertEquals("signed", config.getManagerName());
+    assertEquals("sessions", config.getDirectory());
+    assertEquals("session_", config.getPrefix());
+    assertFalse(config.isRolling());
+    assertNull(config.getAbsoluteExpiry());
+  }
+
+  @Test
+  void json_withEverySeedKey_setsEveryOption() {
+    JsonObject json = new JsonObject()
+      .put("secret_key", SECRET)
+      .put("fallback_secret_keys", new JsonArray().add(SECRET + "-old"))
+      .put("session_cookie_name", "nexios_session")
+      .put("cookie_path", "/app")
+      .put("cookie_domain", "example.com")
+      .put("cookie_secure", true)
+      .put("cookie_httponly", false)
+      .put("cookie_samesite", "Strict")
+      .put("expiry", 3600)
+      .put("absolute_expiry", 7200)
+      .put("rolling", true)
+      .put("manager", "file")
+      .put("directory", "/tmp/x")
+      .put("prefix", "s_")
+      .put("sweep_interval", 30);
+    SessionConfig config = new SessionConfig(json);
+    assertEquals(SECRET, config.getSecretKey());
+    assertEquals(List.of(SECRET + "-old"), config.getFallbackSecretKeys());
+    assertEquals("nexios_session", config.getCookieName());
+    assertEquals("/app", config.getCookiePath());
+    assertEquals("example.com", config.getCookieDomain());
+    assertTrue(config.isCookieSecure());
+    assertFalse(config.isCookieHttpOnly());
+    assertEquals("strict", config.getCookieSameSite());
+    assertEquals(Duration.ofHours(1), config.getExpiry());
+    assertEquals(Duration.ofHours(2), config.getAbsoluteExpiry());
+    assertTrue(config.isRolling());
+    assertEquals("file", config.getManagerName());
+    assertEquals("/tmp/x", config.getDirectory());
+    assertEquals("s_", config.getPrefix());
+    assertEquals(Duration.ofSeconds(30), config.getSweepInterval());
+  }
+
+  @Test
+  void toJson_roundTripsWithoutSecrets() {
+    SessionConfig config = new SessionConfig().setSecretKey(SECRET).setCookieName("sid").setExpiry(Duration.ofMinutes(5));
+    JsonObject json = config.toJson();
+    assertFalse(json.containsKey("secret_key"));
+    assertFalse(json.encode().contains(SECRET));
+    SessionConfig back = new SessionConfig(json.put("secret_key", SECRET));
+    assertEquals("sid", back.getCookieName());
+    assertEquals(Duration.ofMinutes(5), back.getExpiry());
+  }
+
+  @Test
+  void unknownKey_failsNamingTheKeyAndTheLikelyFix() {
+    String message = failure(() -> new SessionConfig(new JsonObject().put("cookie_samsite", "lax")));
+    assertTrue(message.startsWith("unknown session config key 'cookie_samsite' (did you mean 'cookie_samesite'?)"),
+      message);
+  }
+
+  @Test
+  void wrongTypes_failNamingTheKey() {
+    assertEquals("expiry must be a whole number, got a string",
+      failure(() -> new SessionConfig(new JsonObject().put("expiry", "3600"))));
+    assertEquals("cookie_secure must be true or false, got a string",
+      failure(() -> new SessionConfig(new JsonObject().put("cookie_secure", "yes"))));
+    assertEquals("expiry must be a whole number, got a number",
+      failure(() -> new SessionConfig(new JsonObject().put("expiry", 1.5))));
+    assertEquals("fallback_secret_keys must be a list of strings, got a string",
+      failure(() -> new SessionConfig(new JsonObject().put("fallback_secret_keys", SECRET))));
+    assertEquals("session_cookie_name must be a string, got a number",
+      failure(() -> new SessionConfig(new JsonObject().put("session_cookie_name", 5))));
+  }
+
+  @Test
+  void badSameSite_failsNamingTheAllowedValues() {
+    assertEquals("cookie_samesite must be lax, strict or none (got 'loose')",
+      failure(() -> new SessionConfig(new JsonObject().put("cookie_samesite", "loose"))));
+  }
+
+  @Test
+  void sameSiteNone_withoutSecure_failsAtStartUp() {
+    SessionConfig config = new SessionConfig().setSecretKey(SECRET).setCookieSameSite("none");
+    String message = failure(() -> SessionMiddleware.create(vertx, config));
+    assertTrue(message.startsWith("cookie_samesite 'none' requires cookie_secure true"), message);
+    SessionMiddleware.create(vertx, config.setCookieSecure(true)).close().await();
+  }
+
+  @Test
+  void missingSecret_failsAtStartUpForSignedCookies() {
+    String message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig()));
+    assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
+    message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager(SignedSessionManager.factory())));
+    assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
+  }
+
+  @Test
+  void shortSecret_isRefusedWithoutEchoingIt() {
+    String secret = "short-but-secret";
+    String message = failure(() -> new SessionConfig().setSecretKey(secret));
+    assertEquals("secret_key must be at least 32 bytes, got 16; generate one with `openssl rand -hex 32`", message);
+    message = failure(() -> new SessionConfig(new JsonObject().put("fallback_secret_keys", new JsonArray().add(secret))));
+    assertTrue(message.startsWith("fallback_secret_keys must be at least 32 bytes"), message);
+    assertFalse(message.contains(secret));
+  }
+
+  @Test
+  void badCookieAttributes_failNamingTheKey() {
+    assertTrue(failure(() -> new SessionConfig().setCookieName("a b")).startsWith("session_cookie_name must be"));
+    assertTrue(failure(() -> new SessionConfig().setCookiePath("app")).startsWith("cookie_path must start with '/'"));
+    assertTrue(failure(() -> new SessionConfig().setCookieDomain("a;b")).startsWith("cookie_domain must be"));
+    assertTrue(failure(() -> new SessionConfig().setPrefix("../x")).startsWith("prefix must be"));
+    assertTrue(failure(() -> new SessionConfig().setExpiry(Duration.ZERO)).startsWith("expiry must be a positive"));
+  }
+
+  @Test
+  void managerByClassName_acceptsABaseSessionInterfaceSubclass() {
+    SessionConfig config = new SessionConfig().setManager(dev.vertxsessions.custom.CustomBackendTest.MemorySession.class.getName());
+    SessionMiddleware.create(vertx, config).close().await();
+    String message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager("com.example.Nope")));
+    assertTrue(message.startsWith("manager must be signed, file, redis or the name of a class on the class path; "
+      + "no class 'com.example.Nope' was found"), message);
+    message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager(String.class.getName())));
+    assertTrue(message.startsWith("manager class java.lang.String must implement"), message);
+  }
+
+  @Test
+  void absoluteExpiry_shorterThanExpiry_fails() {
+    SessionConfig config = new SessionConfig().setSecretKey(SECRET).setExpiry(Duration.ofHours(2))
+      .setAbsoluteExpiry(Duration.ofHours(1));
+    assertEquals("absolute_expiry (3600 s) must not be shorter than expiry (7200 s)", failure(config::validate));
+  }
+}
