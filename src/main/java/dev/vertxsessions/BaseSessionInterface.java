@@ -45,6 +45,8 @@ public abstract class BaseSessionInterface implements Session {
   private boolean destroyed;
   private boolean modified;
   private boolean cleared;
+  /** An atomic update wrote the store directly: the cookie must still be (re)sent with this response. */
+  private boolean cookieDue;
   private long createdAt;
   private long accessedAt;
   private Duration expiry;
@@ -402,8 +404,13 @@ public abstract class BaseSessionInterface implements Session {
     }
     UnaryOperator<Object> normalized = value -> JsonValues.normalize(key, update.apply(value));
     return updateStored(key, normalized).onSuccess(value -> {
-      data.put(key, value);
+      if (value == null) {
+        data.remove(key);
+      } else {
+        data.put(key, value);
+      }
       changed.remove(key);
+      cookieDue = true;
     });
   }
 
@@ -498,6 +505,15 @@ public abstract class BaseSessionInterface implements Session {
     if (!stored) {
       this.id = null;
     }
+  }
+
+  /** Returns whether an atomic update stored the session without a save, so the cookie is still to be sent. */
+  final boolean isCookieDue() {
+    return cookieDue;
+  }
+
+  final void cookieSent() {
+    cookieDue = false;
   }
 
   /** Returns the cookie value to send; only valid after a save started. */

@@ -139,6 +139,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       return deleted;
     }
     if (!session.isModified() && !(config.isRolling() && !session.isNew())) {
+      if (session.isCookieDue() && !response.headWritten()) {
+        // An atomic update stored the session (and renewed its expiry) already: only the cookie is missing.
+        setCookie(ctx, session);
+      }
       return Future.succeededFuture();
     }
     if (explicit && response.headWritten()) {
@@ -153,10 +157,15 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     if (saved.failed()) {
       return saved;
     }
-    long maxAgeSeconds = Math.max(0, (session.expiresAtMillis() - session.currentTimeMillis()) / 1000);
-    response.addCookie(cookie(session.currentCookieValue(), maxAgeSeconds));
-    ctx.put(CONTEXT_KEY + ".cookieSet", Boolean.TRUE);
+    setCookie(ctx, session);
     return track(session.getSessionKey(), saved);
+  }
+
+  private void setCookie(RoutingContext ctx, BaseSessionInterface session) {
+    long maxAgeSeconds = Math.max(0, (session.expiresAtMillis() - session.currentTimeMillis()) / 1000);
+    ctx.response().addCookie(cookie(session.currentCookieValue(), maxAgeSeconds));
+    ctx.put(CONTEXT_KEY + ".cookieSet", Boolean.TRUE);
+    session.cookieSent();
   }
 
   /** Remembers a store write still in flight, so a load of the same key in this process waits for it. */

@@ -1,0 +1,405 @@
+package dev.vertxsessions.file;
+
+import dev.vertxsessions.BaseSessionInterface;
+import dev.vertxsessions.MutableClock;
+import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionMiddleware;
+import dev.vertxsessions.SessionRoutes;
+import dev.vertxsessions.TestServer;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetSocket;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class FileBackendTest {
+
+  static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  static final AtomicReference<Promise<Void>> SLOW = new AtomicReference<>();
+
+  @TempDir
+  Path dir;
+  Vertx vertx;
+  MutableClock clock;
+  TestServer server;
+
+  /** The routes of this test, also served by {@link FileServerMain} in another process. */
+  static void routes(Router router) {
+    SessionRoutes.install(router);
+    router.get("/big2").handler(TestServer.text(s -> {
+      s.put("blob", String.valueOf(System.nanoTime()).repeat(2000));
+      return "ok";
+    }));
+    router.get("/set/:key").handler(ctx -> {
+      SessionMiddleware.session(ctx).put(ctx.pathParam("key"), Integer.parseInt(ctx.pathParam("key").substring(1)));
+      ctx.end("ok");
+    });
+    router.get("/keys").handler(TestServer.text(s -> new TreeSet<>(s.keys())));
+    router.get("/inc").handler(ctx -> SessionMiddleware.session(ctx).increment("n")
+      .onSuccess(n -> ctx.end(String.valueOf(n))).onFailure(ctx::fail));
+    router.get("/n").handler(TestServer.text(s -> s.get("n", 0)));
+    router.get("/slow").handler(ctx -> {
+      BaseSessionInterface session = SessionMiddleware.session(ctx);
+      Promise<Void> promise = Promise.promise();
+      SLOW.set(promise);
+      promise.future().onComplete(v -> {
+        session.put("slow", true);
+        ctx.end("slow done");
+      });
+    });
+    router.get("/commit").handler(ctx -> {
+      BaseSessionInterface session = SessionMiddleware.session(ctx);
+      session.put("committed", true);
+      session.commit().onSuccess(v -> ctx.end("durable")).onFailure(e -> ctx.response().setStatusCode(503).end());
+    });
+  }
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+    clock = new MutableClock(T0);
+    server = start(new SessionConfig());
+  }
+
+  TestServer start(SessionConfig config) {
+    return TestServer.start(vertx, config.setClock(clock).setManager(FileSessionInterface.factory(dir, "session_")),
+      FileBackendTest::routes);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    vertx.close().await();
+  }
+
+  Path file(String id) {
+    return dir.resolve("session_" + id);
+  }
+
+  Set<String> tree() throws IOException {
+    try (Stream<Path> paths = Files.walk(dir.getParent(), 2)) {
+      return paths.filter(p -> p.startsWith(dir) || p.getParent().equals(dir.getParent()))
+        .map(p -> dir.getParent().relativize(p).toString()).collect(Collectors.toCollection(TreeSet::new));
+    }
+  }
+
+  @Test
+  void counter_writesOneJsonFilePerSession() throws IOException {
+    HttpResponse<Buffer> first = server.get("/");
+    assertEquals("You've visited this page 1 times", first.bodyAsString());
+    String id = TestServer.sessionCookie(first);
+    assertEquals("You've visited this page 2 times", server.get("/", id).bodyAsString());
+    assertEquals("2", server.get("/peek", id).bodyAsString()); // waits for the in-flight save
+    long t0 = T0.toEpochMilli();
+    assertEquals("{\"version\":1,\"created\":" + t0 + ",\"expires\":" + (t0 + 86_400_000L)
+      + ",\"expiry\":null,\"data\":{\"counter\":2}}", Files.readString(file(id)));
+    try (Stream<Path> files = Files.list(dir)) {
+      assertEquals(List.of(".vertx-sessions.lock", "session_" + id),
+        files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList()));
+    }
+  }
+
+  @Test
+  void hostileSessionIds_neverTouchAPathAndStartFresh() throws Exception {
+    Files.writeString(dir.getParent().resolve("session_decoy"), "{}");
+    server.get("/peek"); // settle
+    Set<String> before = tree();
+    List<String> hostile = List.of("../x", "../../etc/passwd", "/etc/passwd", "%2e%2e%2fx", "..%2F..%2Fsession_decoy",
+      "..", ".", "session_decoy", "../session_decoy", "\\..\\x", "x".repeat(4000),
+      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB",
+      "../AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    for (String value : hostile) {
+      HttpResponse<Buffer> response = server.get("/peek", value);
+      assertEquals(200, response.statusCode(), value);
+      assertEquals("0", response.bodyAsString(), value);
+      assertEquals(List.of(), TestServer.setCookies(response), value);
+      HttpResponse<Buffer> counted = server.get("/", value);
+      assertEquals("You've visited this page 1 times", counted.bodyAsString(), value);
+      String id = TestServer.sessionCookie(counted);
+      assertNotEquals(value, id);
+      assertTrue(id.matches("[A-Za-z0-9_-]{43}"), id);
+      server.get("/peek", id); // wait for the write, then remove it so the tree compares equal
+      Files.delete(file(id));
+    }
+    for (String raw : List.of("session_id=..\u0000/x", "session_id=\u0001\u0002", "session_id=%00")) {
+      String status = rawRequest("GET /peek HTTP/1.1\r\nHost: x\r\nCookie: " + raw + "\r\nConnection: close\r\n\r\n");
+      assertTrue(status.startsWith("HTTP/1.1 200") || status.startsWith("HTTP/1.1 400"), status);
+    }
+    assertEquals(before, tree());
+  }
+
+  private String rawRequest(String request) {
+    NetSocket socket = vertx.createNetClient().connect(server.port(), "127.0.0.1").await();
+    Promise<String> firstLine = Promise.promise();
+    Buffer received = Buffer.buffer();
+    socket.handler(buffer -> {
+      received.appendBuffer(buffer);
+      String text = received.toString(StandardCharsets.ISO_8859_1);
+      if (text.contains("\r\n")) {
+        firstLine.tryComplete(text.substring(0, text.indexOf("\r\n")));
+      }
+    });
+    socket.closeHandler(v -> firstLine.tryComplete(received.toString(StandardCharsets.ISO_8859_1)));
+    socket.write(Buffer.buffer(request.getBytes(StandardCharsets.ISO_8859_1)));
+    String line = firstLine.future().await();
+    socket.close();
+    return line;
+  }
+
+  @Test
+  void readsOfUnknownIds_createNothing() throws IOException {
+    Set<String> before = tree();
+    for (int i = 0; i < 20; i++) {
+      assertEquals("0", server.get("/peek", dev.vertxsessions.internal.SessionIds.generate()).bodyAsString());
+    }
+    assertEquals(before, tree());
+  }
+
+  @Test
+  void writes_areAtomic_noReaderEverSeesAPartialFile() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", id);
+    AtomicBoolean running = new AtomicBoolean(true);
+    AtomicInteger reads = new AtomicInteger();
+    AtomicReference<String> broken = new AtomicReference<>();
+    Thread reader = new Thread(() -> {
+      while (running.get()) {
+        try {
+          JsonObject json = new JsonObject(Files.readString(file(id)));
+          if (!json.containsKey("data")) {
+            broken.set(json.encode());
+          }
+          reads.incrementAndGet();
+        } catch (Exception e) {
+          broken.set(e.toString());
+        }
+      }
+    });
+    reader.start();
+    for (int i = 0; i < 150; i++) {
+      server.get("/big2", id);
+      server.get("/", id);
+    }
+    running.set(false);
+    reader.join();
+    assertNull(broken.get());
+    assertTrue(reads.get() > 0);
+    try (Stream<Path> files = Files.list(dir)) {
+      assertEquals(0, files.filter(p -> p.getFileName().toString().startsWith(".tmp-")).count(), "no temp file left");
+    }
+  }
+
+  @Test
+  void expiredFile_readsAsAbsentAndIsDeleted() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", id);
+    assertTrue(Files.exists(file(id)));
+    clock.advance(Duration.ofSeconds(86401));
+    HttpResponse<Buffer> response = server.get("/peek", id);
+    assertEquals("0", response.bodyAsString());
+    waitFor(() -> !Files.exists(file(id)));
+  }
+
+  @Test
+  void sweeper_deletesExpiredFilesAndStaleTempFiles() throws Exception {
+    server.close();
+    server = start(new SessionConfig().setSweepInterval(Duration.ofMillis(200)));
+    String expiring = TestServer.sessionCookie(server.get("/short"));
+    String living = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", expiring);
+    server.get("/peek", living);
+    Path staleTemp = dir.resolve(".tmp-session_crashed");
+    Files.writeString(staleTemp, "{\"half");
+    Files.setLastModifiedTime(staleTemp, FileTime.from(Instant.now().minus(Duration.ofMinutes(5))));
+    Path freshTemp = dir.resolve(".tmp-session_writing");
+    Files.writeString(freshTemp, "{");
+    Path foreign = dir.resolve("notes.txt");
+    Files.writeString(foreign, "keep me");
+    clock.advance(Duration.ofSeconds(1801));
+    waitFor(() -> !Files.exists(file(expiring)) && !Files.exists(staleTemp));
+    assertTrue(Files.exists(file(living)));
+    assertTrue(Files.exists(freshTemp), "a temp file may be a write in progress");
+    assertTrue(Files.exists(foreign), "files that are not sessions are never touched");
+  }
+
+  @Test
+  void logoutAndInvalidate_deleteTheFile() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", id);
+    HttpResponse<Buffer> logout = server.post("/logout", id);
+    assertEquals(302, logout.statusCode());
+    assertTrue(TestServer.setCookie(logout, "session_id").startsWith("session_id=; Max-Age=0; "));
+    assertEquals("0", server.get("/peek", id).bodyAsString());
+    assertFalse(Files.exists(file(id)));
+
+    String other = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", other);
+    assertEquals("invalidated", server.post("/invalidate", other).bodyAsString());
+    assertEquals("0", server.get("/peek", other).bodyAsString());
+    assertFalse(Files.exists(file(other)));
+  }
+
+  @Test
+  void regenerate_movesTheDataAndDeletesTheOldFile() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    HttpResponse<Buffer> login = server.post("/login", id);
+    String newId = TestServer.sessionCookie(login);
+    assertEquals(id + " " + newId, login.bodyAsString());
+    assertEquals("1", server.get("/peek", newId).bodyAsString());
+    assertFalse(Files.exists(file(id)));
+    assertEquals(Map.of("counter", 1, "user_id", "alice"),
+      new JsonObject(Files.readString(file(newId))).getJsonObject("data").getMap());
+    assertEquals("0", server.get("/peek", id).bodyAsString(), "the old ID is dead");
+  }
+
+  @Test
+  void commit_completesOnlyOnceTheFileIsWritten() throws Exception {
+    HttpResponse<Buffer> response = server.get("/commit");
+    assertEquals("durable", response.bodyAsString());
+    String id = TestServer.sessionCookie(response);
+    // No other request in between: the file must already be there when the response arrives.
+    assertEquals(Map.of("committed", true), new JsonObject(Files.readString(file(id))).getJsonObject("data").getMap());
+  }
+
+  @Test
+  void slowRequest_overlappingALogout_doesNotResurrectTheSession() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", id);
+    Future<HttpResponse<Buffer>> slow = server.client.get("/slow").putHeader("cookie", "session_id=" + id).send();
+    waitFor(() -> SLOW.get() != null);
+    assertEquals(302, server.post("/logout", id).statusCode());
+    assertFalse(Files.exists(file(id)));
+    vertx.runOnContext(v -> SLOW.getAndSet(null).complete());
+    assertEquals("slow done", slow.await().bodyAsString());
+    assertEquals("0", server.get("/peek", id).bodyAsString());
+    assertFalse(Files.exists(file(id)), "the slow request did not write the session back");
+  }
+
+  @Test
+  void parallelRequests_changingDifferentKeys_allKeepTheirChange() {
+    String id = TestServer.sessionCookie(server.get("/"));
+    List<Future<HttpResponse<Buffer>>> requests = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      requests.add(server.client.get("/set/k" + i).putHeader("cookie", "session_id=" + id).send());
+    }
+    Future.all(requests).await();
+    for (Future<HttpResponse<Buffer>> request : requests) {
+      assertEquals(200, request.result().statusCode());
+    }
+    Set<String> expected = new TreeSet<>();
+    expected.add("counter");
+    for (int i = 0; i < 200; i++) {
+      expected.add("k" + i);
+    }
+    assertEquals(expected.toString(), server.get("/keys", id).bodyAsString());
+  }
+
+  @Test
+  void parallelIncrements_loseNothing() {
+    String id = TestServer.sessionCookie(server.get("/"));
+    List<Future<HttpResponse<Buffer>>> requests = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      requests.add(server.client.get("/inc").putHeader("cookie", "session_id=" + id).send());
+    }
+    Future.all(requests).await();
+    Set<String> answers = new TreeSet<>();
+    for (Future<HttpResponse<Buffer>> request : requests) {
+      assertEquals(200, request.result().statusCode());
+      answers.add(request.result().bodyAsString());
+    }
+    assertEquals(100, answers.size(), "every increment saw a distinct value");
+    assertEquals("100", server.get("/n", id).bodyAsString());
+  }
+
+  @Test
+  void newSession_incrementedInParallelByOneBrowser_countsEveryRequest() {
+    HttpResponse<Buffer> first = server.get("/inc");
+    assertEquals("1", first.bodyAsString());
+    String id = TestServer.sessionCookie(first);
+    assertEquals("1", server.get("/n", id).bodyAsString());
+  }
+
+  @Test
+  void twoProcesses_sharingTheDirectory_loseNoIncrement() throws Exception {
+    Process other = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-cp", System.getProperty("java.class.path"), FileServerMain.class.getName(), dir.toString())
+      .redirectErrorStream(true).start();
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      int otherPort = -1;
+      while ((line = out.readLine()) != null) {
+        if (line.startsWith("PORT ")) {
+          otherPort = Integer.parseInt(line.substring(5).trim());
+          break;
+        }
+      }
+      assertTrue(otherPort > 0, "the second process started");
+      // The other process uses the real clock: give this one the real time too.
+      server.close();
+      clock.advance(Duration.between(clock.instant(), Instant.now()));
+      server = start(new SessionConfig());
+      String id = TestServer.sessionCookie(server.get("/inc"));
+      List<Future<HttpResponse<Buffer>>> requests = new ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        requests.add(server.client.get("/inc").putHeader("cookie", "session_id=" + id).send());
+        requests.add(server.client.request(HttpMethod.GET, otherPort, "127.0.0.1", "/inc")
+          .putHeader("cookie", "session_id=" + id).send());
+      }
+      Future.all(requests).await();
+      for (Future<HttpResponse<Buffer>> request : requests) {
+        assertEquals(200, request.result().statusCode(), request.result().bodyAsString());
+      }
+      assertEquals("121", server.get("/n", id).bodyAsString());
+      HttpResponse<Buffer> fromOther = server.client.request(HttpMethod.GET, otherPort, "127.0.0.1", "/n")
+        .putHeader("cookie", "session_id=" + id).send().await();
+      assertEquals("121", fromOther.bodyAsString());
+    } finally {
+      other.destroyForcibly().waitFor();
+    }
+  }
+
+  static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 10 s");
+      }
+      Thread.sleep(20);
+    }
+  }
+}
