@@ -36,6 +36,7 @@ public abstract class BaseSessionInterface implements Session {
   private Function<BaseSessionInterface, Future<Void>> committer;
   private Vertx vertx;
   private SessionConfig config;
+  private SessionMetrics metrics;
 
   private String id;
   private String previousId;
@@ -115,6 +116,9 @@ public abstract class BaseSessionInterface implements Session {
     long now = currentTimeMillis();
     Duration absolute = config().getAbsoluteExpiry();
     if (expiresAtMillis <= now || (absolute != null && createdAtMillis + absolute.toMillis() <= now)) {
+      if (metrics != null) {
+        metrics.expired();
+      }
       return false;
     }
     this.id = Objects.requireNonNull(id, "id");
@@ -187,6 +191,22 @@ public abstract class BaseSessionInterface implements Session {
   /** Returns the expiry set on this session with {@link #setExpiry(long)}, or null when it uses the default. */
   protected final Duration perSessionExpiry() {
     return expiry;
+  }
+
+  /** Counts a cookie rejected as forged, tampered or malformed (see {@link SessionMetrics#tamperedCookies()}). */
+  protected final void reportTamperedCookie() {
+    if (metrics != null) {
+      metrics.tampered();
+    }
+  }
+
+  /**
+   * Counts a write dropped because the session was deleted meanwhile (see {@link SessionMetrics#conflicts()}).
+   */
+  protected final void reportConflict() {
+    if (metrics != null) {
+      metrics.conflict();
+    }
   }
 
   /** Marks the session as changed, so it is saved (e.g. to re-issue a cookie signed with an old key). */
@@ -488,9 +508,11 @@ public abstract class BaseSessionInterface implements Session {
 
   // ------------------------------------------------------------------ used by the middleware
 
-  final void bind(Vertx vertx, SessionConfig config, Function<BaseSessionInterface, Future<Void>> committer) {
+  final void bind(Vertx vertx, SessionConfig config, SessionMetrics metrics,
+                  Function<BaseSessionInterface, Future<Void>> committer) {
     this.vertx = vertx;
     this.config = config;
+    this.metrics = metrics;
     this.committer = committer;
     this.accessedAt = config.getClock().millis();
   }

@@ -46,6 +46,9 @@ public interface SessionMiddleware extends Handler<RoutingContext> {
     return session;
   }
 
+  /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
+  SessionMetrics metrics();
+
   /** Returns a copy of the configuration the middleware runs with. */
   SessionConfig config();
 

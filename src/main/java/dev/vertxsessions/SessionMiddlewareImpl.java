@@ -36,12 +36,19 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private final Vertx vertx;
   private final SessionConfig config;
   private final SessionManager manager;
+  private final SessionMetrics metrics = new SessionMetrics();
   private final ConcurrentMap<String, Future<Void>> savesInFlight = new ConcurrentHashMap<>();
 
   SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
     this.vertx = vertx;
     this.config = new SessionConfig(config).validate();
     this.manager = this.config.resolveManager().create(vertx, this.config);
+    this.manager.useMetrics(metrics);
+  }
+
+  @Override
+  public SessionMetrics metrics() {
+    return metrics;
   }
 
   @Override
@@ -61,7 +68,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       return;
     }
     BaseSessionInterface session = manager.newSession();
-    session.bind(vertx, config, s -> finish(ctx, s, true));
+    session.bind(vertx, config, metrics, s -> finish(ctx, s, true));
     Cookie cookie = ctx.request().getCookie(config.getCookieName());
     String key = cookie == null ? null : cookie.getValue();
     if (key == null || key.isEmpty() || key.length() > MAX_COOKIE_VALUE_CHARS) {
@@ -73,6 +80,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       request.pause(); // keep the body for a BodyHandler that runs after us
     }
     session.setCandidateKey(key);
+    metrics.loaded();
     Future<Void> pending = savesInFlight.get(key);
     Future<Void> loading = pending == null ? load(session) : pending.transform(ar -> load(session));
     loading.onComplete(ar -> {
@@ -81,6 +89,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       }
       if (ar.failed()) {
         Throwable cause = ar.cause();
+        metrics.loadFailed();
         LOG.log(Level.WARNING, "session could not be loaded: " + cause);
         ctx.fail(cause instanceof SessionStoreUnavailableException ? 503 : 500, cause);
         return;
@@ -128,7 +137,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         return Future.succeededFuture(); // nothing stored, nothing to forget
       }
       String key = session.getSessionKey();
-      Future<Void> deleted = track(key, session.deleteStored());
+      Future<Void> deleted = track(key, session.deleteStored().onSuccess(v -> metrics.deleted()));
       if (hadCookie || ctx.get(CONTEXT_KEY + ".cookieSet") != null) {
         if (response.headWritten()) {
           return deleted.compose(v -> Future.failedFuture(
@@ -154,6 +163,13 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     } catch (RuntimeException e) {
       saved = Future.failedFuture(e);
     }
+    saved = saved.andThen(ar -> {
+      if (ar.succeeded()) {
+        metrics.saved();
+      } else {
+        metrics.saveFailed(ar.cause());
+      }
+    });
     if (saved.failed()) {
       return saved;
     }

@@ -3,6 +3,7 @@ package dev.vertxsessions.file;
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionManager;
 import dev.vertxsessions.SessionManagerFactory;
+import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.internal.JsonValues;
 import io.vertx.core.Future;
 
@@ -50,6 +51,11 @@ public class FileSessionInterface extends BaseSessionInterface {
         }
 
         @Override
+        public void useMetrics(SessionMetrics metrics) {
+          store.useMetrics(metrics);
+        }
+
+        @Override
         public Future<Void> close() {
           return store.close();
         }
@@ -60,6 +66,10 @@ public class FileSessionInterface extends BaseSessionInterface {
   @Override
   protected Future<Void> load() {
     String id = getSessionKey();
+    if (!dev.vertxsessions.internal.SessionIds.isWellFormed(id)) {
+      reportTamperedCookie();
+      return Future.succeededFuture();
+    }
     return store.read(id).map(stored -> {
       if (stored != null) {
         boolean valid = restore(id, JsonValues.fromStorable(stored.data), stored.createdAt, stored.expiresAt,
@@ -74,12 +84,21 @@ public class FileSessionInterface extends BaseSessionInterface {
 
   @Override
   protected Future<Void> save() {
-    return store.write(changes(null));
+    return write(changes(null));
   }
 
   @Override
   protected Future<Void> replace(String previousKey) {
-    return store.write(changes(previousKey));
+    return write(changes(previousKey));
+  }
+
+  private Future<Void> write(FileSessionStore.Changes changes) {
+    return store.write(changes).map(written -> {
+      if (!written) {
+        reportConflict();
+      }
+      return null;
+    });
   }
 
   @Override
@@ -92,7 +111,7 @@ public class FileSessionInterface extends BaseSessionInterface {
     FileSessionStore.Changes changes = changes(getPreviousSessionKey());
     if (changes.previousId != null) {
       // Move the data to the new key first, then update under the new key.
-      return store.write(changes).compose(v -> {
+      return write(changes).compose(v -> {
         markStored();
         changes.previousId = null;
         changes.mustExist = true;

@@ -1,6 +1,7 @@
 package dev.vertxsessions.file;
 
 import dev.vertxsessions.SessionException;
+import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionIds;
@@ -109,6 +110,7 @@ final class FileSessionStore {
   private final WorkerExecutor workers;
   private final AtomicBoolean sweeping = new AtomicBoolean();
   private final AtomicLong swept = new AtomicLong();
+  private volatile SessionMetrics metrics;
   private final long sweeperTimer;
 
   FileSessionStore(Vertx vertx, Path directory, String prefix, Duration sweepInterval, Clock clock) {
@@ -165,14 +167,21 @@ final class FileSessionStore {
     });
   }
 
-  /** Applies a request's changes to the session file under the lock. */
-  Future<Void> write(Changes changes) {
+  void useMetrics(SessionMetrics metrics) {
+    this.metrics = metrics;
+  }
+
+  /**
+   * Applies a request's changes to the session file under the lock; false when the session was deleted
+   * meanwhile and the changes were dropped.
+   */
+  Future<Boolean> write(Changes changes) {
     return locked(changes.previousId != null ? changes.previousId : changes.id, () -> {
       String source = changes.previousId != null ? changes.previousId : changes.id;
       Stored current = readNow(source);
       if (current == null && changes.mustExist) {
         LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
-        return null;
+        return false;
       }
       LinkedHashMap<String, Object> data = current == null || changes.cleared
         ? new LinkedHashMap<>() : current.data;
@@ -185,7 +194,7 @@ final class FileSessionStore {
       if (changes.previousId != null) {
         Files.deleteIfExists(pathOf(changes.previousId));
       }
-      return null;
+      return true;
     });
   }
 
@@ -296,6 +305,10 @@ final class FileSessionStore {
       }
     }
     swept.addAndGet(deleted);
+    SessionMetrics current = metrics;
+    if (current != null && deleted > 0) {
+      current.recordSweeperDeletions(deleted);
+    }
     return deleted;
   }
 

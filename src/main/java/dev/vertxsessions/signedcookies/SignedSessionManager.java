@@ -44,7 +44,9 @@ public class SignedSessionManager extends BaseSessionInterface {
   @Override
   protected Future<Void> load() {
     SignedCookieCodec.Contents contents = codec.decode(getSessionKey());
-    if (contents != null) {
+    if (contents == null) {
+      reportTamperedCookie();
+    } else {
       Duration perSession = contents.perSessionExpirySeconds > 0
         ? Duration.ofSeconds(contents.perSessionExpirySeconds) : null;
       boolean valid = restore(contents.id, contents.data, contents.createdAt, contents.expiresAt, perSession);

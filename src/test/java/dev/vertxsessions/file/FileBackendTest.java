@@ -155,11 +155,16 @@ class FileBackendTest {
       server.get("/peek", id); // wait for the write, then remove it so the tree compares equal
       Files.delete(file(id));
     }
+    // Values of the generated ID format are looked up (and found absent); every other value is counted as tampered.
+    assertEquals(2 * (hostile.size() - 2), server.middleware.metrics().tamperedCookies());
+    int reachedHandler = 0;
     for (String raw : List.of("session_id=..\u0000/x", "session_id=\u0001\u0002", "session_id=%00")) {
       String status = rawRequest("GET /peek HTTP/1.1\r\nHost: x\r\nCookie: " + raw + "\r\nConnection: close\r\n\r\n");
       assertTrue(status.startsWith("HTTP/1.1 200") || status.startsWith("HTTP/1.1 400"), status);
+      reachedHandler += status.startsWith("HTTP/1.1 200") ? 1 : 0;
     }
     assertEquals(before, tree());
+    assertEquals(2 * (hostile.size() - 2) + reachedHandler, server.middleware.metrics().tamperedCookies());
   }
 
   private String rawRequest(String request) {
@@ -253,6 +258,7 @@ class FileBackendTest {
     waitFor(() -> !Files.exists(file(expiring)) && !Files.exists(staleTemp));
     assertTrue(Files.exists(file(living)));
     assertTrue(Files.exists(freshTemp), "a temp file may be a write in progress");
+    assertEquals(1, server.middleware.metrics().sweeperDeletions());
     assertTrue(Files.exists(foreign), "files that are not sessions are never touched");
   }
 
@@ -307,6 +313,8 @@ class FileBackendTest {
     assertEquals("slow done", slow.await().bodyAsString());
     assertEquals("0", server.get("/peek", id).bodyAsString());
     assertFalse(Files.exists(file(id)), "the slow request did not write the session back");
+    assertEquals(1, server.middleware.metrics().conflicts());
+    assertEquals(1, server.middleware.metrics().deletes());
   }
 
   @Test

@@ -126,8 +126,11 @@ class SignedSessionManagerTest {
     String cookie = TestServer.sessionCookie(server.get("/"));
     clock.advance(Duration.ofSeconds(86399));
     assertEquals("1", server.get("/peek", cookie).bodyAsString());
+    assertEquals(0, server.middleware.metrics().expiredSessions());
     clock.advance(Duration.ofSeconds(2));
     assertEquals("0", server.get("/peek", cookie).bodyAsString(), "a browser that keeps an expired cookie gets nothing");
+    assertEquals(1, server.middleware.metrics().expiredSessions());
+    assertEquals(0, server.middleware.metrics().tamperedCookies());
   }
 
   @Test
@@ -181,8 +184,11 @@ class SignedSessionManagerTest {
       assertEquals(200, response.statusCode(), value);
       assertEquals("You've visited this page 1 times", response.bodyAsString(), value);
     }
+    assertEquals(bad.size(), server.middleware.metrics().tamperedCookies());
+    assertEquals(bad.size() + 0, server.middleware.metrics().loads());
     TestServer otherKey = server(new SessionConfig().setSecretKey(OTHER_SECRET));
     assertEquals("0", otherKey.get("/peek", cookie).bodyAsString(), "a cookie signed with another key is refused");
+    assertEquals(1, otherKey.middleware.metrics().tamperedCookies());
   }
 
   @Test
@@ -205,6 +211,9 @@ class SignedSessionManagerTest {
     HttpResponse<Buffer> response = server.get("/big");
     assertEquals(500, response.statusCode());
     assertNull(TestServer.setCookie(response, "session_id"));
+    assertEquals(1, server.middleware.metrics().oversizeRejections());
+    assertEquals(1, server.middleware.metrics().saveFailures());
+    assertEquals(0, server.middleware.metrics().saves());
   }
 
   @Test

@@ -1,0 +1,130 @@
+package dev.vertxsessions;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Counters an operator reads to see traffic, attacks and faults: loads, saves, failures, tampered cookies,
+ * expired sessions, conflicts, oversize rejections and sweeper deletions. Get it with
+ * {@link SessionMiddleware#metrics()}; export it to any metrics system by polling {@link #toJson()}.
+ * Thread-safe and cheap (one {@code LongAdder} increment per event).
+ */
+public final class SessionMetrics {
+
+  private final LongAdder loads = new LongAdder();
+  private final LongAdder saves = new LongAdder();
+  private final LongAdder saveFailures = new LongAdder();
+  private final LongAdder deletes = new LongAdder();
+  private final LongAdder loadFailures = new LongAdder();
+  private final LongAdder tamperedCookies = new LongAdder();
+  private final LongAdder expiredSessions = new LongAdder();
+  private final LongAdder conflicts = new LongAdder();
+  private final LongAdder oversizeRejections = new LongAdder();
+  private final LongAdder sweeperDeletions = new LongAdder();
+
+  /** Returns how many requests carried a session cookie and were looked up in the backend. */
+  public long loads() {
+    return loads.sum();
+  }
+
+  /** Returns how many saves completed successfully. */
+  public long saves() {
+    return saves.sum();
+  }
+
+  /** Returns how many saves failed (store errors, oversize cookies). */
+  public long saveFailures() {
+    return saveFailures.sum();
+  }
+
+  /** Returns how many sessions were deleted by logout, {@code clear()} or {@code invalidate()}. */
+  public long deletes() {
+    return deletes.sum();
+  }
+
+  /** Returns how many loads failed because the store could not answer (the request got a 5xx). */
+  public long loadFailures() {
+    return loadFailures.sum();
+  }
+
+  /** Returns how many cookies were rejected as forged, tampered, truncated or malformed. */
+  public long tamperedCookies() {
+    return tamperedCookies.sum();
+  }
+
+  /** Returns how many sessions were refused because they had expired (idle or absolute lifetime). */
+  public long expiredSessions() {
+    return expiredSessions.sum();
+  }
+
+  /** Returns how many writes were dropped because the session had been deleted meanwhile (no resurrection). */
+  public long conflicts() {
+    return conflicts.sum();
+  }
+
+  /** Returns how many saves were refused because the cookie would exceed the browser's limit. */
+  public long oversizeRejections() {
+    return oversizeRejections.sum();
+  }
+
+  /** Returns how many expired session files the sweeper deleted. */
+  public long sweeperDeletions() {
+    return sweeperDeletions.sum();
+  }
+
+  /** Returns every counter as JSON, keyed by the method names in snake_case. */
+  public JsonObject toJson() {
+    return new JsonObject()
+      .put("loads", loads())
+      .put("saves", saves())
+      .put("save_failures", saveFailures())
+      .put("deletes", deletes())
+      .put("load_failures", loadFailures())
+      .put("tampered_cookies", tamperedCookies())
+      .put("expired_sessions", expiredSessions())
+      .put("conflicts", conflicts())
+      .put("oversize_rejections", oversizeRejections())
+      .put("sweeper_deletions", sweeperDeletions());
+  }
+
+  void loaded() {
+    loads.increment();
+  }
+
+  void saved() {
+    saves.increment();
+  }
+
+  void saveFailed(Throwable cause) {
+    saveFailures.increment();
+    if (cause instanceof CookieTooLargeException) {
+      oversizeRejections.increment();
+    }
+  }
+
+  void deleted() {
+    deletes.increment();
+  }
+
+  void loadFailed() {
+    loadFailures.increment();
+  }
+
+  void tampered() {
+    tamperedCookies.increment();
+  }
+
+  void expired() {
+    expiredSessions.increment();
+  }
+
+  void conflict() {
+    conflicts.increment();
+  }
+
+  /** Adds sweeper deletions; called by the file backend. */
+  public void recordSweeperDeletions(long count) {
+    sweeperDeletions.add(count);
+  }
+}
