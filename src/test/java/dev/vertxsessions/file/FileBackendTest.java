@@ -52,6 +52,8 @@ class FileBackendTest {
   static final AtomicReference<Promise<Void>> SLOW = new AtomicReference<>();
 
   @TempDir
+  Path root;
+  /** The session directory, inside a temporary root that the path-safety test watches as a whole. */
   Path dir;
   Vertx vertx;
   MutableClock clock;
@@ -90,6 +92,7 @@ class FileBackendTest {
 
   @BeforeEach
   void start() {
+    dir = root.resolve("sessions");
     vertx = Vertx.vertx();
     clock = new MutableClock(T0);
     server = start(new SessionConfig());
@@ -111,9 +114,11 @@ class FileBackendTest {
   }
 
   Set<String> tree() throws IOException {
-    try (Stream<Path> paths = Files.walk(dir.getParent(), 2)) {
-      return paths.filter(p -> p.startsWith(dir) || p.getParent().equals(dir.getParent()))
-        .map(p -> dir.getParent().relativize(p).toString()).collect(Collectors.toCollection(TreeSet::new));
+    try (Stream<Path> paths = Files.walk(root)) {
+      // Directory sizes and times change with the legitimate session files this test creates and removes.
+      return paths.map(p -> root.relativize(p) + (Files.isDirectory(p) ? "/"
+          : " " + p.toFile().length() + " " + p.toFile().lastModified()))
+        .collect(Collectors.toCollection(TreeSet::new));
     }
   }
 
@@ -135,7 +140,9 @@ class FileBackendTest {
 
   @Test
   void hostileSessionIds_neverTouchAPathAndStartFresh() throws Exception {
-    Files.writeString(dir.getParent().resolve("session_decoy"), "{}");
+    Files.writeString(root.resolve("session_decoy"), "{}");
+    Files.createDirectories(root.resolve("etc"));
+    Files.writeString(root.resolve("etc/passwd"), "root:x:0:0");
     server.get("/peek"); // settle
     Set<String> before = tree();
     List<String> hostile = List.of("../x", "../../etc/passwd", "/etc/passwd", "%2e%2e%2fx", "..%2F..%2Fsession_decoy",
