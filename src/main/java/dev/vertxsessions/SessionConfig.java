@@ -35,7 +35,7 @@ public class SessionConfig {
   /** Every JSON key this class reads, in the order of the README's configuration table. */
   public static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(List.of(
     "secret_key", "fallback_secret_keys", "session_cookie_name", "cookie_path", "cookie_domain", "cookie_secure",
-    "cookie_httponly", "cookie_samesite", "expiry", "absolute_expiry", "rolling", "manager", "directory", "prefix",
+    "cookie_httponly", "cookie_samesite", "cookie_encryption", "expiry", "absolute_expiry", "rolling", "manager", "directory", "prefix",
     "sweep_interval", "redis_url", "redis_key_prefix", "redis_pool_size", "redis_timeout_ms", "redis_options")));
 
   private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
@@ -48,6 +48,7 @@ public class SessionConfig {
   private boolean cookieSecure;
   private boolean cookieHttpOnly = true;
   private String cookieSameSite = "lax";
+  private boolean cookieEncryption;
   private Duration expiry = Duration.ofSeconds(86400);
   private Duration absoluteExpiry;
   private boolean rolling;
@@ -77,6 +78,7 @@ public class SessionConfig {
     cookieSecure = other.cookieSecure;
     cookieHttpOnly = other.cookieHttpOnly;
     cookieSameSite = other.cookieSameSite;
+    cookieEncryption = other.cookieEncryption;
     expiry = other.expiry;
     absoluteExpiry = other.absoluteExpiry;
     rolling = other.rolling;
@@ -112,6 +114,7 @@ public class SessionConfig {
     if (json.containsKey("cookie_secure")) setCookieSecure(bool(json, "cookie_secure"));
     if (json.containsKey("cookie_httponly")) setCookieHttpOnly(bool(json, "cookie_httponly"));
     if (json.containsKey("cookie_samesite")) setCookieSameSite(string(json, "cookie_samesite"));
+    if (json.containsKey("cookie_encryption")) setCookieEncryption(bool(json, "cookie_encryption"));
     if (json.containsKey("expiry")) setExpiry(Duration.ofSeconds(integer(json, "expiry")));
     if (json.containsKey("absolute_expiry")) {
       Long seconds = nullableInteger(json, "absolute_expiry");
@@ -144,6 +147,7 @@ public class SessionConfig {
       .put("cookie_secure", cookieSecure)
       .put("cookie_httponly", cookieHttpOnly)
       .put("cookie_samesite", cookieSameSite)
+      .put("cookie_encryption", cookieEncryption)
       .put("expiry", expiry.toSeconds())
       .put("absolute_expiry", absoluteExpiry == null ? null : absoluteExpiry.toSeconds())
       .put("rolling", rolling)
@@ -306,6 +310,21 @@ public class SessionConfig {
         + ")");
     }
     this.cookieSameSite = value;
+    return this;
+  }
+
+  /** Returns whether signed cookies are also encrypted. */
+  public boolean isCookieEncryption() {
+    return cookieEncryption;
+  }
+
+  /**
+   * Sets whether the signed-cookie backend also encrypts its cookies with AES-256-GCM, so clients cannot read the
+   * session's contents (JSON {@code cookie_encryption}). Keys derive from {@code secret_key} and rotate with
+   * {@code fallback_secret_keys}. Cookies of the other mode are not accepted. Defaults to false.
+   */
+  public SessionConfig setCookieEncryption(boolean cookieEncryption) {
+    this.cookieEncryption = cookieEncryption;
     return this;
   }
 

@@ -31,6 +31,14 @@ import java.util.zip.Inflater;
  * extend its session nor forge data. The salt binds the MAC to this use of the key. The current key signs; the
  * current and the fallback keys verify, each in constant time. Any failure is reported as "no session", never as
  * which part failed.
+ *
+ * Encrypted format (cookie_encryption), version 2:
+ *
+ *   base64url(2 | nonce (12 random bytes) | AES-256-GCM(key', nonce, aad = SALT || 2, body without its version))
+ *
+ * key' = HMAC-SHA256(secret, "vertx-sessions.cookie-encryption.v1"), one per secret, so rotation works the same
+ * way: the current key encrypts, every key is tried to decrypt. GCM's 128-bit tag authenticates nonce, header and
+ * data; a random 96-bit nonce per cookie is safe for far more cookies than one key will ever issue.
  */
 
 /**
@@ -51,7 +59,23 @@ public final class SignedCookieCodec {
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder B64_DECODER = Base64.getUrlDecoder();
 
+  private static final byte VERSION_ENCRYPTED = 2;
+  private static final int NONCE_BYTES = 12;
+  private static final int TAG_BITS = 128;
+  private static final byte[] ENCRYPTION_KEY_LABEL =
+    "vertx-sessions.cookie-encryption.v1".getBytes(StandardCharsets.US_ASCII);
+  private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
+
   private final List<ThreadLocal<Mac>> macs = new ArrayList<>();
+  private final List<SecretKeySpec> encryptionKeys = new ArrayList<>();
+  private final boolean encrypt;
+  private final ThreadLocal<javax.crypto.Cipher> ciphers = ThreadLocal.withInitial(() -> {
+    try {
+      return javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES/GCM is not available in this JVM", e);
+    }
+  });
   private final ThreadLocal<Deflater> deflaters = ThreadLocal.withInitial(() -> new Deflater(Deflater.BEST_SPEED, true));
   private final ThreadLocal<Inflater> inflaters = ThreadLocal.withInitial(() -> new Inflater(true));
 
@@ -89,6 +113,15 @@ public final class SignedCookieCodec {
    * {@link IllegalArgumentException} when the secret is missing or shorter than 32 bytes.
    */
   public SignedCookieCodec(String secretKey, List<String> fallbackKeys) {
+    this(secretKey, fallbackKeys, false);
+  }
+
+  /**
+   * Creates a codec as {@link #SignedCookieCodec(String, List)} that, when {@code encrypt} is true, also encrypts
+   * cookies with AES-256-GCM so clients cannot read the session's contents.
+   */
+  public SignedCookieCodec(String secretKey, List<String> fallbackKeys, boolean encrypt) {
+    this.encrypt = encrypt;
     if (secretKey == null || secretKey.getBytes(StandardCharsets.UTF_8).length < SessionConfig.MIN_SECRET_BYTES) {
       throw new IllegalArgumentException("secret_key is required by the signed-cookie backend and must be at least "
         + SessionConfig.MIN_SECRET_BYTES + " bytes: generate one with `openssl rand -hex 32`");
@@ -96,6 +129,13 @@ public final class SignedCookieCodec {
     macs.add(macFor(secretKey));
     for (String key : fallbackKeys) {
       macs.add(macFor(key));
+    }
+    for (ThreadLocal<Mac> mac : macs) {
+      byte[] derived = mac.get().doFinal(ENCRYPTION_KEY_LABEL);
+      encryptionKeys.add(new SecretKeySpec(derived, "AES"));
+    }
+    if (encrypt) {
+      ciphers.get(); // fail at start-up, not on the first request
     }
   }
 
@@ -131,13 +171,72 @@ public final class SignedCookieCodec {
     body.put(VERSION).put(flags).putLong(createdAt).putLong(issuedAt).putLong(expiresAt)
       .putInt(perSessionExpirySeconds).put(B64_DECODER.decode(id)).put(payload);
     byte[] bodyBytes = body.array();
+    if (encrypt) {
+      return B64.encodeToString(seal(bodyBytes));
+    }
     return B64.encodeToString(bodyBytes) + "." + B64.encodeToString(sign(macs.get(0).get(), bodyBytes));
+  }
+
+  private byte[] seal(byte[] body) {
+    byte[] nonce = new byte[NONCE_BYTES];
+    NONCES.nextBytes(nonce);
+    try {
+      javax.crypto.Cipher cipher = ciphers.get();
+      cipher.init(javax.crypto.Cipher.ENCRYPT_MODE, encryptionKeys.get(0),
+        new javax.crypto.spec.GCMParameterSpec(TAG_BITS, nonce));
+      cipher.updateAAD(SALT);
+      cipher.updateAAD(new byte[] {VERSION_ENCRYPTED});
+      byte[] sealed = cipher.doFinal(body, 1, body.length - 1);
+      byte[] out = new byte[1 + NONCE_BYTES + sealed.length];
+      out[0] = VERSION_ENCRYPTED;
+      System.arraycopy(nonce, 0, out, 1, NONCE_BYTES);
+      System.arraycopy(sealed, 0, out, 1 + NONCE_BYTES, sealed.length);
+      return out;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cookie encryption failed", e);
+    }
+  }
+
+  /** Decrypts a version-2 cookie into a version-1 body; null when no key opens it. */
+  private byte[] open(String cookieValue, int[] keyIndex) {
+    byte[] sealed;
+    try {
+      sealed = B64_DECODER.decode(cookieValue);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    if (sealed.length < 1 + NONCE_BYTES + TAG_BITS / 8 + HEADER_BYTES - 1 || sealed[0] != VERSION_ENCRYPTED) {
+      return null;
+    }
+    javax.crypto.spec.GCMParameterSpec nonce = new javax.crypto.spec.GCMParameterSpec(TAG_BITS, sealed, 1, NONCE_BYTES);
+    for (int i = 0; i < encryptionKeys.size(); i++) {
+      try {
+        javax.crypto.Cipher cipher = ciphers.get();
+        cipher.init(javax.crypto.Cipher.DECRYPT_MODE, encryptionKeys.get(i), nonce);
+        cipher.updateAAD(SALT);
+        cipher.updateAAD(new byte[] {VERSION_ENCRYPTED});
+        byte[] plain = cipher.doFinal(sealed, 1 + NONCE_BYTES, sealed.length - 1 - NONCE_BYTES);
+        byte[] body = new byte[plain.length + 1];
+        body[0] = VERSION;
+        System.arraycopy(plain, 0, body, 1, plain.length);
+        keyIndex[0] = i;
+        return body;
+      } catch (GeneralSecurityException e) {
+        // not this key (or tampered): try the next one
+      }
+    }
+    return null;
   }
 
   /** Verifies and decodes a cookie value; returns null for anything tampered, truncated or malformed. */
   public Contents decode(String cookieValue) {
     if (cookieValue == null || cookieValue.length() > MAX_COOKIE_CHARS) {
       return null;
+    }
+    if (encrypt) {
+      int[] opened = new int[1];
+      byte[] body = open(cookieValue, opened);
+      return body == null ? null : contents(body, opened[0]);
     }
     int dot = cookieValue.length() - MAC_CHARS - 1;
     if (dot <= 0 || cookieValue.charAt(dot) != '.') {
@@ -164,6 +263,11 @@ public final class SignedCookieCodec {
     if (keyIndex < 0) {
       return null;
     }
+    return contents(body, keyIndex);
+  }
+
+  /** Decodes an authenticated version-1 body. */
+  private Contents contents(byte[] body, int keyIndex) {
     ByteBuffer header = ByteBuffer.wrap(body);
     byte version = header.get();
     byte flags = header.get();

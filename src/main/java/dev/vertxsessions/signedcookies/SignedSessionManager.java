@@ -33,10 +33,14 @@ public class SignedSessionManager extends BaseSessionInterface {
     this.codec = codec;
   }
 
-  /** Returns the factory of this backend, built from {@code secret_key} and {@code fallback_secret_keys}. */
+  /**
+   * Returns the factory of this backend, built from {@code secret_key}, {@code fallback_secret_keys} and
+   * {@code cookie_encryption}.
+   */
   public static SessionManagerFactory factory() {
     return (vertx, config) -> {
-      SignedCookieCodec codec = new SignedCookieCodec(config.getSecretKey(), config.getFallbackSecretKeys());
+      SignedCookieCodec codec = new SignedCookieCodec(config.getSecretKey(), config.getFallbackSecretKeys(),
+        config.isCookieEncryption());
       return () -> new SignedSessionManager(codec);
     };
   }
