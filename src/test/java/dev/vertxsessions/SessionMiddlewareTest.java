@@ -1,0 +1,152 @@
+package dev.vertxsessions;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** How the middleware answers store faults, and that it runs once per request. */
+class SessionMiddlewareTest {
+
+  /** A backend whose store is down: every load and save fails. */
+  static class BrokenStore extends BaseSessionInterface {
+    @Override
+    protected Future<Void> load() {
+      return Future.failedFuture(new SessionStoreUnavailableException("store down", null));
+    }
+
+    @Override
+    protected Future<Void> save() {
+      return Future.failedFuture(new SessionStoreUnavailableException("store down", null));
+    }
+  }
+
+  static final AtomicInteger LOADS = new AtomicInteger();
+
+  /** Counts loads, stores nothing. */
+  static class CountingStore extends BaseSessionInterface {
+    @Override
+    protected Future<Void> load() {
+      LOADS.incrementAndGet();
+      return Future.succeededFuture();
+    }
+
+    @Override
+    protected Future<Void> save() {
+      return Future.succeededFuture();
+    }
+  }
+
+  Vertx vertx;
+  TestServer server;
+  final List<LogRecord> logged = new ArrayList<>();
+  final Handler capture = new Handler() {
+    @Override
+    public void publish(LogRecord record) {
+      synchronized (logged) {
+        logged.add(record);
+      }
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+    }
+  };
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+    Logger.getLogger(SessionMiddleware.class.getName()).addHandler(capture);
+  }
+
+  @AfterEach
+  void stop() {
+    Logger.getLogger(SessionMiddleware.class.getName()).removeHandler(capture);
+    server.close();
+    vertx.close().await();
+  }
+
+  @Test
+  void storeDown_loadAnswers503_andSaveFailuresAreNeverSilent() {
+    server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(BrokenStore::new)),
+      router -> {
+        TestServer.counter(router);
+        router.get("/commit").handler(ctx -> {
+          BaseSessionInterface session = SessionMiddleware.session(ctx);
+          session.put("k", 1);
+          session.commit().onSuccess(v -> ctx.end("saved"))
+            .onFailure(e -> ctx.response().setStatusCode(503).end("not saved: " + e.getMessage()));
+        });
+      });
+    HttpResponse<Buffer> load = server.get("/", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assertEquals(503, load.statusCode());
+    assertEquals("Service Unavailable", load.bodyAsString());
+    assertEquals(1, server.middleware.metrics().loadFailures());
+
+    HttpResponse<Buffer> commit = server.get("/commit");
+    assertEquals(503, commit.statusCode());
+    assertEquals("not saved: store down", commit.bodyAsString());
+    assertNull(TestServer.setCookie(commit, "session_id"), "no cookie for data that was not stored");
+
+    HttpResponse<Buffer> automatic = server.get("/");
+    assertEquals("You've visited this page 1 times", automatic.bodyAsString());
+    assertEquals(2, server.middleware.metrics().saveFailures());
+    synchronized (logged) {
+      assertTrue(logged.stream().anyMatch(r -> r.getLevel().getName().equals("WARNING")
+        && r.getMessage().startsWith("session save failed after the response was sent")), logged.toString());
+    }
+  }
+
+  @Test
+  void reroute_loadsTheSessionOnce() {
+    LOADS.set(0);
+    server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(CountingStore::new)),
+      router -> {
+        router.get("/a").handler(ctx -> ctx.reroute("/b"));
+        router.get("/b").handler(ctx -> ctx.end("b " + (ctx.session() == SessionMiddleware.session(ctx))));
+      });
+    HttpResponse<Buffer> response = server.get("/a", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assertEquals("b true", response.bodyAsString());
+    assertEquals(1, LOADS.get());
+  }
+
+  @Test
+  void routeWithoutMiddleware_getsAClearError() {
+    server = TestServer.start(vertx, new SessionConfig().setSecretKey(TestServer.SECRET), router -> { });
+    io.vertx.ext.web.Router bare = io.vertx.ext.web.Router.router(vertx);
+    bare.get("/").handler(ctx -> {
+      try {
+        SessionMiddleware.session(ctx);
+        ctx.end("session");
+      } catch (IllegalStateException e) {
+        ctx.end(e.getMessage());
+      }
+    });
+    io.vertx.core.http.HttpServer plain = vertx.createHttpServer().requestHandler(bare).listen(0, "127.0.0.1").await();
+    try {
+      HttpResponse<Buffer> response = server.client.get(plain.actualPort(), "127.0.0.1", "/").send().await();
+      assertEquals("no session on this request: add SessionMiddleware.create(vertx, config) to the router before "
+        + "this route", response.bodyAsString());
+    } finally {
+      plain.close().await();
+    }
+  }
+}
