@@ -214,6 +214,11 @@ public abstract class BaseSessionInterface implements Session {
     modified = true;
   }
 
+  /** Records that the data has moved from the key before {@link #regenerate()} to the new one already. */
+  protected final void previousKeyMoved() {
+    previousId = null;
+  }
+
   /** Marks the session as present in the store (after an atomic update created it). */
   protected final void markStored() {
     stored = true;
@@ -430,6 +435,7 @@ public abstract class BaseSessionInterface implements Session {
         data.put(key, value);
       }
       changed.remove(key);
+      removed.remove(key); // the update is stored: a save must not remove the key again
       cookieDue = true;
     });
   }

@@ -533,7 +533,8 @@ public class SessionConfig {
 
   /**
    * Sets Vert.x {@code RedisOptions} as JSON (JSON {@code redis_options}) for Sentinel, Cluster, TLS and the like;
-   * {@code redis_url} and {@code redis_pool_size} are applied on top. Defaults to none.
+   * {@code redis_pool_size} is applied on top, and so is {@code redis_url} unless these options list
+   * {@code endpoints} (Sentinel and Cluster need several). Defaults to none.
    */
   public SessionConfig setRedisOptions(JsonObject redisOptions) {
     this.redisOptions = redisOptions == null ? null : redisOptions.copy();

@@ -113,6 +113,7 @@ public class FileSessionInterface extends BaseSessionInterface {
       // Move the data to the new key first, then update under the new key.
       return write(changes).compose(v -> {
         markStored();
+        previousKeyMoved();
         changes.previousId = null;
         changes.mustExist = true;
         return store.update(changes, key, update);

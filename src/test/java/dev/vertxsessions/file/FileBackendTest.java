@@ -70,6 +70,15 @@ class FileBackendTest {
       SessionMiddleware.session(ctx).put(ctx.pathParam("key"), Integer.parseInt(ctx.pathParam("key").substring(1)));
       ctx.end("ok");
     });
+    router.get("/regenerate-then-increment").handler(ctx -> {
+      BaseSessionInterface session = SessionMiddleware.session(ctx);
+      session.regenerate();
+      session.remove("counter");
+      session.increment("counter").onSuccess(n -> {
+        session.put("after", true);
+        ctx.end(String.valueOf(n));
+      }).onFailure(ctx::fail);
+    });
     router.get("/keys").handler(TestServer.text(s -> new TreeSet<>(s.keys())));
     router.get("/inc").handler(ctx -> SessionMiddleware.session(ctx).increment("n")
       .onSuccess(n -> ctx.end(String.valueOf(n))).onFailure(ctx::fail));
@@ -297,6 +306,19 @@ class FileBackendTest {
     assertEquals(Map.of("counter", 1, "user_id", "alice"),
       new JsonObject(Files.readString(file(newId))).getJsonObject("data").getMap());
     assertEquals("0", server.get("/peek", id).bodyAsString(), "the old ID is dead");
+  }
+
+  @Test
+  void regenerateRemoveAndIncrement_inOneRequest_keepEveryChange() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/", id);
+    HttpResponse<Buffer> response = server.get("/regenerate-then-increment", id);
+    assertEquals("1", response.bodyAsString(), "the removed counter restarts at 1");
+    String newId = TestServer.sessionCookie(response);
+    assertNotEquals(id, newId);
+    assertEquals("[after, counter]", server.get("/keys", newId).bodyAsString());
+    assertEquals("1", server.get("/peek", newId).bodyAsString());
+    assertFalse(Files.exists(file(id)));
   }
 
   @Test
