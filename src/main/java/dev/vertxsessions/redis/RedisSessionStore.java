@@ -1,0 +1,565 @@
+package dev.vertxsessions.redis;
+
+import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionException;
+import dev.vertxsessions.SessionStoreUnavailableException;
+import dev.vertxsessions.internal.SessionIds;
+import dev.vertxsessions.internal.JsonValues;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.ProtocolVersion;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
+
+/*
+ * How the Redis backend stores sessions and keeps concurrent requests from losing data.
+ *
+ * Data model. One Redis HASH per session, at key <redis_key_prefix><id>, where <id> is a generated session ID
+ * (SessionIds.isWellFormed; anything else never reaches Redis). Each session key is one field "k:<key>" whose
+ * value is the key's JSON. Three meta fields cannot collide with them: "m:created" (epoch ms, set once),
+ * "m:expires" (epoch ms by the application's clock, checked on load with restore(...)) and "m:expiry" (the
+ * per-session expiry in seconds, only when setExpiry was called). The key's TTL is the session's expiry:
+ * min(now + expiry, created + absolute_expiry), set on every write with PEXPIRE (relative, so clock skew between
+ * the application and Redis does not matter). Redis deletes expired sessions itself: there is no sweeper.
+ *
+ * Round trips. Load = one HGETALL. A request that changes the session = one EVALSHA of SAVE (EVAL once after a
+ * NOSCRIPT, i.e. after Redis restarted). A read-only request writes nothing; with rolling, it runs SAVE with an
+ * empty delta (EXISTS + HSET m:expires + PEXPIRE, one round trip). Logout = one DEL. regenerate() = one EVALSHA
+ * (RENAME inside SAVE). update()/increment() = one EVALSHA of UPDATE per attempt, usually one attempt. Every call
+ * is bounded by redis_timeout_ms; a call that fails or times out fails the request with
+ * SessionStoreUnavailableException (503). A script runs atomically, so nothing is ever written half.
+ *
+ * Per-key merge. SAVE applies only this request's delta to the hash as it is now: HDEL of the keys it removed,
+ * HSET of the keys it put; a clear() drops every stored "k:" field except those this request updated atomically
+ * after the clear. Two requests changing different keys both keep their change; for the same key the last script
+ * to run wins.
+ *
+ * No resurrection. SAVE gets mustExist = !isNew(): when the session was loaded from Redis and its key is gone by
+ * the time the script runs (a logout, invalidate, regenerate or expiry deleted it), the script writes nothing. A
+ * slow request that loaded the session before a logout therefore cannot write it back.
+ *
+ * regenerate(). SAVE gets the previous key as KEYS[2]: it RENAMEs it to the new key and applies the delta in the
+ * same script, so no request ever sees the data under both keys or under neither, and the old key is gone. When
+ * the previous key is gone already the script does nothing (the logout wins). Redis Cluster cannot RENAME across
+ * hash slots, so with a cluster client the move takes two round trips: CLAIM reads and deletes the old hash
+ * atomically, then SAVE writes the merged data under the new key (a crash between the two loses the session:
+ * the user logs in again).
+ *
+ * update(). Compare-and-set: UPDATE writes the new value of one field only if the field still holds the JSON the
+ * function was applied to; otherwise it returns the current JSON and the function is applied again to that
+ * (jittered backoff after the first retries, at most MAX_UPDATE_ATTEMPTS attempts, then a SessionException).
+ * The first guess is the JSON loaded with the session, so an uncontended update costs one round trip. Updates of
+ * the same session key in one process are queued and each starts from the JSON the previous one wrote, so they
+ * never conflict with each other (100 parallel increments on one server cost 100 round trips, not 100^2/2);
+ * only updates from other processes can conflict.
+ *
+ * Only keys under the prefix are ever named: every command and script takes its keys from key(id).
+ */
+final class RedisSessionStore {
+
+  private static final System.Logger LOG = System.getLogger(RedisSessionStore.class.getName());
+
+  /** Prefix of the hash field that holds one session key. */
+  static final String DATA_FIELD = "k:";
+  static final String CREATED_FIELD = "m:created";
+  static final String EXPIRES_FIELD = "m:expires";
+  static final String EXPIRY_FIELD = "m:expiry";
+
+  /** Attempts of one update before it fails; this many conflicts means other processes hammer the same key. */
+  static final int MAX_UPDATE_ATTEMPTS = 100;
+  /** The random pause between later update attempts grows up to 2^6 = 64 ms. */
+  private static final int MAX_BACKOFF_SHIFT = 6;
+
+  /** Waiters for a pooled connection when redis_options does not say; Vert.x's default of 24 is too few. */
+  private static final int DEFAULT_MAX_POOL_WAITING = 1024;
+
+  private static final Script SAVE = new Script("save", """
+    -- KEYS[1]: the session's key; KEYS[2]: where its data is now (the previous key after regenerate)
+    -- ARGV: mustExist, cleared, ttlMillis, createdAt, expiresAt, expirySeconds ('' = default), nRemoved, nKept,
+    --       then nRemoved fields to delete, nKept fields a clear keeps, then field/value pairs to set
+    local key, source = KEYS[1], KEYS[2]
+    if source ~= key and redis.call('EXISTS', source) == 1 then
+      redis.call('RENAME', source, key)
+    elseif ARGV[1] == '1' and redis.call('EXISTS', key) == 0 then
+      return 0
+    end
+    if tonumber(ARGV[3]) <= 0 then
+      redis.call('DEL', key)
+      return 0
+    end
+    local nRemoved, nKept = tonumber(ARGV[7]), tonumber(ARGV[8])
+    local first = 9
+    if ARGV[2] == '1' then
+      local kept = {}
+      for i = first + nRemoved, first + nRemoved + nKept - 1 do kept[ARGV[i]] = true end
+      for _, field in ipairs(redis.call('HKEYS', key)) do
+        if string.sub(field, 1, 2) == 'k:' and not kept[field] then redis.call('HDEL', key, field) end
+      end
+    end
+    for i = first, first + nRemoved - 1 do redis.call('HDEL', key, ARGV[i]) end
+    for i = first + nRemoved + nKept, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+    redis.call('HSETNX', key, 'm:created', ARGV[4])
+    redis.call('HSET', key, 'm:expires', ARGV[5])
+    if ARGV[6] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[6]) end
+    redis.call('PEXPIRE', key, ARGV[3])
+    return 1
+    """);
+
+  private static final Script UPDATE = new Script("update", """
+    -- KEYS[1]: the session's key
+    -- ARGV: field, expectedPresent, expected, newPresent, newValue, mustExist, ttlMillis, createdAt, expiresAt,
+    --       expirySeconds ('' = default)
+    -- Returns {1} when written, {0, current} (or {0} when absent) on a conflict, {-1} when the session is gone.
+    local key, field = KEYS[1], ARGV[1]
+    local exists = redis.call('EXISTS', key) == 1
+    if not exists and ARGV[6] == '1' then return {-1} end
+    local current = redis.call('HGET', key, field)
+    if current == false then
+      if ARGV[2] == '1' then return {0} end
+    elseif ARGV[2] ~= '1' or current ~= ARGV[3] then
+      return {0, current}
+    end
+    if not exists and ARGV[4] ~= '1' then return {1} end
+    if ARGV[4] == '1' then redis.call('HSET', key, field, ARGV[5]) else redis.call('HDEL', key, field) end
+    local stored = tonumber(redis.call('HGET', key, 'm:expires'))
+    if not exists then
+      redis.call('HSET', key, 'm:created', ARGV[8])
+      if ARGV[10] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[10]) end
+    end
+    if stored == nil or stored < tonumber(ARGV[9]) then
+      redis.call('HSET', key, 'm:expires', ARGV[9])
+      redis.call('PEXPIRE', key, ARGV[7])
+    end
+    return {1}
+    """);
+
+  private static final Script CLAIM = new Script("claim", """
+    -- KEYS[1]: a session's key. Returns its fields and deletes it atomically; an empty array when it is gone.
+    local fields = redis.call('HGETALL', KEYS[1])
+    if #fields > 0 then redis.call('DEL', KEYS[1]) end
+    return fields
+    """);
+
+  /** A session as loaded: values still as JSON bytes, keyed by session key. */
+  static final class Stored {
+    long createdAt;
+    long expiresAt;
+    Duration perSessionExpiry;
+    final LinkedHashMap<String, byte[]> values = new LinkedHashMap<>();
+  }
+
+  /** What one request changed, captured when its save starts. Keys are session keys, not hash fields. */
+  static final class Changes {
+    String id;
+    String previousId;
+    boolean mustExist;
+    boolean cleared;
+    List<String> removed = new ArrayList<>();
+    List<String> kept = new ArrayList<>();
+    LinkedHashMap<String, byte[]> changed = new LinkedHashMap<>();
+    long createdAt;
+    long expiresAt;
+    long ttlMillis;
+    Duration perSessionExpiry;
+  }
+
+  /** One update(): where, what to start from, and the expiry to give a session it creates or renews. */
+  static final class Update {
+    String id;
+    String key;
+    boolean mustExist;
+    /** The key's JSON as the request last saw it in Redis (null: absent), the first guess of the compare-and-set. */
+    byte[] expected;
+    /** Apply the function to null whatever Redis holds (the request removed or cleared the key). */
+    boolean startFromNothing;
+    long ttlMillis;
+    long createdAt;
+    long expiresAt;
+    Duration perSessionExpiry;
+  }
+
+  /** The outcome of an update: the new value and its JSON (null when the function returned null). */
+  static final class Updated {
+    final Object value;
+    final byte[] json;
+
+    Updated(Object value, byte[] json) {
+      this.value = value;
+      this.json = json;
+    }
+  }
+
+  /** What the previous update of the same field in this process left in Redis. */
+  private static final class Tail {
+    final Future<Updated> done;
+
+    Tail(Future<Updated> done) {
+      this.done = done;
+    }
+  }
+
+  private final Vertx vertx;
+  private final Redis redis;
+  private final ConcurrentHashMap<String, Tail> updatesInFlight = new ConcurrentHashMap<>();
+  private final String keyPrefix;
+  private final long timeoutMillis;
+  private final boolean twoStepMove;
+
+  RedisSessionStore(Vertx vertx, SessionConfig config, boolean forceTwoStepMove) {
+    this.vertx = vertx;
+    this.keyPrefix = config.getRedisKeyPrefix();
+    this.timeoutMillis = config.getRedisTimeout().toMillis();
+    RedisOptions options = options(config);
+    this.twoStepMove = forceTwoStepMove || options.getType() == RedisClientType.CLUSTER;
+    this.redis = Redis.createClient(vertx, options);
+  }
+
+  /** Builds the client options: redis_options, then redis_url (unless it lists endpoints) and the pool size. */
+  static RedisOptions options(SessionConfig config) {
+    JsonObject json = config.getRedisOptions() == null ? new JsonObject() : config.getRedisOptions().copy();
+    RedisOptions options;
+    try {
+      options = new RedisOptions(json);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("redis_options is not a valid JSON form of Vert.x RedisOptions ("
+        + e.getMessage() + "): check its field names and types", e);
+    }
+    if (!json.containsKey("endpoints")) {
+      // Sentinel and Cluster list several endpoints in redis_options; otherwise redis_url names the server.
+      options.setConnectionString(config.getRedisUrl());
+    }
+    options.setMaxPoolSize(config.getRedisPoolSize());
+    if (!json.containsKey("maxPoolWaiting")) {
+      options.setMaxPoolWaiting(DEFAULT_MAX_POOL_WAITING);
+    }
+    if (!json.containsKey("preferredProtocolVersion")) {
+      // RESP2 returns HGETALL as an ordered array, so small sessions keep their keys in insertion order.
+      options.setPreferredProtocolVersion(ProtocolVersion.RESP2);
+    }
+    JsonObject net = json.getJsonObject("netClientOptions");
+    if (net == null || !net.containsKey("connectTimeout")) {
+      // An unreachable host would otherwise hold a pooled connection attempt for 60 s.
+      options.getNetClientOptions().setConnectTimeout((int) Math.min(Integer.MAX_VALUE,
+        config.getRedisTimeout().toMillis()));
+    }
+    return options;
+  }
+
+  /** Returns the Redis key of a session. */
+  String key(String id) {
+    return keyPrefix + id;
+  }
+
+  /** Loads a session with one HGETALL; null when the ID is malformed, the key is absent or is not a session. */
+  Future<Stored> load(String id) {
+    if (!SessionIds.isWellFormed(id)) {
+      return Future.succeededFuture(null);
+    }
+    return send(Request.cmd(Command.HGETALL).arg(key(id))).transform(ar -> {
+      if (ar.failed()) {
+        if (isRedisError(ar.cause(), "WRONGTYPE")) {
+          LOG.log(Level.DEBUG, "a Redis key under the session prefix is not a hash; it reads as no session");
+          return Future.succeededFuture(null);
+        }
+        return Future.failedFuture(failure("load a session", ar.cause()));
+      }
+      return Future.succeededFuture(parse(fields(ar.result())));
+    });
+  }
+
+  /** Applies a request's changes with one script; false when the session was gone and nothing was written. */
+  Future<Boolean> save(Changes changes) {
+    if (changes.previousId != null && twoStepMove && !changes.previousId.equals(changes.id)) {
+      return moveInTwoSteps(changes);
+    }
+    String source = changes.previousId != null ? changes.previousId : changes.id;
+    List<Object> args = new ArrayList<>();
+    args.add(changes.mustExist ? "1" : "0");
+    args.add(changes.cleared ? "1" : "0");
+    args.add(Long.toString(changes.ttlMillis));
+    args.add(Long.toString(changes.createdAt));
+    args.add(Long.toString(changes.expiresAt));
+    args.add(changes.perSessionExpiry == null ? "" : Long.toString(changes.perSessionExpiry.toSeconds()));
+    args.add(Integer.toString(changes.removed.size()));
+    args.add(Integer.toString(changes.kept.size()));
+    for (String key : changes.removed) {
+      args.add(DATA_FIELD + key);
+    }
+    for (String key : changes.kept) {
+      args.add(DATA_FIELD + key);
+    }
+    for (Map.Entry<String, byte[]> entry : changes.changed.entrySet()) {
+      args.add(DATA_FIELD + entry.getKey());
+      args.add(entry.getValue());
+    }
+    return eval(SAVE, List.of(key(changes.id), key(source)), args)
+      .map(response -> response != null && response.toInteger() == 1)
+      .andThen(ar -> {
+        if (ar.succeeded() && !ar.result() && changes.mustExist) {
+          LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
+        }
+      });
+  }
+
+  /**
+   * Applies {@code function} to the stored value of one session key and writes the result, atomically: one UPDATE
+   * script per attempt, repeated on a conflict. Updates of the same session key in this process run one after
+   * the other, each starting from what the previous one wrote, so only other processes cause conflicts.
+   */
+  Future<Updated> update(Update update, UnaryOperator<Object> function) {
+    Context context = vertx.getOrCreateContext();
+    String queue = key(update.id) + '\n' + update.key;
+    Promise<Updated> promise = Promise.promise();
+    Tail mine = new Tail(promise.future());
+    Tail previous = updatesInFlight.put(queue, mine);
+    promise.future().onComplete(ar -> updatesInFlight.remove(queue, mine));
+    if (previous == null) {
+      attempt(update, function, update.expected, 1).onComplete(promise);
+    } else {
+      previous.done.onComplete(ar -> context.runOnContext(v -> {
+        byte[] expected = ar.succeeded() ? ar.result().json : update.expected;
+        attempt(update, function, expected, 1).onComplete(promise);
+      }));
+    }
+    return promise.future();
+  }
+
+  private Future<Updated> attempt(Update update, UnaryOperator<Object> function, byte[] expected, int attempt) {
+    Object value;
+    byte[] json;
+    try {
+      Object input = update.startFromNothing || expected == null ? null : readValue(expected);
+      value = function.apply(input);
+      json = value == null ? null : JsonValues.write(JsonValues.toStorable(value));
+    } catch (IOException e) {
+      return Future.failedFuture(new SessionException("stored value of session key '" + update.key
+        + "' is not valid JSON; it cannot be updated", e));
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    List<Object> args = new ArrayList<>();
+    args.add(DATA_FIELD + update.key);
+    args.add(expected != null ? "1" : "0");
+    args.add(expected != null ? expected : new byte[0]);
+    args.add(json != null ? "1" : "0");
+    args.add(json != null ? json : new byte[0]);
+    args.add(update.mustExist ? "1" : "0");
+    args.add(Long.toString(Math.max(1, update.ttlMillis)));
+    args.add(Long.toString(update.createdAt));
+    args.add(Long.toString(update.expiresAt));
+    args.add(update.perSessionExpiry == null ? "" : Long.toString(update.perSessionExpiry.toSeconds()));
+    return eval(UPDATE, List.of(key(update.id)), args).compose(response -> {
+      int status = response.get(0).toInteger();
+      if (status == 1) {
+        return Future.succeededFuture(new Updated(value, json));
+      }
+      if (status < 0) {
+        return Future.failedFuture(new SessionException("session no longer exists (it was invalidated or "
+          + "expired); session key '" + update.key + "' was not updated"));
+      }
+
+      if (attempt >= MAX_UPDATE_ATTEMPTS) {
+        return Future.failedFuture(new SessionException("session key '" + update.key + "' changed under "
+          + MAX_UPDATE_ATTEMPTS + " attempts to update it; not updated"));
+      }
+      byte[] current = response.size() > 1 ? response.get(1).toBytes() : null;
+      if (attempt < 3) {
+        return attempt(update, function, current, attempt + 1);
+      }
+      // Other processes keep winning: pause a little, at random, so that they do not collide again.
+      long pause = 1 + ThreadLocalRandom.current().nextInt(1 << Math.min(attempt - 2, MAX_BACKOFF_SHIFT));
+      return vertx.timer(pause).compose(v -> attempt(update, function, current, attempt + 1));
+    });
+  }
+
+  /** Reads one stored value. */
+  static Object readValue(byte[] json) throws IOException {
+    return JsonValues.fromStorable(JsonValues.MAPPER.readValue(json, Object.class));
+  }
+
+  /** Deletes a session with one DEL. */
+  Future<Void> delete(String id) {
+    if (!SessionIds.isWellFormed(id)) {
+      return Future.succeededFuture();
+    }
+    return send(Request.cmd(Command.DEL).arg(key(id))).transform(ar -> ar.succeeded()
+      ? Future.<Void>succeededFuture() : Future.failedFuture(failure("delete a session", ar.cause())));
+  }
+
+  Future<Void> close() {
+    return redis.close();
+  }
+
+  /** regenerate() on Redis Cluster: CLAIM the old hash (read and delete), merge, SAVE under the new key. */
+  private Future<Boolean> moveInTwoSteps(Changes changes) {
+    return eval(CLAIM, List.of(key(changes.previousId)), List.of()).compose(response -> {
+      Map<String, byte[]> fields = fields(response);
+      if (fields.isEmpty()) {
+        LOG.log(Level.DEBUG, "session was deleted before regenerate could move it; its changes are dropped");
+        return Future.succeededFuture(false);
+      }
+      Stored stored = parse(fields);
+      Changes merged = new Changes();
+      merged.id = changes.id;
+      merged.mustExist = false;
+      merged.cleared = false;
+      LinkedHashMap<String, byte[]> values = stored == null ? new LinkedHashMap<>() : stored.values;
+      if (changes.cleared) {
+        values.keySet().retainAll(changes.kept);
+      }
+      changes.removed.forEach(values::remove);
+      values.putAll(changes.changed);
+      merged.changed = values;
+      merged.createdAt = stored == null ? changes.createdAt : stored.createdAt;
+      merged.expiresAt = changes.expiresAt;
+      merged.ttlMillis = changes.ttlMillis;
+      merged.perSessionExpiry = changes.perSessionExpiry != null || stored == null
+        ? changes.perSessionExpiry : stored.perSessionExpiry;
+      return save(merged);
+    });
+  }
+
+  /** Runs a script with EVALSHA, and with EVAL (which also caches it) when Redis does not know it yet. */
+  private Future<Response> eval(Script script, List<String> keys, List<Object> args) {
+    return send(script.request(Command.EVALSHA, keys, args)).transform(ar -> {
+      if (ar.succeeded()) {
+        return Future.succeededFuture(ar.result());
+      }
+      if (isRedisError(ar.cause(), "NOSCRIPT")) {
+        return send(script.request(Command.EVAL, keys, args));
+      }
+      return Future.failedFuture(ar.cause());
+    }).transform(ar -> ar.succeeded() ? Future.succeededFuture(ar.result())
+      : Future.failedFuture(failure("run the " + script.name + " script", ar.cause())));
+  }
+
+  /** Sends one command through the pool, bounded by redis_timeout_ms. */
+  private Future<Response> send(Request request) {
+    return redis.send(request).timeout(timeoutMillis, TimeUnit.MILLISECONDS);
+  }
+
+  private SessionException failure(String what, Throwable cause) {
+    if (cause instanceof SessionException) {
+      return (SessionException) cause;
+    }
+    if (cause instanceof TimeoutException) {
+      return new SessionStoreUnavailableException("Redis did not answer within " + timeoutMillis
+        + " ms (redis_timeout_ms) to " + what, cause);
+    }
+    if (cause instanceof Response) {
+      return new SessionStoreUnavailableException("Redis refused to " + what + ": " + cause.getMessage(), cause);
+    }
+    return new SessionStoreUnavailableException("Redis could not be reached to " + what + ": " + cause, cause);
+  }
+
+  /** Returns whether {@code error} is a Redis error reply of the given kind (e.g. NOSCRIPT). */
+  private static boolean isRedisError(Throwable error, String kind) {
+    // Error replies fail the Future with a Throwable that is also a Response (the client's ErrorType).
+    return error instanceof Response && error.getMessage() != null && error.getMessage().startsWith(kind);
+  }
+
+  /** Returns the fields of an HGETALL-like reply (a RESP2 array of pairs or a RESP3 map), in reply order. */
+  private static LinkedHashMap<String, byte[]> fields(Response response) {
+    LinkedHashMap<String, byte[]> fields = new LinkedHashMap<>();
+    if (response == null) {
+      return fields;
+    }
+    if (response.isMap()) {
+      for (String field : response.getKeys()) {
+        fields.put(field, response.get(field).toBytes());
+      }
+      return fields;
+    }
+    for (int i = 0; i + 1 < response.size(); i += 2) {
+      fields.put(response.get(i).toString(StandardCharsets.UTF_8), response.get(i + 1).toBytes());
+    }
+    return fields;
+  }
+
+  /** Turns hash fields into a session; null (with a DEBUG line) when the meta fields are missing or wrong. */
+  private static Stored parse(Map<String, byte[]> fields) {
+    if (fields.isEmpty()) {
+      return null;
+    }
+    Stored stored = new Stored();
+    try {
+      stored.createdAt = Long.parseLong(text(fields.get(CREATED_FIELD)));
+      stored.expiresAt = Long.parseLong(text(fields.get(EXPIRES_FIELD)));
+      byte[] expiry = fields.get(EXPIRY_FIELD);
+      stored.perSessionExpiry = expiry == null ? null : Duration.ofSeconds(Long.parseLong(text(expiry)));
+    } catch (RuntimeException e) {
+      LOG.log(Level.DEBUG, "a Redis hash under the session prefix lacks valid meta fields; it reads as no session");
+      return null;
+    }
+    for (Map.Entry<String, byte[]> entry : fields.entrySet()) {
+      if (entry.getKey().startsWith(DATA_FIELD)) {
+        stored.values.put(entry.getKey().substring(DATA_FIELD.length()), entry.getValue());
+      }
+    }
+    return stored;
+  }
+
+  private static String text(byte[] bytes) {
+    if (bytes == null) {
+      throw new IllegalArgumentException("missing");
+    }
+    return new String(bytes, StandardCharsets.US_ASCII);
+  }
+
+  /** A Lua script and its SHA-1, for EVALSHA. */
+  private static final class Script {
+    final String name;
+    final String source;
+    final String sha1;
+
+    Script(String name, String source) {
+      this.name = name;
+      this.source = source;
+      try {
+        MessageDigest digest = MessageDigest.getInstance("SHA-1");
+        this.sha1 = HexFormat.of().formatHex(digest.digest(source.getBytes(StandardCharsets.UTF_8)));
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("SHA-1 is required by the Java platform", e);
+      }
+    }
+
+    Request request(Command command, List<String> keys, List<Object> args) {
+      Request request = Request.cmd(command).arg(command == Command.EVAL ? source : sha1).arg(keys.size());
+      for (String key : keys) {
+        request.arg(key);
+      }
+      for (Object arg : args) {
+        if (arg instanceof byte[]) {
+          request.arg((byte[]) arg);
+        } else {
+          request.arg((String) arg);
+        }
+      }
+      return request;
+    }
+  }
+}
