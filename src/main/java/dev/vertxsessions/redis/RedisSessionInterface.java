@@ -4,6 +4,7 @@ import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionManager;
 import dev.vertxsessions.SessionManagerFactory;
 import dev.vertxsessions.internal.JsonValues;
+import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
 
 import java.io.IOException;
@@ -74,6 +75,10 @@ public class RedisSessionInterface extends BaseSessionInterface {
   @Override
   protected Future<Void> load() {
     String id = getSessionKey();
+    if (!SessionIds.isWellFormed(id)) {
+      reportTamperedCookie();
+      return Future.succeededFuture(); // never reaches Redis
+    }
     return store.load(id).map(stored -> {
       if (stored == null) {
         return null;
@@ -96,12 +101,21 @@ public class RedisSessionInterface extends BaseSessionInterface {
 
   @Override
   protected Future<Void> save() {
-    return store.save(changes(null)).mapEmpty();
+    return write(changes(null));
   }
 
   @Override
   protected Future<Void> replace(String previousKey) {
-    return store.save(changes(previousKey)).mapEmpty();
+    return write(changes(previousKey));
+  }
+
+  private Future<Void> write(RedisSessionStore.Changes changes) {
+    return store.save(changes).map(written -> {
+      if (!written) {
+        reportConflict();
+      }
+      return null;
+    });
   }
 
   @Override
@@ -134,9 +148,8 @@ public class RedisSessionInterface extends BaseSessionInterface {
       } else {
         storedJson.put(key, updated.json);
         if (wasNew && isNew()) {
-          // The update created the session in Redis: the response must still set its cookie.
+          // The update created the session in Redis (the base class sends its cookie with the response).
           markStored();
-          markModified();
         }
       }
       return updated.value;
