@@ -401,9 +401,18 @@ public abstract class BaseSessionInterface implements Session {
       return Future.failedFuture(new SessionException("session was invalidated; it cannot be updated"));
     }
     UnaryOperator<Object> normalized = value -> JsonValues.normalize(key, update.apply(value));
+    boolean wasNew = !stored;
     return updateStored(key, normalized).onSuccess(value -> {
-      data.put(key, value);
+      if (value == null) {
+        data.remove(key);
+      } else {
+        data.put(key, value);
+      }
       changed.remove(key);
+      if (wasNew) {
+        // The store may now hold a session the browser has no cookie for: save it so the cookie is sent.
+        modified = true;
+      }
     });
   }
 
