@@ -84,7 +84,10 @@ public abstract class BaseSessionInterface implements Session {
 
   /**
    * Stores the session under its new key after {@link #regenerate()} and deletes {@code previousKey}. Defaults to
-   * {@link #save()} then {@link #delete(String)}; backends that can move data atomically override it.
+   * {@link #save()} then {@link #delete(String)}; backends that can move data atomically override it. Note that
+   * during this default {@link #save()}, {@link #isNew()} is false while the new key does not exist in the store
+   * yet ({@link #getPreviousSessionKey()} is set): a backend whose save refuses to recreate deleted sessions must
+   * override this method, or write the full {@link #data()} under the new key when the previous key is set.
    */
   protected Future<Void> replace(String previousKey) {
     return save().compose(v -> delete(previousKey));
@@ -130,7 +133,10 @@ public abstract class BaseSessionInterface implements Session {
     return true;
   }
 
-  /** Fills the session from a store that enforces expiry itself (e.g. with a TTL). */
+  /**
+   * Fills the session from a store that enforces expiry itself (e.g. with a TTL). The creation time is taken as
+   * now, so {@code absolute_expiry} cannot be enforced: store the creation time and use the five-argument form.
+   */
   protected final void restore(Map<String, Object> storedData) {
     restore(getSessionKey(), storedData, currentTimeMillis(), Long.MAX_VALUE, null);
   }
@@ -247,9 +253,13 @@ public abstract class BaseSessionInterface implements Session {
     return data.containsKey(key) ? (T) data.get(key) : defaultValue;
   }
 
-  /** Returns the value of {@code key} converted to {@code type} (maps become POJOs through Jackson), or null. */
+  /**
+   * Returns the value of {@code key} converted to {@code type} (maps become POJOs through Jackson), or null. A null
+   * type (as in the seed's {@code get(key, None)}, which Java resolves to this method) returns the value as stored.
+   */
+  @SuppressWarnings("unchecked")
   public <T> T get(String key, Class<T> type) {
-    return JsonValues.convert(data.get(key), type);
+    return type == null ? (T) data.get(key) : JsonValues.convert(data.get(key), type);
   }
 
   /**
@@ -314,7 +324,8 @@ public abstract class BaseSessionInterface implements Session {
 
   /**
    * Removes every key. A session left empty is deleted from the store and its cookie expired when the response
-   * is sent: this is the seed guide's logout.
+   * is sent: this is the seed guide's logout. The deletion completes after the response; call {@link #commit()}
+   * and await it to answer only once the session is gone from the store.
    */
   public void clear() {
     if (data.isEmpty() && !stored) {

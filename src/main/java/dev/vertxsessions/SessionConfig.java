@@ -571,11 +571,17 @@ public class SessionConfig {
 
   private static SessionManagerFactory redisFactory() {
     try {
+      Class.forName("io.vertx.redis.client.Redis");
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new IllegalArgumentException("manager 'redis' needs io.vertx:vertx-redis-client on the class path "
+        + "(it is an optional dependency of vertx-sessions): add it to your build", e);
+    }
+    try {
       Class<?> redis = Class.forName("dev.vertxsessions.redis.RedisSessionInterface");
       return (SessionManagerFactory) redis.getMethod("factory").invoke(null);
     } catch (ReflectiveOperationException | LinkageError e) {
-      throw new IllegalArgumentException("manager 'redis' needs io.vertx:vertx-redis-client on the class path "
-        + "(it is an optional dependency of vertx-sessions): add it to your build", e);
+      throw new IllegalArgumentException("manager 'redis': the Redis backend of vertx-sessions could not be "
+        + "loaded (" + e + ")", e);
     }
   }
 

@@ -1,0 +1,188 @@
+package dev.vertxsessions.samples;
+
+import dev.vertxsessions.SessionConfig;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The demo's settings, read from environment variables, all optional:
+ *
+ * <pre>
+ * PORT                   HTTP port (default 8080)
+ * SESSION_BACKEND        cookie (default), file or redis
+ * SESSION_DIR            directory of the file backend (default sessions)
+ * SESSION_SECRET         cookie signing key, at least 32 bytes (default: a random key, so that cookie sessions
+ *                        end when the demo stops)
+ * SESSION_EXPIRY         session lifetime in seconds (default 86400)
+ * SESSION_COOKIE_SECURE  true to send the cookie over HTTPS only (default false)
+ * REDIS_URL              Redis of the redis backend (default redis://127.0.0.1:6379)
+ * </pre>
+ *
+ * An unset or empty variable takes its default. {@link #fromEnv} throws {@link IllegalArgumentException} naming
+ * every invalid variable.
+ */
+public final class DemoSettings {
+
+  /** Where sessions are kept. */
+  public enum Backend {
+    /** Signed cookies: nothing is stored on the server. */
+    COOKIE,
+    /** One file per session in {@code SESSION_DIR}. */
+    FILE,
+    /** Redis at {@code REDIS_URL}. */
+    REDIS
+  }
+
+  private final int port;
+  private final Backend backend;
+  private final SessionConfig sessionConfig;
+  private final List<String> warnings;
+
+  private DemoSettings(int port, Backend backend, SessionConfig sessionConfig, List<String> warnings) {
+    this.port = port;
+    this.backend = backend;
+    this.sessionConfig = sessionConfig;
+    this.warnings = List.copyOf(warnings);
+  }
+
+  /** Reads the settings from {@code env} (e.g. {@code System.getenv()}). */
+  public static DemoSettings fromEnv(Map<String, String> env) {
+    List<String> errors = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
+    SessionConfig config = new SessionConfig();
+
+    int port = 8080;
+    String portValue = value(env, "PORT");
+    if (portValue != null) {
+      Long parsed = wholeNumber(portValue);
+      if (parsed == null || parsed > 65535) {
+        errors.add("PORT must be a whole number from 0 to 65535, got " + quote(portValue));
+      } else {
+        port = parsed.intValue();
+      }
+    }
+
+    Backend backend = Backend.COOKIE;
+    String backendValue = value(env, "SESSION_BACKEND");
+    if (backendValue != null) {
+      switch (backendValue.toLowerCase(Locale.ROOT)) {
+        case "cookie": backend = Backend.COOKIE; break;
+        case "file": backend = Backend.FILE; break;
+        case "redis": backend = Backend.REDIS; break;
+        default: errors.add("SESSION_BACKEND must be cookie, file or redis, got " + quote(backendValue));
+      }
+    }
+
+    String directory = value(env, "SESSION_DIR");
+    if (directory != null) {
+      try {
+        Path.of(directory);
+        config.setDirectory(directory);
+      } catch (InvalidPathException e) {
+        errors.add("SESSION_DIR must be a directory path, got " + quote(directory));
+      }
+    }
+
+    String secret = value(env, "SESSION_SECRET");
+    if (secret != null) {
+      int bytes = secret.getBytes(StandardCharsets.UTF_8).length;
+      if (bytes < SessionConfig.MIN_SECRET_BYTES) {
+        // Never echo a secret, not even a wrong one.
+        errors.add("SESSION_SECRET must be at least " + SessionConfig.MIN_SECRET_BYTES + " bytes, got " + bytes
+          + "; generate one with `openssl rand -hex 32`");
+      } else {
+        config.setSecretKey(secret);
+      }
+    } else if (backend == Backend.COOKIE) {
+      byte[] key = new byte[32];
+      new SecureRandom().nextBytes(key);
+      config.setSecretKey(HexFormat.of().formatHex(key));
+      warnings.add("SESSION_SECRET is not set: using a random key, so sessions will not survive a restart "
+        + "(and instances started separately cannot read each other's cookies)");
+    }
+
+    String expiry = value(env, "SESSION_EXPIRY");
+    if (expiry != null) {
+      Long seconds = wholeNumber(expiry);
+      if (seconds == null || seconds < 1 || seconds > Integer.MAX_VALUE) {
+        errors.add("SESSION_EXPIRY must be a whole number of seconds from 1 to " + Integer.MAX_VALUE + ", got "
+          + quote(expiry));
+      } else {
+        config.setExpiry(Duration.ofSeconds(seconds));
+      }
+    }
+
+    String secure = value(env, "SESSION_COOKIE_SECURE");
+    if (secure != null) {
+      if (secure.equalsIgnoreCase("true") || secure.equalsIgnoreCase("false")) {
+        config.setCookieSecure(Boolean.parseBoolean(secure));
+      } else {
+        errors.add("SESSION_COOKIE_SECURE must be true or false, got " + quote(secure));
+      }
+    }
+
+    String redisUrl = value(env, "REDIS_URL");
+    if (redisUrl != null) {
+      try {
+        config.setRedisUrl(redisUrl);
+      } catch (IllegalArgumentException e) {
+        // The URL may carry a password: say how long it is, not what it is.
+        errors.add("REDIS_URL must start with redis://, rediss:// or unix://, got a value of " + redisUrl.length()
+          + " characters");
+      }
+    }
+
+    if (!errors.isEmpty()) {
+      throw new IllegalArgumentException(String.join("; ", errors));
+    }
+    config.setManager(backend == Backend.COOKIE ? "signed" : backend.name().toLowerCase(Locale.ROOT));
+    return new DemoSettings(port, backend, config, warnings);
+  }
+
+  /** Returns the HTTP port; 0 picks a free one. */
+  public int port() {
+    return port;
+  }
+
+  /** Returns where sessions are kept. */
+  public Backend backend() {
+    return backend;
+  }
+
+  /** Returns a copy of the session configuration the settings describe. */
+  public SessionConfig sessionConfig() {
+    return new SessionConfig(sessionConfig);
+  }
+
+  /** Returns what the operator should know about these settings (e.g. a generated secret). */
+  public List<String> warnings() {
+    return warnings;
+  }
+
+  private static String value(Map<String, String> env, String name) {
+    String value = env.get(name);
+    return value == null || value.isEmpty() ? null : value;
+  }
+
+  /** Returns the non-negative whole number {@code value} spells, or null. */
+  private static Long wholeNumber(String value) {
+    if (!value.matches("[0-9]{1,12}")) {
+      return null;
+    }
+    return Long.parseLong(value);
+  }
+
+  private static String quote(String value) {
+    String shown = value.length() > 40 ? value.substring(0, 40) + "..." : value;
+    return "'" + shown + "'";
+  }
+}
