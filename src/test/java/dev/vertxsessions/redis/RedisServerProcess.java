@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  *
  * <p>{@link #start()} skips the calling test (JUnit Assumptions) when {@code redis-server} is not on the PATH.
  */
-final class RedisServerProcess implements AutoCloseable {
+public final class RedisServerProcess implements AutoCloseable {
 
   private static final String PROGRAM = "redis-server";
 
@@ -42,7 +42,7 @@ final class RedisServerProcess implements AutoCloseable {
   }
 
   /** Starts a server on a free port, or skips the test when redis-server is not installed. */
-  static RedisServerProcess start() throws IOException {
+  public static RedisServerProcess start() throws IOException {
     Assumptions.assumeTrue(onPath(), PROGRAM + " is not on the PATH: install it (e.g. apt-get install redis-server) "
       + "to run the Redis backend tests");
     int port;
@@ -69,7 +69,7 @@ final class RedisServerProcess implements AutoCloseable {
   }
 
   /** Returns the connection string of this server. */
-  String url() {
+  public String url() {
     return "redis://127.0.0.1:" + port;
   }
 
@@ -99,7 +99,7 @@ final class RedisServerProcess implements AutoCloseable {
    * Sends one command and returns the reply: String (simple or bulk; null for nil), Long, or List of replies.
    * An error reply throws {@link IllegalStateException}.
    */
-  Object command(String... args) throws IOException {
+  public Object command(String... args) throws IOException {
     if (admin == null) {
       admin = connect();
     }

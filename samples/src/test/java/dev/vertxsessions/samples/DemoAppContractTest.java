@@ -1,5 +1,7 @@
 package dev.vertxsessions.samples;
 
+import dev.vertxsessions.MutableClock;
+
 import dev.vertxsessions.SessionConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

@@ -1,0 +1,53 @@
+package dev.vertxsessions.samples;
+
+import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.redis.RedisServerProcess;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The demo on the Redis backend, configured as {@code SESSION_BACKEND=redis REDIS_URL=...} would, against a real
+ * redis-server (skipped, naming the program, where it is not installed).
+ */
+class DemoAppRedisTest extends ServerSideDemoAppContractTest {
+
+  private static RedisServerProcess redis;
+  private static final AtomicInteger TESTS = new AtomicInteger();
+  private String prefix;
+
+  @BeforeAll
+  static void startRedis() throws IOException {
+    redis = RedisServerProcess.start();
+  }
+
+  @AfterAll
+  static void stopRedis() throws IOException {
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  @Override
+  SessionConfig sessionConfig(Path tempDir) {
+    prefix = "demo" + TESTS.incrementAndGet() + ":"; // each test counts only its own sessions
+    return DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis", "REDIS_URL", redis.url())).sessionConfig()
+      .setRedisKeyPrefix(prefix);
+  }
+
+  @Override
+  OptionalInt storedSessions() {
+    try {
+      return OptionalInt.of(((List<?>) redis.command("KEYS", prefix + "*")).size());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
