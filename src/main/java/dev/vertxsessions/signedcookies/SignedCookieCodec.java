@@ -58,6 +58,7 @@ public final class SignedCookieCodec {
   private static final byte[] SALT = "vertx-sessions.signed-cookie.v1".getBytes(StandardCharsets.US_ASCII);
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder B64_DECODER = Base64.getUrlDecoder();
+  private static final String B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
   private static final byte VERSION_ENCRYPTED = 2;
   private static final int NONCE_BYTES = 12;
@@ -199,6 +200,9 @@ public final class SignedCookieCodec {
 
   /** Decrypts a version-2 cookie into a version-1 body; null when no key opens it. */
   private byte[] open(String cookieValue, int[] keyIndex) {
+    if (!canonicalBase64(cookieValue, 0, cookieValue.length())) {
+      return null;
+    }
     byte[] sealed;
     try {
       sealed = B64_DECODER.decode(cookieValue);
@@ -240,6 +244,9 @@ public final class SignedCookieCodec {
     }
     int dot = cookieValue.length() - MAC_CHARS - 1;
     if (dot <= 0 || cookieValue.charAt(dot) != '.') {
+      return null;
+    }
+    if (!canonicalBase64(cookieValue, 0, dot) || !canonicalBase64(cookieValue, dot + 1, cookieValue.length())) {
       return null;
     }
     byte[] body;
@@ -296,6 +303,29 @@ public final class SignedCookieCodec {
       // A correctly signed cookie that does not decode was written by an incompatible version: no session.
       return null;
     }
+  }
+
+  /**
+   * Returns whether {@code text[from, to)} is the one base64url encoding (no padding) we would write: the decoder
+   * ignores the unused low bits of the last character and accepts padding, so without this check several strings
+   * would decode to the same signed bytes and a modified cookie would still be accepted.
+   */
+  static boolean canonicalBase64(String text, int from, int to) {
+    int remainder = (to - from) % 4;
+    if (remainder == 1) {
+      return false;
+    }
+    for (int i = from; i < to; i++) {
+      char c = text.charAt(i);
+      if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_')) {
+        return false;
+      }
+    }
+    if (remainder == 0) {
+      return true;
+    }
+    int value = B64_ALPHABET.indexOf(text.charAt(to - 1));
+    return remainder == 2 ? (value & 0x0F) == 0 : (value & 0x03) == 0;
   }
 
   private static byte[] sign(Mac mac, byte[] body) {

@@ -80,6 +80,11 @@ class FileBackendTest {
       }).onFailure(ctx::fail);
     });
     router.get("/keys").handler(TestServer.text(s -> new TreeSet<>(s.keys())));
+    router.get("/same/:i").handler(ctx -> {
+      SessionMiddleware.session(ctx).put("same", ("v" + ctx.pathParam("i") + "-").repeat(200));
+      ctx.end("ok");
+    });
+    router.get("/same-value").handler(TestServer.text(s -> s.get("same")));
     router.get("/inc").handler(ctx -> SessionMiddleware.session(ctx).increment("n")
       .onSuccess(n -> ctx.end(String.valueOf(n))).onFailure(ctx::fail));
     router.get("/n").handler(TestServer.text(s -> s.get("n", 0)));
@@ -363,6 +368,36 @@ class FileBackendTest {
       expected.add("k" + i);
     }
     assertEquals(expected.toString(), server.get("/keys", id).bodyAsString());
+  }
+
+  @Test
+  void parallelWritesOfTheSameKey_endWithOneOfTheWrittenValues() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    List<Future<HttpResponse<Buffer>>> requests = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      requests.add(server.client.get("/same/" + i).putHeader("cookie", "session_id=" + id).send());
+    }
+    Future.all(requests).await();
+    String value = server.get("/same-value", id).bodyAsString();
+    assertTrue(value.matches("(v(\\d+)-)\\1{199}"), "one whole written value, not a mix: " + value.substring(0, 40));
+    JsonObject stored = new JsonObject(Files.readString(file(id)));
+    assertEquals(value, stored.getJsonObject("data").getString("same"));
+    assertEquals(1, stored.getJsonObject("data").getInteger("counter"));
+  }
+
+  @Test
+  void slowRequest_overlappingALogin_doesNotRecreateTheOldSession() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", id);
+    Future<HttpResponse<Buffer>> slow = server.client.get("/slow").putHeader("cookie", "session_id=" + id).send();
+    waitFor(() -> SLOW.get() != null);
+    String newId = TestServer.sessionCookie(server.post("/login", id));
+    assertFalse(Files.exists(file(id)));
+    vertx.runOnContext(v -> SLOW.getAndSet(null).complete());
+    assertEquals("slow done", slow.await().bodyAsString());
+    assertEquals("0", server.get("/peek", id).bodyAsString());
+    assertFalse(Files.exists(file(id)), "the slow request did not write the old session back");
+    assertEquals("[counter, user_id]", server.get("/keys", newId).bodyAsString(), "nor touched the new one");
   }
 
   @Test

@@ -316,6 +316,25 @@ class RedisSessionInterfaceTest {
   }
 
   @Test
+  void parallelWritesOfTheSameKey_endWithOneOfTheWrittenValues() throws Exception {
+    TestServer server = start(config());
+    String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=seed&v=0&commit=1", null), COOKIE));
+    List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
+    Set<String> written = new TreeSet<>();
+    for (int i = 0; i < 50; i++) {
+      String value = ("v" + i + "-").repeat(200); // long, so a mix of two writes would show
+      written.add(value);
+      responses.add(request(server, "/put?k=same&v=" + value, id).send());
+    }
+    for (Future<HttpResponse<Buffer>> response : responses) {
+      assertEquals(200, response.await().statusCode());
+    }
+    String value = get(server, "/get?k=same", id).bodyAsString();
+    assertTrue(written.contains(value), "not one of the written values: " + value.substring(0, 40));
+    assertEquals("0", get(server, "/get?k=seed", id).bodyAsString());
+  }
+
+  @Test
   void parallelIncrements_countEveryOne() throws Exception {
     TestServer server = start(config());
     String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/login?user=alice", null), COOKIE));

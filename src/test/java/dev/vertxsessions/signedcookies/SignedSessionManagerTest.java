@@ -192,6 +192,27 @@ class SignedSessionManagerTest {
   }
 
   @Test
+  void everyOneCharacterChange_isRefused_evenInUnusedBase64Bits() {
+    String cookie = TestServer.sessionCookie(server().get("/"));
+    SignedCookieCodec codec = new SignedCookieCodec(TestServer.SECRET, List.of());
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    int accepted = 0;
+    for (int i = 0; i < cookie.length(); i++) {
+      for (int j = 0; j < alphabet.length(); j++) {
+        char c = alphabet.charAt(j);
+        if (c != cookie.charAt(i) && cookie.charAt(i) != '.') {
+          String changed = cookie.substring(0, i) + c + cookie.substring(i + 1);
+          accepted += codec.decode(changed) == null ? 0 : 1;
+        }
+      }
+    }
+    assertEquals(0, accepted);
+    assertEquals(null, codec.decode(cookie + "="));
+    assertEquals(null, codec.decode(cookie.replace(".", "=.")));
+    assertTrue(codec.decode(cookie) != null);
+  }
+
+  @Test
   void fallbackKey_verifiesAndReissuesUnderTheCurrentKey() {
     String oldCookie = TestServer.sessionCookie(server().get("/"));
     TestServer rotated = server(new SessionConfig().setSecretKey(OTHER_SECRET)
