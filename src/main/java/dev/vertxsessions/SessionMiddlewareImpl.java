@@ -28,6 +28,10 @@ import java.util.concurrent.ConcurrentMap;
 final class SessionMiddlewareImpl implements SessionMiddleware {
 
   static final String CONTEXT_KEY = "dev.vertxsessions.session";
+  /** Set on the context when the request carried a session cookie. */
+  private static final String REQUEST_HAD_COOKIE = "dev.vertxsessions.requestHadCookie";
+  /** Set on the context once this response carries a session cookie. */
+  private static final String COOKIE_SET = "dev.vertxsessions.cookieSet";
 
   private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
   /** A cookie value longer than this cannot be ours (browsers keep 4096 bytes per cookie). */
@@ -110,7 +114,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private void start(RoutingContext ctx, BaseSessionInterface session, boolean requestHadCookie) {
     ctx.put(CONTEXT_KEY, session);
     if (requestHadCookie) {
-      ctx.put(CONTEXT_KEY + ".cookie", Boolean.TRUE);
+      ctx.put(REQUEST_HAD_COOKIE, Boolean.TRUE);
     }
     VertxWebBridge.attach(ctx, session);
     ctx.addHeadersEndHandler(v -> {
@@ -131,14 +135,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private Future<Void> finish(RoutingContext ctx, BaseSessionInterface session, boolean explicit) {
     VertxWebBridge.storeUser(ctx, session);
     HttpServerResponse response = ctx.response();
-    boolean hadCookie = ctx.get(CONTEXT_KEY + ".cookie") != null;
+    boolean hadCookie = ctx.get(REQUEST_HAD_COOKIE) != null;
     if (session.isDestroyed() || session.isEmpty()) {
       if (session.isNew() && session.getPreviousSessionKey() == null && !(hadCookie && session.isModified())) {
         return Future.succeededFuture(); // nothing stored, nothing to forget
       }
       String key = session.getSessionKey();
       Future<Void> deleted = track(key, session.deleteStored().onSuccess(v -> metrics.deleted()));
-      if (hadCookie || ctx.get(CONTEXT_KEY + ".cookieSet") != null) {
+      if (hadCookie || ctx.get(COOKIE_SET) != null) {
         if (response.headWritten()) {
           return deleted.compose(v -> Future.failedFuture(
             new SessionException("session deleted, but its cookie could not be expired: headers already sent")));
@@ -180,7 +184,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private void setCookie(RoutingContext ctx, BaseSessionInterface session) {
     long maxAgeSeconds = Math.max(0, (session.expiresAtMillis() - session.currentTimeMillis()) / 1000);
     ctx.response().addCookie(cookie(session.currentCookieValue(), maxAgeSeconds));
-    ctx.put(CONTEXT_KEY + ".cookieSet", Boolean.TRUE);
+    ctx.put(COOKIE_SET, Boolean.TRUE);
     session.cookieSent();
   }
 

@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -29,7 +28,6 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.UnaryOperator;
 
@@ -109,7 +107,6 @@ final class FileSessionStore {
   private final SharedLock lock;
   private final WorkerExecutor workers;
   private final AtomicBoolean sweeping = new AtomicBoolean();
-  private final AtomicLong swept = new AtomicLong();
   private volatile SessionMetrics metrics;
   private final long sweeperTimer;
 
@@ -252,11 +249,6 @@ final class FileSessionStore {
       .onFailure(e -> LOG.log(Level.WARNING, "session sweeper failed in " + directory + ": " + e));
   }
 
-  /** Returns how many expired session files the sweeper has deleted since start. */
-  long sweptCount() {
-    return swept.get();
-  }
-
   Future<Void> close() {
     if (sweeperTimer >= 0) {
       vertx.cancelTimer(sweeperTimer);
@@ -304,7 +296,6 @@ final class FileSessionStore {
         }
       }
     }
-    swept.addAndGet(deleted);
     SessionMetrics current = metrics;
     if (current != null && deleted > 0) {
       current.recordSweeperDeletions(deleted);
@@ -343,8 +334,6 @@ final class FileSessionStore {
       return parse(Files.readAllBytes(pathOf(id)), id);
     } catch (NoSuchFileException e) {
       return null;
-    } catch (AccessDeniedException e) {
-      throw e;
     }
   }
 
