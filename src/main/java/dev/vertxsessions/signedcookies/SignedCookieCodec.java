@@ -143,15 +143,22 @@ public final class SignedCookieCodec {
     if (dot <= 0 || cookieValue.charAt(dot) != '.') {
       return null;
     }
+    String bodyText = cookieValue.substring(0, dot);
+    String macText = cookieValue.substring(dot + 1);
     byte[] body;
     byte[] mac;
     try {
-      body = B64_DECODER.decode(cookieValue.substring(0, dot));
-      mac = B64_DECODER.decode(cookieValue.substring(dot + 1));
+      body = B64_DECODER.decode(bodyText);
+      mac = B64_DECODER.decode(macText);
     } catch (IllegalArgumentException e) {
       return null;
     }
     if (mac.length != MAC_BYTES || body.length < HEADER_BYTES) {
+      return null;
+    }
+    // Accept only the one spelling this codec issues: Java's decoder also takes '=' padding and ignores the unused
+    // low bits of the last character, which would give every signed cookie several accepted values.
+    if (!B64.encodeToString(body).equals(bodyText) || !B64.encodeToString(mac).equals(macText)) {
       return null;
     }
     int keyIndex = -1;
