@@ -158,8 +158,9 @@ final class FileSessionStore {
         if (cause instanceof NoSuchFileException) {
           return Future.succeededFuture(null);
         }
+        IOException clean = withoutFileName(cause);
         return Future.failedFuture(new SessionStoreUnavailableException("session file could not be read in "
-          + directory + ": " + cause, cause));
+          + directory + ": " + clean, clean));
       }
       return Future.succeededFuture(parse(ar.result().getBytes(), id));
     });
@@ -240,7 +241,8 @@ final class FileSessionStore {
     }
     return workers.<Integer>executeBlocking(this::sweepNow, false)
       .andThen(ar -> sweeping.set(false))
-      .onFailure(e -> LOG.log(Level.WARNING, "session sweeper failed in " + directory + ": " + e));
+      .onFailure(e -> LOG.log(Level.WARNING, "session sweeper failed in " + directory + ": "
+        + (e instanceof IOException ? withoutFileName(e) : e)));
   }
 
   /** Returns how many expired session files the sweeper has deleted since start. */
@@ -304,8 +306,9 @@ final class FileSessionStore {
       try {
         return withLock(id, work);
       } catch (IOException e) {
+        IOException clean = withoutFileName(e);
         throw new SessionStoreUnavailableException("session file could not be written in " + directory + ": "
-          + e, e);
+          + clean, clean);
       }
     }, false);
   }
@@ -370,9 +373,27 @@ final class FileSessionStore {
       return new Stored(((Number) created).longValue(), ((Number) expires).longValue(),
         expiry instanceof Number ? Duration.ofSeconds(((Number) expiry).longValue()) : null, values);
     } catch (IOException | RuntimeException e) {
-      LOG.log(Level.DEBUG, "session file " + prefix + id + " is not a session and reads as absent: " + e);
+      // Neither the file name (it holds the session ID) nor the parser's message (it quotes the content).
+      LOG.log(Level.DEBUG, "a file in " + directory + " is not a session and reads as absent: "
+        + e.getClass().getSimpleName());
       return null;
     }
+  }
+
+  /**
+   * Returns a failure fit for a log line or an exception message: its type and the operating system's reason,
+   * without the file name, which holds the session ID, a credential. The stack trace is kept.
+   */
+  private static IOException withoutFileName(Throwable e) {
+    String reason = e instanceof java.nio.file.FileSystemException
+      ? ((java.nio.file.FileSystemException) e).getReason() : e.getMessage();
+    if (reason != null && (reason.contains("/") || reason.contains(java.io.File.separator))) {
+      reason = null; // a message that names a path may name a session file
+    }
+    String type = e.getClass() == IOException.class ? "" : e.getClass().getName();
+    IOException clean = new IOException(reason == null ? type : type.isEmpty() ? reason : type + ": " + reason);
+    clean.setStackTrace(e.getStackTrace());
+    return clean;
   }
 
   private Path pathOf(String id) {
