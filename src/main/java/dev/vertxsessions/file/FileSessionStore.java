@@ -270,35 +270,51 @@ final class FileSessionStore {
 
   private int sweepNow() throws IOException {
     int deleted = 0;
+    int skipped = 0;
+    IOException firstFailure = null;
     long now = clock.millis();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
       for (Path file : files) {
-        String name = file.getFileName().toString();
-        if (name.startsWith(TEMP_PREFIX)) {
-          if (Files.getLastModifiedTime(file).toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
-            Files.deleteIfExists(file); // left by a crash between write and rename
+        try {
+          if (sweepOne(file, now)) {
+            deleted++;
           }
-          continue;
-        }
-        if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
-          continue;
-        }
-        String id = name.substring(prefix.length());
-        Stored stored = readNow(id);
-        if (stored != null && stored.expiresAt > now) {
-          continue;
-        }
-        boolean removed = withLock(id, () -> {
-          Stored again = readNow(id);
-          return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
-        });
-        if (removed) {
-          deleted++;
+        } catch (IOException e) {
+          // One entry this process cannot read (wrong owner, not a file, gone meanwhile) must not stop the sweep.
+          skipped++;
+          firstFailure = firstFailure == null ? e : firstFailure;
         }
       }
     }
+    if (skipped > 0) {
+      LOG.log(Level.WARNING, "session sweeper skipped " + skipped + " entries it could not read in " + directory
+        + ", e.g. " + withoutFileName(firstFailure));
+    }
     swept.addAndGet(deleted);
     return deleted;
+  }
+
+  /** Deletes {@code file} if it is a stale temporary file or an expired session; returns whether it was a session. */
+  private boolean sweepOne(Path file, long now) throws IOException {
+    String name = file.getFileName().toString();
+    if (name.startsWith(TEMP_PREFIX)) {
+      if (Files.getLastModifiedTime(file).toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
+        Files.deleteIfExists(file); // left by a crash between write and rename
+      }
+      return false;
+    }
+    if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
+      return false;
+    }
+    String id = name.substring(prefix.length());
+    Stored stored = readNow(id);
+    if (stored != null && stored.expiresAt > now) {
+      return false;
+    }
+    return withLock(id, () -> {
+      Stored again = readNow(id);
+      return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
+    });
   }
 
   private <T> Future<T> locked(String id, Callable<T> work) {
