@@ -175,6 +175,10 @@ class FileCrashConsistencyTest {
       writeLoop(http, client, acked, enough, stopped);
     }
     assertTrue(enough.await(120, TimeUnit.SECONDS), "writes stalled: only " + acked.get() + " acknowledged");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (clients.stream().anyMatch(c -> c.cookie == null) && System.nanoTime() < deadline) {
+      Thread.sleep(10); // every session must exist (have a cookie) before the first kill
+    }
     server.destroyForcibly(); // SIGKILL, with about 50 writes in flight
     assertTrue(server.waitFor(30, TimeUnit.SECONDS));
     assertTrue(stopped.await(60, TimeUnit.SECONDS), "client loops did not end after the kill");

@@ -15,11 +15,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Path safety of the file backend: no cookie value makes it open, create, modify or delete anything outside its
  * directory, and reading never creates anything. The whole temp tree (paths, types, sizes, modification times) is
  * snapshotted before and after thousands of hostile cookies, with decoy session files placed where a traversal
- * would land: {@code ../session_<id>} next to the session directory and {@code ../decoy/session_<id>}.
+ * would land: {@code ../session_<id>} next to the session directory and {@code ../decoy/session_<id>}. The decoys'
+ * access times catch an open that changes nothing (where the file system tracks access times).
  */
 class FilePathSafetyTest {
 
@@ -106,6 +109,12 @@ class FilePathSafetyTest {
     Files.writeString(beside, sessionFile("mallory-beside"));
     Files.writeString(decoy, sessionFile("mallory-decoy"));
     Files.writeString(root.resolve("decoy").resolve(".vertx-sessions.lock"), "");
+    // Access time equal to modification time: with the usual relatime mount option, the next open-and-read of a decoy
+    // updates its access time, which is how an opened decoy is caught.
+    FileTime anHourAgo = FileTime.from(Instant.now().minusSeconds(3600));
+    for (Path file : List.of(beside, decoy)) {
+      Files.getFileAttributeView(file, BasicFileAttributeView.class).setTimes(anHourAgo, anHourAgo, null);
+    }
 
     try (TestServer server = start(sessions); RawHttp raw = new RawHttp(vertx, server.port())) {
       String genuine = TestServer.cookieValue(TestServer.setCookie(server.client.get("/login").send().await(),
@@ -154,8 +163,14 @@ class FilePathSafetyTest {
         assertTrue(SessionIds.isWellFormed(path.substring(("sessions/" + PREFIX).length())), "odd name: " + path);
         assertFalse(Files.readString(root.resolve(path)).contains("mallory"), path);
       }
+      for (Path file : List.of(beside, decoy)) {
+        assertEquals(anHourAgo, accessTime(file), "a decoy outside the directory was opened: " + file);
+      }
       assertTrue(Files.readString(beside).contains("mallory-beside"));
       assertTrue(Files.readString(decoy).contains("mallory-decoy"));
+      boolean atimeWorks = !anHourAgo.equals(accessTime(decoy));
+      System.out.println("FilePathSafetyTest: " + (atimeWorks ? "access times are tracked here: no decoy was opened"
+        : "this file system does not update access times (noatime): only changes and served content were checked"));
     }
   }
 
@@ -182,6 +197,10 @@ class FilePathSafetyTest {
       assertAllFresh(unknown, sendEach(raw, unknown, List.of("/probe")), List.of("/probe"));
       assertFalse(Files.exists(root.resolve("a")), "a read recreated the session directory");
     }
+  }
+
+  private static FileTime accessTime(Path file) throws IOException {
+    return Files.readAttributes(file, BasicFileAttributes.class).lastAccessTime();
   }
 
   /** Values aimed at the decoys and at the directory's own files. */
@@ -258,9 +277,5 @@ class FilePathSafetyTest {
         Files.delete(path);
       }
     }
-  }
-
-  static String utf8(byte[] bytes) {
-    return new String(bytes, StandardCharsets.UTF_8);
   }
 }

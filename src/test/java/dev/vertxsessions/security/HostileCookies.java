@@ -100,6 +100,10 @@ final class HostileCookies {
     for (String fixed : FIXED) {
       cases.add(new Case("fixed", fixed));
     }
+    // Unicode look-alikes of '.' and '/' (fullwidth, two-dot leader, division slash), sent as UTF-8 bytes.
+    for (String lookalike : List.of("\uff0e\uff0e\uff0fx", "\u2025/x", "..\u2215x", "session_\u00e9", "\u0000")) {
+      cases.add(new Case("fixed-utf8", utf8Bytes(lookalike)));
+    }
     cases.add(new Case("oversized-over-header-limit", "A".repeat(maxValueChars + 1)));
     cases.add(new Case("oversized-at-header-limit", "A".repeat(maxValueChars)));
     return cases;

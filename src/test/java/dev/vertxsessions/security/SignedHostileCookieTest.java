@@ -3,12 +3,16 @@ package dev.vertxsessions.security;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.TestServer;
 import dev.vertxsessions.signedcookies.SignedCookieCodec;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The hostile-cookie contract for the signed-cookie backend, plus the attacks only a signed cookie invites: a MAC
@@ -28,7 +32,7 @@ class SignedHostileCookieTest extends HostileCookieContract {
   }
 
   @Test
-  void macDifferingOnlyInLastOrFirstByte_isRejected(@org.junit.jupiter.api.io.TempDir Path directory) {
+  void macDifferingOnlyInLastOrFirstByte_isRejected(@TempDir Path directory) {
     try (TestServer server = start(config(directory)); RawHttp raw = new RawHttp(vertx, server.port())) {
       String genuine = login(server, "alice", "small");
       int dot = genuine.lastIndexOf('.');
@@ -42,13 +46,13 @@ class SignedHostileCookieTest extends HostileCookieContract {
           assertRejected(raw, cookie, "MAC with bit " + bit + " of byte " + index + " flipped");
         }
       }
-      assertEquals(false, new io.vertx.core.json.JsonObject(probe(raw, genuine).body).getBoolean("isNew"),
+      assertEquals(false, new JsonObject(probe(raw, genuine).body).getBoolean("isNew"),
         "the unmodified cookie is accepted");
     }
   }
 
   @Test
-  void cookieSignedWithAnotherKey_isRejected(@org.junit.jupiter.api.io.TempDir Path directory) {
+  void cookieSignedWithAnotherKey_isRejected(@TempDir Path directory) {
     try (TestServer server = start(config(directory)); RawHttp raw = new RawHttp(vertx, server.port())) {
       String genuine = login(server, "alice", "small");
       SignedCookieCodec.Contents real = new SignedCookieCodec(TestServer.SECRET, List.of()).decode(genuine);
@@ -62,9 +66,5 @@ class SignedHostileCookieTest extends HostileCookieContract {
         assertRejected(raw, forged, "cookie signed with another key");
       }
     }
-  }
-
-  private static void assertEquals(Object expected, Object actual, String message) {
-    org.junit.jupiter.api.Assertions.assertEquals(expected, actual, message);
   }
 }
