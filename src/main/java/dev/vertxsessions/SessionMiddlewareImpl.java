@@ -123,8 +123,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       }
       Future<Void> saved = finish(ctx, session, false);
       if (saved.failed()) {
-        // Failed before the headers went out (e.g. a cookie over 4096 bytes): do not answer 2xx.
-        ctx.response().setStatusCode(500);
+        // Failed before the headers went out (e.g. a cookie over 4096 bytes, or a store that failed at once):
+        // do not answer 2xx, and answer a store failure as the load path does.
+        ctx.response().setStatusCode(saved.cause() instanceof SessionStoreUnavailableException ? 503 : 500);
       }
       saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
     });

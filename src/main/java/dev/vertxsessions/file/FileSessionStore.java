@@ -157,8 +157,9 @@ final class FileSessionStore {
         if (cause instanceof NoSuchFileException) {
           return Future.succeededFuture(null);
         }
+        IOException clean = withoutFileName(cause);
         return Future.failedFuture(new SessionStoreUnavailableException("session file could not be read in "
-          + directory + ": " + cause, cause));
+          + directory + ": " + clean, clean));
       }
       return Future.succeededFuture(parse(ar.result().getBytes(), id));
     });
@@ -246,7 +247,8 @@ final class FileSessionStore {
     }
     return workers.<Integer>executeBlocking(this::sweepNow, false)
       .andThen(ar -> sweeping.set(false))
-      .onFailure(e -> LOG.log(Level.WARNING, "session sweeper failed in " + directory + ": " + e));
+      .onFailure(e -> LOG.log(Level.WARNING, "session sweeper failed in " + directory + ": "
+        + (e instanceof IOException ? withoutFileName(e) : e)));
   }
 
   Future<Void> close() {
@@ -269,32 +271,25 @@ final class FileSessionStore {
 
   private int sweepNow() throws IOException {
     int deleted = 0;
+    int skipped = 0;
+    IOException firstFailure = null;
     long now = clock.millis();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
       for (Path file : files) {
-        String name = file.getFileName().toString();
-        if (name.startsWith(TEMP_PREFIX)) {
-          if (Files.getLastModifiedTime(file).toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
-            Files.deleteIfExists(file); // left by a crash between write and rename
+        try {
+          if (sweepOne(file, now)) {
+            deleted++;
           }
-          continue;
-        }
-        if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
-          continue;
-        }
-        String id = name.substring(prefix.length());
-        Stored stored = readNow(id);
-        if (stored != null && stored.expiresAt > now) {
-          continue;
-        }
-        boolean removed = withLock(id, () -> {
-          Stored again = readNow(id);
-          return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
-        });
-        if (removed) {
-          deleted++;
+        } catch (IOException e) {
+          // One entry this process cannot read (wrong owner, not a file, gone meanwhile) must not stop the sweep.
+          skipped++;
+          firstFailure = firstFailure == null ? e : firstFailure;
         }
       }
+    }
+    if (skipped > 0) {
+      LOG.log(Level.WARNING, "session sweeper skipped " + skipped + " entries it could not read in " + directory
+        + ", e.g. " + withoutFileName(firstFailure));
     }
     SessionMetrics current = metrics;
     if (current != null && deleted > 0) {
@@ -303,13 +298,37 @@ final class FileSessionStore {
     return deleted;
   }
 
+  /** Deletes {@code file} if it is a stale temporary file or an expired session; returns whether it was a session. */
+  private boolean sweepOne(Path file, long now) throws IOException {
+    String name = file.getFileName().toString();
+    if (name.startsWith(TEMP_PREFIX)) {
+      if (Files.getLastModifiedTime(file).toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
+        Files.deleteIfExists(file); // left by a crash between write and rename
+      }
+      return false;
+    }
+    if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
+      return false;
+    }
+    String id = name.substring(prefix.length());
+    Stored stored = readNow(id);
+    if (stored != null && stored.expiresAt > now) {
+      return false;
+    }
+    return withLock(id, () -> {
+      Stored again = readNow(id);
+      return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
+    });
+  }
+
   private <T> Future<T> locked(String id, Callable<T> work) {
     return workers.executeBlocking(() -> {
       try {
         return withLock(id, work);
       } catch (IOException e) {
+        IOException clean = withoutFileName(e);
         throw new SessionStoreUnavailableException("session file could not be written in " + directory + ": "
-          + e, e);
+          + clean, clean);
       }
     }, false);
   }
@@ -372,9 +391,27 @@ final class FileSessionStore {
       return new Stored(((Number) created).longValue(), ((Number) expires).longValue(),
         expiry instanceof Number ? Duration.ofSeconds(((Number) expiry).longValue()) : null, values);
     } catch (IOException | RuntimeException e) {
-      LOG.log(Level.DEBUG, "session file " + prefix + id + " is not a session and reads as absent: " + e);
+      // Neither the file name (it holds the session ID) nor the parser's message (it quotes the content).
+      LOG.log(Level.DEBUG, "a file in " + directory + " is not a session and reads as absent: "
+        + e.getClass().getSimpleName());
       return null;
     }
+  }
+
+  /**
+   * Returns a failure fit for a log line or an exception message: its type and the operating system's reason,
+   * without the file name, which holds the session ID, a credential. The stack trace is kept.
+   */
+  private static IOException withoutFileName(Throwable e) {
+    String reason = e instanceof java.nio.file.FileSystemException
+      ? ((java.nio.file.FileSystemException) e).getReason() : e.getMessage();
+    if (reason != null && (reason.contains("/") || reason.contains(java.io.File.separator))) {
+      reason = null; // a message that names a path may name a session file
+    }
+    String type = e.getClass() == IOException.class ? "" : e.getClass().getName();
+    IOException clean = new IOException(reason == null ? type : type.isEmpty() ? reason : type + ": " + reason);
+    clean.setStackTrace(e.getStackTrace());
+    return clean;
   }
 
   private Path pathOf(String id) {

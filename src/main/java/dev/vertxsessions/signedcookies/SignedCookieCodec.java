@@ -249,11 +249,13 @@ public final class SignedCookieCodec {
     if (!canonicalBase64(cookieValue, 0, dot) || !canonicalBase64(cookieValue, dot + 1, cookieValue.length())) {
       return null;
     }
+    String bodyText = cookieValue.substring(0, dot);
+    String macText = cookieValue.substring(dot + 1);
     byte[] body;
     byte[] mac;
     try {
-      body = B64_DECODER.decode(cookieValue.substring(0, dot));
-      mac = B64_DECODER.decode(cookieValue.substring(dot + 1));
+      body = B64_DECODER.decode(bodyText);
+      mac = B64_DECODER.decode(macText);
     } catch (IllegalArgumentException e) {
       return null;
     }
