@@ -138,7 +138,10 @@ public class SessionConfig {
     }
   }
 
-  /** Returns these options as JSON with the seed guide's keys; the secret keys are left out. */
+  /**
+   * Returns these options as JSON with the seed guide's keys; the secret keys are left out and a password in
+   * {@code redis_url} is masked, so the result can be logged.
+   */
   public JsonObject toJson() {
     JsonObject json = new JsonObject()
       .put("session_cookie_name", cookieName)
@@ -155,7 +158,7 @@ public class SessionConfig {
       .put("directory", directory)
       .put("prefix", prefix)
       .put("sweep_interval", sweepInterval.toSeconds())
-      .put("redis_url", redisUrl)
+      .put("redis_url", withoutPassword(redisUrl))
       .put("redis_key_prefix", redisKeyPrefix)
       .put("redis_pool_size", redisPoolSize)
       .put("redis_timeout_ms", redisTimeout.toMillis());
@@ -184,6 +187,17 @@ public class SessionConfig {
         + " s) must not be shorter than expiry (" + expiry.toSeconds() + " s)");
     }
     return this;
+  }
+
+  /** Returns {@code url} with the password of its user information replaced by {@code ***}. */
+  private static String withoutPassword(String url) {
+    int scheme = url.indexOf("://");
+    int at = url.lastIndexOf('@');
+    if (scheme < 0 || at < scheme) {
+      return url;
+    }
+    int colon = url.indexOf(':', scheme + 3);
+    return colon >= 0 && colon < at ? url.substring(0, colon + 1) + "***" + url.substring(at) : url;
   }
 
   /** Returns the secret key that signs cookies, or {@code null}. */

@@ -97,6 +97,9 @@ class SessionConfigTest {
     JsonObject json = config.toJson();
     assertFalse(json.containsKey("secret_key"));
     assertFalse(json.encode().contains(SECRET));
+    JsonObject withPassword = new SessionConfig().setRedisUrl("redis://user:hunter2-secret@db:6379/0").toJson();
+    assertEquals("redis://user:***@db:6379/0", withPassword.getString("redis_url"));
+    assertEquals("redis://db:6379", new SessionConfig().setRedisUrl("redis://db:6379").toJson().getString("redis_url"));
     SessionConfig back = new SessionConfig(json.put("secret_key", SECRET));
     assertEquals("sid", back.getCookieName());
     assertEquals(Duration.ofMinutes(5), back.getExpiry());
