@@ -125,9 +125,12 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       if (saved.failed()) {
         // Failed before the headers went out (e.g. a cookie over 4096 bytes, or a store that failed at once):
         // do not answer 2xx, and answer a store failure as the load path does.
-        ctx.response().setStatusCode(saved.cause() instanceof SessionStoreUnavailableException ? 503 : 500);
+        int status = saved.cause() instanceof SessionStoreUnavailableException ? 503 : 500;
+        ctx.response().setStatusCode(status);
+        LOG.log(Level.WARNING, "session save failed, answering " + status + ": " + saved.cause());
+      } else {
+        saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
       }
-      saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
     });
     ctx.next();
   }

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** How the middleware answers store faults, and that it runs once per request. */
 class SessionMiddlewareTest {
 
-  /** A backend whose store is down: every load and save fails. */
+  /** A backend whose store is down: every load and save fails, at once. */
   static class BrokenStore extends BaseSessionInterface {
     @Override
     protected Future<Void> load() {
@@ -32,6 +32,21 @@ class SessionMiddlewareTest {
     @Override
     protected Future<Void> save() {
       return Future.failedFuture(new SessionStoreUnavailableException("store down", null));
+    }
+  }
+
+  /** A backend whose writes fail a moment later, after the response has gone out. */
+  static class LateFailingStore extends BaseSessionInterface {
+    @Override
+    protected Future<Void> load() {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    protected Future<Void> save() {
+      io.vertx.core.Promise<Void> promise = io.vertx.core.Promise.promise();
+      vertx().setTimer(20, id -> promise.fail(new SessionStoreUnavailableException("disk gone", null)));
+      return promise.future();
     }
   }
 
@@ -107,11 +122,29 @@ class SessionMiddlewareTest {
     assertNull(TestServer.setCookie(commit, "session_id"), "no cookie for data that was not stored");
 
     HttpResponse<Buffer> automatic = server.get("/");
-    assertEquals("You've visited this page 1 times", automatic.bodyAsString());
+    assertEquals(503, automatic.statusCode(), "a store that fails before the headers go out gets no 2xx");
+    assertNull(TestServer.setCookie(automatic, "session_id"));
     assertEquals(2, server.middleware.metrics().saveFailures());
     synchronized (logged) {
       assertTrue(logged.stream().anyMatch(r -> r.getLevel().getName().equals("WARNING")
-        && r.getMessage().startsWith("session save failed after the response was sent")), logged.toString());
+        && r.getMessage().startsWith("session save failed, answering 503: ")), logged.toString());
+    }
+  }
+
+  @Test
+  void lateSaveFailure_isLoggedAndCounted() throws Exception {
+    server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(LateFailingStore::new)),
+      TestServer::counter);
+    HttpResponse<Buffer> response = server.get("/");
+    assertEquals(200, response.statusCode(), "the status was sent before the store answered");
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (server.middleware.metrics().saveFailures() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertEquals(1, server.middleware.metrics().saveFailures());
+    synchronized (logged) {
+      assertTrue(logged.stream().anyMatch(r -> r.getLevel().getName().equals("WARNING")
+        && r.getMessage().startsWith("session save failed after the response was sent: ")), logged.toString());
     }
   }
 
