@@ -102,7 +102,7 @@ public final class BenchServer {
   }
 
   /** Returns the session handler of a server, or null for {@code bare}. Created once, shared by all verticles. */
-  static Handler<RoutingContext> sessionHandler(Vertx vertx, String name, String redisUrl, Path directory) {
+  public static Handler<RoutingContext> sessionHandler(Vertx vertx, String name, String redisUrl, Path directory) {
     switch (name) {
       case "bare":
         return null;
@@ -128,11 +128,12 @@ public final class BenchServer {
   }
 
   /** One HTTP server with the two routes; Vert.x spreads connections over the instances. */
-  static final class HttpVerticle extends VerticleBase {
+  public static final class HttpVerticle extends VerticleBase {
     private final Handler<RoutingContext> sessions;
     private final int port;
 
-    HttpVerticle(Handler<RoutingContext> sessions, int port) {
+    /** Serves the two routes behind {@code sessions} (null: no sessions) on 127.0.0.1:{@code port}. */
+    public HttpVerticle(Handler<RoutingContext> sessions, int port) {
       this.sessions = sessions;
       this.port = port;
     }
