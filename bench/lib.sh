@@ -20,6 +20,8 @@ build() {
   fi
   echo "building: mvn install of vertx-sessions, then the benchmark jar ..." >&2
   mvn -q -f "$BENCH_DIR/../pom.xml" install -DskipTests
+  # Not `clean`: target/ also keeps earlier results. Fresh classes, so no deleted benchmark lingers in the jar.
+  rm -rf "$BENCH_DIR/target/classes" "$BENCH_DIR/target/generated-sources"
   mvn -q -f "$BENCH_DIR/pom.xml" package
 }
 

@@ -7,6 +7,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$BENCH_DIR/lib.sh"
 OUT="$BENCH_DIR/target/full-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.md"
@@ -20,8 +22,7 @@ if [ "${QUIET_WAIT:-0}" -gt 0 ]; then
 fi
 
 # Build once, before the clock starts.
-mvn -q -f "$BENCH_DIR/../pom.xml" install -DskipTests
-mvn -q -f "$BENCH_DIR/pom.xml" package
+SKIP_BUILD=0 build
 export SKIP_BUILD=1
 
 {
