@@ -462,7 +462,8 @@ public abstract class BaseSessionInterface implements Session {
    * (e.g. before a redirect after login). A failure fails the Future; nothing is saved twice.
    */
   public Future<Void> commit() {
-    return committer != null ? committer.apply(this) : persist();
+    Function<BaseSessionInterface, Future<Void>> current = committer;
+    return current != null ? current.apply(this) : persist();
   }
 
   // ------------------------------------------------------------------ Vert.x-Web's Session
@@ -533,6 +534,17 @@ public abstract class BaseSessionInterface implements Session {
     this.committer = committer;
     this.accessedAt = config.getClock().millis();
   }
+
+  /**
+   * Forgets the middleware's committer once the headers are sent, so a save still in flight does not keep the
+   * whole request (the routing context) in memory.
+   */
+  final void detachCommitter() {
+    committer = AFTER_HEADERS;
+  }
+
+  private static final Function<BaseSessionInterface, Future<Void>> AFTER_HEADERS = session -> Future.failedFuture(
+    new SessionException("session cannot be committed: the response headers were already sent"));
 
   /** Sets the key a request's cookie carried, before {@link #load()}. */
   final void setCandidateKey(String key) {

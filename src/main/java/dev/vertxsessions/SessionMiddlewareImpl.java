@@ -79,28 +79,37 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       start(ctx, session, false);
       return;
     }
-    HttpServerRequest request = ctx.request();
-    if (!request.isEnded()) {
-      request.pause(); // keep the body for a BodyHandler that runs after us
-    }
     session.setCandidateKey(key);
     metrics.loaded();
     Future<Void> pending = savesInFlight.get(key);
     Future<Void> loading = pending == null ? load(session) : pending.transform(ar -> load(session));
+    if (loading.isComplete()) {
+      loaded(ctx, session, loading); // e.g. signed cookies: no need to pause the request
+      return;
+    }
+    HttpServerRequest request = ctx.request();
+    boolean paused = !request.isEnded();
+    if (paused) {
+      request.pause(); // keep the body for a BodyHandler that runs after us
+    }
     loading.onComplete(ar -> {
-      if (!request.isEnded()) {
+      if (paused) {
         request.resume();
       }
-      if (ar.failed()) {
-        Throwable cause = ar.cause();
-        metrics.loadFailed();
-        LOG.log(Level.WARNING, "session could not be loaded: " + cause);
-        ctx.fail(cause instanceof SessionStoreUnavailableException ? 503 : 500, cause);
-        return;
-      }
-      session.forgetCandidateKey();
-      start(ctx, session, true);
+      loaded(ctx, session, loading);
     });
+  }
+
+  private void loaded(RoutingContext ctx, BaseSessionInterface session, Future<Void> loading) {
+    if (loading.failed()) {
+      Throwable cause = loading.cause();
+      metrics.loadFailed();
+      LOG.log(Level.WARNING, "session could not be loaded: " + cause);
+      ctx.fail(cause instanceof SessionStoreUnavailableException ? 503 : 500, cause);
+      return;
+    }
+    session.forgetCandidateKey();
+    start(ctx, session, true);
   }
 
   private static Future<Void> load(BaseSessionInterface session) {
@@ -122,6 +131,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         return;
       }
       Future<Void> saved = finish(ctx, session, false);
+      session.detachCommitter();
       if (saved.failed()) {
         // Failed before the headers went out (e.g. a cookie over 4096 bytes, or a store that failed at once):
         // do not answer 2xx, and answer a store failure as the load path does.

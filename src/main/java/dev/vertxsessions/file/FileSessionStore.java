@@ -370,8 +370,9 @@ final class FileSessionStore {
     try {
       Files.write(temp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(temp);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(temp); // only a failed write or move leaves it behind
+      throw e;
     }
   }
 

@@ -3,6 +3,8 @@ package dev.vertxsessions.internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -30,6 +32,9 @@ public final class JsonValues {
   public static final ObjectMapper MAPPER = new ObjectMapper().registerModule(new VertxModule());
 
   private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() { };
+  /** Resolved once: resolving the map type on every read showed up in profiles. */
+  private static final ObjectReader MAP_READER = MAPPER.readerFor(MAP);
+  private static final ObjectWriter WRITER = MAPPER.writer();
   private static final String CS_CLASS = "$vertx.cs";
   private static final String CS_DATA = "$data";
 
@@ -116,7 +121,7 @@ public final class JsonValues {
   /** Writes session data (already storable) as JSON bytes. */
   public static byte[] write(Object data) {
     try {
-      return MAPPER.writeValueAsBytes(data);
+      return WRITER.writeValueAsBytes(data);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("session data could not be written as JSON", e);
     }
@@ -124,7 +129,7 @@ public final class JsonValues {
 
   /** Reads a JSON object into a map, or throws {@link IOException} for anything that is not one. */
   public static LinkedHashMap<String, Object> readMap(byte[] json, int offset, int length) throws IOException {
-    LinkedHashMap<String, Object> map = MAPPER.readValue(json, offset, length, MAP);
+    LinkedHashMap<String, Object> map = MAP_READER.readValue(json, offset, length);
     if (map == null) {
       throw new IOException("not a JSON object");
     }

@@ -213,6 +213,22 @@ class SignedSessionManagerTest {
   }
 
   @Test
+  void largeCompressibleSession_isDeflatedToFitAndSmallOnesAreNot() {
+    SignedCookieCodec codec = new SignedCookieCodec(TestServer.SECRET, List.of());
+    String id = dev.vertxsessions.internal.SessionIds.generate();
+    java.util.Map<String, Object> large = java.util.Map.of("notes", "session ".repeat(600));
+    String cookie = codec.encode(id, 1, 2, Long.MAX_VALUE, 0, large);
+    assertTrue(cookie.length() < 400, "4800 bytes of JSON deflate to " + cookie.length() + " characters");
+    assertEquals(large, codec.decode(cookie).data);
+    java.util.Map<String, Object> small = java.util.Map.of("notes", "session ".repeat(100));
+    String plain = codec.encode(id, 1, 2, Long.MAX_VALUE, 0, small);
+    String body = new String(Base64.getUrlDecoder().decode(plain.substring(0, plain.indexOf('.'))),
+      java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertTrue(body.endsWith("{\"notes\":\"" + "session ".repeat(100) + "\"}"), "800 bytes stay plain JSON");
+    assertEquals(small, codec.decode(plain).data);
+  }
+
+  @Test
   void fallbackKey_verifiesAndReissuesUnderTheCurrentKey() {
     String oldCookie = TestServer.sessionCookie(server().get("/"));
     TestServer rotated = server(new SessionConfig().setSecretKey(OTHER_SECRET)
