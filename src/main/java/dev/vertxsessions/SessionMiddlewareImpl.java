@@ -1,6 +1,7 @@
 package dev.vertxsessions;
 
 import dev.vertxsessions.internal.VertxWebBridge;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.Cookie;
@@ -11,10 +12,16 @@ import io.vertx.ext.web.RoutingContext;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /*
  * How a request flows.
  *
+ * 0. Backpressure: while MAX_WRITES_IN_FLIGHT store writes (started after their responses) are unfinished, new
+ *    requests are paused and queued, and admitted as writes complete, so a client faster than the store cannot
+ *    make memory (or the store's connection queue) grow without bound.
  * 1. handle(): a request without a cookie gets a fresh session at once. A request with a cookie pauses, waits for
  *    any save of the same key that this process still has in flight (so a client never reads what it wrote a
  *    moment ago as stale), then loads. A key that loads nothing is forgotten: the session starts fresh with a new
@@ -34,6 +41,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private static final String COOKIE_SET = "dev.vertxsessions.cookieSet";
 
   private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
+  /**
+   * Backpressure: a server-side write completes after its response, so a client faster than the store could queue
+   * writes (and the sessions they hold) without bound. Past this many, new requests wait before they start.
+   */
+  static final int MAX_WRITES_IN_FLIGHT = 256;
   /** A cookie value longer than this cannot be ours (browsers keep 4096 bytes per cookie). */
   private static final int MAX_COOKIE_VALUE_CHARS = 4096;
 
@@ -42,6 +54,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private final SessionManager manager;
   private final SessionMetrics metrics = new SessionMetrics();
   private final ConcurrentMap<String, Future<Void>> savesInFlight = new ConcurrentHashMap<>();
+  /** Store writes started after their response went out and not yet finished. */
+  private final AtomicInteger writesInFlight = new AtomicInteger();
+  /** Requests held back while {@link #MAX_WRITES_IN_FLIGHT} writes are in flight. */
+  private final Queue<Runnable> admissions = new ConcurrentLinkedQueue<>();
 
   SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
     this.vertx = vertx;
@@ -71,6 +87,33 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       ctx.next(); // re-routed: the session is loaded already
       return;
     }
+    if (writesInFlight.get() >= MAX_WRITES_IN_FLIGHT) {
+      HttpServerRequest request = ctx.request();
+      boolean paused = !request.isEnded();
+      if (paused) {
+        request.pause();
+      }
+      Context context = vertx.getOrCreateContext();
+      admissions.add(() -> context.runOnContext(v -> {
+        if (paused) {
+          request.resume();
+        }
+        admit(ctx);
+      }));
+      admitWaiting(); // the last write may have finished before this request was queued
+      return;
+    }
+    admit(ctx);
+  }
+
+  private void admitWaiting() {
+    Runnable next;
+    while (writesInFlight.get() < MAX_WRITES_IN_FLIGHT && (next = admissions.poll()) != null) {
+      next.run();
+    }
+  }
+
+  private void admit(RoutingContext ctx) {
     BaseSessionInterface session = manager.newSession();
     session.bind(vertx, config, metrics, s -> finish(ctx, s, true));
     Cookie cookie = ctx.request().getCookie(config.getCookieName());
@@ -207,6 +250,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     if (write.isComplete() || key == null) {
       return write;
     }
+    writesInFlight.incrementAndGet();
+    write.onComplete(ar -> {
+      writesInFlight.decrementAndGet();
+      admitWaiting();
+    });
     Future<Void> tracked = savesInFlight.compute(key,
       (k, earlier) -> earlier == null ? write : Future.join(earlier, write).transform(ar -> Future.<Void>succeededFuture()));
     tracked.onComplete(ar -> savesInFlight.remove(key, tracked));

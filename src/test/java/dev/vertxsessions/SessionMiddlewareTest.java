@@ -50,6 +50,23 @@ class SessionMiddlewareTest {
     }
   }
 
+  static final List<io.vertx.core.Promise<Void>> GATES = java.util.Collections.synchronizedList(new ArrayList<>());
+
+  /** A backend whose writes complete only when the test opens their gates. */
+  static class GatedStore extends BaseSessionInterface {
+    @Override
+    protected Future<Void> load() {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    protected Future<Void> save() {
+      io.vertx.core.Promise<Void> gate = io.vertx.core.Promise.promise();
+      GATES.add(gate);
+      return gate.future();
+    }
+  }
+
   static final AtomicInteger LOADS = new AtomicInteger();
 
   /** Counts loads, stores nothing. */
@@ -149,6 +166,44 @@ class SessionMiddlewareTest {
     }
     assertTrue(warned.getAsBoolean(), logged.toString());
     assertEquals(1, server.middleware.metrics().saveFailures());
+  }
+
+  @Test
+  void slowStore_holdsNewRequestsBackOnceTooManyWritesAreInFlight() throws Exception {
+    GATES.clear();
+    server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(GatedStore::new)),
+      TestServer::counter);
+    int limit = SessionMiddlewareImpl.MAX_WRITES_IN_FLIGHT;
+    AtomicInteger answered = new AtomicInteger();
+    List<Future<HttpResponse<Buffer>>> requests = new ArrayList<>();
+    for (int i = 0; i < limit + 40; i++) {
+      requests.add(server.client.get("/").send().onSuccess(r -> answered.incrementAndGet()));
+    }
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (answered.get() < limit && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertEquals(limit, answered.get(), "every request up to the limit is answered while its write is pending");
+    Thread.sleep(300);
+    assertEquals(limit, answered.get(), "the next ones wait for writes to finish");
+    while (answered.get() < limit + 40 && System.nanoTime() < deadline) {
+      List<io.vertx.core.Promise<Void>> open;
+      synchronized (GATES) {
+        open = new ArrayList<>(GATES);
+        GATES.clear();
+      }
+      vertx.runOnContext(v -> open.forEach(io.vertx.core.Promise::tryComplete));
+      Thread.sleep(10);
+    }
+    Future.all(requests).await();
+    for (Future<HttpResponse<Buffer>> request : requests) {
+      assertEquals(200, request.result().statusCode());
+    }
+    List<io.vertx.core.Promise<Void>> open;
+    synchronized (GATES) {
+      open = new ArrayList<>(GATES);
+    }
+    vertx.runOnContext(v -> open.forEach(io.vertx.core.Promise::tryComplete));
   }
 
   @Test
