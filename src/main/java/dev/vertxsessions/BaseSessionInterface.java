@@ -215,6 +215,19 @@ public abstract class BaseSessionInterface implements Session {
     }
   }
 
+  /**
+   * Returns a Future that completes when {@code written} does, counting a conflict when the store reports (false)
+   * that it dropped the write because the session was deleted meanwhile.
+   */
+  protected final Future<Void> conflictUnlessWritten(Future<Boolean> written) {
+    return written.map(stored -> {
+      if (!stored) {
+        reportConflict();
+      }
+      return null;
+    });
+  }
+
   /** Marks the session as changed, so it is saved (e.g. to re-issue a cookie signed with an old key). */
   protected final void markModified() {
     modified = true;

@@ -93,12 +93,7 @@ public class FileSessionInterface extends BaseSessionInterface {
   }
 
   private Future<Void> write(FileSessionStore.Changes changes) {
-    return store.write(changes).map(written -> {
-      if (!written) {
-        reportConflict();
-      }
-      return null;
-    });
+    return conflictUnlessWritten(store.write(changes));
   }
 
   @Override

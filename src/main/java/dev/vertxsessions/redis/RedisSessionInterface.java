@@ -110,12 +110,7 @@ public class RedisSessionInterface extends BaseSessionInterface {
   }
 
   private Future<Void> write(RedisSessionStore.Changes changes) {
-    return store.save(changes).map(written -> {
-      if (!written) {
-        reportConflict();
-      }
-      return null;
-    });
+    return conflictUnlessWritten(store.save(changes));
   }
 
   @Override

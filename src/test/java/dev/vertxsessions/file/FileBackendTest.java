@@ -342,6 +342,7 @@ class FileBackendTest {
     Future<HttpResponse<Buffer>> slow = server.client.get("/slow").putHeader("cookie", "session_id=" + id).send();
     waitFor(() -> SLOW.get() != null);
     assertEquals(302, server.post("/logout", id).statusCode());
+    assertEquals("0", server.get("/peek", id).bodyAsString()); // waits for the logout's delete in flight
     assertFalse(Files.exists(file(id)));
     vertx.runOnContext(v -> SLOW.getAndSet(null).complete());
     assertEquals("slow done", slow.await().bodyAsString());
@@ -392,6 +393,7 @@ class FileBackendTest {
     Future<HttpResponse<Buffer>> slow = server.client.get("/slow").putHeader("cookie", "session_id=" + id).send();
     waitFor(() -> SLOW.get() != null);
     String newId = TestServer.sessionCookie(server.post("/login", id));
+    assertEquals("1", server.get("/peek", newId).bodyAsString()); // waits for the login's save in flight
     assertFalse(Files.exists(file(id)));
     vertx.runOnContext(v -> SLOW.getAndSet(null).complete());
     assertEquals("slow done", slow.await().bodyAsString());

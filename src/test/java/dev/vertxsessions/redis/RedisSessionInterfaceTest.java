@@ -1,6 +1,7 @@
 package dev.vertxsessions.redis;
 
 import dev.vertxsessions.BaseSessionInterface;
+import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
@@ -715,34 +716,5 @@ class RedisSessionInterfaceTest {
       set.add(i);
     }
     return set;
-  }
-
-  /** A clock that tests move forward instead of sleeping. */
-  private static final class MutableClock extends Clock {
-    private final AtomicLong offsetMillis = new AtomicLong();
-
-    void advance(Duration duration) {
-      offsetMillis.addAndGet(duration.toMillis());
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis());
-    }
-
-    @Override
-    public long millis() {
-      return System.currentTimeMillis() + offsetMillis.get();
-    }
   }
 }
