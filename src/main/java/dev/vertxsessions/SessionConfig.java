@@ -140,7 +140,7 @@ public class SessionConfig {
 
   /**
    * Returns these options as JSON with the seed guide's keys; the secret keys are left out and a password in
-   * {@code redis_url} is masked, so the result can be logged.
+   * {@code redis_url} is masked, so the result can be logged. A manager set in code as a factory is left out too.
    */
   public JsonObject toJson() {
     JsonObject json = new JsonObject()
@@ -154,7 +154,6 @@ public class SessionConfig {
       .put("expiry", expiry.toSeconds())
       .put("absolute_expiry", absoluteExpiry == null ? null : absoluteExpiry.toSeconds())
       .put("rolling", rolling)
-      .put("manager", manager == null ? managerName : manager.getClass().getName())
       .put("directory", directory)
       .put("prefix", prefix)
       .put("sweep_interval", sweepInterval.toSeconds())
@@ -162,6 +161,9 @@ public class SessionConfig {
       .put("redis_key_prefix", redisKeyPrefix)
       .put("redis_pool_size", redisPoolSize)
       .put("redis_timeout_ms", redisTimeout.toMillis());
+    if (manager == null) {
+      json.put("manager", managerName); // a factory set in code has no JSON form
+    }
     if (redisOptions != null) {
       json.put("redis_options", redisOptions.copy());
     }
