@@ -179,6 +179,7 @@ class SignedSessionManagerTest {
     bad.add(".");
     bad.add(Base64.getEncoder().encodeToString(cookie.getBytes()));
     bad.add(cookie.replace('-', '+').replace('_', '/'));
+    bad.removeIf(cookie::equals); // the last one is the cookie itself when it has neither '-' nor '_'
     for (String value : bad) {
       HttpResponse<Buffer> response = server.get("/", value);
       assertEquals(200, response.statusCode(), value);
