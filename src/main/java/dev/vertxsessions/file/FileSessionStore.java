@@ -141,10 +141,6 @@ final class FileSessionStore {
     this.sweeperTimer = sweepInterval.isZero() ? -1 : vertx.setPeriodic(sweepInterval.toMillis(), id -> sweep());
   }
 
-  Path directory() {
-    return directory;
-  }
-
   /** Reads a session file without locking; null when the ID is malformed or no such file exists. */
   Future<Stored> read(String id) {
     if (!SessionIds.isWellFormed(id)) {

@@ -23,7 +23,7 @@ public final class VertxWebBridge {
   /** Makes {@code session} what {@code ctx.session()} returns and restores the user stored in it. */
   public static void attach(RoutingContext ctx, Session session) {
     ((RoutingContextInternal) ctx).setSession(session);
-    Object holder = session.data().get(USER_HOLDER_KEY);
+    Object holder = session.get(USER_HOLDER_KEY); // get(), not data(): no read-only view per request
     if (holder instanceof UserHolder) {
       ((UserHolder) holder).refresh(ctx);
     }
@@ -34,7 +34,7 @@ public final class VertxWebBridge {
    * or a login that regenerated the session).
    */
   public static void storeUser(RoutingContext ctx, Session session) {
-    if (ctx.user() != null && (session.isRegenerated() || !(session.data().get(USER_HOLDER_KEY) instanceof UserHolder))) {
+    if (ctx.user() != null && (session.isRegenerated() || !(session.get(USER_HOLDER_KEY) instanceof UserHolder))) {
       session.put(USER_HOLDER_KEY, new UserHolder(ctx));
     }
   }

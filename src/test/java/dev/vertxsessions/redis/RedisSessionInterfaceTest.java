@@ -335,6 +335,17 @@ class RedisSessionInterfaceTest {
     assertEquals("0", get(server, "/get?k=seed", id).bodyAsString());
   }
 
+  /** Awaits every increment, asserting each answered 200, and returns the values they answered. */
+  private static Set<Long> incrementsSeen(List<Future<HttpResponse<Buffer>>> responses) {
+    Set<Long> values = new HashSet<>();
+    for (Future<HttpResponse<Buffer>> response : responses) {
+      HttpResponse<Buffer> result = response.await();
+      assertEquals(200, result.statusCode(), result.bodyAsString());
+      values.add(Long.parseLong(result.bodyAsString()));
+    }
+    return values;
+  }
+
   @Test
   void parallelIncrements_countEveryOne() throws Exception {
     TestServer server = start(config());
@@ -343,13 +354,7 @@ class RedisSessionInterfaceTest {
     for (int i = 0; i < 100; i++) {
       responses.add(request(server, "/inc", id).send());
     }
-    Set<Long> values = new HashSet<>();
-    for (Future<HttpResponse<Buffer>> response : responses) {
-      HttpResponse<Buffer> result = response.await();
-      assertEquals(200, result.statusCode(), result.bodyAsString());
-      values.add(Long.parseLong(result.bodyAsString()));
-    }
-    assertEquals(longRange(1, 100), values, "each increment saw a distinct value");
+    assertEquals(longRange(1, 100), incrementsSeen(responses), "each increment saw a distinct value");
     assertEquals("100", redis.command("HGET", PREFIX + id, "k:counter"));
     assertEquals("100", get(server, "/get?k=counter", id).bodyAsString());
     assertEquals("alice", get(server, "/dashboard", id).bodyAsString());
@@ -367,13 +372,7 @@ class RedisSessionInterfaceTest {
       responses.add(request(serverA, "/inc", id).send());
       responses.add(request(serverB, "/inc", id).send());
     }
-    Set<Long> values = new HashSet<>();
-    for (Future<HttpResponse<Buffer>> response : responses) {
-      HttpResponse<Buffer> result = response.await();
-      assertEquals(200, result.statusCode(), result.bodyAsString());
-      values.add(Long.parseLong(result.bodyAsString()));
-    }
-    assertEquals(longRange(1, 100), values, "each increment saw a distinct value");
+    assertEquals(longRange(1, 100), incrementsSeen(responses), "each increment saw a distinct value");
     assertEquals("100", redis.command("HGET", PREFIX + id, "k:counter"));
   }
 
