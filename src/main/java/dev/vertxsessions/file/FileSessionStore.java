@@ -11,6 +11,7 @@ import io.vertx.core.WorkerExecutor;
 import io.vertx.core.file.FileSystemException;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.lang.System.Logger.Level;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -34,8 +35,10 @@ import java.util.function.UnaryOperator;
 /*
  * How the file backend keeps concurrent requests from losing data.
  *
- * Reads take no lock: every write goes to a temporary file in the same directory and is renamed over the
- * session file (an atomic replace on POSIX file systems), so a reader sees the old or the new complete file.
+ * Reads take no lock: a session file has two slots (SessionFileLayout), a write fills the slot that does not hold
+ * the current version, and a reader takes the newest slot whose checksum holds, so it sees the old or the new
+ * complete version. A version that outgrows its slot is written to a temporary file in the same directory that is
+ * renamed over the session file (an atomic replace on POSIX file systems); new sessions are created the same way.
  *
  * Writes are read-merge-write under a lock: the request's own changes (keys put, keys removed, a clear) are
  * applied to the file as it is now, not to the copy the request loaded, so two requests that change different
@@ -99,6 +102,26 @@ final class FileSessionStore {
     Duration perSessionExpiry;
   }
 
+  /** A session file opened for a locked write: its current content (null when absent) and where it is. */
+  private static final class Current implements AutoCloseable {
+    final FileChannel channel;
+    final SessionFileLayout.Version version;
+    final Stored stored;
+
+    Current(FileChannel channel, SessionFileLayout.Version version, Stored stored) {
+      this.channel = channel;
+      this.version = version;
+      this.stored = stored;
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (channel != null) {
+        channel.close();
+      }
+    }
+  }
+
   private final Vertx vertx;
   private final Path directory;
   private final Path lockPath;
@@ -157,7 +180,7 @@ final class FileSessionStore {
         return Future.failedFuture(new SessionStoreUnavailableException("session file could not be read in "
           + directory + ": " + clean, clean));
       }
-      return Future.succeededFuture(parse(ar.result().getBytes(), id));
+      return Future.succeededFuture(parse(ar.result().getBytes()));
     });
   }
 
@@ -170,47 +193,53 @@ final class FileSessionStore {
    * meanwhile and the changes were dropped.
    */
   Future<Boolean> write(Changes changes) {
-    return locked(changes.previousId != null ? changes.previousId : changes.id, () -> {
-      String source = changes.previousId != null ? changes.previousId : changes.id;
-      Stored current = readNow(source);
-      if (current == null && changes.mustExist) {
-        LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
-        return false;
+    String source = changes.previousId != null ? changes.previousId : changes.id;
+    return locked(source, () -> {
+      try (Current current = openForWrite(source)) {
+        if (current.stored == null && changes.mustExist) {
+          LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
+          return false;
+        }
+        LinkedHashMap<String, Object> data = current.stored == null || changes.cleared
+          ? new LinkedHashMap<>() : current.stored.data;
+        for (String key : changes.removed) {
+          data.remove(key);
+        }
+        data.putAll(changes.changed);
+        long createdAt = current.stored == null ? changes.createdAt : current.stored.createdAt;
+        byte[] json = json(createdAt, changes.expiresAt, changes.perSessionExpiry, data);
+        if (changes.previousId != null) {
+          writeNewFile(changes.id, 1, json);
+          Files.deleteIfExists(pathOf(changes.previousId));
+        } else {
+          writeNextVersion(current, changes.id, json);
+        }
+        return true;
       }
-      LinkedHashMap<String, Object> data = current == null || changes.cleared
-        ? new LinkedHashMap<>() : current.data;
-      for (String key : changes.removed) {
-        data.remove(key);
-      }
-      data.putAll(changes.changed);
-      long createdAt = current == null ? changes.createdAt : current.createdAt;
-      writeNow(changes.id, createdAt, changes.expiresAt, changes.perSessionExpiry, data);
-      if (changes.previousId != null) {
-        Files.deleteIfExists(pathOf(changes.previousId));
-      }
-      return true;
     });
   }
 
   /** Applies {@code update} to one stored value under the lock and returns the new value. */
   Future<Object> update(Changes changes, String key, UnaryOperator<Object> update) {
     return locked(changes.id, () -> {
-      Stored current = readNow(changes.id);
-      if (current == null && changes.mustExist) {
-        throw new SessionException("session no longer exists (it was invalidated or expired); not updated");
+      try (Current current = openForWrite(changes.id)) {
+        Stored stored = current.stored;
+        if (stored == null && changes.mustExist) {
+          throw new SessionException("session no longer exists (it was invalidated or expired); not updated");
+        }
+        LinkedHashMap<String, Object> data = stored == null ? new LinkedHashMap<>() : stored.data;
+        Object value = update.apply(JsonValues.fromStorable(data.get(key)));
+        if (value == null) {
+          data.remove(key);
+        } else {
+          data.put(key, JsonValues.toStorable(value));
+        }
+        long createdAt = stored == null ? changes.createdAt : stored.createdAt;
+        Duration perSession = stored == null ? changes.perSessionExpiry : stored.perSessionExpiry;
+        long expiresAt = stored == null ? changes.expiresAt : Math.max(stored.expiresAt, changes.expiresAt);
+        writeNextVersion(current, changes.id, json(createdAt, expiresAt, perSession, data));
+        return value;
       }
-      LinkedHashMap<String, Object> data = current == null ? new LinkedHashMap<>() : current.data;
-      Object value = update.apply(JsonValues.fromStorable(data.get(key)));
-      if (value == null) {
-        data.remove(key);
-      } else {
-        data.put(key, JsonValues.toStorable(value));
-      }
-      long createdAt = current == null ? changes.createdAt : current.createdAt;
-      Duration perSession = current == null ? changes.perSessionExpiry : current.perSessionExpiry;
-      long expiresAt = current == null ? changes.expiresAt : Math.max(current.expiresAt, changes.expiresAt);
-      writeNow(changes.id, createdAt, expiresAt, perSession, data);
-      return value;
     });
   }
 
@@ -346,21 +375,57 @@ final class FileSessionStore {
 
   private Stored readNow(String id) throws IOException {
     try {
-      return parse(Files.readAllBytes(pathOf(id)), id);
+      return parse(Files.readAllBytes(pathOf(id)));
     } catch (NoSuchFileException e) {
       return null;
     }
   }
 
-  private void writeNow(String id, long createdAt, long expiresAt, Duration perSessionExpiry,
-                        Map<String, Object> data) throws IOException {
-    Map<String, Object> file = new LinkedHashMap<>();
-    file.put("version", 1);
-    file.put("created", createdAt);
-    file.put("expires", expiresAt);
-    file.put("expiry", perSessionExpiry == null ? null : perSessionExpiry.toSeconds());
-    file.put("data", data);
-    byte[] bytes = JsonValues.write(file);
+  /** Opens a session file for reading and writing in place; a missing file gives an empty {@link Current}. */
+  private Current openForWrite(String id) throws IOException {
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(pathOf(id), StandardOpenOption.READ, StandardOpenOption.WRITE);
+    } catch (NoSuchFileException e) {
+      return new Current(null, null, null);
+    }
+    try {
+      long size = channel.size();
+      SessionFileLayout.Version version = null;
+      if (size <= SessionFileLayout.MAX_FILE_BYTES) {
+        ByteBuffer content = ByteBuffer.allocate((int) size);
+        while (content.hasRemaining() && channel.read(content, content.position()) > 0) {
+          // a file that shrinks meanwhile is not a session file of ours: it fails the layout check below
+        }
+        version = SessionFileLayout.read(content.array());
+      }
+      return new Current(channel, version, version == null ? null : parseJson(version.json));
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Writes {@code json} as the next version of the open file, in place when it fits the free slot, else as a
+   * new file (also when the file is missing or not a session file).
+   */
+  private void writeNextVersion(Current current, String id, byte[] json) throws IOException {
+    SessionFileLayout.Version version = current.version;
+    if (version == null || !version.otherSlotFits(json)) {
+      writeNewFile(id, version == null ? 1 : version.sequence + 1, json);
+      return;
+    }
+    ByteBuffer slot = SessionFileLayout.slot(version.sequence + 1, json);
+    long offset = version.otherSlotOffset();
+    while (slot.hasRemaining()) {
+      offset += current.channel.write(slot, offset);
+    }
+  }
+
+  /** Writes a whole new session file: a temporary file in the directory, renamed over the session file. */
+  private void writeNewFile(String id, long sequence, byte[] json) throws IOException {
+    byte[] bytes = SessionFileLayout.newFile(sequence, json);
     Path target = pathOf(id);
     Path temp = directory.resolve(TEMP_PREFIX + prefix + id + "-" + Long.toHexString(System.nanoTime()));
     try {
@@ -372,11 +437,31 @@ final class FileSessionStore {
     }
   }
 
+  private static byte[] json(long createdAt, long expiresAt, Duration perSessionExpiry, Map<String, Object> data) {
+    Map<String, Object> file = new LinkedHashMap<>();
+    file.put("version", 1);
+    file.put("created", createdAt);
+    file.put("expires", expiresAt);
+    file.put("expiry", perSessionExpiry == null ? null : perSessionExpiry.toSeconds());
+    file.put("data", data);
+    return JsonValues.write(file);
+  }
+
   /** Parses a session file; a corrupt or foreign file reads as absent, never as an error. */
+  private Stored parse(byte[] file) {
+    SessionFileLayout.Version version = SessionFileLayout.read(file);
+    if (version == null) {
+      LOG.log(Level.DEBUG, "a file in " + directory + " is not a session file and reads as absent");
+      return null;
+    }
+    return parseJson(version.json);
+  }
+
+  /** Parses the JSON of a session file's version; content that is not a session reads as absent. */
   @SuppressWarnings("unchecked")
-  private Stored parse(byte[] bytes, String id) {
+  private Stored parseJson(byte[] json) {
     try {
-      Map<String, Object> file = JsonValues.readMap(bytes, 0, bytes.length);
+      Map<String, Object> file = JsonValues.readMap(json, 0, json.length);
       Object data = file.get("data");
       Object created = file.get("created");
       Object expires = file.get("expires");

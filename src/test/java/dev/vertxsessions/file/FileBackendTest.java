@@ -145,11 +145,68 @@ class FileBackendTest {
     assertEquals("2", server.get("/peek", id).bodyAsString()); // waits for the in-flight save
     long t0 = T0.toEpochMilli();
     assertEquals("{\"version\":1,\"created\":" + t0 + ",\"expires\":" + (t0 + 86_400_000L)
-      + ",\"expiry\":null,\"data\":{\"counter\":2}}", Files.readString(file(id)));
+      + ",\"expiry\":null,\"data\":{\"counter\":2}}", SessionFiles.json(file(id)));
     try (Stream<Path> files = Files.list(dir)) {
       assertEquals(List.of(".vertx-sessions.lock", "session_" + id),
         files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList()));
     }
+  }
+
+  @Test
+  void laterWrites_goInPlaceIntoTheFreeSlot_keepingTheSameFile() throws IOException {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", id);
+    Object inode = Files.getAttribute(file(id), "unix:ino");
+    assertEquals(1024, Files.size(file(id)));
+    for (int i = 2; i <= 5; i++) {
+      server.get("/", id);
+    }
+    assertEquals("5", server.get("/peek", id).bodyAsString());
+    assertEquals(inode, Files.getAttribute(file(id), "unix:ino"), "rewritten instead of written in place");
+    assertEquals(1024, Files.size(file(id)));
+    String raw = SessionFiles.raw(file(id));
+    // Version 5 went into the slot that held version 3; version 4 is still in the other one.
+    assertEquals(512, raw.indexOf("VXS2", 1));
+    assertTrue(raw.contains("{\"counter\":5}") && raw.contains("{\"counter\":4}"), raw);
+    assertFalse(raw.contains("{\"counter\":3}"), raw);
+  }
+
+  @Test
+  void tornNewestSlot_readsAsThePreviousVersion() throws IOException {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/", id);
+    server.get("/", id);
+    assertEquals("3", server.get("/peek", id).bodyAsString());
+    // What a crash in the middle of writing version 3 leaves: that slot's JSON half new, half old.
+    byte[] bytes = Files.readAllBytes(file(id));
+    int at = SessionFiles.raw(file(id)).indexOf("{\"counter\":3}");
+    bytes[at + "{\"counter\":".length()] = '9';
+    Files.write(file(id), bytes);
+    assertEquals("2", server.get("/peek", id).bodyAsString());
+    assertEquals("You've visited this page 3 times", server.get("/", id).bodyAsString());
+    assertEquals("3", server.get("/peek", id).bodyAsString());
+    assertEquals(Map.of("counter", 3), new JsonObject(SessionFiles.json(file(id))).getJsonObject("data").getMap());
+  }
+
+  @Test
+  void sessionOutgrowingItsSlot_movesToALargerFile_thenWritesInPlaceAgain() throws IOException {
+    String id = TestServer.sessionCookie(server.get("/"));
+    server.get("/peek", id);
+    assertEquals(1024, Files.size(file(id)));
+    server.get("/big2", id); // 24,000 to 32,000 bytes of JSON
+    server.get("/peek", id);
+    long grown = Files.size(file(id));
+    int json = SessionFiles.json(file(id)).length();
+    assertTrue(json > 24_000, "json " + json);
+    // Two slots, each the smallest power of two with room for twice the version and its header.
+    assertEquals(2 * Integer.highestOneBit(2 * (20 + json) - 1) * 2, grown, "json " + json);
+    Object inode = Files.getAttribute(file(id), "unix:ino");
+    server.get("/", id);
+    server.get("/", id);
+    assertEquals("3", server.get("/peek", id).bodyAsString());
+    assertEquals(inode, Files.getAttribute(file(id), "unix:ino"));
+    assertEquals(grown, Files.size(file(id)));
+    assertEquals(3, new JsonObject(SessionFiles.json(file(id))).getJsonObject("data").getInteger("counter"));
   }
 
   @Test
@@ -225,7 +282,7 @@ class FileBackendTest {
     Thread reader = new Thread(() -> {
       while (running.get()) {
         try {
-          JsonObject json = new JsonObject(Files.readString(file(id)));
+          JsonObject json = new JsonObject(SessionFiles.json(file(id)));
           if (!json.containsKey("data")) {
             broken.set(json.encode());
           }
@@ -309,7 +366,7 @@ class FileBackendTest {
     assertEquals("1", server.get("/peek", newId).bodyAsString());
     assertFalse(Files.exists(file(id)));
     assertEquals(Map.of("counter", 1, "user_id", "alice"),
-      new JsonObject(Files.readString(file(newId))).getJsonObject("data").getMap());
+      new JsonObject(SessionFiles.json(file(newId))).getJsonObject("data").getMap());
     assertEquals("0", server.get("/peek", id).bodyAsString(), "the old ID is dead");
   }
 
@@ -332,7 +389,7 @@ class FileBackendTest {
     assertEquals("durable", response.bodyAsString());
     String id = TestServer.sessionCookie(response);
     // No other request in between: the file must already be there when the response arrives.
-    assertEquals(Map.of("committed", true), new JsonObject(Files.readString(file(id))).getJsonObject("data").getMap());
+    assertEquals(Map.of("committed", true), new JsonObject(SessionFiles.json(file(id))).getJsonObject("data").getMap());
   }
 
   @Test
@@ -381,7 +438,7 @@ class FileBackendTest {
     Future.all(requests).await();
     String value = server.get("/same-value", id).bodyAsString();
     assertTrue(value.matches("(v(\\d+)-)\\1{199}"), "one whole written value, not a mix: " + value.substring(0, 40));
-    JsonObject stored = new JsonObject(Files.readString(file(id)));
+    JsonObject stored = new JsonObject(SessionFiles.json(file(id)));
     assertEquals(value, stored.getJsonObject("data").getString("same"));
     assertEquals(1, stored.getJsonObject("data").getInteger("counter"));
   }

@@ -28,10 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The file backend under storage faults injected while the server runs: a read-only session directory and a full
- * disk. Saves that are awaited ({@code commit()}) fail and the route answers 503; a later load still sees the
- * earlier value; nothing is half-written (no temporary file, earlier files byte-identical with the same mtime); no
- * log line carries a session ID; and once the fault is gone the same server recovers with no restart. A logout
- * fails with 503 in a read-only directory (the session stays, as the 503 says) and works on a full disk.
+ * disk. A save that fits the free slot of an existing session file is written in place and succeeds; saves that
+ * need a new file (a new session, a session outgrowing its file) fail, and when awaited ({@code commit()}) the
+ * route answers 503; a later load still sees the earlier value; nothing is half-written (no temporary file, other
+ * files byte-identical with the same mtime); no log line carries a session ID; and once the fault is gone the
+ * same server recovers with no restart. A logout fails with 503 in a read-only directory (the session stays, as
+ * the 503 says) and works on a full disk.
  */
 class FileFaultTest {
 
@@ -99,10 +101,16 @@ class FileFaultTest {
   private static void exerciseFault(TestServer server, Path directory, FileFaults.Fault fault, boolean deletesFail,
                                     String alice, String bob) throws Exception {
     Map<String, String> before = FilePathSafetyTest.snapshot(directory);
+    String aliceFile = "session_" + alice;
+    long aliceSize = Files.size(directory.resolve(aliceFile));
+    String big = "x".repeat(4000); // outgrows the 512-byte slot of a new session file: needs a new, larger file
     try (LogCapture logs = new LogCapture(false)) {
       System.out.println("FileFaultTest: fault injected with " + fault.mechanism());
-      assertEquals(503, get(server, "/commit?v=a2", alice).statusCode(), "an awaited save fails with 503");
-      assertEquals("a1", read(server, alice), "a later load sees the earlier value");
+      // A version that fits the session file's free slot is written in place: no new file, no new space.
+      assertEquals(200, get(server, "/commit?v=a2", alice).statusCode(), "an in-place save needs nothing new");
+      assertEquals("a2", read(server, alice));
+      assertEquals(503, get(server, "/commit?v=" + big, alice).statusCode(), "an awaited save fails with 503");
+      assertEquals("a2", read(server, alice), "a later load sees the earlier value");
 
       HttpResponse<Buffer> fresh = get(server, "/commit?v=n1", null);
       assertEquals(503, fresh.statusCode(), "a new session cannot be saved either");
@@ -113,9 +121,9 @@ class FileFaultTest {
 
       // Without commit() the save runs as the headers go out: the client gets 200 when the store fails after
       // that (the failure is logged), or 503 when it failed at once; either way the data was not stored.
-      int automatic = get(server, "/auto?v=a3", alice).statusCode();
+      int automatic = get(server, "/auto?v=" + big, alice).statusCode();
       assertTrue(automatic == 200 || automatic == 503, "automatic save answered " + automatic);
-      assertEquals("a1", read(server, alice));
+      assertEquals("a2", read(server, alice));
 
       Map<String, String> after = FilePathSafetyTest.snapshot(directory);
       if (!deletesFail) {
@@ -123,7 +131,11 @@ class FileFaultTest {
         before.remove("");
         after.remove("");
       }
-      assertEquals(before, after, "nothing half-written, earlier files intact");
+      // Alice's file was written in place: same size, new mtime.
+      before.remove(aliceFile);
+      assertEquals(aliceSize, Files.size(directory.resolve(aliceFile)));
+      assertTrue(after.remove(aliceFile) != null);
+      assertEquals(before, after, "nothing half-written, other files intact");
 
       if (deletesFail) {
         assertEquals(503, get(server, "/logout", bob).statusCode(), "an awaited logout fails with 503");

@@ -5,6 +5,7 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
 import dev.vertxsessions.file.FileSessionInterface;
+import dev.vertxsessions.file.SessionFiles;
 import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -106,8 +107,8 @@ class FilePathSafetyTest {
     Files.createDirectories(root.resolve("decoy"));
     Path beside = root.resolve(PREFIX + besideId);
     Path decoy = root.resolve("decoy").resolve(PREFIX + decoyId);
-    Files.writeString(beside, sessionFile("mallory-beside"));
-    Files.writeString(decoy, sessionFile("mallory-decoy"));
+    Files.write(beside, sessionFile("mallory-beside"));
+    Files.write(decoy, sessionFile("mallory-decoy"));
     Files.writeString(root.resolve("decoy").resolve(".vertx-sessions.lock"), "");
     // Access time equal to modification time: with the usual relatime mount option, the next open-and-read of a decoy
     // updates its access time, which is how an opened decoy is caught.
@@ -161,13 +162,13 @@ class FilePathSafetyTest {
       for (String path : created) {
         assertTrue(path.startsWith("sessions/" + PREFIX), "created outside the directory: " + path);
         assertTrue(SessionIds.isWellFormed(path.substring(("sessions/" + PREFIX).length())), "odd name: " + path);
-        assertFalse(Files.readString(root.resolve(path)).contains("mallory"), path);
+        assertFalse(SessionFiles.raw(root.resolve(path)).contains("mallory"), path);
       }
       for (Path file : List.of(beside, decoy)) {
         assertEquals(anHourAgo, accessTime(file), "a decoy outside the directory was opened: " + file);
       }
-      assertTrue(Files.readString(beside).contains("mallory-beside"));
-      assertTrue(Files.readString(decoy).contains("mallory-decoy"));
+      assertTrue(SessionFiles.raw(beside).contains("mallory-beside"));
+      assertTrue(SessionFiles.raw(decoy).contains("mallory-decoy"));
       boolean atimeWorks = !anHourAgo.equals(accessTime(decoy));
       System.out.println("FilePathSafetyTest: " + (atimeWorks ? "access times are tracked here: no decoy was opened"
         : "this file system does not update access times (noatime): only changes and served content were checked"));
@@ -265,10 +266,10 @@ class FilePathSafetyTest {
     return entries;
   }
 
-  private static String sessionFile(String user) {
+  private static byte[] sessionFile(String user) {
     long now = System.currentTimeMillis();
-    return new JsonObject().put("version", 1).put("created", now).put("expires", now + 3_600_000)
-      .putNull("expiry").put("data", new JsonObject().put("user", user)).encode();
+    return SessionFiles.of(new JsonObject().put("version", 1).put("created", now).put("expires", now + 3_600_000)
+      .putNull("expiry").put("data", new JsonObject().put("user", user)).encode());
   }
 
   private static void deleteTree(Path top) throws IOException {
