@@ -70,6 +70,15 @@ public abstract class BaseSessionInterface implements Session {
   protected abstract Future<Void> load();
 
   /**
+   * Loads the session right after {@code saved}, the session of an earlier request with the same key, finished
+   * storing it: this request arrived while that save was in flight and waited for it. A backend that knows what
+   * its save stored can restore that here instead of reading it back; the default calls {@link #load()}.
+   */
+  protected Future<Void> loadAfterSave(BaseSessionInterface saved) {
+    return load();
+  }
+
+  /**
    * Stores the session under {@link #getSessionKey()}; the Future completes when the data is durable. Read what
    * you need ({@link #data()}, {@link #changedKeys()}, ...) before returning: the tracking is reset when this method
    * returns. A server-side backend must not recreate a session that was deleted meanwhile when
@@ -203,6 +212,13 @@ public abstract class BaseSessionInterface implements Session {
   protected final void reportTamperedCookie() {
     if (metrics != null) {
       metrics.tampered();
+    }
+  }
+
+  /** Counts a {@link #loadAfterSave} that took the saved session instead of reading the store. */
+  protected final void reportLoadFromSave() {
+    if (metrics != null) {
+      metrics.loadedFromSave();
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class SessionMetrics {
 
   private final LongAdder loads = new LongAdder();
+  private final LongAdder loadsFromSaves = new LongAdder();
   private final LongAdder saves = new LongAdder();
   private final LongAdder saveFailures = new LongAdder();
   private final LongAdder deletes = new LongAdder();
@@ -26,6 +27,14 @@ public final class SessionMetrics {
   /** Returns how many requests carried a session cookie and were looked up in the backend. */
   public long loads() {
     return loads.sum();
+  }
+
+  /**
+   * Returns how many of the {@link #loads()} took the session from a save of the same session that was still in
+   * flight when the request arrived, without reading it back from the store (a backend that knows what it wrote).
+   */
+  public long loadsFromSaves() {
+    return loadsFromSaves.sum();
   }
 
   /** Returns how many saves completed successfully. */
@@ -77,6 +86,7 @@ public final class SessionMetrics {
   public JsonObject toJson() {
     return new JsonObject()
       .put("loads", loads())
+      .put("loads_from_saves", loadsFromSaves())
       .put("saves", saves())
       .put("save_failures", saveFailures())
       .put("deletes", deletes())
@@ -90,6 +100,10 @@ public final class SessionMetrics {
 
   void loaded() {
     loads.increment();
+  }
+
+  void loadedFromSave() {
+    loadsFromSaves.increment();
   }
 
   void saved() {

@@ -53,11 +53,22 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private final SessionConfig config;
   private final SessionManager manager;
   private final SessionMetrics metrics = new SessionMetrics();
-  private final ConcurrentMap<String, Future<Void>> savesInFlight = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, SaveInFlight> savesInFlight = new ConcurrentHashMap<>();
   /** Store writes started after their response went out and not yet finished. */
   private final AtomicInteger writesInFlight = new AtomicInteger();
   /** Requests held back while {@link #MAX_WRITES_IN_FLIGHT} writes are in flight. */
   private final Queue<Runnable> admissions = new ConcurrentLinkedQueue<>();
+
+  /** A store write of one key still in flight, and the session it saves (null when that is not one session). */
+  private static final class SaveInFlight {
+    final Future<Void> done;
+    final BaseSessionInterface saved;
+
+    SaveInFlight(Future<Void> done, BaseSessionInterface saved) {
+      this.done = done;
+      this.saved = saved;
+    }
+  }
 
   SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
     this.vertx = vertx;
@@ -124,8 +135,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
     session.setCandidateKey(key);
     metrics.loaded();
-    Future<Void> pending = savesInFlight.get(key);
-    Future<Void> loading = pending == null ? load(session) : pending.transform(ar -> load(session));
+    SaveInFlight pending = savesInFlight.get(key);
+    Future<Void> loading = pending == null ? load(session) : pending.done.transform(ar ->
+      ar.succeeded() && pending.saved != null ? loadAfterSave(session, pending.saved) : load(session));
     if (loading.isComplete()) {
       loaded(ctx, session, loading); // e.g. signed cookies: no need to pause the request
       return;
@@ -158,6 +170,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private static Future<Void> load(BaseSessionInterface session) {
     try {
       return session.load();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private static Future<Void> loadAfterSave(BaseSessionInterface session, BaseSessionInterface saved) {
+    try {
+      return session.loadAfterSave(saved);
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
@@ -198,7 +218,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         return Future.succeededFuture(); // nothing stored, nothing to forget
       }
       String key = session.getSessionKey();
-      Future<Void> deleted = track(key, session.deleteStored().onSuccess(v -> metrics.deleted()));
+      Future<Void> deleted = track(key, session.deleteStored().onSuccess(v -> metrics.deleted()), null);
       if (hadCookie || ctx.get(COOKIE_SET) != null) {
         if (response.headWritten()) {
           return deleted.compose(v -> Future.failedFuture(
@@ -235,7 +255,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       return saved;
     }
     setCookie(ctx, session);
-    return track(session.getSessionKey(), saved);
+    return track(session.getSessionKey(), saved, session);
   }
 
   private void setCookie(RoutingContext ctx, BaseSessionInterface session) {
@@ -245,8 +265,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     session.cookieSent();
   }
 
-  /** Remembers a store write still in flight, so a load of the same key in this process waits for it. */
-  private Future<Void> track(String key, Future<Void> write) {
+  /**
+   * Remembers a store write still in flight, so a load of the same key in this process waits for it (and may take
+   * what {@code saved}, the session written, stored).
+   */
+  private Future<Void> track(String key, Future<Void> write, BaseSessionInterface saved) {
     if (write.isComplete() || key == null) {
       return write;
     }
@@ -255,9 +278,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       writesInFlight.decrementAndGet();
       admitWaiting();
     });
-    Future<Void> tracked = savesInFlight.compute(key,
-      (k, earlier) -> earlier == null ? write : Future.join(earlier, write).transform(ar -> Future.<Void>succeededFuture()));
-    tracked.onComplete(ar -> savesInFlight.remove(key, tracked));
+    // Two writes of one key in flight: a load waits for both and then reads the store (which one is last is
+    // the store's to say).
+    SaveInFlight tracked = savesInFlight.compute(key, (k, earlier) -> earlier == null ? new SaveInFlight(write, saved)
+      : new SaveInFlight(Future.join(earlier.done, write).transform(ar -> Future.<Void>succeededFuture()), null));
+    tracked.done.onComplete(ar -> savesInFlight.remove(key, tracked));
     return write;
   }
 

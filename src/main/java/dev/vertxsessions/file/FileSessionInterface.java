@@ -27,6 +27,8 @@ import java.util.function.UnaryOperator;
 public class FileSessionInterface extends BaseSessionInterface {
 
   private final FileSessionStore store;
+  /** What the last save of this session stored, for a request that waited for that save. */
+  private FileSessionStore.Written saved;
 
   FileSessionInterface(FileSessionStore store) {
     this.store = store;
@@ -71,15 +73,33 @@ public class FileSessionInterface extends BaseSessionInterface {
       return Future.succeededFuture();
     }
     return store.read(id).map(stored -> {
-      if (stored != null) {
-        boolean valid = restore(id, JsonValues.fromStorable(stored.data), stored.createdAt, stored.expiresAt,
-          stored.perSessionExpiry);
-        if (!valid) {
-          store.deleteIfExpired(id);
-        }
-      }
+      restore(id, stored);
       return null;
     });
+  }
+
+  /**
+   * Takes the JSON the previous request's save wrote instead of reading the file back (no file I/O), unless this
+   * process has locked the file's stripe since.
+   */
+  @Override
+  protected Future<Void> loadAfterSave(BaseSessionInterface previous) {
+    String id = getSessionKey();
+    FileSessionStore.Written written = previous instanceof FileSessionInterface
+      ? ((FileSessionInterface) previous).saved : null;
+    if (written == null || !id.equals(previous.getSessionKey()) || !store.isLatest(id, written)) {
+      return load();
+    }
+    reportLoadFromSave();
+    restore(id, store.parseJson(written.json));
+    return Future.succeededFuture();
+  }
+
+  private void restore(String id, FileSessionStore.Stored stored) {
+    if (stored != null && !restore(id, JsonValues.fromStorable(stored.data), stored.createdAt, stored.expiresAt,
+      stored.perSessionExpiry)) {
+      store.deleteIfExpired(id);
+    }
   }
 
   @Override
@@ -93,7 +113,10 @@ public class FileSessionInterface extends BaseSessionInterface {
   }
 
   private Future<Void> write(FileSessionStore.Changes changes) {
-    return conflictUnlessWritten(store.write(changes));
+    return conflictUnlessWritten(store.write(changes).map(written -> {
+      saved = written;
+      return written != null;
+    }));
   }
 
   @Override

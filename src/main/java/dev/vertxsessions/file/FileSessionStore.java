@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.UnaryOperator;
 
@@ -64,6 +65,8 @@ final class FileSessionStore {
   private static final class SharedLock {
     final FileChannel channel;
     final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+    /** Locked operations per stripe: tells whether a session's file may have changed since this process wrote it. */
+    final AtomicLongArray operations = new AtomicLongArray(STRIPES);
     int users;
 
     SharedLock(Path lockFile) throws IOException {
@@ -86,6 +89,17 @@ final class FileSessionStore {
       this.expiresAt = expiresAt;
       this.perSessionExpiry = perSessionExpiry;
       this.data = data;
+    }
+  }
+
+  /** What a write stored: the JSON, and the count of locked operations on its stripe right after it. */
+  static final class Written {
+    final byte[] json;
+    final long stripeOperations;
+
+    Written(byte[] json, long stripeOperations) {
+      this.json = json;
+      this.stripeOperations = stripeOperations;
     }
   }
 
@@ -189,16 +203,16 @@ final class FileSessionStore {
   }
 
   /**
-   * Applies a request's changes to the session file under the lock; false when the session was deleted
-   * meanwhile and the changes were dropped.
+   * Applies a request's changes to the session file under the lock and returns what is now stored; null when the
+   * session was deleted meanwhile and the changes were dropped.
    */
-  Future<Boolean> write(Changes changes) {
+  Future<Written> write(Changes changes) {
     String source = changes.previousId != null ? changes.previousId : changes.id;
     return locked(source, () -> {
       try (Current current = openForWrite(source)) {
         if (current.stored == null && changes.mustExist) {
           LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
-          return false;
+          return null;
         }
         LinkedHashMap<String, Object> data = current.stored == null || changes.cleared
           ? new LinkedHashMap<>() : current.stored.data;
@@ -214,7 +228,7 @@ final class FileSessionStore {
         } else {
           writeNextVersion(current, changes.id, json);
         }
-        return true;
+        return new Written(json, lock.operations.get(stripe(changes.id)));
       }
     });
   }
@@ -358,11 +372,25 @@ final class FileSessionStore {
     }, false);
   }
 
+  /**
+   * Whether {@code written} is still what the file of {@code id} holds, as far as this process can tell: no locked
+   * operation of this process touched its stripe since. Writes by other processes sharing the directory are not
+   * seen; to a request that checks this right after the write, they look as if they came a moment later.
+   */
+  boolean isLatest(String id, Written written) {
+    return lock.operations.get(stripe(id)) == written.stripeOperations;
+  }
+
+  private static int stripe(String id) {
+    return Math.floorMod(id.hashCode(), STRIPES);
+  }
+
   private <T> T withLock(String id, Callable<T> work) throws IOException {
-    int stripe = Math.floorMod(id.hashCode(), STRIPES);
+    int stripe = stripe(id);
     ReentrantLock local = lock.stripes[stripe];
     local.lock();
     try (FileLock ignored = lock.channel.lock(stripe, 1, false)) {
+      lock.operations.incrementAndGet(stripe);
       return work.call();
     } catch (IOException | RuntimeException e) {
       throw e;
@@ -459,7 +487,7 @@ final class FileSessionStore {
 
   /** Parses the JSON of a session file's version; content that is not a session reads as absent. */
   @SuppressWarnings("unchecked")
-  private Stored parseJson(byte[] json) {
+  Stored parseJson(byte[] json) {
     try {
       Map<String, Object> file = JsonValues.readMap(json, 0, json.length);
       Object data = file.get("data");

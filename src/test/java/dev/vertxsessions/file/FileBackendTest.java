@@ -22,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CountDownLatch;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,6 +52,9 @@ class FileBackendTest {
 
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   static final AtomicReference<Promise<Void>> SLOW = new AtomicReference<>();
+  /** Held by /hold inside a locked update, so a save of the same session queues behind it. */
+  static volatile CountDownLatch holdEntered = new CountDownLatch(1);
+  static volatile CountDownLatch holdRelease = new CountDownLatch(1);
 
   @TempDir
   Path root;
@@ -88,6 +93,15 @@ class FileBackendTest {
     router.get("/inc").handler(ctx -> SessionMiddleware.session(ctx).increment("n")
       .onSuccess(n -> ctx.end(String.valueOf(n))).onFailure(ctx::fail));
     router.get("/n").handler(TestServer.text(s -> s.get("n", 0)));
+    router.get("/hold").handler(ctx -> SessionMiddleware.session(ctx).update("held", v -> {
+      holdEntered.countDown(); // on the store's worker thread, with the session's lock held
+      try {
+        holdRelease.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return true;
+    }).onSuccess(v -> ctx.end("released")).onFailure(ctx::fail));
     router.get("/slow").handler(ctx -> {
       BaseSessionInterface session = SessionMiddleware.session(ctx);
       Promise<Void> promise = Promise.promise();
@@ -457,6 +471,58 @@ class FileBackendTest {
     assertEquals("0", server.get("/peek", id).bodyAsString());
     assertFalse(Files.exists(file(id)), "the slow request did not write the old session back");
     assertEquals("[counter, user_id]", server.get("/keys", newId).bodyAsString(), "nor touched the new one");
+  }
+
+  @Test
+  void requestWaitingForASave_takesWhatTheSaveWrote_insteadOfReadingTheFile() throws Exception {
+    String id = TestServer.sessionCookie(server.get("/"));
+    assertEquals("1", server.get("/peek", id).bodyAsString()); // the new session's file is written
+    holdEntered = new CountDownLatch(1);
+    holdRelease = new CountDownLatch(1);
+    Future<HttpResponse<Buffer>> hold = server.client.get("/hold").putHeader("cookie", "session_id=" + id).send();
+    assertTrue(holdEntered.await(10, TimeUnit.SECONDS));
+    // The increment is answered at once; its save waits for the lock that /hold holds.
+    assertEquals("You've visited this page 2 times", server.get("/", id).bodyAsString());
+    long before = server.middleware.metrics().loadsFromSaves();
+    Future<HttpResponse<Buffer>> peek = server.client.get("/keys").putHeader("cookie", "session_id=" + id).send();
+    Thread.sleep(200);
+    assertFalse(peek.isComplete(), "the load waits for the save in flight");
+    holdRelease.countDown();
+    assertEquals("released", hold.await().bodyAsString());
+    // The save merged its change into the file as /hold left it, and the waiting load got exactly that.
+    assertEquals("[counter, held]", peek.await().bodyAsString());
+    assertEquals(before + 1, server.middleware.metrics().loadsFromSaves());
+    assertEquals(Map.of("counter", 2, "held", true),
+      new JsonObject(SessionFiles.json(file(id))).getJsonObject("data").getMap());
+  }
+
+  @Test
+  void savedVersion_isLatestOnlyUntilTheSessionsStripeIsLockedAgain() throws Exception {
+    FileSessionStore store = new FileSessionStore(vertx, dir, "other_", Duration.ZERO, clock);
+    try {
+      String id = dev.vertxsessions.internal.SessionIds.generate();
+      FileSessionStore.Written first = store.write(changes(id, false, "a", 1)).await();
+      assertTrue(store.isLatest(id, first));
+      FileSessionStore.Written second = store.write(changes(id, true, "b", 2)).await();
+      assertFalse(store.isLatest(id, first), "a later write of the same session");
+      assertTrue(store.isLatest(id, second));
+      assertEquals(Map.of("a", 1, "b", 2), new JsonObject(Buffer.buffer(second.json)).getJsonObject("data").getMap());
+      store.delete(id).await();
+      assertFalse(store.isLatest(id, second), "deleted since");
+    } finally {
+      store.close().await();
+    }
+  }
+
+  private static FileSessionStore.Changes changes(String id, boolean mustExist, String key, Object value) {
+    FileSessionStore.Changes changes = new FileSessionStore.Changes();
+    changes.id = id;
+    changes.mustExist = mustExist;
+    changes.removed = Set.of();
+    changes.changed = Map.of(key, value);
+    changes.createdAt = T0.toEpochMilli();
+    changes.expiresAt = T0.toEpochMilli() + 60_000;
+    return changes;
   }
 
   @Test
