@@ -89,6 +89,11 @@ public final class BenchServer {
     Vertx vertx = Vertx.vertx();
     Path directory = name.equals("ours-file") ? Files.createTempDirectory("vertx-sessions-bench-") : null;
     Handler<RoutingContext> sessions = sessionHandler(vertx, name, redisUrl, directory);
+    if (sessions instanceof SessionMiddleware) {
+      // For the server log: how the loads went (e.g. how many took a save in flight instead of reading the store).
+      Runtime.getRuntime().addShutdownHook(new Thread(() ->
+        System.out.println("METRICS " + ((SessionMiddleware) sessions).metrics().toJson().encode())));
+    }
     if (directory != null) {
       System.out.println("session directory: " + directory);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(directory)));
