@@ -1,10 +1,10 @@
 package dev.vertxsessions;
 
+import dev.vertxsessions.internal.SessionCookie;
 import dev.vertxsessions.internal.VertxWebBridge;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.Cookie;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -53,6 +53,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private final SessionConfig config;
   private final SessionManager manager;
   private final SessionMetrics metrics = new SessionMetrics();
+  private final SessionCookie sessionCookie;
   private final ConcurrentMap<String, SaveInFlight> savesInFlight = new ConcurrentHashMap<>();
   /** Store writes started after their response went out and not yet finished. */
   private final AtomicInteger writesInFlight = new AtomicInteger();
@@ -73,6 +74,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
     this.vertx = vertx;
     this.config = new SessionConfig(config).validate();
+    this.sessionCookie = new SessionCookie(this.config.getCookieName(), this.config.getCookiePath(),
+      this.config.getCookieDomain(), this.config.isCookieSecure(), this.config.isCookieHttpOnly(),
+      this.config.cookieSameSite() == null ? null : this.config.cookieSameSite().toString());
     this.manager = this.config.resolveManager().create(vertx, this.config);
     this.manager.useMetrics(metrics);
   }
@@ -127,8 +131,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private void admit(RoutingContext ctx) {
     BaseSessionInterface session = manager.newSession();
     session.bind(vertx, config, metrics, s -> finish(ctx, s, true));
-    Cookie cookie = ctx.request().getCookie(config.getCookieName());
-    String key = cookie == null ? null : cookie.getValue();
+    String key = sessionCookie.read(ctx.request().headers());
     if (key == null || key.isEmpty() || key.length() > MAX_COOKIE_VALUE_CHARS) {
       start(ctx, session, false);
       return;
@@ -224,7 +227,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
           return deleted.compose(v -> Future.failedFuture(
             new SessionException("session deleted, but its cookie could not be expired: headers already sent")));
         }
-        response.addCookie(cookie("", 0));
+        setCookieHeader(ctx, "", 0);
       }
       return deleted;
     }
@@ -260,9 +263,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
 
   private void setCookie(RoutingContext ctx, BaseSessionInterface session) {
     long maxAgeSeconds = Math.max(0, (session.expiresAtMillis() - session.currentTimeMillis()) / 1000);
-    ctx.response().addCookie(cookie(session.currentCookieValue(), maxAgeSeconds));
-    ctx.put(COOKIE_SET, Boolean.TRUE);
+    setCookieHeader(ctx, session.currentCookieValue(), maxAgeSeconds);
     session.cookieSent();
+  }
+
+  private void setCookieHeader(RoutingContext ctx, String value, long maxAgeSeconds) {
+    boolean replace = ctx.get(COOKIE_SET) != null; // e.g. commit() set it, and the session changed again
+    sessionCookie.set(ctx.response().headers(), sessionCookie.header(value, maxAgeSeconds), replace);
+    ctx.put(COOKIE_SET, Boolean.TRUE);
   }
 
   /**
@@ -286,16 +294,4 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     return write;
   }
 
-  private Cookie cookie(String value, long maxAgeSeconds) {
-    Cookie cookie = Cookie.cookie(config.getCookieName(), value)
-      .setPath(config.getCookiePath())
-      .setSecure(config.isCookieSecure())
-      .setHttpOnly(config.isCookieHttpOnly())
-      .setSameSite(config.cookieSameSite())
-      .setMaxAge(maxAgeSeconds);
-    if (config.getCookieDomain() != null) {
-      cookie.setDomain(config.getCookieDomain());
-    }
-    return cookie;
-  }
 }

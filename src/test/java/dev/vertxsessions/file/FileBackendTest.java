@@ -247,8 +247,9 @@ class FileBackendTest {
       server.get("/peek", id); // wait for the write, then remove it so the tree compares equal
       Files.delete(file(id));
     }
-    // Values of the generated ID format are looked up (and found absent); every other value is counted as tampered.
-    assertEquals(2 * (hostile.size() - 2), server.middleware.metrics().tamperedCookies());
+    // The one value of the generated ID format is looked up (and found absent); every other value, including those
+    // with characters a cookie may not hold, is counted as tampered, twice (once per request).
+    assertEquals(2 * (hostile.size() - 1), server.middleware.metrics().tamperedCookies());
     int reachedHandler = 0;
     for (String raw : List.of("session_id=..\u0000/x", "session_id=\u0001\u0002", "session_id=%00")) {
       String status = rawRequest("GET /peek HTTP/1.1\r\nHost: x\r\nCookie: " + raw + "\r\nConnection: close\r\n\r\n");
@@ -256,7 +257,7 @@ class FileBackendTest {
       reachedHandler += status.startsWith("HTTP/1.1 200") ? 1 : 0;
     }
     assertEquals(before, tree());
-    assertEquals(2 * (hostile.size() - 2) + reachedHandler, server.middleware.metrics().tamperedCookies());
+    assertEquals(2 * (hostile.size() - 1) + reachedHandler, server.middleware.metrics().tamperedCookies());
   }
 
   private String rawRequest(String request) {

@@ -208,7 +208,18 @@ class SignedSessionManagerTest {
       }
     }
     assertEquals(0, accepted);
+    // Characters outside the base64url alphabet, anywhere: left to the decoder, which must refuse them all.
+    for (int i = 0; i < cookie.length(); i++) {
+      for (char c : "+/=. %*\u00e9\u0000\uff0e".toCharArray()) {
+        if (cookie.charAt(i) != '.') {
+          accepted += codec.decode(cookie.substring(0, i) + c + cookie.substring(i + 1)) == null ? 0 : 1;
+        }
+      }
+    }
+    assertEquals(0, accepted);
     assertEquals(null, codec.decode(cookie + "="));
+    assertEquals(null, codec.decode(cookie + "=="));
+    assertEquals(null, codec.decode(cookie.replace(".", "==.")));
     assertEquals(null, codec.decode(cookie.replace(".", "=.")));
     assertTrue(codec.decode(cookie) != null);
   }
