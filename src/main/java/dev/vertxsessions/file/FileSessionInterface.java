@@ -15,12 +15,13 @@ import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
- * The file backend: one JSON file per session, named {@code prefix + id}, in one directory.
+ * The file backend: one file per session, named {@code prefix + id}, in one directory, holding the session as
+ * JSON in two checksummed slots that are written alternately in place.
  *
  * <p>Only IDs of the exact generated format (256 random bits, base64url) are ever turned into a path, so a
- * cookie can never name a file outside the directory. Writes are atomic (temporary file, then rename), merge per
- * key under a lock that other processes sharing the directory respect, and never bring back a session that a
- * logout deleted. Expired files are treated as absent, deleted when read, and swept periodically
+ * cookie can never name a file outside the directory. Writes are atomic (a reader or a crash sees the old or the
+ * new version, never a mix), merge per key under a lock that other processes sharing the directory respect, and
+ * never bring back a session that a logout deleted. Expired files are treated as absent, deleted when read, and swept periodically
  * ({@code sweep_interval}). Reads use Vert.x's asynchronous file system; locked writes run on a dedicated worker
  * pool.
  */
