@@ -70,11 +70,12 @@ public abstract class BaseSessionInterface implements Session {
   protected abstract Future<Void> load();
 
   /**
-   * Loads the session right after {@code saved}, the session of an earlier request with the same key, finished
-   * storing it: this request arrived while that save was in flight and waited for it. A backend that knows what
-   * its save stored can restore that here instead of reading it back; the default calls {@link #load()}.
+   * Loads the session right after {@code previous}, the session of an earlier request with the same key, finished
+   * saving: this request arrived while that save was in flight and waited for it. A backend that knows what that
+   * save stored can restore it here instead of reading it back (and count it with {@link #reportLoadFromSave()});
+   * the default calls {@link #load()}.
    */
-  protected Future<Void> loadAfterSave(BaseSessionInterface saved) {
+  protected Future<Void> loadAfterSave(BaseSessionInterface previous) {
     return load();
   }
 

@@ -76,7 +76,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     this.config = new SessionConfig(config).validate();
     this.sessionCookie = new SessionCookie(this.config.getCookieName(), this.config.getCookiePath(),
       this.config.getCookieDomain(), this.config.isCookieSecure(), this.config.isCookieHttpOnly(),
-      this.config.cookieSameSite() == null ? null : this.config.cookieSameSite().toString());
+      this.config.cookieSameSite().toString());
     this.manager = this.config.resolveManager().create(vertx, this.config);
     this.manager.useMetrics(metrics);
   }
@@ -178,9 +178,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
   }
 
-  private static Future<Void> loadAfterSave(BaseSessionInterface session, BaseSessionInterface saved) {
+  private static Future<Void> loadAfterSave(BaseSessionInterface session, BaseSessionInterface previous) {
     try {
-      return session.loadAfterSave(saved);
+      return session.loadAfterSave(previous);
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }

@@ -21,9 +21,9 @@ import java.util.function.UnaryOperator;
  * <p>Only IDs of the exact generated format (256 random bits, base64url) are ever turned into a path, so a
  * cookie can never name a file outside the directory. Writes are atomic (a reader or a crash sees the old or the
  * new version, never a mix), merge per key under a lock that other processes sharing the directory respect, and
- * never bring back a session that a logout deleted. Expired files are treated as absent, deleted when read, and swept periodically
- * ({@code sweep_interval}). Reads use Vert.x's asynchronous file system; locked writes run on a dedicated worker
- * pool.
+ * never bring back a session that a logout deleted. Expired files are treated as absent, deleted when read, and
+ * swept periodically ({@code sweep_interval}). Reads use Vert.x's asynchronous file system; locked writes run on a
+ * dedicated worker pool.
  */
 public class FileSessionInterface extends BaseSessionInterface {
 
