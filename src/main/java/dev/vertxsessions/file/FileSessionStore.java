@@ -17,6 +17,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -413,7 +414,9 @@ final class FileSessionStore {
   private Current openForWrite(String id) throws IOException {
     FileChannel channel;
     try {
-      channel = FileChannel.open(pathOf(id), StandardOpenOption.READ, StandardOpenOption.WRITE);
+      // Never through a symbolic link: a write in place would land in whatever file the link names.
+      channel = FileChannel.open(pathOf(id), StandardOpenOption.READ, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       return new Current(null, null, null);
     }

@@ -42,6 +42,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -221,6 +222,21 @@ class FileBackendTest {
     assertEquals(inode, Files.getAttribute(file(id), "unix:ino"));
     assertEquals(grown, Files.size(file(id)));
     assertEquals(3, new JsonObject(SessionFiles.json(file(id))).getJsonObject("data").getInteger("counter"));
+  }
+
+  @Test
+  void sessionFileReplacedByASymbolicLink_isNeverWrittenThrough() throws IOException {
+    String id = TestServer.sessionCookie(server.get("/"));
+    assertEquals("1", server.get("/peek", id).bodyAsString());
+    // Someone with access to the directory swaps the session file for a link to a file elsewhere.
+    Path outside = Files.write(root.resolve("outside"), Files.readAllBytes(file(id)));
+    Files.delete(file(id));
+    Files.createSymbolicLink(file(id), outside);
+    byte[] before = Files.readAllBytes(outside);
+    HttpResponse<Buffer> write = server.get("/", id);
+    server.get("/peek", id); // waits for the write in flight, whatever it did
+    assertArrayEquals(before, Files.readAllBytes(outside), "written through the link: " + write.statusCode());
+    assertTrue(Files.isSymbolicLink(file(id)));
   }
 
   @Test
