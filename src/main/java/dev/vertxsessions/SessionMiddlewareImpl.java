@@ -139,8 +139,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     session.setCandidateKey(key);
     metrics.loaded();
     SaveInFlight pending = savesInFlight.get(key);
-    Future<Void> loading = pending == null ? load(session) : pending.done.transform(ar ->
-      ar.succeeded() && pending.saved != null ? loadAfterSave(session, pending.saved) : load(session));
+    Future<Void> loading = pending == null ? load(session, null)
+      : pending.done.transform(ar -> load(session, ar.succeeded() ? pending.saved : null));
     if (loading.isComplete()) {
       loaded(ctx, session, loading); // e.g. signed cookies: no need to pause the request
       return;
@@ -170,17 +170,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     start(ctx, session, true);
   }
 
-  private static Future<Void> load(BaseSessionInterface session) {
+  /** Loads the session; after {@code previous}, the save this request waited for, when there is one. */
+  private static Future<Void> load(BaseSessionInterface session, BaseSessionInterface previous) {
     try {
-      return session.load();
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
-    }
-  }
-
-  private static Future<Void> loadAfterSave(BaseSessionInterface session, BaseSessionInterface previous) {
-    try {
-      return session.loadAfterSave(previous);
+      return previous == null ? session.load() : session.loadAfterSave(previous);
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }

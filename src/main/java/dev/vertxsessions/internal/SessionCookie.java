@@ -33,7 +33,6 @@ public final class SessionCookie {
     }
   }
 
-  private final String name;
   private final String prefix;
   private final String attributes;
   private volatile FormattedSecond lastExpires = new FormattedSecond(0);
@@ -43,7 +42,6 @@ public final class SessionCookie {
    * them at start-up), {@code domain} and {@code sameSite} may be null.
    */
   public SessionCookie(String name, String path, String domain, boolean secure, boolean httpOnly, String sameSite) {
-    this.name = name;
     this.prefix = name + "=";
     StringBuilder text = new StringBuilder();
     if (path != null) {
@@ -115,7 +113,7 @@ public final class SessionCookie {
       expires = new FormattedSecond(expiresSecond);
       lastExpires = expires;
     }
-    return new StringBuilder(name.length() + value.length() + attributes.length() + 64)
+    return new StringBuilder(prefix.length() + value.length() + attributes.length() + 64)
       .append(prefix).append(value).append("; Max-Age=").append(maxAgeSeconds)
       .append("; Expires=").append(expires.text).append(attributes).toString();
   }
