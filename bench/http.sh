@@ -4,10 +4,15 @@
 # bench/target/http-<timestamp>/.
 #
 #   bench/http.sh                          # full run: 8 s warm-up + 12 s measured per server and workload
+#   WARMUP=30 WARMUP2=15 bench/http.sh     # steady state (what run-all.sh runs second)
 #   WARMUP=2 DURATION=3 bench/http.sh      # smoke run
 #
 # Environment (defaults in brackets):
 #   WARMUP [8]  DURATION [12]    seconds of the warm-up run (discarded) and of the measured run
+#   WARMUP2 [0]                  seconds of a second warm-up run on new connections (0 = none). Opening new
+#                                connections after the first warm-up makes the JIT throw away and recompile the
+#                                compiled connection paths; on two cores that takes ~10 s of one core, which
+#                                without this run falls into the measured one.
 #   CONNECTIONS [8]              wrk connections; wrk gets as many threads, so each connection has its own jar
 #   SERVERS ["bare vertx-local vertx-cookie vertx-redis ours-signed ours-file ours-redis"]
 #   WORKLOADS ["counter read"]
@@ -23,6 +28,7 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/lib.sh"
 
 WARMUP=${WARMUP:-8}
+WARMUP2=${WARMUP2:-0}
 DURATION=${DURATION:-12}
 CONNECTIONS=${CONNECTIONS:-8}
 SERVERS=${SERVERS:-"bare vertx-local vertx-cookie vertx-redis ours-signed ours-file ours-redis"}
@@ -37,6 +43,12 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 start_redis
 
 declare -A ROW BARE_RPS BARE_P99
+TICKS=$(getconf CLK_TCK)
+
+# CPU time (user + system, all threads) a process has used, in clock ticks.
+cpu_ticks() { # pid
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
 
 # Asks the server, with each thread's last cookie, for the stored number and adds up how many acknowledged
 # increments it no longer has.
@@ -61,10 +73,10 @@ for server in $SERVERS; do
     rc=0
     start_server "$server" "$log" || rc=$?
     if [ "$rc" = 3 ]; then
-      ROW[$server/$workload]="| $server | $workload | n/a (backend missing) | | | | | | | |"
+      ROW[$server/$workload]="| $server | $workload | n/a (backend missing) | | | | | | | | | |"
       continue
     elif [ "$rc" != 0 ]; then
-      ROW[$server/$workload]="| $server | $workload | n/a (server failed to start, see $(basename "$log")) | | | | | | | |"
+      ROW[$server/$workload]="| $server | $workload | n/a (server failed to start, see $(basename "$log")) | | | | | | | | | |"
       continue
     fi
     check=1
@@ -72,9 +84,17 @@ for server in $SERVERS; do
     url="http://127.0.0.1:$SERVER_PORT"
     MODE=$workload CHECK=$check wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"${WARMUP}s" --latency \
       -s "$BENCH_DIR/wrk/session.lua" "$url" >"$RESULTS/$server-$workload.warmup.txt"
+    if [ "$WARMUP2" -gt 0 ]; then
+      MODE=$workload CHECK=$check wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"${WARMUP2}s" --latency \
+        -s "$BENCH_DIR/wrk/session.lua" "$url" >"$RESULTS/$server-$workload.warmup2.txt"
+    fi
+    server_cpu=$(cpu_ticks "$SERVER_PID")
+    redis_cpu=$(cpu_ticks "$REDIS_PID")
     MODE=$workload CHECK=$check SESSIONS_OUT="$RESULTS/$server-$workload.sessions" \
       wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
       -s "$BENCH_DIR/wrk/session.lua" "$url" >"$RESULTS/$server-$workload.wrk.txt"
+    server_cpu=$(( $(cpu_ticks "$SERVER_PID") - server_cpu ))
+    redis_cpu=$(( $(cpu_ticks "$REDIS_PID") - redis_cpu ))
     result=$(grep '^RESULT ' "$RESULTS/$server-$workload.wrk.txt")
     lost="n/a"
     stale="n/a"
@@ -84,6 +104,9 @@ for server in $SERVERS; do
     fi
     stop_server
     rps=$(field "$result" rps)
+    requests=$(field "$result" requests)
+    server_us=$(awk -v t="$server_cpu" -v hz="$TICKS" -v n="$requests" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
+    redis_us=$(awk -v t="$redis_cpu" -v hz="$TICKS" -v n="$requests" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
     p99=$(field "$result" p99_us)
     errors=$(( $(field "$result" non2xx) + $(field "$result" connect) + $(field "$result" read)
       + $(field "$result" write) + $(field "$result" timeout) ))
@@ -94,20 +117,23 @@ for server in $SERVERS; do
     fi
     ratio=$(awk -v a="$rps" -v b="${BARE_RPS[$workload]:-}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
     p99ratio=$(awk -v a="$p99" -v b="${BARE_P99[$workload]:-}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }')
-    ROW[$server/$workload]=$(printf "| %s | %s | %.0f | %s | %.2f ms | %s | %s | %s | %s | %s |" \
+    ROW[$server/$workload]=$(printf "| %s | %s | %.0f | %s | %.2f ms | %s | %s | %s | %s | %s | %s | %s |" \
       "$server" "$workload" "$rps" "$ratio" "$(awk -v u="$p99" 'BEGIN { print u / 1000 }')" "$p99ratio" \
-      "$stale" "$lost" "$errors" "$mismatches")
+      "$server_us" "$redis_us" "$stale" "$lost" "$errors" "$mismatches")
     echo "${ROW[$server/$workload]}" >&2
   done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {
-  echo "HTTP: $CONNECTIONS connections (wrk -t$CONNECTIONS -c$CONNECTIONS, one cookie jar each), ${WARMUP}s warm-up," \
+  warmups="${WARMUP}s warm-up"
+  [ "$WARMUP2" -gt 0 ] && warmups="$warmups, then ${WARMUP2}s on new connections"
+  echo "HTTP: $CONNECTIONS connections (wrk -t$CONNECTIONS -c$CONNECTIONS, one cookie jar each), $warmups," \
     "${DURATION}s measured; load average at start $LOAD_START, at end $LOAD_END"
   echo
-  echo "| server | workload | req/s | × bare | p99 | p99 × bare | stale reads | lost writes | errors | version-mismatch warnings |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| server | workload | req/s | × bare | p99 | p99 × bare | server CPU µs/req | redis-server CPU µs/req" \
+    "| stale reads | lost writes | errors | version-mismatch warnings |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for workload in $WORKLOADS; do
     for server in $SERVERS; do
       echo "${ROW[$server/$workload]}"
