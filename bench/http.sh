@@ -45,9 +45,17 @@ start_redis
 declare -A ROW BARE_RPS BARE_P99
 TICKS=$(getconf CLK_TCK)
 
-# CPU time (user + system, all threads) a process has used, in clock ticks.
+# CPU time (user + system, all threads) a process has used, in clock ticks; 0 when it is gone.
 cpu_ticks() { # pid
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
+  if [ -r "/proc/$1/stat" ]; then
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+  else
+    echo 0
+  fi
+}
+
+per_request_us() { # ticks requests
+  awk -v t="$1" -v hz="$TICKS" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "n/a" }'
 }
 
 # Asks the server, with each thread's last cookie, for the stored number and adds up how many acknowledged
@@ -105,8 +113,8 @@ for server in $SERVERS; do
     stop_server
     rps=$(field "$result" rps)
     requests=$(field "$result" requests)
-    server_us=$(awk -v t="$server_cpu" -v hz="$TICKS" -v n="$requests" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
-    redis_us=$(awk -v t="$redis_cpu" -v hz="$TICKS" -v n="$requests" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
+    server_us=$(per_request_us "$server_cpu" "$requests")
+    redis_us=$(per_request_us "$redis_cpu" "$requests")
     p99=$(field "$result" p99_us)
     errors=$(( $(field "$result" non2xx) + $(field "$result" connect) + $(field "$result" read)
       + $(field "$result" write) + $(field "$result" timeout) ))
