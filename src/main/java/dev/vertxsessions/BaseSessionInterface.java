@@ -8,6 +8,7 @@ import io.vertx.ext.web.Session;
 
 import java.time.Duration;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -17,7 +18,7 @@ import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
- * The session of one request, and the class a backend extends.
+ * The session of one request, and the seed's way to write a backend.
  *
  * <p>Route handlers use it like a map ({@link #get(String, Object)}, {@link #put}, {@link #remove},
  * {@link #pop}, {@link #clear}, {@link #keys()}, ...). It is also Vert.x-Web's {@link Session}, so
@@ -25,15 +26,19 @@ import java.util.function.UnaryOperator;
  * Values are stored as JSON: a value is copied into plain JSON types (maps, lists, strings, numbers, booleans)
  * when it is put, so put it again after changing it; {@link #get(String, Class)} turns it back into a POJO.
  *
- * <p><b>Writing a backend.</b> Extend this class and implement {@link #load()} and {@link #save()} (and
- * {@link #delete(String)} when the backend stores anything). A backend that keeps data on a server should merge
- * per key: {@link #changedKeys()} and {@link #removedKeys()} say what this request changed. Instances serve one
- * request and need not be thread-safe; the {@link SessionManager} that creates them must be.
+ * <p><b>Writing a backend the seed's way.</b> Extend this class, implement {@link #load()} and {@link #save()}
+ * (and {@link #delete(String)}), and register it with {@code SessionManagerFactory.of(MySession::new)}. The
+ * middleware runs it on the {@link SessionBackend} SPI through an adapter: each call runs on a fresh instance
+ * that carries the state of that call (the key, the data, what changed), so keep what requests share (a client,
+ * a pool) in the factory, not in fields. README's "Custom backends" lists the whole contract.
  */
 public abstract class BaseSessionInterface implements Session {
 
-  /** How the middleware runs a save now ({@link #commit()}); null when the session is used on its own. */
-  private Function<BaseSessionInterface, Future<Void>> committer;
+  /** The session key that {@link #setRememberMe(boolean)} keeps its choice under. */
+  public static final String REMEMBER_ME_KEY = "__vertx-sessions.rememberMe";
+
+  /** What the middleware does for this session's {@link #commit()} and {@link #update}; null when unattached. */
+  private SessionBinding binding;
   private Vertx vertx;
   private SessionConfig config;
   private SessionMetrics metrics;
@@ -49,86 +54,80 @@ public abstract class BaseSessionInterface implements Session {
   /** An atomic update wrote the store directly: the cookie must still be (re)sent with this response. */
   private boolean cookieDue;
   private long createdAt;
+  private long expiresAt = Long.MAX_VALUE;
   private long accessedAt;
   private Duration expiry;
   private final LinkedHashMap<String, Object> data = new LinkedHashMap<>();
+  /**
+   * The JSON form of values that serialize themselves (ClusterSerializable, such as Vert.x-Web's user holder),
+   * made once per value: a user holder writes its user only the first time it is serialized.
+   */
+  private final Map<String, Object> envelopes = new HashMap<>();
   private final Set<String> changed = new LinkedHashSet<>();
   private final Set<String> removed = new LinkedHashSet<>();
 
-  /** Creates an empty session; the middleware binds it to the application before loading. */
+  /** Creates an empty session; the middleware binds it to the application before use. */
   protected BaseSessionInterface() {
   }
 
-  // ------------------------------------------------------------------ SPI
+  // ------------------------------------------------------------------ the seed's backend SPI
 
   /**
    * Loads the session named by {@link #getSessionKey()} (the value of the request's cookie) and calls
-   * {@link #restore} when it exists and is valid. A key that names nothing, is malformed, expired or tampered
-   * with must simply leave the session empty and succeed: the middleware then starts a fresh session. Fail the
-   * Future only when the store cannot answer ({@link SessionStoreUnavailableException} gives a 503).
+   * {@link #restore} when it exists. A key that names nothing must leave the session empty and succeed: the
+   * middleware then starts a fresh session. Fail the Future only when the store cannot answer
+   * ({@link SessionStoreUnavailableException} gives a 503).
    */
   protected abstract Future<Void> load();
 
   /**
-   * Loads the session right after {@code previous}, the session of an earlier request with the same key, finished
-   * saving: this request arrived while that save was in flight and waited for it. A backend that knows what that
-   * save stored can restore it here instead of reading it back (and count it with {@link #reportLoadFromSave()});
-   * the default calls {@link #load()}.
-   */
-  protected Future<Void> loadAfterSave(BaseSessionInterface previous) {
-    return load();
-  }
-
-  /**
-   * Stores the session under {@link #getSessionKey()}; the Future completes when the data is durable. Read what
-   * you need ({@link #data()}, {@link #changedKeys()}, ...) before returning: the tracking is reset when this method
-   * returns. A server-side backend must not recreate a session that was deleted meanwhile when
-   * {@link #isNew()} is false.
+   * Stores the session under {@link #getSessionKey()}; the Future completes when the data is durable. Write
+   * {@link #data()} (the whole session), or merge {@link #changedKeys()} and {@link #removedKeys()} into what is
+   * stored. When {@link #isNew()} is false and the key no longer exists in the store, the session was deleted
+   * meanwhile (a logout): write nothing, so it is not brought back.
    */
   protected abstract Future<Void> save();
 
-  /** Deletes the stored session {@code sessionKey}. Defaults to doing nothing (for stateless backends). */
+  /** Deletes the stored session {@code sessionKey}. Defaults to doing nothing. */
   protected Future<Void> delete(String sessionKey) {
     return Future.succeededFuture();
   }
 
   /**
-   * Stores the session under its new key after {@link #regenerate()} and deletes {@code previousKey}. Defaults to
-   * {@link #save()} then {@link #delete(String)}; backends that can move data atomically override it. Note that
-   * during this default {@link #save()}, {@link #isNew()} is false while the new key does not exist in the store
-   * yet ({@link #getPreviousSessionKey()} is set): a backend whose save refuses to recreate deleted sessions must
-   * override this method, or write the full {@link #data()} under the new key when the previous key is set.
+   * Moves the session to its new key after {@link #regenerate()} and deletes {@code previousKey}. Defaults to
+   * {@link #save()} then {@link #delete(String)}; during that save {@link #isNew()} is true and
+   * {@link #changedKeys()} holds every key, so a save written by the rules above stores the whole session under
+   * the new key. Override it to move atomically.
    */
   protected Future<Void> replace(String previousKey) {
     return save().compose(v -> delete(previousKey));
   }
 
   /**
-   * Applies {@code update} to the stored value of {@code key} atomically, so concurrent requests lose no update,
-   * and returns the new value. Defaults to a local change saved with the session (enough for backends that keep
-   * no shared state); server-side backends override it.
+   * Applies {@code update} to the stored value of {@code key} atomically and returns the new value. Override it
+   * only when your store can do that (a compare-and-set, a transaction); the default changes the value in the
+   * session, which is then saved with it. When overridden, it is called with no other change pending (they are
+   * saved first), and {@link #isNew()} says whether the session may be created.
    */
   protected Future<Object> updateStored(String key, UnaryOperator<Object> update) {
-    Object value = update.apply(data.get(key));
+    Object value = update.apply(storable(key));
     put(key, value);
-    return Future.succeededFuture(get(key));
+    return Future.succeededFuture(value);
   }
 
   /**
    * Fills the session with data loaded from the store. Returns false, leaving the session empty, when the entry
    * has expired by {@code expiresAtMillis} or by the configured absolute lifetime.
    *
-   * @param id the session's ID (for server-side backends, {@link #getSessionKey()})
-   * @param storedData the stored values, as {@link JsonValues} reads them
-   * @param createdAtMillis when the session was first created
-   * @param expiresAtMillis when the entry expires
-   * @param perSessionExpiry the expiry set with {@link #setExpiry(long)}, or null for the configured one
+   * @param id the session's key ({@link #getSessionKey()})
+   * @param storedData the stored values: plain JSON types, as {@link #save()} found them in {@link #data()}
+   * @param createdAtMillis when the session was first created ({@link #getCreatedAt()} at its first save)
+   * @param expiresAtMillis when the entry expires ({@link #expiresAtMillis()} at its last save)
+   * @param perSessionExpiry the expiry set with {@link #setExpiry(long)} ({@link #perSessionExpiry()}), or null
    */
   protected final boolean restore(String id, Map<String, Object> storedData, long createdAtMillis,
                                   long expiresAtMillis, Duration perSessionExpiry) {
-    long now = currentTimeMillis();
-    Duration absolute = config().getAbsoluteExpiry();
-    if (expiresAtMillis <= now || (absolute != null && createdAtMillis + absolute.toMillis() <= now)) {
+    if (SessionLifetimes.isExpired(config, createdAtMillis, expiresAtMillis)) {
       if (metrics != null) {
         metrics.expired();
       }
@@ -136,8 +135,12 @@ public abstract class BaseSessionInterface implements Session {
     }
     this.id = Objects.requireNonNull(id, "id");
     this.data.clear();
-    this.data.putAll(storedData);
+    this.envelopes.clear();
+    for (Map.Entry<String, Object> entry : storedData.entrySet()) {
+      this.data.put(entry.getKey(), JsonValues.fromStorable(entry.getValue()));
+    }
     this.createdAt = createdAtMillis;
+    this.expiresAt = expiresAtMillis;
     this.expiry = perSessionExpiry;
     this.stored = true;
     return true;
@@ -171,11 +174,6 @@ public abstract class BaseSessionInterface implements Session {
     return previousId;
   }
 
-  /** Returns the value the session cookie carries. Defaults to the session key; signed cookies override it. */
-  protected String cookieValue() {
-    return getSessionKey();
-  }
-
   /** Returns a new random session ID: 256 bits, base64url. */
   protected final String generateSid() {
     return SessionIds.generate();
@@ -198,10 +196,7 @@ public abstract class BaseSessionInterface implements Session {
 
   /** Returns when a session saved now expires, in epoch milliseconds (expiry and absolute lifetime applied). */
   protected final long expiresAtMillis() {
-    long now = currentTimeMillis();
-    long expiresAt = now + getExpiry().toMillis();
-    Duration absolute = config.getAbsoluteExpiry();
-    return absolute == null ? expiresAt : Math.min(expiresAt, getCreatedAt() + absolute.toMillis());
+    return SessionLifetimes.expiresAt(config, currentTimeMillis(), getCreatedAt(), getExpiry());
   }
 
   /** Returns the expiry set on this session with {@link #setExpiry(long)}, or null when it uses the default. */
@@ -213,13 +208,6 @@ public abstract class BaseSessionInterface implements Session {
   protected final void reportTamperedCookie() {
     if (metrics != null) {
       metrics.tampered();
-    }
-  }
-
-  /** Counts a {@link #loadAfterSave} that took the saved session instead of reading the store. */
-  protected final void reportLoadFromSave() {
-    if (metrics != null) {
-      metrics.loadedFromSave();
     }
   }
 
@@ -237,27 +225,12 @@ public abstract class BaseSessionInterface implements Session {
    * that it dropped the write because the session was deleted meanwhile.
    */
   protected final Future<Void> conflictUnlessWritten(Future<Boolean> written) {
-    return written.map(stored -> {
-      if (!stored) {
+    return written.map(isStored -> {
+      if (!isStored) {
         reportConflict();
       }
       return null;
     });
-  }
-
-  /** Marks the session as changed, so it is saved (e.g. to re-issue a cookie signed with an old key). */
-  protected final void markModified() {
-    modified = true;
-  }
-
-  /** Records that the data has moved from the key before {@link #regenerate()} to the new one already. */
-  protected final void previousKeyMoved() {
-    previousId = null;
-  }
-
-  /** Marks the session as present in the store (after an atomic update created it). */
-  protected final void markStored() {
-    stored = true;
   }
 
   // ------------------------------------------------------------------ the session, as route handlers see it
@@ -304,6 +277,7 @@ public abstract class BaseSessionInterface implements Session {
       return this;
     }
     data.put(key, JsonValues.normalize(key, value));
+    envelopes.remove(key);
     changed.add(key);
     removed.remove(key);
     modified = true;
@@ -341,6 +315,7 @@ public abstract class BaseSessionInterface implements Session {
       return null;
     }
     Object value = data.remove(key);
+    envelopes.remove(key);
     changed.remove(key);
     removed.add(key);
     modified = true;
@@ -363,6 +338,7 @@ public abstract class BaseSessionInterface implements Session {
     }
     removed.addAll(data.keySet());
     data.clear();
+    envelopes.clear();
     changed.clear();
     cleared = true;
     modified = true;
@@ -458,9 +434,11 @@ public abstract class BaseSessionInterface implements Session {
   }
 
   /**
-   * Applies {@code update} to the value of {@code key} atomically in the store and returns the new value: with the
-   * file and Redis backends, parallel requests each applying an increment end with every increment counted.
-   * The function receives the stored value (null when absent) and may be called more than once.
+   * Applies {@code update} to the value of {@code key} and returns the new value. With a backend that has
+   * {@link SessionBackend.Capability#ATOMIC_UPDATE} (files, Redis, memory) the update is atomic in the store:
+   * parallel requests each applying an increment end with every increment counted; changes this request made
+   * before are saved first. With any other backend the value changes in this session and is saved with it. The
+   * function receives the current value as plain JSON (null when absent) and may be called more than once.
    */
   public Future<Object> update(String key, UnaryOperator<Object> update) {
     Objects.requireNonNull(key, "key");
@@ -469,16 +447,16 @@ public abstract class BaseSessionInterface implements Session {
       return Future.failedFuture(new SessionException("session was invalidated; it cannot be updated"));
     }
     UnaryOperator<Object> normalized = value -> JsonValues.normalize(key, update.apply(value));
-    return updateStored(key, normalized).onSuccess(value -> {
-      if (value == null) {
-        data.remove(key);
-      } else {
-        data.put(key, value);
-      }
-      changed.remove(key);
-      removed.remove(key); // the update is stored: a save must not remove the key again
-      cookieDue = true;
-    });
+    if (binding != null) {
+      return binding.update(this, key, normalized);
+    }
+    try {
+      Object value = normalized.apply(storable(key));
+      put(key, value);
+      return Future.succeededFuture(value);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   /** Adds one to the integer stored at {@code key} (absent counts as 0) atomically, and returns the new value. */
@@ -489,13 +467,28 @@ public abstract class BaseSessionInterface implements Session {
 
   /**
    * Saves the session now and completes when it is durable, so a handler can await the save before answering
-   * (e.g. before a redirect after login). A failure fails the Future; nothing is saved twice.
+   * (e.g. before a redirect after login). A failure fails the Future and sets no cookie; nothing is saved twice.
    */
   public Future<Void> commit() {
-    Function<BaseSessionInterface, Future<Void>> current = committer;
-    return current != null ? current.apply(this) : persist();
+    return binding != null ? binding.commit(this)
+      : Future.failedFuture(new SessionException("session is not attached to a request"));
   }
 
+  /**
+   * Makes this session's cookie persistent (Max-Age and Expires set to its expiry) when {@code cookie_persistent}
+   * is off, or a browser-session cookie when it is on and {@code remember} is false: the "remember me" box of a
+   * login form. Kept with the session under {@link #REMEMBER_ME_KEY}; the cookie is re-sent with this response.
+   */
+  public BaseSessionInterface setRememberMe(boolean remember) {
+    put(REMEMBER_ME_KEY, remember);
+    return this;
+  }
+
+  /** Returns whether this session's cookie is persistent: {@link #setRememberMe}, else {@code cookie_persistent}. */
+  public boolean isRememberMe() {
+    Object remember = data.get(REMEMBER_ME_KEY);
+    return remember instanceof Boolean ? (Boolean) remember : config.isCookiePersistent();
+  }
   // ------------------------------------------------------------------ Vert.x-Web's Session
 
   /** Returns the session's ID; a new session gets a random one. */
@@ -554,38 +547,156 @@ public abstract class BaseSessionInterface implements Session {
   public void setAccessed() {
   }
 
-  // ------------------------------------------------------------------ used by the middleware
+  // ------------------------------------------------------------------ used by the middleware and the seed adapter
 
-  final void bind(Vertx vertx, SessionConfig config, SessionMetrics metrics,
-                  Function<BaseSessionInterface, Future<Void>> committer) {
+  final void bind(Vertx vertx, SessionConfig config, SessionMetrics metrics, SessionBinding binding) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
-    this.committer = committer;
+    this.binding = binding;
     this.accessedAt = config.getClock().millis();
   }
 
-  /**
-   * Forgets the middleware's committer once the headers are sent, so a save still in flight does not keep the
-   * whole request (the routing context) in memory.
-   */
-  final void detachCommitter() {
-    committer = AFTER_HEADERS;
+  /** Forgets the request once its headers are sent, so a save in flight does not keep the routing context. */
+  final void detach(SessionBinding afterHeaders) {
+    binding = afterHeaders;
   }
 
-  private static final Function<BaseSessionInterface, Future<Void>> AFTER_HEADERS = session -> Future.failedFuture(
-    new SessionException("session cannot be committed: the response headers were already sent"));
-
-  /** Sets the key a request's cookie carried, before {@link #load()}. */
+  /** Sets the key a request's cookie carried, before a seed-style {@link #load()}. */
   final void setCandidateKey(String key) {
     this.id = key;
   }
 
-  /** Forgets a candidate key that loaded nothing, so a client can never choose its own session ID. */
-  final void forgetCandidateKey() {
-    if (!stored) {
-      this.id = null;
+  /** Fills the session from what a backend loaded; false (session left empty) when it has expired. */
+  final boolean restore(SessionRecord record) {
+    boolean valid = restore(record.id(), record.data(), record.createdAtMillis(), record.expiresAtMillis(),
+      record.perSessionExpiry());
+    if (valid && record.rewrite()) {
+      modified = true;
     }
+    return valid;
+  }
+
+  /** Returns the session as loaded by a seed-style {@link #load()}, or null when it loaded nothing. */
+  final SessionRecord toRecord() {
+    if (!stored) {
+      return null;
+    }
+    return new SessionRecord(id, storableData(), createdAt, expiresAt, expiry);
+  }
+
+  /**
+   * Fills a fresh seed-style instance with a change set, so its {@link #save()} or {@link #replace} sees what the
+   * request did. A move presents the session as new with every key changed: the new key is not stored yet.
+   */
+  final void fill(SessionChanges changes) {
+    boolean move = changes.previousId() != null;
+    id = changes.id();
+    previousId = changes.previousId();
+    stored = !changes.isNew() && !move;
+    cleared = changes.cleared();
+    data.putAll(changes.data());
+    changed.addAll(move ? changes.data().keySet() : changes.changed().keySet());
+    removed.addAll(changes.removed());
+    createdAt = changes.createdAtMillis();
+    expiresAt = changes.expiresAtMillis();
+    expiry = changes.perSessionExpiry();
+    modified = true;
+  }
+
+  /** Returns the value of {@code key} in plain JSON types (an object that serializes itself, serialized once). */
+  private Object storable(String key) {
+    Object value = data.get(key);
+    if (!JsonValues.needsEnvelope(value)) {
+      return value;
+    }
+    return envelopes.computeIfAbsent(key, k -> JsonValues.toStorable(value));
+  }
+
+  /** Returns a copy of the data in plain JSON types. */
+  private Map<String, Object> storableData() {
+    Map<String, Object> copy = new LinkedHashMap<>(data);
+    for (Map.Entry<String, Object> entry : copy.entrySet()) {
+      if (JsonValues.needsEnvelope(entry.getValue())) {
+        entry.setValue(storable(entry.getKey()));
+      }
+    }
+    return copy;
+  }
+
+  /** Returns whether anything is to be written besides the expiry. */
+  final boolean hasPendingChanges() {
+    return cleared || !changed.isEmpty() || !removed.isEmpty() || previousId != null;
+  }
+
+  /**
+   * Returns this request's changes for a save and resets the change tracking; {@link #saveFailed} puts them back.
+   */
+  final SessionChanges startSave() {
+    Map<String, Object> snapshot = storableData();
+    Map<String, Object> changedValues = new LinkedHashMap<>();
+    for (String key : changed) {
+      changedValues.put(key, snapshot.get(key));
+    }
+    long now = currentTimeMillis();
+    SessionChanges changes = new SessionChanges(id(), previousId, !stored, cleared,
+      Collections.unmodifiableMap(changedValues), Collections.unmodifiableSet(new LinkedHashSet<>(removed)),
+      Collections.unmodifiableMap(snapshot), getCreatedAt(),
+      SessionLifetimes.expiresAt(config, now, getCreatedAt(), getExpiry()), now, expiry);
+    changed.clear();
+    removed.clear();
+    cleared = false;
+    modified = false;
+    previousId = null;
+    return changes;
+  }
+
+  /** Returns a change set that changes nothing: which session an atomic update is for, and its expiry. */
+  final SessionChanges updateContext() {
+    long now = currentTimeMillis();
+    return new SessionChanges(id(), null, !stored, false, Map.of(), Set.of(),
+      Collections.unmodifiableMap(storableData()), getCreatedAt(),
+      SessionLifetimes.expiresAt(config, now, getCreatedAt(), getExpiry()), now, expiry);
+  }
+
+  /** Records a save that started (and is undone by {@link #saveFailed}): the session is stored until its expiry. */
+  final void saved(SessionChanges changes) {
+    stored = true;
+    expiresAt = changes.expiresAtMillis();
+  }
+
+  /** Puts back the changes of a save that failed, so a later save (or commit) tries again. */
+  final void saveFailed(SessionChanges changes) {
+    for (String key : changes.changed().keySet()) {
+      if (!removed.contains(key)) {
+        changed.add(key);
+      }
+    }
+    for (String key : changes.removed()) {
+      if (!changed.contains(key)) {
+        removed.add(key);
+      }
+    }
+    cleared |= changes.cleared();
+    stored = !changes.isNew();
+    if (previousId == null) {
+      previousId = changes.previousId();
+    }
+    modified = true;
+  }
+
+  /** Records an atomic update the backend stored: the value is in the store, and the session exists there. */
+  final void updated(String key, Object value, SessionChanges context) {
+    envelopes.remove(key);
+    if (value == null) {
+      data.remove(key);
+    } else {
+      data.put(key, JsonValues.fromStorable(value));
+    }
+    changed.remove(key);
+    removed.remove(key);
+    saved(context);
+    cookieDue = true;
   }
 
   /** Returns whether an atomic update stored the session without a save, so the cookie is still to be sent. */
@@ -597,56 +708,29 @@ public abstract class BaseSessionInterface implements Session {
     cookieDue = false;
   }
 
-  /** Returns the cookie value to send; only valid after a save started. */
-  final String currentCookieValue() {
-    return cookieValue();
+  /** Returns when the stored session expires (as loaded or last saved), in epoch milliseconds. */
+  final long storedExpiresAtMillis() {
+    return expiresAt;
   }
 
-  /** Saves with {@link #save()} or {@link #replace(String)}, then resets the change tracking. */
-  final Future<Void> persist() {
-    String previous = previousId;
-    Future<Void> result = previous != null ? replace(previous) : save();
-    Set<String> changedBefore = new LinkedHashSet<>(changed);
-    Set<String> removedBefore = new LinkedHashSet<>(removed);
-    boolean clearedBefore = cleared;
-    changed.clear();
-    removed.clear();
-    cleared = false;
-    modified = false;
-    previousId = null;
-    return result.andThen(ar -> {
-      if (ar.succeeded()) {
-        stored = true;
-      } else {
-        // Keep what was not saved, so a later save (or commit) tries again.
-        changedBefore.addAll(changed);
-        changed.clear();
-        changed.addAll(changedBefore);
-        removed.addAll(removedBefore);
-        cleared |= clearedBefore;
-        modified = true;
-        if (previousId == null) {
-          previousId = previous;
-        }
-      }
-    });
-  }
-
-  /** Deletes the stored session (and a previous key left by regenerate), then marks it as no longer stored. */
-  final Future<Void> deleteStored() {
-    String previous = previousId;
-    boolean wasStored = stored;
-    String key = id;
+  /**
+   * Returns the IDs to delete for a logout or an emptied session (a previous key left by regenerate, and the
+   * stored ID), and marks the session as no longer stored.
+   */
+  final Set<String> startDelete() {
+    Set<String> ids = new LinkedHashSet<>();
+    if (previousId != null) {
+      ids.add(previousId);
+    }
+    if (stored && id != null) {
+      ids.add(id);
+    }
     previousId = null;
     stored = false;
     changed.clear();
     removed.clear();
     cleared = false;
     modified = false;
-    Future<Void> result = previous != null ? delete(previous) : Future.succeededFuture();
-    if (wasStored && key != null && !key.equals(previous)) {
-      result = result.compose(v -> delete(key));
-    }
-    return result;
+    return ids;
   }
 }

@@ -1,13 +1,10 @@
 package dev.vertxsessions;
 
-import dev.vertxsessions.file.FileSessionInterface;
-import dev.vertxsessions.signedcookies.SignedSessionManager;
 import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,23 +17,26 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Options of {@link SessionMiddleware}: fluent setters in code, or a {@link JsonObject} with the Nexios keys
- * ({@code secret_key}, {@code session_cookie_name}, {@code cookie_samesite}, {@code expiry}, {@code manager}, ...).
+ * Options of {@link SessionMiddleware}: the core and cookie options, and the choice of backend. Fluent setters in
+ * code, or a {@link JsonObject} with the Nexios keys ({@code secret_key}, {@code session_cookie_name},
+ * {@code cookie_samesite}, {@code expiry}, {@code manager}, ...).
  *
  * <p>Unlike Nexios, an unknown key, a value of the wrong type or an invalid value is refused at start-up with
  * an {@link IllegalArgumentException} naming the key and the fix. The JSON key of each option is in its setter's
- * documentation; {@link #toJson()} writes them back.
+ * documentation; {@link #toJson()} writes them back. A backend's own keys ({@code directory}, {@code redis_url},
+ * ...) are read by that backend (see {@link SessionBackendProvider}) and kept here as they were given, in
+ * {@link #getBackendOptions()}. The middleware runs on a validated copy that can no longer change.
  */
 public class SessionConfig {
 
   /** The smallest secret key accepted, in bytes (UTF-8): 256 bits, the size of the HMAC-SHA256 output. */
   public static final int MIN_SECRET_BYTES = 32;
 
-  /** Every JSON key this class reads, in the order of the README's configuration table. */
+  /** The JSON keys of the core and cookie options, in the order of the README's configuration table. */
   public static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(List.of(
     "secret_key", "fallback_secret_keys", "session_cookie_name", "cookie_path", "cookie_domain", "cookie_secure",
-    "cookie_httponly", "cookie_samesite", "cookie_encryption", "expiry", "absolute_expiry", "rolling", "manager", "directory", "prefix",
-    "sweep_interval", "redis_url", "redis_key_prefix", "redis_pool_size", "redis_timeout_ms", "redis_options")));
+    "cookie_httponly", "cookie_samesite", "cookie_persistent", "cookie_encryption", "expiry", "absolute_expiry",
+    "rolling", "lazy_session", "cache_control", "backend_timeout_ms", "manager")));
 
   private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
@@ -48,27 +48,25 @@ public class SessionConfig {
   private boolean cookieSecure;
   private boolean cookieHttpOnly = true;
   private String cookieSameSite = "lax";
+  private boolean cookiePersistent = true;
   private boolean cookieEncryption;
   private Duration expiry = Duration.ofSeconds(86400);
   private Duration absoluteExpiry;
   private boolean rolling;
+  private boolean lazySession = true;
+  private String cacheControl = "private";
+  private Duration backendTimeout = Duration.ofSeconds(10);
   private String managerName = "signed";
-  private SessionManagerFactory manager;
-  private String directory = "sessions";
-  private String prefix = "session_";
-  private Duration sweepInterval = Duration.ofMinutes(10);
-  private String redisUrl = "redis://127.0.0.1:6379";
-  private String redisKeyPrefix = "session:";
-  private int redisPoolSize = 16;
-  private Duration redisTimeout = Duration.ofSeconds(2);
-  private JsonObject redisOptions;
+  private SessionBackendFactory backend;
+  private JsonObject backendOptions = new JsonObject();
   private Clock clock = Clock.systemUTC();
+  private boolean frozen;
 
   /** Creates options with the defaults of the seed guide's table. */
   public SessionConfig() {
   }
 
-  /** Creates a copy of {@code other}. */
+  /** Creates a copy of {@code other}, which can be changed even when {@code other} cannot. */
   public SessionConfig(SessionConfig other) {
     secretKey = other.secretKey;
     fallbackSecretKeys = other.fallbackSecretKeys;
@@ -78,32 +76,36 @@ public class SessionConfig {
     cookieSecure = other.cookieSecure;
     cookieHttpOnly = other.cookieHttpOnly;
     cookieSameSite = other.cookieSameSite;
+    cookiePersistent = other.cookiePersistent;
     cookieEncryption = other.cookieEncryption;
     expiry = other.expiry;
     absoluteExpiry = other.absoluteExpiry;
     rolling = other.rolling;
+    lazySession = other.lazySession;
+    cacheControl = other.cacheControl;
+    backendTimeout = other.backendTimeout;
     managerName = other.managerName;
-    manager = other.manager;
-    directory = other.directory;
-    prefix = other.prefix;
-    sweepInterval = other.sweepInterval;
-    redisUrl = other.redisUrl;
-    redisKeyPrefix = other.redisKeyPrefix;
-    redisPoolSize = other.redisPoolSize;
-    redisTimeout = other.redisTimeout;
-    redisOptions = other.redisOptions == null ? null : other.redisOptions.copy();
+    backend = other.backend;
+    backendOptions = other.backendOptions.copy();
     clock = other.clock;
   }
 
   /**
    * Creates options from JSON with the seed guide's keys. Throws {@link IllegalArgumentException} naming the key
-   * for an unknown key or a value of the wrong type.
+   * for an unknown key (one that neither the core nor any backend on the class path reads) or a value of the
+   * wrong type.
    */
   public SessionConfig(JsonObject json) {
+    Set<String> backendKeys = BackendProviders.jsonKeys();
     for (String key : json.fieldNames()) {
+      if (!JSON_KEYS.contains(key) && !backendKeys.contains(key)) {
+        Set<String> known = new LinkedHashSet<>(JSON_KEYS);
+        known.addAll(backendKeys);
+        throw new IllegalArgumentException("unknown session config key '" + key + "'" + suggestion(key, known)
+          + "; known keys are " + String.join(", ", known));
+      }
       if (!JSON_KEYS.contains(key)) {
-        throw new IllegalArgumentException("unknown session config key '" + key + "'" + suggestion(key)
-          + "; known keys are " + String.join(", ", JSON_KEYS));
+        backendOptions.put(key, json.getValue(key));
       }
     }
     if (json.containsKey("secret_key")) setSecretKey(string(json, "secret_key"));
@@ -114,6 +116,7 @@ public class SessionConfig {
     if (json.containsKey("cookie_secure")) setCookieSecure(bool(json, "cookie_secure"));
     if (json.containsKey("cookie_httponly")) setCookieHttpOnly(bool(json, "cookie_httponly"));
     if (json.containsKey("cookie_samesite")) setCookieSameSite(string(json, "cookie_samesite"));
+    if (json.containsKey("cookie_persistent")) setCookiePersistent(bool(json, "cookie_persistent"));
     if (json.containsKey("cookie_encryption")) setCookieEncryption(bool(json, "cookie_encryption"));
     if (json.containsKey("expiry")) setExpiry(Duration.ofSeconds(integer(json, "expiry")));
     if (json.containsKey("absolute_expiry")) {
@@ -121,26 +124,18 @@ public class SessionConfig {
       setAbsoluteExpiry(seconds == null ? null : Duration.ofSeconds(seconds));
     }
     if (json.containsKey("rolling")) setRolling(bool(json, "rolling"));
-    if (json.containsKey("manager")) setManager(string(json, "manager"));
-    if (json.containsKey("directory")) setDirectory(string(json, "directory"));
-    if (json.containsKey("prefix")) setPrefix(string(json, "prefix"));
-    if (json.containsKey("sweep_interval")) setSweepInterval(Duration.ofSeconds(integer(json, "sweep_interval")));
-    if (json.containsKey("redis_url")) setRedisUrl(string(json, "redis_url"));
-    if (json.containsKey("redis_key_prefix")) setRedisKeyPrefix(string(json, "redis_key_prefix"));
-    if (json.containsKey("redis_pool_size")) setRedisPoolSize((int) integer(json, "redis_pool_size"));
-    if (json.containsKey("redis_timeout_ms")) setRedisTimeout(Duration.ofMillis(integer(json, "redis_timeout_ms")));
-    if (json.containsKey("redis_options")) {
-      Object value = json.getValue("redis_options");
-      if (!(value instanceof JsonObject)) {
-        throw wrongType("redis_options", "a JSON object of Vert.x RedisOptions", value);
-      }
-      setRedisOptions((JsonObject) value);
+    if (json.containsKey("lazy_session")) setLazySession(bool(json, "lazy_session"));
+    if (json.containsKey("cache_control")) setCacheControl(string(json, "cache_control"));
+    if (json.containsKey("backend_timeout_ms")) {
+      setBackendTimeout(Duration.ofMillis(integer(json, "backend_timeout_ms")));
     }
+    if (json.containsKey("manager")) setManager(string(json, "manager"));
   }
 
   /**
-   * Returns these options as JSON with the seed guide's keys; the secret keys are left out and a password in
-   * {@code redis_url} is masked, so the result can be logged. A manager set in code as a factory is left out too.
+   * Returns these options as JSON with the seed guide's keys, backend keys included; the secret keys are left
+   * out and a password in a URL such as {@code redis_url} is masked, so the result can be logged. A backend set in
+   * code has no JSON form.
    */
   public JsonObject toJson() {
     JsonObject json = new JsonObject()
@@ -150,22 +145,20 @@ public class SessionConfig {
       .put("cookie_secure", cookieSecure)
       .put("cookie_httponly", cookieHttpOnly)
       .put("cookie_samesite", cookieSameSite)
+      .put("cookie_persistent", cookiePersistent)
       .put("cookie_encryption", cookieEncryption)
       .put("expiry", expiry.toSeconds())
       .put("absolute_expiry", absoluteExpiry == null ? null : absoluteExpiry.toSeconds())
       .put("rolling", rolling)
-      .put("directory", directory)
-      .put("prefix", prefix)
-      .put("sweep_interval", sweepInterval.toSeconds())
-      .put("redis_url", withoutPassword(redisUrl))
-      .put("redis_key_prefix", redisKeyPrefix)
-      .put("redis_pool_size", redisPoolSize)
-      .put("redis_timeout_ms", redisTimeout.toMillis());
-    if (manager == null) {
-      json.put("manager", managerName); // a factory set in code has no JSON form
+      .put("lazy_session", lazySession)
+      .put("cache_control", cacheControl)
+      .put("backend_timeout_ms", backendTimeout.toMillis());
+    if (backend == null) {
+      json.put("manager", managerName);
     }
-    if (redisOptions != null) {
-      json.put("redis_options", redisOptions.copy());
+    for (String key : backendOptions.fieldNames()) {
+      Object value = backendOptions.getValue(key);
+      json.put(key, value instanceof String ? OptionsReader.withoutPassword((String) value) : value);
     }
     return json;
   }
@@ -175,7 +168,7 @@ public class SessionConfig {
    * {@link SessionMiddleware#create} calls it; call it yourself to fail earlier.
    */
   public SessionConfig validate() {
-    boolean signed = manager == null && "signed".equals(managerName);
+    boolean signed = backend == null && "signed".equals(managerName);
     if (signed && (secretKey == null || secretKey.isEmpty())) {
       throw new IllegalArgumentException("secret_key is required by the signed-cookie backend: set it to at least "
         + MIN_SECRET_BYTES + " random bytes, e.g. the output of `openssl rand -hex 32`, read from the environment");
@@ -191,15 +184,18 @@ public class SessionConfig {
     return this;
   }
 
-  /** Returns {@code url} with the password of its user information replaced by {@code ***}. */
-  private static String withoutPassword(String url) {
-    int scheme = url.indexOf("://");
-    int at = url.lastIndexOf('@');
-    if (scheme < 0 || at < scheme) {
-      return url;
+  /** Returns a validated copy that can no longer change: what a running middleware uses. */
+  SessionConfig frozenCopy() {
+    SessionConfig copy = new SessionConfig(this).validate();
+    copy.frozen = true;
+    return copy;
+  }
+
+  private void checkMutable() {
+    if (frozen) {
+      throw new IllegalStateException("this configuration belongs to a running SessionMiddleware and cannot change; "
+        + "change a copy (new SessionConfig(config)) and create a new middleware");
     }
-    int colon = url.indexOf(':', scheme + 3);
-    return colon >= 0 && colon < at ? url.substring(0, colon + 1) + "***" + url.substring(at) : url;
   }
 
   /** Returns the secret key that signs cookies, or {@code null}. */
@@ -212,6 +208,7 @@ public class SessionConfig {
    * signed-cookie backend. No default.
    */
   public SessionConfig setSecretKey(String secretKey) {
+    checkMutable();
     this.secretKey = checkSecret("secret_key", secretKey);
     return this;
   }
@@ -226,6 +223,7 @@ public class SessionConfig {
    * a cookie verified with one of them is re-issued under {@code secret_key}. Defaults to none.
    */
   public SessionConfig setFallbackSecretKeys(List<String> fallbackSecretKeys) {
+    checkMutable();
     List<String> keys = new ArrayList<>();
     for (String key : Objects.requireNonNull(fallbackSecretKeys, "fallback_secret_keys")) {
       keys.add(Objects.requireNonNull(checkSecret("fallback_secret_keys", key),
@@ -242,6 +240,7 @@ public class SessionConfig {
 
   /** Sets the name of the session cookie (JSON {@code session_cookie_name}). Defaults to {@code session_id}. */
   public SessionConfig setCookieName(String cookieName) {
+    checkMutable();
     if (cookieName == null || !COOKIE_NAME.matcher(cookieName).matches()) {
       throw new IllegalArgumentException("session_cookie_name must be a non-empty cookie token (letters, digits, "
         + "and !#$%&'*+.^_`|~-), got " + quote(cookieName));
@@ -257,6 +256,7 @@ public class SessionConfig {
 
   /** Sets the path the cookie is valid for (JSON {@code cookie_path}). Defaults to {@code /}. */
   public SessionConfig setCookiePath(String cookiePath) {
+    checkMutable();
     if (cookiePath == null || !cookiePath.startsWith("/") || cookiePath.matches(".*[;\\s,].*")) {
       throw new IllegalArgumentException("cookie_path must start with '/' and contain no ';', ',' or space, got "
         + quote(cookiePath));
@@ -272,6 +272,7 @@ public class SessionConfig {
 
   /** Sets the domain the cookie is valid for (JSON {@code cookie_domain}). Defaults to none (host-only). */
   public SessionConfig setCookieDomain(String cookieDomain) {
+    checkMutable();
     if (cookieDomain != null && (cookieDomain.isEmpty() || cookieDomain.matches(".*[;\\s,].*"))) {
       throw new IllegalArgumentException("cookie_domain must be a host name or null, got " + quote(cookieDomain));
     }
@@ -286,6 +287,7 @@ public class SessionConfig {
 
   /** Sets whether the cookie is sent over HTTPS only (JSON {@code cookie_secure}). Defaults to false. */
   public SessionConfig setCookieSecure(boolean cookieSecure) {
+    checkMutable();
     this.cookieSecure = cookieSecure;
     return this;
   }
@@ -297,6 +299,7 @@ public class SessionConfig {
 
   /** Sets whether the cookie is hidden from JavaScript (JSON {@code cookie_httponly}). Defaults to true. */
   public SessionConfig setCookieHttpOnly(boolean cookieHttpOnly) {
+    checkMutable();
     this.cookieHttpOnly = cookieHttpOnly;
     return this;
   }
@@ -320,6 +323,7 @@ public class SessionConfig {
    * (case-insensitive; {@code none} requires {@code cookie_secure}). Defaults to {@code lax}.
    */
   public SessionConfig setCookieSameSite(String cookieSameSite) {
+    checkMutable();
     String value = cookieSameSite == null ? null : cookieSameSite.toLowerCase(Locale.ROOT);
     if (!"lax".equals(value) && !"strict".equals(value) && !"none".equals(value)) {
       throw new IllegalArgumentException("cookie_samesite must be lax, strict or none (got " + quote(cookieSameSite)
@@ -340,6 +344,7 @@ public class SessionConfig {
    * {@code fallback_secret_keys}. Cookies of the other mode are not accepted. Defaults to false.
    */
   public SessionConfig setCookieEncryption(boolean cookieEncryption) {
+    checkMutable();
     this.cookieEncryption = cookieEncryption;
     return this;
   }
@@ -354,6 +359,7 @@ public class SessionConfig {
    * (Max-Age and Expires) and is enforced on the server. Defaults to 86400 s (24 hours).
    */
   public SessionConfig setExpiry(Duration expiry) {
+    checkMutable();
     if (expiry == null || expiry.isNegative() || expiry.isZero() || expiry.toSeconds() > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("expiry must be a positive number of seconds, got "
         + (expiry == null ? "null" : expiry.toSeconds()));
@@ -372,6 +378,7 @@ public class SessionConfig {
    * {@code absolute_expiry}, in seconds, or null). Defaults to none.
    */
   public SessionConfig setAbsoluteExpiry(Duration absoluteExpiry) {
+    checkMutable();
     if (absoluteExpiry != null && (absoluteExpiry.isNegative() || absoluteExpiry.isZero())) {
       throw new IllegalArgumentException("absolute_expiry must be a positive number of seconds or null, got "
         + absoluteExpiry.toSeconds());
@@ -390,170 +397,151 @@ public class SessionConfig {
    * {@code rolling}). Defaults to false: only requests that change the session renew it.
    */
   public SessionConfig setRolling(boolean rolling) {
+    checkMutable();
     this.rolling = rolling;
     return this;
   }
 
-  /** Returns the manager chosen by name ({@code signed}, {@code file}, {@code redis} or a class name). */
-  public String getManagerName() {
-    return manager == null ? managerName : null;
-  }
-
-  /** Returns the manager factory set in code, or {@code null} when the manager is chosen by name. */
-  public SessionManagerFactory getManager() {
-    return manager;
+  /** Returns whether the cookie is persistent (Max-Age and Expires) rather than a browser-session cookie. */
+  public boolean isCookiePersistent() {
+    return cookiePersistent;
   }
 
   /**
-   * Chooses the backend in code, e.g. {@code FileSessionInterface.factory(Path.of("sessions"), "session_")}.
-   * Defaults to signed cookies.
+   * Sets whether the cookie is persistent, with Max-Age and Expires set to the session's expiry, or a
+   * browser-session cookie that the browser forgets when it closes, as Vert.x-Web's default (JSON
+   * {@code cookie_persistent}). Either way the server enforces {@code expiry}; one session can choose with
+   * {@link BaseSessionInterface#setRememberMe(boolean)}. Defaults to true.
    */
-  public SessionConfig setManager(SessionManagerFactory manager) {
-    this.manager = Objects.requireNonNull(manager, "manager");
+  public SessionConfig setCookiePersistent(boolean cookiePersistent) {
+    checkMutable();
+    this.cookiePersistent = cookiePersistent;
+    return this;
+  }
+
+  /** Returns whether a session is stored (and gets its cookie) only once it holds data. */
+  public boolean isLazySession() {
+    return lazySession;
+  }
+
+  /**
+   * Sets whether a session is stored, and gets its cookie, only once a request puts data in it (JSON
+   * {@code lazy_session}). False stores every new session and sends its cookie with the first response, as
+   * Vert.x-Web's {@code SessionHandler} does by default. Defaults to true: anonymous visitors cost nothing.
+   */
+  public SessionConfig setLazySession(boolean lazySession) {
+    checkMutable();
+    this.lazySession = lazySession;
+    return this;
+  }
+
+  /** Returns the {@code Cache-Control} directive for responses of requests that use a session. */
+  public String getCacheControl() {
+    return cacheControl;
+  }
+
+  /**
+   * Sets how responses that carry session data are kept out of shared caches (JSON {@code cache_control}):
+   * {@code private} or {@code no-store} is added to the {@code Cache-Control} header of every response that sets
+   * the session cookie or belongs to a request that had a session, unless the route set {@code Cache-Control}
+   * itself; {@code off} adds nothing. Defaults to {@code private}.
+   */
+  public SessionConfig setCacheControl(String cacheControl) {
+    checkMutable();
+    String value = cacheControl == null ? null : cacheControl.toLowerCase(Locale.ROOT);
+    if (!"private".equals(value) && !"no-store".equals(value) && !"off".equals(value)) {
+      throw new IllegalArgumentException("cache_control must be private, no-store or off (got " + quote(cacheControl)
+        + ")");
+    }
+    this.cacheControl = value;
+    return this;
+  }
+
+  /** Returns how long one backend call may take before the request gets a 503. */
+  public Duration getBackendTimeout() {
+    return backendTimeout;
+  }
+
+  /**
+   * Sets how long one call of the middleware to the backend (load, save, delete, update) may take before the
+   * request gets a 503 and its slot in the write backpressure is released (JSON {@code backend_timeout_ms}). A
+   * backend with a timeout of its own (Redis: {@code redis_timeout_ms}) answers sooner. Defaults to 10000 ms.
+   */
+  public SessionConfig setBackendTimeout(Duration backendTimeout) {
+    checkMutable();
+    if (backendTimeout == null || backendTimeout.isNegative() || backendTimeout.isZero()) {
+      throw new IllegalArgumentException("backend_timeout_ms must be a positive number of milliseconds");
+    }
+    this.backendTimeout = backendTimeout;
+    return this;
+  }
+
+  /** Returns the backend chosen by name (JSON {@code manager}), or null when one was set in code. */
+  public String getManagerName() {
+    return backend == null ? managerName : null;
+  }
+
+  /** Returns the backend factory set in code, or null when the backend is chosen by name. */
+  public SessionBackendFactory getBackend() {
+    return backend;
+  }
+
+  /**
+   * Chooses the backend in code, e.g. {@code FileSessionInterface.factory(new FileSessionOptions())}. Defaults
+   * to signed cookies.
+   */
+  public SessionConfig setBackend(SessionBackendFactory backend) {
+    checkMutable();
+    this.backend = Objects.requireNonNull(backend, "backend");
     return this;
   }
 
   /**
-   * Chooses the backend by name (JSON {@code manager}): {@code signed}, {@code file}, {@code redis}, or the class
-   * name of a {@link SessionManagerFactory} or a {@link BaseSessionInterface} with a public no-argument
-   * constructor. Defaults to {@code signed}.
+   * Chooses a backend written the seed's way, by extending {@link BaseSessionInterface}: the Java form of the
+   * seed's {@code "manager": MySessionInterface}, e.g. {@code setManager(SessionManagerFactory.of(MySession::new))}.
+   */
+  public SessionConfig setManager(SessionManagerFactory manager) {
+    Objects.requireNonNull(manager, "manager");
+    return setBackend((vertx, config) -> new SeedSessionBackend(vertx, config, manager.create(vertx, config)));
+  }
+
+  /**
+   * Chooses the backend by name (JSON {@code manager}): {@code signed}, {@code file}, {@code redis},
+   * {@code memory}, the name of any {@link SessionBackendProvider} on the class path, or the class name of a
+   * {@link SessionBackendFactory}, a {@link SessionManagerFactory} or a {@link BaseSessionInterface} with a public
+   * no-argument constructor. Defaults to {@code signed}.
    */
   public SessionConfig setManager(String manager) {
+    checkMutable();
     if (manager == null || manager.isEmpty()) {
-      throw new IllegalArgumentException("manager must be signed, file, redis or a class name, got "
+      throw new IllegalArgumentException("manager must be signed, file, redis, memory or a class name, got "
         + quote(manager));
     }
     this.managerName = manager;
-    this.manager = null;
+    this.backend = null;
     return this;
-  }
-
-  /** Returns the directory of the file backend. */
-  public String getDirectory() {
-    return directory;
-  }
-
-  /** Sets the directory of the file backend (JSON {@code directory}). Defaults to {@code sessions}. */
-  public SessionConfig setDirectory(String directory) {
-    if (directory == null || directory.isEmpty()) {
-      throw new IllegalArgumentException("directory must name a folder for session files, got " + quote(directory));
-    }
-    this.directory = directory;
-    return this;
-  }
-
-  /** Returns the file name prefix of the file backend. */
-  public String getPrefix() {
-    return prefix;
   }
 
   /**
-   * Sets the file name prefix of the file backend (JSON {@code prefix}): letters, digits, '_', '-' and '.'.
-   * Defaults to {@code session_}.
+   * Returns the backend keys given in JSON ({@code directory}, {@code redis_url}, a custom backend's object, ...),
+   * as they were given; the chosen backend reads and validates them at start-up.
    */
-  public SessionConfig setPrefix(String prefix) {
-    if (prefix == null || !prefix.matches("[A-Za-z0-9_.-]{0,64}") || prefix.startsWith(".")) {
-      throw new IllegalArgumentException("prefix must be up to 64 letters, digits, '_', '-' or '.', not starting "
-        + "with '.', got " + quote(prefix));
-    }
-    this.prefix = prefix;
-    return this;
-  }
-
-  /** Returns how often the file backend deletes expired session files. */
-  public Duration getSweepInterval() {
-    return sweepInterval;
+  public JsonObject getBackendOptions() {
+    return backendOptions.copy();
   }
 
   /**
-   * Sets how often the file backend deletes expired session files (JSON {@code sweep_interval}, in seconds;
-   * 0 turns the sweeper off). Defaults to 600 s.
+   * Sets one backend key, as the JSON constructor does, e.g. {@code setBackendOption("directory", "/var/sessions")}.
+   * Throws {@link IllegalArgumentException} for a key that no backend on the class path reads.
    */
-  public SessionConfig setSweepInterval(Duration sweepInterval) {
-    if (sweepInterval == null || sweepInterval.isNegative()) {
-      throw new IllegalArgumentException("sweep_interval must be 0 (off) or a positive number of seconds");
+  public SessionConfig setBackendOption(String key, Object value) {
+    checkMutable();
+    if (!BackendProviders.jsonKeys().contains(key)) {
+      throw new IllegalArgumentException("unknown backend option '" + key + "'"
+        + suggestion(key, BackendProviders.jsonKeys()) + "; backends on the class path read "
+        + String.join(", ", BackendProviders.jsonKeys()));
     }
-    this.sweepInterval = sweepInterval;
-    return this;
-  }
-
-  /** Returns the Redis connection string. */
-  public String getRedisUrl() {
-    return redisUrl;
-  }
-
-  /**
-   * Sets the Redis connection string (JSON {@code redis_url}), e.g. {@code redis://:password@host:6379/0}.
-   * Defaults to {@code redis://127.0.0.1:6379}.
-   */
-  public SessionConfig setRedisUrl(String redisUrl) {
-    if (redisUrl == null || !(redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://")
-      || redisUrl.startsWith("unix://"))) {
-      throw new IllegalArgumentException("redis_url must start with redis://, rediss:// or unix://, got "
-        + (redisUrl == null ? "null" : "a value of " + redisUrl.length() + " characters"));
-    }
-    this.redisUrl = redisUrl;
-    return this;
-  }
-
-  /** Returns the prefix of every Redis key the Redis backend touches. */
-  public String getRedisKeyPrefix() {
-    return redisKeyPrefix;
-  }
-
-  /** Sets the prefix of every Redis key the Redis backend touches (JSON {@code redis_key_prefix}). Defaults to {@code session:}. */
-  public SessionConfig setRedisKeyPrefix(String redisKeyPrefix) {
-    if (redisKeyPrefix == null || redisKeyPrefix.isEmpty()) {
-      throw new IllegalArgumentException("redis_key_prefix must not be empty: the Redis backend only touches keys "
-        + "under it");
-    }
-    this.redisKeyPrefix = redisKeyPrefix;
-    return this;
-  }
-
-  /** Returns the size of the Redis connection pool. */
-  public int getRedisPoolSize() {
-    return redisPoolSize;
-  }
-
-  /** Sets the size of the Redis connection pool (JSON {@code redis_pool_size}). Defaults to 16. */
-  public SessionConfig setRedisPoolSize(int redisPoolSize) {
-    if (redisPoolSize < 1) {
-      throw new IllegalArgumentException("redis_pool_size must be at least 1, got " + redisPoolSize);
-    }
-    this.redisPoolSize = redisPoolSize;
-    return this;
-  }
-
-  /** Returns how long one Redis call may take before the request gets a 503. */
-  public Duration getRedisTimeout() {
-    return redisTimeout;
-  }
-
-  /**
-   * Sets how long one Redis call may take before the request gets a 503 (JSON {@code redis_timeout_ms}).
-   * Defaults to 2000 ms.
-   */
-  public SessionConfig setRedisTimeout(Duration redisTimeout) {
-    if (redisTimeout == null || redisTimeout.isNegative() || redisTimeout.isZero()) {
-      throw new IllegalArgumentException("redis_timeout_ms must be a positive number of milliseconds");
-    }
-    this.redisTimeout = redisTimeout;
-    return this;
-  }
-
-  /** Returns extra Vert.x {@code RedisOptions} as JSON, or {@code null}. */
-  public JsonObject getRedisOptions() {
-    return redisOptions;
-  }
-
-  /**
-   * Sets Vert.x {@code RedisOptions} as JSON (JSON {@code redis_options}) for Sentinel, Cluster, TLS and the like;
-   * {@code redis_pool_size} is applied on top, and so is {@code redis_url} unless these options list
-   * {@code endpoints} (Sentinel and Cluster need several). Defaults to none.
-   */
-  public SessionConfig setRedisOptions(JsonObject redisOptions) {
-    this.redisOptions = redisOptions == null ? null : redisOptions.copy();
+    backendOptions.put(key, value);
     return this;
   }
 
@@ -564,72 +552,9 @@ public class SessionConfig {
 
   /** Sets the clock that expiry is measured with; tests move it instead of sleeping. Defaults to UTC system time. */
   public SessionConfig setClock(Clock clock) {
+    checkMutable();
     this.clock = Objects.requireNonNull(clock, "clock");
     return this;
-  }
-
-  /** Resolves the backend factory chosen by {@link #setManager(String)} or {@link #setManager(SessionManagerFactory)}. */
-  SessionManagerFactory resolveManager() {
-    if (manager != null) {
-      return manager;
-    }
-    switch (managerName) {
-      case "signed":
-        return SignedSessionManager.factory();
-      case "file":
-        return FileSessionInterface.factory(Path.of(directory), prefix);
-      case "redis":
-        return redisFactory();
-      default:
-        return managerByClassName(managerName);
-    }
-  }
-
-  private static SessionManagerFactory redisFactory() {
-    try {
-      Class.forName("io.vertx.redis.client.Redis");
-    } catch (ClassNotFoundException | LinkageError e) {
-      throw new IllegalArgumentException("manager 'redis' needs io.vertx:vertx-redis-client on the class path "
-        + "(it is an optional dependency of vertx-sessions): add it to your build", e);
-    }
-    try {
-      Class<?> redis = Class.forName("dev.vertxsessions.redis.RedisSessionInterface");
-      return (SessionManagerFactory) redis.getMethod("factory").invoke(null);
-    } catch (ReflectiveOperationException | LinkageError e) {
-      throw new IllegalArgumentException("manager 'redis': the Redis backend of vertx-sessions could not be "
-        + "loaded (" + e + ")", e);
-    }
-  }
-
-  private static SessionManagerFactory managerByClassName(String className) {
-    Class<?> type;
-    try {
-      type = Class.forName(className, true, Thread.currentThread().getContextClassLoader());
-    } catch (ClassNotFoundException e) {
-      throw new IllegalArgumentException("manager must be signed, file, redis or the name of a class on the class "
-        + "path; no class '" + className + "' was found", e);
-    }
-    try {
-      if (SessionManagerFactory.class.isAssignableFrom(type)) {
-        return (SessionManagerFactory) type.getConstructor().newInstance();
-      }
-      if (BaseSessionInterface.class.isAssignableFrom(type)) {
-        java.lang.reflect.Constructor<?> constructor = type.getConstructor();
-        constructor.newInstance(); // fail now, not on the first request
-        return SessionManagerFactory.of(() -> {
-          try {
-            return (BaseSessionInterface) constructor.newInstance();
-          } catch (ReflectiveOperationException e) {
-            throw new SessionException("could not create session of " + className, e);
-          }
-        });
-      }
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalArgumentException("manager class " + className + " needs a public no-argument constructor",
-        e);
-    }
-    throw new IllegalArgumentException("manager class " + className + " must implement "
-      + SessionManagerFactory.class.getName() + " or extend " + BaseSessionInterface.class.getName());
   }
 
   private static String checkSecret(String key, String secret) {
@@ -641,99 +566,28 @@ public class SessionConfig {
     return secret;
   }
 
-  private static String suggestion(String key) {
-    String best = null;
-    int bestDistance = 4;
-    for (String known : JSON_KEYS) {
-      int distance = editDistance(key.toLowerCase(Locale.ROOT), known);
-      if (distance < bestDistance) {
-        best = known;
-        bestDistance = distance;
-      }
-    }
-    return best == null ? "" : " (did you mean '" + best + "'?)";
-  }
-
-  private static int editDistance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) previous[j] = j;
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
-  }
-
   private static String string(JsonObject json, String key) {
-    Object value = json.getValue(key);
-    if (value != null && !(value instanceof String)) {
-      throw wrongType(key, "a string", value);
-    }
-    return (String) value;
+    return OptionsReader.string(json, key, key);
   }
 
   private static boolean bool(JsonObject json, String key) {
-    Object value = json.getValue(key);
-    if (!(value instanceof Boolean)) {
-      throw wrongType(key, "true or false", value);
-    }
-    return (Boolean) value;
+    return OptionsReader.bool(json, key, key);
   }
 
   private static long integer(JsonObject json, String key) {
-    Long value = nullableInteger(json, key);
-    if (value == null) {
-      throw wrongType(key, "a whole number", null);
-    }
-    return value;
+    return OptionsReader.integer(json, key, key);
   }
 
   private static Long nullableInteger(JsonObject json, String key) {
-    Object value = json.getValue(key);
-    if (value == null) {
-      return null;
-    }
-    if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
-      return ((Number) value).longValue();
-    }
-    throw wrongType(key, "a whole number", value);
+    return OptionsReader.nullableInteger(json, key, key);
   }
 
   private static List<String> stringList(JsonObject json, String key) {
-    Object value = json.getValue(key);
-    if (!(value instanceof JsonArray)) {
-      throw wrongType(key, "a list of strings", value);
-    }
-    List<String> list = new ArrayList<>();
-    for (Object item : (JsonArray) value) {
-      if (!(item instanceof String)) {
-        throw new IllegalArgumentException(key + " must be a list of strings, found an item of type "
-          + typeName(item));
-      }
-      list.add((String) item);
-    }
-    return list;
+    return OptionsReader.stringList(json, key, key);
   }
 
-  private static IllegalArgumentException wrongType(String key, String expected, Object value) {
-    return new IllegalArgumentException(key + " must be " + expected + ", got " + typeName(value));
-  }
-
-  private static String typeName(Object value) {
-    if (value == null) return "null";
-    if (value instanceof String) return "a string";
-    if (value instanceof Boolean) return "a boolean";
-    if (value instanceof Number) return "a number";
-    if (value instanceof JsonArray) return "a list";
-    if (value instanceof JsonObject) return "an object";
-    return value.getClass().getSimpleName();
+  private static String suggestion(String key, Set<String> knownKeys) {
+    return OptionsReader.suggestion(key, knownKeys);
   }
 
   private static String quote(String value) {

@@ -102,7 +102,8 @@ public final class SessionMetrics {
     loads.increment();
   }
 
-  void loadedFromSave() {
+  /** Counts a load that a backend answered from what a save in flight wrote (see {@link #loadsFromSaves()}). */
+  public void recordLoadFromSave() {
     loadsFromSaves.increment();
   }
 
@@ -137,7 +138,7 @@ public final class SessionMetrics {
     conflicts.increment();
   }
 
-  /** Adds sweeper deletions; called by the file backend. */
+  /** Adds sessions a backend's sweeper deleted (see {@link #sweeperDeletions()}). */
   public void recordSweeperDeletions(long count) {
     sweeperDeletions.add(count);
   }

@@ -1,13 +1,15 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.CookieSameSite;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.SessionHandler;
 
 /**
  * The handler that gives every request a session: it loads the session named by the request's cookie through the
- * configured backend, attaches it to the {@link RoutingContext}, and saves it when the response headers are sent.
+ * configured {@link SessionBackend}, attaches it to the {@link RoutingContext}, and saves it when the response
+ * headers are sent.
  *
  * <pre>{@code
  * SessionConfig config = new SessionConfig().setSecretKey(System.getenv("SECRET_KEY"));
@@ -20,17 +22,34 @@ import io.vertx.ext.web.RoutingContext;
  * });
  * }</pre>
  *
- * <p>The handler is thread-safe: create it once and share it between verticle instances, so the backend (its
- * connection pool, its sweeper) exists once.
+ * <p>It is a Vert.x-Web {@link SessionHandler}, so it replaces {@code SessionHandler.create(store)} in one line:
+ * the router orders it like Vert.x-Web's own (a platform handler, before body and authentication handlers), and
+ * {@code flush}, {@code newSession}, {@code setUser} and the cookie setters work. README's "Coming from
+ * Vert.x-Web" lists what differs and why. The handler is thread-safe: create it once and share it between
+ * verticle instances, so the backend (its connection pool, its sweeper) exists once.
  */
-public interface SessionMiddleware extends Handler<RoutingContext> {
+public interface SessionMiddleware extends SessionHandler {
 
   /**
-   * Creates the middleware. Throws {@link IllegalArgumentException} naming the key and the fix when the
-   * configuration is invalid (no secret key for signed cookies, SameSite=None without Secure, ...).
+   * Creates the middleware and starts its backend ({@link #ready()}). Throws {@link IllegalArgumentException}
+   * naming the key and the fix when the configuration is invalid (no secret key for signed cookies,
+   * SameSite=None without Secure, ...).
    */
   static SessionMiddleware create(Vertx vertx, SessionConfig config) {
     return new SessionMiddlewareImpl(vertx, config);
+  }
+
+  /**
+   * Creates the middleware and completes once its backend has started: await it in a verticle's start, so a
+   * backend that cannot start (a database that refuses the schema) fails the application's start-up.
+   */
+  static Future<SessionMiddleware> start(Vertx vertx, SessionConfig config) {
+    try {
+      SessionMiddleware middleware = create(vertx, config);
+      return middleware.ready().map(middleware);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   /**
@@ -46,12 +65,75 @@ public interface SessionMiddleware extends Handler<RoutingContext> {
     return session;
   }
 
+  /**
+   * Returns a Future that completes when the backend has started ({@link SessionBackend#start}), or fails with
+   * its cause. Requests that arrive earlier wait for it; after a failure they get a 503.
+   */
+  Future<Void> ready();
+
   /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
   SessionMetrics metrics();
 
-  /** Returns a copy of the configuration the middleware runs with. */
+  /** Returns the configuration the middleware runs with: validated, and read-only. */
   SessionConfig config();
 
   /** Stops the backend (sweeper timers, connections). */
   Future<Void> close();
+
+  /** Sets {@code expiry} in milliseconds (rounded up to seconds), as Vert.x-Web's session timeout. */
+  @Override
+  SessionMiddleware setSessionTimeout(long timeout);
+
+  /** Does nothing: the middleware logs no warning for plain HTTP; use {@code cookie_secure} in production. */
+  @Override
+  SessionMiddleware setNagHttps(boolean nag);
+
+  /** Sets {@code cookie_secure}. */
+  @Override
+  SessionMiddleware setCookieSecureFlag(boolean secure);
+
+  /** Sets {@code cookie_httponly}. */
+  @Override
+  SessionMiddleware setCookieHttpOnlyFlag(boolean httpOnly);
+
+  /** Sets {@code session_cookie_name}. */
+  @Override
+  SessionMiddleware setSessionCookieName(String sessionCookieName);
+
+  /** Sets {@code cookie_path}. */
+  @Override
+  SessionMiddleware setSessionCookiePath(String sessionCookiePath);
+
+  /** Does nothing: session IDs are always 43 characters (256 random bits), longer than any sensible minimum. */
+  @Override
+  SessionMiddleware setMinLength(int minLength);
+
+  /** Sets {@code cookie_samesite}; null means Lax, this library's default. */
+  @Override
+  SessionMiddleware setCookieSameSite(CookieSameSite policy);
+
+  /** Sets {@code lazy_session}. */
+  @Override
+  SessionMiddleware setLazySession(boolean lazySession);
+
+  /**
+   * Sets {@code cookie_persistent}: a negative value gives browser-session cookies, any other value persistent
+   * ones whose Max-Age is the session's expiry (the server's expiry is what counts either way).
+   */
+  @Override
+  SessionMiddleware setCookieMaxAge(long cookieMaxAge);
+
+  /**
+   * Refuses {@code true} with {@link UnsupportedOperationException}: a session ID in the URL leaks through
+   * Referer headers, logs and shared links. {@code false} does nothing.
+   */
+  @Override
+  SessionMiddleware setCookieless(boolean cookieless);
+
+  /**
+   * Refuses with {@link UnsupportedOperationException}: set {@code secret_key} in {@link SessionConfig}. Signed
+   * cookies are signed with it; server-side session IDs are 256 random bits and need no signature.
+   */
+  @Override
+  SessionMiddleware setSigningSecret(String secret);
 }

@@ -1,84 +1,144 @@
 package dev.vertxsessions;
 
+import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionCookie;
+import dev.vertxsessions.internal.SessionIds;
 import dev.vertxsessions.internal.VertxWebBridge;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.CookieSameSite;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.auth.User;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.Session;
 
 import java.lang.System.Logger.Level;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /*
  * How a request flows.
  *
- * 0. Backpressure: while MAX_WRITES_IN_FLIGHT store writes (started after their responses) are unfinished, new
- *    requests are paused and queued, and admitted as writes complete, so a client faster than the store cannot
- *    make memory (or the store's connection queue) grow without bound.
+ * 0. Admission (WriteAdmission): while 256 store writes started after their responses are unfinished, new requests
+ *    wait. Every backend call is bounded by backend_timeout_ms, so a hung backend releases its slot with a 503.
+ *    Requests also wait for the backend's start (SessionBackend.start); a failed start answers 503.
  * 1. handle(): a request without a cookie gets a fresh session at once. A request with a cookie pauses, waits for
- *    any save of the same key that this process still has in flight (so a client never reads what it wrote a
- *    moment ago as stale), then loads. A key that loads nothing is forgotten: the session starts fresh with a new
- *    random ID, never with one the client chose.
- * 2. Route handlers read and write the session; the same object is ctx.session().
- * 3. finish(), run by commit() or when the headers go out: a destroyed or emptied session is deleted and its
- *    cookie expired with the same path and domain; a changed one is saved and its cookie set (the backend
- *    assigns the cookie value synchronously, so the cookie is in these headers even when the store write
- *    completes later); an untouched one costs nothing. 5xx responses save nothing, as in Vert.x-Web.
+ *    any write of the same ID that this process still has in flight (SavesInFlight: read-your-writes), then loads
+ *    through the backend. Server-side IDs of the wrong format never reach the backend. A cookie that loads nothing
+ *    gives a fresh session with a new random ID, never one the client chose.
+ * 2. Route handlers read and write the session; the same object is ctx.session(), and the user it holds is put
+ *    back into the context (VertxWebBridge).
+ * 3. finish(), run by commit()/flush() or when the headers go out: the user held in the session is made exactly
+ *    ctx.user(); SaveDecision says whether to save, delete or do nothing; a save hands the backend one immutable
+ *    SessionChanges. The cookie to send is kept in the request's state and written into the headers when they go
+ *    out (so a reroute, which clears the headers, loses nothing), and only if its save has not failed by then: a
+ *    failed save never gives the browser a cookie for a session that was not stored. 5xx responses save nothing.
+ *    Responses of requests that used a session are marked Cache-Control: private (cache_control).
  */
 final class SessionMiddlewareImpl implements SessionMiddleware {
 
   static final String CONTEXT_KEY = "dev.vertxsessions.session";
-  /** Set on the context when the request carried a session cookie. */
-  private static final String REQUEST_HAD_COOKIE = "dev.vertxsessions.requestHadCookie";
-  /** Set on the context once this response carries a session cookie. */
-  private static final String COOKIE_SET = "dev.vertxsessions.cookieSet";
+  /** The request's {@link RequestState}: set once, found again after a reroute. */
+  private static final String STATE_KEY = "dev.vertxsessions.request";
 
   private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
-  /**
-   * Backpressure: a server-side write completes after its response, so a client faster than the store could queue
-   * writes (and the sessions they hold) without bound. Past this many, new requests wait before they start.
-   */
-  static final int MAX_WRITES_IN_FLIGHT = 256;
   /** A cookie value longer than this cannot be ours (browsers keep 4096 bytes per cookie). */
   private static final int MAX_COOKIE_VALUE_CHARS = 4096;
 
-  private final Vertx vertx;
-  private final SessionConfig config;
-  private final SessionManager manager;
-  private final SessionMetrics metrics = new SessionMetrics();
-  private final SessionCookie sessionCookie;
-  private final ConcurrentMap<String, SaveInFlight> savesInFlight = new ConcurrentHashMap<>();
-  /** Store writes started after their response went out and not yet finished. */
-  private final AtomicInteger writesInFlight = new AtomicInteger();
-  /** Requests held back while {@link #MAX_WRITES_IN_FLIGHT} writes are in flight. */
-  private final Queue<Runnable> admissions = new ConcurrentLinkedQueue<>();
+  /** The configuration and the cookie writer built from it; replaced whole by the SessionHandler setters. */
+  private static final class Settings {
+    final SessionConfig config;
+    final SessionCookie cookie;
 
-  /** A store write of one key still in flight, and the session it saves (null when that is not one session). */
-  private static final class SaveInFlight {
-    final Future<Void> done;
-    final BaseSessionInterface saved;
-
-    SaveInFlight(Future<Void> done, BaseSessionInterface saved) {
-      this.done = done;
-      this.saved = saved;
+    Settings(SessionConfig config) {
+      this.config = config;
+      this.cookie = new SessionCookie(config.getCookieName(), config.getCookiePath(), config.getCookieDomain(),
+        config.isCookieSecure(), config.isCookieHttpOnly(), config.cookieSameSite().toString());
     }
   }
 
+  /** What the middleware knows about one request; it is also the session's binding until the headers go out. */
+  private final class RequestState implements SessionBinding {
+    final RoutingContext ctx;
+    BaseSessionInterface session;
+    final boolean hadCookie;
+    /** The ID the browser's cookie names, as far as this response knows: null for a fresh session. */
+    String cookieId;
+    User userAtLoad;
+    /** The Set-Cookie value to send, and the write it depends on (the cookie is dropped if that write failed). */
+    String cookieHeader;
+    Future<?> cookieWrite;
+
+    RequestState(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
+      this.ctx = ctx;
+      this.session = session;
+      this.hadCookie = hadCookie;
+    }
+
+    @Override
+    public Future<Void> commit(BaseSessionInterface session) {
+      return finish(this, true);
+    }
+
+    @Override
+    public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
+      return SessionMiddlewareImpl.this.update(this, session, key, update);
+    }
+  }
+
+  /** The binding of a session whose response has gone out: no more cookies, atomic updates still work. */
+  private final SessionBinding afterHeaders = new SessionBinding() {
+    @Override
+    public Future<Void> commit(BaseSessionInterface session) {
+      return Future.failedFuture(new SessionException(
+        "session cannot be committed: the response headers were already sent"));
+    }
+
+    @Override
+    public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
+      return SessionMiddlewareImpl.this.update(null, session, key, update);
+    }
+  };
+
+  private final Vertx vertx;
+  private volatile Settings settings;
+  private final SessionBackend backend;
+  private final SeedSessionBackend seedBackend;
+  private final boolean serverSide;
+  private final boolean atomicUpdates;
+  private final SessionMetrics metrics = new SessionMetrics();
+  private final WriteAdmission admission;
+  private final SavesInFlight savesInFlight = new SavesInFlight();
+  private final Future<Void> ready;
+
   SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
     this.vertx = vertx;
-    this.config = new SessionConfig(config).validate();
-    this.sessionCookie = new SessionCookie(this.config.getCookieName(), this.config.getCookiePath(),
-      this.config.getCookieDomain(), this.config.isCookieSecure(), this.config.isCookieHttpOnly(),
-      this.config.cookieSameSite().toString());
-    this.manager = this.config.resolveManager().create(vertx, this.config);
-    this.manager.useMetrics(metrics);
+    this.settings = new Settings(config.frozenCopy());
+    this.backend = BackendProviders.create(vertx, settings.config);
+    if (backend == null) {
+      throw new IllegalArgumentException("manager: the backend factory returned null instead of a backend");
+    }
+    this.seedBackend = backend instanceof SeedSessionBackend ? (SeedSessionBackend) backend : null;
+    Set<SessionBackend.Capability> capabilities = backend.capabilities();
+    this.serverSide = capabilities.contains(SessionBackend.Capability.SERVER_SIDE);
+    this.atomicUpdates = capabilities.contains(SessionBackend.Capability.ATOMIC_UPDATE);
+    this.admission = new WriteAdmission(vertx);
+    this.ready = call(() -> backend.start(metrics))
+      .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
+  }
+
+  @Override
+  public Future<Void> ready() {
+    return ready;
   }
 
   @Override
@@ -88,203 +148,420 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
 
   @Override
   public SessionConfig config() {
-    return new SessionConfig(config);
+    return settings.config;
   }
 
   @Override
   public Future<Void> close() {
-    return manager.close();
+    return backend.close();
   }
+
+  // ------------------------------------------------------------------ a request
 
   @Override
   public void handle(RoutingContext ctx) {
-    if (ctx.get(CONTEXT_KEY) != null) {
-      ctx.next(); // re-routed: the session is loaded already
-      return;
-    }
-    if (writesInFlight.get() >= MAX_WRITES_IN_FLIGHT) {
-      HttpServerRequest request = ctx.request();
-      boolean paused = !request.isEnded();
-      if (paused) {
-        request.pause();
-      }
-      Context context = vertx.getOrCreateContext();
-      admissions.add(() -> context.runOnContext(v -> {
-        if (paused) {
-          request.resume();
-        }
-        admit(ctx);
-      }));
-      admitWaiting(); // the last write may have finished before this request was queued
-      return;
-    }
-    admit(ctx);
-  }
-
-  private void admitWaiting() {
-    Runnable next;
-    while (writesInFlight.get() < MAX_WRITES_IN_FLIGHT && (next = admissions.poll()) != null) {
-      next.run();
-    }
-  }
-
-  private void admit(RoutingContext ctx) {
-    BaseSessionInterface session = manager.newSession();
-    session.bind(vertx, config, metrics, s -> finish(ctx, s, true));
-    String key = sessionCookie.read(ctx.request().headers());
-    if (key == null || key.isEmpty() || key.length() > MAX_COOKIE_VALUE_CHARS) {
-      start(ctx, session, false);
-      return;
-    }
-    session.setCandidateKey(key);
-    metrics.loaded();
-    SaveInFlight pending = savesInFlight.get(key);
-    Future<Void> loading = pending == null ? load(session, null)
-      : pending.done.transform(ar -> load(session, ar.succeeded() ? pending.saved : null));
-    if (loading.isComplete()) {
-      loaded(ctx, session, loading); // e.g. signed cookies: no need to pause the request
+    RequestState state = ctx.get(STATE_KEY);
+    if (state != null) {
+      // Re-routed: the session is loaded, but the headers and their end handlers were cleared.
+      ctx.addHeadersEndHandler(v -> headersEnd(state));
+      ctx.next();
       return;
     }
     HttpServerRequest request = ctx.request();
+    if (!ready.isComplete()) {
+      pauseUntil(request, ready, () -> admission.admit(request, () -> begin(ctx)));
+      return;
+    }
+    admission.admit(request, () -> begin(ctx));
+  }
+
+  private void begin(RoutingContext ctx) {
+    if (ready.failed()) {
+      ctx.fail(503, new SessionStoreUnavailableException("session backend did not start", ready.cause()));
+      return;
+    }
+    String cookie = settings.cookie.read(ctx.request().headers());
+    if (cookie == null || cookie.isEmpty() || cookie.length() > MAX_COOKIE_VALUE_CHARS) {
+      start(ctx, newSession(), false);
+      return;
+    }
+    metrics.loaded();
+    if (serverSide && !SessionIds.isWellFormed(cookie)) {
+      metrics.tampered(); // never reaches the store
+      start(ctx, newSession(), true);
+      return;
+    }
+    SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
+    Future<SessionRecord> loading = pending == null ? call(() -> backend.load(cookie))
+      : pending.done.transform(ar -> call(() -> ar.succeeded() && pending.changes != null
+        ? backend.loadAfterSave(cookie, pending.changes) : backend.load(cookie)));
+    if (loading.isComplete()) {
+      loaded(ctx, loading); // e.g. signed cookies: no need to pause the request
+    } else {
+      pauseUntil(ctx.request(), loading, () -> loaded(ctx, loading));
+    }
+  }
+
+  /** Pauses the request (keeping its body for a BodyHandler after us) until {@code future} completes. */
+  private static void pauseUntil(HttpServerRequest request, Future<?> future, Runnable then) {
     boolean paused = !request.isEnded();
     if (paused) {
-      request.pause(); // keep the body for a BodyHandler that runs after us
+      request.pause();
     }
-    loading.onComplete(ar -> {
+    future.onComplete(ar -> {
       if (paused) {
         request.resume();
       }
-      loaded(ctx, session, loading);
+      then.run();
     });
   }
 
-  private void loaded(RoutingContext ctx, BaseSessionInterface session, Future<Void> loading) {
+  private void loaded(RoutingContext ctx, Future<SessionRecord> loading) {
     if (loading.failed()) {
       Throwable cause = loading.cause();
       metrics.loadFailed();
       LOG.log(Level.WARNING, "session could not be loaded: " + cause);
-      ctx.fail(cause instanceof SessionStoreUnavailableException ? 503 : 500, cause);
+      ctx.fail(statusOf(cause), cause);
       return;
     }
-    session.forgetCandidateKey();
+    BaseSessionInterface session = newSession();
+    SessionRecord record = loading.result();
+    if (record == null) {
+      if (!serverSide) {
+        metrics.tampered(); // a cookie that carries the session and does not verify
+      }
+    } else {
+      session.restore(record); // an expired record leaves the session fresh (and is counted)
+    }
     start(ctx, session, true);
   }
 
-  /** Loads the session; after {@code previous}, the save this request waited for, when there is one. */
-  private static Future<Void> load(BaseSessionInterface session, BaseSessionInterface previous) {
-    try {
-      return previous == null ? session.load() : session.loadAfterSave(previous);
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
-    }
+  private BaseSessionInterface newSession() {
+    BaseSessionInterface session = seedBackend != null ? seedBackend.newRequestSession() : new RequestSession();
+    session.bind(vertx, settings.config, metrics, null);
+    return session;
   }
 
-  private void start(RoutingContext ctx, BaseSessionInterface session, boolean requestHadCookie) {
-    ctx.put(CONTEXT_KEY, session);
-    if (requestHadCookie) {
-      ctx.put(REQUEST_HAD_COOKIE, Boolean.TRUE);
-    }
-    VertxWebBridge.attach(ctx, session);
-    ctx.addHeadersEndHandler(v -> {
-      if (ctx.response().getStatusCode() >= 500) {
-        return;
-      }
-      Future<Void> saved = finish(ctx, session, false);
-      session.detachCommitter();
+  private void start(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
+    RequestState state = new RequestState(ctx, session, hadCookie);
+    attach(state, session);
+    ctx.put(STATE_KEY, state);
+    ctx.addHeadersEndHandler(v -> headersEnd(state));
+    ctx.next();
+  }
+
+  private void attach(RequestState state, BaseSessionInterface session) {
+    state.session = session;
+    state.cookieId = session.isNew() ? null : session.id();
+    session.bind(vertx, settings.config, metrics, state);
+    state.ctx.put(CONTEXT_KEY, session);
+    VertxWebBridge.attach(state.ctx, session);
+    state.userAtLoad = state.ctx.user();
+  }
+
+  private void headersEnd(RequestState state) {
+    HttpServerResponse response = state.ctx.response();
+    if (response.getStatusCode() < 500) {
+      Future<Void> saved = finish(state, false);
       if (saved.failed()) {
-        // Failed before the headers went out (e.g. a cookie over 4096 bytes, or a store that failed at once):
-        // do not answer 2xx, and answer a store failure as the load path does.
-        int status = saved.cause() instanceof SessionStoreUnavailableException ? 503 : 500;
-        ctx.response().setStatusCode(status);
+        // Failed before the headers went out (a cookie over 4096 bytes, a store that failed at once): do not
+        // answer 2xx, and answer a store failure as the load path does.
+        int status = statusOf(saved.cause());
+        response.setStatusCode(status);
         LOG.log(Level.WARNING, "session save failed, answering " + status + ": " + saved.cause());
       } else {
         saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
       }
-    });
-    ctx.next();
+    }
+    state.session.detach(afterHeaders);
+    boolean cookieSent = state.cookieHeader != null && !state.cookieWrite.failed();
+    if (cookieSent) {
+      settings.cookie.set(response.headers(), state.cookieHeader, true);
+    }
+    String cacheControl = settings.config.getCacheControl();
+    if ((cookieSent || state.hadCookie) && !"off".equals(cacheControl)
+      && !response.headers().contains(HttpHeaders.CACHE_CONTROL)) {
+      response.headers().set(HttpHeaders.CACHE_CONTROL, cacheControl);
+    }
   }
 
-  /** Deletes, saves or leaves the session as its state asks, and sets or expires the cookie. */
-  private Future<Void> finish(RoutingContext ctx, BaseSessionInterface session, boolean explicit) {
-    VertxWebBridge.storeUser(ctx, session);
-    HttpServerResponse response = ctx.response();
-    boolean hadCookie = ctx.get(REQUEST_HAD_COOKIE) != null;
-    if (session.isDestroyed() || session.isEmpty()) {
-      if (session.isNew() && session.getPreviousSessionKey() == null && !(hadCookie && session.isModified())) {
-        return Future.succeededFuture(); // nothing stored, nothing to forget
-      }
-      String key = session.getSessionKey();
-      Future<Void> deleted = track(key, session.deleteStored().onSuccess(v -> metrics.deleted()), null);
-      if (hadCookie || ctx.get(COOKIE_SET) != null) {
-        if (response.headWritten()) {
-          return deleted.compose(v -> Future.failedFuture(
-            new SessionException("session deleted, but its cookie could not be expired: headers already sent")));
-        }
-        setCookieHeader(ctx, "", 0);
-      }
-      return deleted;
-    }
-    if (!session.isModified() && !(config.isRolling() && !session.isNew())) {
-      if (session.isCookieDue() && !response.headWritten()) {
-        // An atomic update stored the session (and renewed its expiry) already: only the cookie is missing.
-        setCookie(ctx, session);
-      }
-      return Future.succeededFuture();
-    }
-    if (explicit && response.headWritten()) {
+  /** Deletes, saves or leaves the session as {@link SaveDecision} says, and chooses the cookie to send. */
+  private Future<Void> finish(RequestState state, boolean explicit) {
+    Settings current = settings;
+    BaseSessionInterface session = state.session;
+    VertxWebBridge.syncUser(state.ctx, session, state.userAtLoad);
+    state.userAtLoad = state.ctx.user();
+    SaveDecision decision = SaveDecision.decide(session.isDestroyed(), session.isEmpty(), session.isModified(),
+      !session.isNew(), session.getPreviousSessionKey() != null, state.hadCookie, current.config.isRolling(),
+      current.config.isLazySession(), session.isCookieDue());
+    if (explicit && decision != SaveDecision.NOTHING && state.ctx.response().headWritten()) {
       return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
     }
+    switch (decision) {
+      case DELETE:
+        return delete(state, current);
+      case SAVE:
+        return save(state, current);
+      case COOKIE_ONLY:
+        if (SaveDecision.cookieNeeded(serverSide, session.isRememberMe(), !session.id().equals(state.cookieId),
+          false)) {
+          useCookie(state, current.cookie, session, session.id(), Future.succeededFuture());
+        }
+        return Future.succeededFuture();
+      default:
+        return Future.succeededFuture();
+    }
+  }
+
+  private Future<Void> delete(RequestState state, Settings current) {
+    List<Future<Void>> deletes = new ArrayList<>();
+    for (String id : state.session.startDelete()) {
+      Future<Void> deleted = call(() -> backend.delete(id));
+      track(id, deleted, null);
+      deletes.add(deleted);
+    }
+    Future<Void> all = Future.all(deletes).<Void>mapEmpty().onSuccess(v -> metrics.deleted());
+    if (state.hadCookie || state.cookieHeader != null) {
+      state.cookieHeader = current.cookie.header("", 0);
+      state.cookieWrite = all;
+    }
+    return all;
+  }
+
+  private Future<Void> save(RequestState state, Settings current) {
+    BaseSessionInterface session = state.session;
+    SessionChanges changes = session.startSave();
+    String cookieValue;
     Future<Void> saved;
     try {
-      saved = session.persist();
+      cookieValue = backend.cookieValue(changes);
+      saved = call(() -> backend.save(changes)).map(stored -> {
+        if (!stored) {
+          metrics.conflict();
+        }
+        return null;
+      });
     } catch (RuntimeException e) {
+      cookieValue = null;
       saved = Future.failedFuture(e);
     }
     saved = saved.andThen(ar -> {
       if (ar.succeeded()) {
         metrics.saved();
       } else {
+        session.saveFailed(changes);
         metrics.saveFailed(ar.cause());
       }
     });
     if (saved.failed()) {
       return saved;
     }
-    setCookie(ctx, session);
-    return track(session.getSessionKey(), saved, session);
+    session.saved(changes);
+    boolean cookieChoiceChanged = changes.changed().containsKey(BaseSessionInterface.REMEMBER_ME_KEY)
+      || changes.removed().contains(BaseSessionInterface.REMEMBER_ME_KEY);
+    if (SaveDecision.cookieNeeded(serverSide, session.isRememberMe(), !changes.id().equals(state.cookieId),
+      cookieChoiceChanged)) {
+      useCookie(state, current.cookie, session, cookieValue, saved);
+    }
+    if (serverSide) {
+      track(changes.id(), saved, changes);
+    }
+    return saved;
   }
 
-  private void setCookie(RoutingContext ctx, BaseSessionInterface session) {
-    long maxAgeSeconds = Math.max(0, (session.expiresAtMillis() - session.currentTimeMillis()) / 1000);
-    setCookieHeader(ctx, session.currentCookieValue(), maxAgeSeconds);
+  /** Chooses the cookie this response carries once {@code write} is known not to have failed. */
+  private static void useCookie(RequestState state, SessionCookie cookie, BaseSessionInterface session,
+                                String value, Future<?> write) {
+    if (session.isRememberMe()) {
+      // Rounded up: the browser's cookie must not expire before the server's session.
+      long maxAgeSeconds = Math.max(0, (session.storedExpiresAtMillis() - session.currentTimeMillis() + 999) / 1000);
+      state.cookieHeader = cookie.header(value, maxAgeSeconds);
+    } else {
+      state.cookieHeader = cookie.sessionHeader(value);
+    }
+    state.cookieWrite = write;
+    state.cookieId = session.id();
     session.cookieSent();
   }
 
-  private void setCookieHeader(RoutingContext ctx, String value, long maxAgeSeconds) {
-    boolean replace = ctx.get(COOKIE_SET) != null; // e.g. commit() set it, and the session changed again
-    sessionCookie.set(ctx.response().headers(), sessionCookie.header(value, maxAgeSeconds), replace);
-    ctx.put(COOKIE_SET, Boolean.TRUE);
+  /** Remembers a store write in flight: loads of the same ID wait for it, and it counts for admission. */
+  private void track(String id, Future<?> write, SessionChanges changes) {
+    if (write.isComplete()) {
+      return;
+    }
+    admission.track(write);
+    savesInFlight.track(id, write, changes);
   }
 
   /**
-   * Remembers a store write still in flight, so a load of the same key in this process waits for it (and may take
-   * what {@code saved}, the session written, stored).
+   * Runs {@code update} for {@link BaseSessionInterface#update}: in the store with an atomic backend (after
+   * saving what the request changed before), else in the session, saved with it.
    */
-  private Future<Void> track(String key, Future<Void> write, BaseSessionInterface saved) {
-    if (write.isComplete() || key == null) {
-      return write;
+  private Future<Object> update(RequestState state, BaseSessionInterface session, String key,
+                                UnaryOperator<Object> update) {
+    UnaryOperator<Object> storable = value -> JsonValues.toStorable(update.apply(value));
+    if (!atomicUpdates) {
+      try {
+        Object value = storable.apply(JsonValues.toStorable((Object) session.get(key)));
+        session.put(key, value);
+        return Future.succeededFuture(session.get(key));
+      } catch (RuntimeException e) {
+        return Future.failedFuture(e);
+      }
     }
-    writesInFlight.incrementAndGet();
-    write.onComplete(ar -> {
-      writesInFlight.decrementAndGet();
-      admitWaiting();
+    Future<Void> before = Future.succeededFuture();
+    if (session.hasPendingChanges()) {
+      if (state == null) {
+        return Future.failedFuture(new SessionException("session has unsaved changes and its response was "
+          + "sent: it cannot be updated"));
+      }
+      before = finish(state, true);
+    }
+    return before.compose(v -> {
+      SessionChanges context = session.updateContext();
+      return call(() -> backend.update(context, key, storable)).map(value -> {
+        session.updated(key, value, context);
+        return session.get(key);
+      });
     });
-    // Two writes of one key in flight: a load waits for both and then reads the store (which one is last is
-    // the store's to say).
-    SaveInFlight tracked = savesInFlight.compute(key, (k, earlier) -> earlier == null ? new SaveInFlight(write, saved)
-      : new SaveInFlight(Future.join(earlier.done, write).transform(ar -> Future.<Void>succeededFuture()), null));
-    tracked.done.onComplete(ar -> savesInFlight.remove(key, tracked));
-    return write;
   }
 
+  /** Calls the backend: a call that throws fails the Future, and one that does not answer in time gives a 503. */
+  private <T> Future<T> call(Supplier<Future<T>> operation) {
+    Future<T> future;
+    try {
+      future = operation.get();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    if (future == null) {
+      return Future.failedFuture(new SessionException("session backend returned null instead of a Future"));
+    }
+    if (future.isComplete()) {
+      return future;
+    }
+    Duration timeout = settings.config.getBackendTimeout();
+    return future.timeout(timeout.toMillis(), TimeUnit.MILLISECONDS).recover(e -> Future.failedFuture(
+      e instanceof TimeoutException ? new SessionStoreUnavailableException("session backend did not answer within "
+        + timeout.toMillis() + " ms (backend_timeout_ms)", e) : e));
+  }
+
+  private static int statusOf(Throwable cause) {
+    return cause instanceof SessionStoreUnavailableException ? 503 : 500;
+  }
+
+  // ------------------------------------------------------------------ Vert.x-Web's SessionHandler
+
+  @Override
+  public Future<Void> flush(RoutingContext ctx, boolean ignoreStatus) {
+    RequestState state = ctx.get(STATE_KEY);
+    if (state == null || (!ignoreStatus && ctx.response().getStatusCode() >= 500)) {
+      return Future.succeededFuture();
+    }
+    return finish(state, true);
+  }
+
+  /** Replaces the request's session with a new, empty one, and deletes the one it had from the store. */
+  @Override
+  public Session newSession(RoutingContext ctx) {
+    RequestState state = ctx.get(STATE_KEY);
+    if (state == null) {
+      throw new IllegalStateException("no session on this request: add the SessionMiddleware to this route");
+    }
+    BaseSessionInterface old = state.session;
+    for (String id : old.startDelete()) {
+      track(id, call(() -> backend.delete(id)), null);
+    }
+    old.detach(afterHeaders);
+    BaseSessionInterface fresh = newSession();
+    attach(state, fresh);
+    return fresh;
+  }
+
+  /** Sets the user of the request, gives the session a new ID (no fixation) and saves it. */
+  @Override
+  public Future<Void> setUser(RoutingContext ctx, User user) {
+    RequestState state = ctx.get(STATE_KEY);
+    if (state == null) {
+      return Future.failedFuture(new IllegalStateException("no session on this request"));
+    }
+    VertxWebBridge.setUser(ctx, user);
+    state.session.regenerate();
+    return finish(state, true);
+  }
+
+  @Override
+  public SessionMiddleware setSessionTimeout(long timeout) {
+    return configure(c -> c.setExpiry(Duration.ofSeconds(Math.max(1, (timeout + 999) / 1000))));
+  }
+
+  @Override
+  public SessionMiddleware setNagHttps(boolean nag) {
+    return this;
+  }
+
+  @Override
+  public SessionMiddleware setCookieSecureFlag(boolean secure) {
+    return configure(c -> c.setCookieSecure(secure));
+  }
+
+  @Override
+  public SessionMiddleware setCookieHttpOnlyFlag(boolean httpOnly) {
+    return configure(c -> c.setCookieHttpOnly(httpOnly));
+  }
+
+  @Override
+  public SessionMiddleware setSessionCookieName(String sessionCookieName) {
+    return configure(c -> c.setCookieName(sessionCookieName));
+  }
+
+  @Override
+  public SessionMiddleware setSessionCookiePath(String sessionCookiePath) {
+    return configure(c -> c.setCookiePath(sessionCookiePath));
+  }
+
+  @Override
+  public SessionMiddleware setMinLength(int minLength) {
+    return this;
+  }
+
+  @Override
+  public SessionMiddleware setCookieSameSite(CookieSameSite policy) {
+    return configure(c -> c.setCookieSameSite(policy == null ? "lax" : policy.toString()));
+  }
+
+  @Override
+  public SessionMiddleware setLazySession(boolean lazySession) {
+    return configure(c -> c.setLazySession(lazySession));
+  }
+
+  @Override
+  public SessionMiddleware setCookieMaxAge(long cookieMaxAge) {
+    return configure(c -> c.setCookiePersistent(cookieMaxAge >= 0));
+  }
+
+  @Override
+  public SessionMiddleware setCookieless(boolean cookieless) {
+    if (cookieless) {
+      throw new UnsupportedOperationException("cookieless sessions are not supported: a session ID in the URL "
+        + "leaks through Referer headers, logs and shared links");
+    }
+    return this;
+  }
+
+  @Override
+  public SessionMiddleware setSigningSecret(String secret) {
+    throw new UnsupportedOperationException("set secret_key in SessionConfig instead: signed cookies are signed "
+      + "with it, and server-side session IDs are 256 random bits that need no signature");
+  }
+
+  /** Applies a SessionHandler setter: a validated copy of the configuration replaces the current one. */
+  private SessionMiddleware configure(Consumer<SessionConfig> change) {
+    synchronized (this) {
+      SessionConfig copy = new SessionConfig(settings.config);
+      change.accept(copy);
+      settings = new Settings(copy.frozenCopy());
+    }
+    return this;
+  }
 }

@@ -1,5 +1,6 @@
 package dev.vertxsessions;
 
+import dev.vertxsessions.file.FileSessionOptions;
 import dev.vertxsessions.signedcookies.SignedSessionManager;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.CookieSameSite;
@@ -9,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -49,8 +51,7 @@ class SessionConfigTest {
     assertEquals(CookieSameSite.LAX, config.cookieSameSite());
     assertEquals(Duration.ofSeconds(86400), config.getExpiry());
     assertEquals("signed", config.getManagerName());
-    assertEquals("sessions", config.getDirectory());
-    assertEquals("session_", config.getPrefix());
+    assertEquals(new JsonObject(), config.getBackendOptions());
     assertFalse(config.isRolling());
     assertNull(config.getAbsoluteExpiry());
   }
@@ -86,9 +87,12 @@ class SessionConfigTest {
     assertEquals(Duration.ofHours(2), config.getAbsoluteExpiry());
     assertTrue(config.isRolling());
     assertEquals("file", config.getManagerName());
-    assertEquals("/tmp/x", config.getDirectory());
-    assertEquals("s_", config.getPrefix());
-    assertEquals(Duration.ofSeconds(30), config.getSweepInterval());
+    assertEquals(new JsonObject().put("directory", "/tmp/x").put("prefix", "s_").put("sweep_interval", 30),
+      config.getBackendOptions());
+    FileSessionOptions file = new FileSessionOptions(config.getBackendOptions());
+    assertEquals(Path.of("/tmp/x"), file.getDirectory());
+    assertEquals("s_", file.getPrefix());
+    assertEquals(Duration.ofSeconds(30), file.getSweepInterval());
   }
 
   @Test
@@ -97,9 +101,9 @@ class SessionConfigTest {
     JsonObject json = config.toJson();
     assertFalse(json.containsKey("secret_key"));
     assertFalse(json.encode().contains(SECRET));
-    JsonObject withPassword = new SessionConfig().setRedisUrl("redis://user:hunter2-secret@db:6379/0").toJson();
+    JsonObject withPassword = new SessionConfig().setBackendOption("redis_url", "redis://user:hunter2-secret@db:6379/0").toJson();
     assertEquals("redis://user:***@db:6379/0", withPassword.getString("redis_url"));
-    assertEquals("redis://db:6379", new SessionConfig().setRedisUrl("redis://db:6379").toJson().getString("redis_url"));
+    assertEquals("redis://db:6379", new SessionConfig().setBackendOption("redis_url", "redis://db:6379").toJson().getString("redis_url"));
     SessionConfig back = new SessionConfig(json.put("secret_key", SECRET));
     assertEquals("sid", back.getCookieName());
     assertEquals(Duration.ofMinutes(5), back.getExpiry());
@@ -144,7 +148,7 @@ class SessionConfigTest {
   void missingSecret_failsAtStartUpForSignedCookies() {
     String message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig()));
     assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
-    message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager(SignedSessionManager.factory())));
+    message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setBackend(SignedSessionManager.factory())));
     assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
   }
 
@@ -163,7 +167,7 @@ class SessionConfigTest {
     assertTrue(failure(() -> new SessionConfig().setCookieName("a b")).startsWith("session_cookie_name must be"));
     assertTrue(failure(() -> new SessionConfig().setCookiePath("app")).startsWith("cookie_path must start with '/'"));
     assertTrue(failure(() -> new SessionConfig().setCookieDomain("a;b")).startsWith("cookie_domain must be"));
-    assertTrue(failure(() -> new SessionConfig().setPrefix("../x")).startsWith("prefix must be"));
+    assertTrue(failure(() -> new FileSessionOptions().setPrefix("../x")).startsWith("prefix must be"));
     assertTrue(failure(() -> new SessionConfig().setExpiry(Duration.ZERO)).startsWith("expiry must be a positive"));
   }
 
@@ -172,8 +176,8 @@ class SessionConfigTest {
     SessionConfig config = new SessionConfig().setManager(dev.vertxsessions.custom.CustomBackendTest.MemorySession.class.getName());
     SessionMiddleware.create(vertx, config).close().await();
     String message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager("com.example.Nope")));
-    assertTrue(message.startsWith("manager must be signed, file, redis or the name of a class on the class path; "
-      + "no class 'com.example.Nope' was found"), message);
+    assertTrue(message.startsWith("manager must be one of signed, file, redis, memory or the name of a class on the "
+      + "class path; no backend or class 'com.example.Nope' was found"), message);
     message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager(String.class.getName())));
     assertTrue(message.startsWith("manager class java.lang.String must implement"), message);
   }

@@ -173,7 +173,7 @@ class SessionMiddlewareTest {
     GATES.clear();
     server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(GatedStore::new)),
       TestServer::counter);
-    int limit = SessionMiddlewareImpl.MAX_WRITES_IN_FLIGHT;
+    int limit = WriteAdmission.MAX_WRITES_IN_FLIGHT;
     AtomicInteger answered = new AtomicInteger();
     List<Future<HttpResponse<Buffer>>> requests = new ArrayList<>();
     for (int i = 0; i < limit + 40; i++) {

@@ -36,7 +36,7 @@ class UpdateOnNewSessionTest {
 
   @Test
   void incrementOnNewFileSession_setsCookieAndStoresOneFile() throws IOException {
-    SessionConfig config = new SessionConfig().setManager(FileSessionInterface.factory(dir, "session_"));
+    SessionConfig config = new SessionConfig().setBackend(FileSessionInterface.factory(dir, "session_"));
     try (TestServer server = TestServer.start(vertx, config, router -> router.get("/").handler(ctx ->
       SessionMiddleware.session(ctx).increment("counter")
         .onSuccess(count -> ctx.response().end(String.valueOf(count)))
@@ -56,7 +56,7 @@ class UpdateOnNewSessionTest {
 
   @Test
   void updateToNull_removesTheKeyFromTheSession() {
-    SessionConfig config = new SessionConfig().setManager(FileSessionInterface.factory(dir, "session_"));
+    SessionConfig config = new SessionConfig().setBackend(FileSessionInterface.factory(dir, "session_"));
     try (TestServer server = TestServer.start(vertx, config, router -> router.get("/").handler(ctx -> {
       BaseSessionInterface session = SessionMiddleware.session(ctx);
       session.put("keep", 1);

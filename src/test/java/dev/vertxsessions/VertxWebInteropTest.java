@@ -50,7 +50,7 @@ class VertxWebInteropTest {
   void start(String backend) {
     SessionConfig config = new SessionConfig().setSecretKey(TestServer.SECRET);
     if (backend.equals("file")) {
-      config.setManager(FileSessionInterface.factory(dir, "session_"));
+      config.setBackend(FileSessionInterface.factory(dir, "session_"));
     }
     server = TestServer.start(vertx, config, router -> {
       router.get("/same").handler(ctx -> ctx.end(String.valueOf(ctx.session() == SessionMiddleware.session(ctx))));

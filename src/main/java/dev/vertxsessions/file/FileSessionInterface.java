@@ -1,17 +1,20 @@
 package dev.vertxsessions.file;
 
-import dev.vertxsessions.BaseSessionInterface;
-import dev.vertxsessions.SessionManager;
-import dev.vertxsessions.SessionManagerFactory;
+import dev.vertxsessions.SessionBackend;
+import dev.vertxsessions.SessionBackendFactory;
+import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionMetrics;
-import dev.vertxsessions.internal.JsonValues;
+import dev.vertxsessions.SessionRecord;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
+import java.time.Clock;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.function.UnaryOperator;
 
 /**
@@ -23,139 +26,98 @@ import java.util.function.UnaryOperator;
  * new version, never a mix), merge per key under a lock that other processes sharing the directory respect, and
  * never bring back a session that a logout deleted. Expired files are treated as absent, deleted when read, and
  * swept periodically ({@code sweep_interval}). Reads use Vert.x's asynchronous file system; locked writes run on a
- * dedicated worker pool.
+ * dedicated worker pool. The design note at the top of {@code FileSessionStore.java} explains the mechanism.
  */
-public class FileSessionInterface extends BaseSessionInterface {
+public final class FileSessionInterface implements SessionBackend {
 
   private final FileSessionStore store;
-  /** What the last save of this session stored, for a request that waited for that save. */
-  private FileSessionStore.Written saved;
+  /** What recent saves wrote, for a request that waited for one of them; entries go when the change set does. */
+  private final Map<SessionChanges, FileSessionStore.Written> written =
+    Collections.synchronizedMap(new WeakHashMap<>());
 
   FileSessionInterface(FileSessionStore store) {
     this.store = store;
   }
 
-  /**
-   * Returns the factory of this backend storing files named {@code prefix + id} in {@code directory} (created at
-   * start-up if missing).
-   */
-  public static SessionManagerFactory factory(Path directory, String prefix) {
-    Objects.requireNonNull(directory, "directory");
-    Objects.requireNonNull(prefix, "prefix");
-    return (vertx, config) -> {
-      // Validates the prefix with the same rule as the JSON key.
-      new dev.vertxsessions.SessionConfig().setPrefix(prefix);
-      FileSessionStore store = new FileSessionStore(vertx, directory, prefix, config.getSweepInterval(),
-        config.getClock());
-      return new SessionManager() {
-        @Override
-        public BaseSessionInterface newSession() {
-          return new FileSessionInterface(store);
-        }
+  /** Returns the factory of this backend with {@code options} (its directory is created at start-up if missing). */
+  public static SessionBackendFactory factory(FileSessionOptions options) {
+    FileSessionOptions copy = new FileSessionOptions(options);
+    return (vertx, config) -> create(vertx, copy, config.getClock());
+  }
 
-        @Override
-        public void useMetrics(SessionMetrics metrics) {
-          store.useMetrics(metrics);
-        }
+  /** Returns the factory of this backend storing files named {@code prefix + id} in {@code directory}. */
+  public static SessionBackendFactory factory(Path directory, String prefix) {
+    return factory(new FileSessionOptions().setDirectory(directory).setPrefix(prefix));
+  }
 
-        @Override
-        public Future<Void> close() {
-          return store.close();
-        }
-      };
-    };
+  static FileSessionInterface create(Vertx vertx, FileSessionOptions options, Clock clock) {
+    return new FileSessionInterface(new FileSessionStore(vertx, options.getDirectory(), options.getPrefix(),
+      options.getSweepInterval(), clock));
   }
 
   @Override
-  protected Future<Void> load() {
-    String id = getSessionKey();
-    if (!dev.vertxsessions.internal.SessionIds.isWellFormed(id)) {
-      reportTamperedCookie();
-      return Future.succeededFuture();
+  public Set<Capability> capabilities() {
+    return EnumSet.allOf(Capability.class);
+  }
+
+  @Override
+  public Future<SessionRecord> load(String id) {
+    return store.read(id).map(stored -> record(id, stored));
+  }
+
+  /**
+   * Takes the JSON the earlier save wrote instead of reading the file back (no file I/O), unless this process
+   * has locked the file's stripe since.
+   */
+  @Override
+  public Future<SessionRecord> loadAfterSave(String id, SessionChanges saved) {
+    FileSessionStore.Written write = written.remove(saved);
+    if (write == null || !id.equals(saved.id()) || !store.isLatest(id, write)) {
+      return load(id);
     }
-    return store.read(id).map(stored -> {
-      restore(id, stored);
+    store.loadedFromSave();
+    return Future.succeededFuture(record(id, store.parseJson(write.json)));
+  }
+
+  private SessionRecord record(String id, FileSessionStore.Stored stored) {
+    if (stored == null) {
       return null;
+    }
+    if (stored.expiresAt <= store.now()) {
+      store.deleteIfExpired(id);
+    }
+    return new SessionRecord(id, stored.data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
+  }
+
+  @Override
+  public Future<Boolean> save(SessionChanges changes) {
+    return store.write(changes).map(write -> {
+      if (write == null) {
+        return false;
+      }
+      written.put(changes, write);
+      return true;
     });
   }
 
-  /**
-   * Takes the JSON the previous request's save wrote instead of reading the file back (no file I/O), unless this
-   * process has locked the file's stripe since.
-   */
   @Override
-  protected Future<Void> loadAfterSave(BaseSessionInterface previous) {
-    String id = getSessionKey();
-    FileSessionStore.Written written = previous instanceof FileSessionInterface
-      ? ((FileSessionInterface) previous).saved : null;
-    if (written == null || !id.equals(previous.getSessionKey()) || !store.isLatest(id, written)) {
-      return load();
-    }
-    reportLoadFromSave();
-    restore(id, store.parseJson(written.json));
+  public Future<Void> delete(String id) {
+    return store.delete(id);
+  }
+
+  @Override
+  public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+    return store.update(session, key, update);
+  }
+
+  @Override
+  public Future<Void> start(SessionMetrics metrics) {
+    store.useMetrics(metrics);
     return Future.succeededFuture();
   }
 
-  private void restore(String id, FileSessionStore.Stored stored) {
-    if (stored != null && !restore(id, JsonValues.fromStorable(stored.data), stored.createdAt, stored.expiresAt,
-      stored.perSessionExpiry)) {
-      store.deleteIfExpired(id);
-    }
-  }
-
   @Override
-  protected Future<Void> save() {
-    return write(changes(null));
-  }
-
-  @Override
-  protected Future<Void> replace(String previousKey) {
-    return write(changes(previousKey));
-  }
-
-  private Future<Void> write(FileSessionStore.Changes changes) {
-    return conflictUnlessWritten(store.write(changes).map(written -> {
-      saved = written;
-      return written != null;
-    }));
-  }
-
-  @Override
-  protected Future<Void> delete(String sessionKey) {
-    return store.delete(sessionKey);
-  }
-
-  @Override
-  protected Future<Object> updateStored(String key, UnaryOperator<Object> update) {
-    FileSessionStore.Changes changes = changes(getPreviousSessionKey());
-    if (changes.previousId != null) {
-      // Move the data to the new key first, then update under the new key.
-      return write(changes).compose(v -> {
-        markStored();
-        previousKeyMoved();
-        changes.previousId = null;
-        changes.mustExist = true;
-        return store.update(changes, key, update);
-      });
-    }
-    return store.update(changes, key, update).onSuccess(v -> markStored());
-  }
-
-  private FileSessionStore.Changes changes(String previousKey) {
-    FileSessionStore.Changes changes = new FileSessionStore.Changes();
-    changes.id = getSessionKey();
-    changes.previousId = previousKey;
-    changes.mustExist = !isNew();
-    changes.cleared = isCleared();
-    changes.removed = new LinkedHashSet<>(removedKeys());
-    Map<String, Object> changed = new LinkedHashMap<>();
-    for (String key : changedKeys()) {
-      changed.put(key, JsonValues.toStorable(data().get(key)));
-    }
-    changes.changed = changed;
-    changes.createdAt = getCreatedAt();
-    changes.expiresAt = expiresAtMillis();
-    changes.perSessionExpiry = perSessionExpiry();
-    return changes;
+  public Future<Void> close() {
+    return store.close();
   }
 }

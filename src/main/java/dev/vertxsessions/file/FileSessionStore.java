@@ -1,5 +1,6 @@
 package dev.vertxsessions.file;
 
+import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionStoreUnavailableException;
@@ -26,7 +27,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -102,19 +102,6 @@ final class FileSessionStore {
       this.json = json;
       this.stripeOperations = stripeOperations;
     }
-  }
-
-  /** What one request changed, captured when its save starts. */
-  static final class Changes {
-    String id;
-    String previousId;
-    boolean mustExist;
-    boolean cleared;
-    Set<String> removed;
-    Map<String, Object> changed;
-    long createdAt;
-    long expiresAt;
-    Duration perSessionExpiry;
   }
 
   /** A session file opened for a locked write: its current content (null when absent) and where it is. */
@@ -203,56 +190,72 @@ final class FileSessionStore {
     this.metrics = metrics;
   }
 
+  /** Counts a load answered from what a save wrote, without reading the file. */
+  void loadedFromSave() {
+    SessionMetrics current = metrics;
+    if (current != null) {
+      current.recordLoadFromSave();
+    }
+  }
+
+  /** Returns the current time of the configured clock, in epoch milliseconds. */
+  long now() {
+    return clock.millis();
+  }
+
   /**
    * Applies a request's changes to the session file under the lock and returns what is now stored; null when the
    * session was deleted meanwhile and the changes were dropped.
    */
-  Future<Written> write(Changes changes) {
-    String source = changes.previousId != null ? changes.previousId : changes.id;
+  Future<Written> write(SessionChanges changes) {
+    String source = changes.previousId() != null ? changes.previousId() : changes.id();
     return locked(source, () -> {
       try (Current current = openForWrite(source)) {
-        if (current.stored == null && changes.mustExist) {
+        if (current.stored == null && !changes.isNew()) {
           LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
           return null;
         }
-        LinkedHashMap<String, Object> data = current.stored == null || changes.cleared
-          ? new LinkedHashMap<>() : current.stored.data;
-        for (String key : changes.removed) {
+        LinkedHashMap<String, Object> data = current.stored == null ? new LinkedHashMap<>() : current.stored.data;
+        if (changes.cleared()) {
+          data.keySet().retainAll(changes.data().keySet());
+        }
+        for (String key : changes.removed()) {
           data.remove(key);
         }
-        data.putAll(changes.changed);
-        long createdAt = current.stored == null ? changes.createdAt : current.stored.createdAt;
-        byte[] json = json(createdAt, changes.expiresAt, changes.perSessionExpiry, data);
-        if (changes.previousId != null) {
-          writeNewFile(changes.id, 1, json);
-          Files.deleteIfExists(pathOf(changes.previousId));
+        data.putAll(changes.changed());
+        long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
+        byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
+        if (changes.previousId() != null) {
+          writeNewFile(changes.id(), 1, json);
+          Files.deleteIfExists(pathOf(changes.previousId()));
         } else {
-          writeNextVersion(current, changes.id, json);
+          writeNextVersion(current, changes.id(), json);
         }
-        return new Written(json, lock.operations.get(stripe(changes.id)));
+        return new Written(json, lock.operations.get(stripe(changes.id())));
       }
     });
   }
 
   /** Applies {@code update} to one stored value under the lock and returns the new value. */
-  Future<Object> update(Changes changes, String key, UnaryOperator<Object> update) {
-    return locked(changes.id, () -> {
-      try (Current current = openForWrite(changes.id)) {
+  Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+    return locked(session.id(), () -> {
+      try (Current current = openForWrite(session.id())) {
         Stored stored = current.stored;
-        if (stored == null && changes.mustExist) {
+        if (stored == null && !session.isNew()) {
           throw new SessionException("session no longer exists (it was invalidated or expired); not updated");
         }
         LinkedHashMap<String, Object> data = stored == null ? new LinkedHashMap<>() : stored.data;
-        Object value = update.apply(JsonValues.fromStorable(data.get(key)));
+        Object value = update.apply(data.get(key));
         if (value == null) {
           data.remove(key);
         } else {
-          data.put(key, JsonValues.toStorable(value));
+          data.put(key, value);
         }
-        long createdAt = stored == null ? changes.createdAt : stored.createdAt;
-        Duration perSession = stored == null ? changes.perSessionExpiry : stored.perSessionExpiry;
-        long expiresAt = stored == null ? changes.expiresAt : Math.max(stored.expiresAt, changes.expiresAt);
-        writeNextVersion(current, changes.id, json(createdAt, expiresAt, perSession, data));
+        long createdAt = stored == null ? session.createdAtMillis() : stored.createdAt;
+        Duration perSession = stored == null ? session.perSessionExpiry() : stored.perSessionExpiry;
+        long expiresAt = stored == null ? session.expiresAtMillis()
+          : Math.max(stored.expiresAt, session.expiresAtMillis());
+        writeNextVersion(current, session.id(), json(createdAt, expiresAt, perSession, data));
         return value;
       }
     });

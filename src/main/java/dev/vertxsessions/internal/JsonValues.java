@@ -94,6 +94,11 @@ public final class JsonValues {
     return out == null ? data : out;
   }
 
+  /** Returns whether {@code value} serializes itself (ClusterSerializable) and is stored in a JSON envelope. */
+  public static boolean needsEnvelope(Object value) {
+    return value instanceof ClusterSerializable;
+  }
+
   /** Wraps one value in the JSON envelope when it is ClusterSerializable. */
   public static Object toStorable(Object value) {
     return value instanceof ClusterSerializable ? envelope((ClusterSerializable) value) : value;

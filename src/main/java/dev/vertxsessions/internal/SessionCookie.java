@@ -118,6 +118,12 @@ public final class SessionCookie {
       .append("; Expires=").append(expires.text).append(attributes).toString();
   }
 
+  /** Returns the {@code Set-Cookie} header value of a browser-session cookie: no Max-Age, no Expires. */
+  public String sessionHeader(String value) {
+    return new StringBuilder(prefix.length() + value.length() + attributes.length())
+      .append(prefix).append(value).append(attributes).toString();
+  }
+
   /** Adds the header to a response's headers, replacing one this cookie has set before in the same response. */
   public void set(MultiMap responseHeaders, String header, boolean replace) {
     if (replace) {

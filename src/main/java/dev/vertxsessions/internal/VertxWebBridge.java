@@ -1,9 +1,11 @@
 package dev.vertxsessions.internal;
 
+import io.vertx.ext.auth.User;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.Session;
 import io.vertx.ext.web.handler.impl.UserHolder;
 import io.vertx.ext.web.impl.RoutingContextInternal;
+import io.vertx.ext.web.impl.UserContextInternal;
 
 /**
  * The one place that touches Vert.x-Web internals, so that a Vert.x upgrade changes only this class.
@@ -30,12 +32,26 @@ public final class VertxWebBridge {
   }
 
   /**
-   * Stores the current user in the session when there is one and the session does not hold it yet (first login,
-   * or a login that regenerated the session).
+   * Makes the user held in the session exactly {@code ctx.user()}: stored when it differs from
+   * {@code userAtLoad} (a login, an impersonation, a refresh, or a new session ID), removed when there is none
+   * (a logout, or an impersonation that moved it out of the context).
    */
-  public static void storeUser(RoutingContext ctx, Session session) {
-    if (ctx.user() != null && (session.isRegenerated() || !(session.get(USER_HOLDER_KEY) instanceof UserHolder))) {
+  public static void syncUser(RoutingContext ctx, Session session, User userAtLoad) {
+    User user = ctx.user();
+    Object holder = session.get(USER_HOLDER_KEY);
+    if (user == null) {
+      if (holder != null) {
+        session.remove(USER_HOLDER_KEY);
+      }
+      return;
+    }
+    if (user != userAtLoad || !(holder instanceof UserHolder) || session.isRegenerated()) {
       session.put(USER_HOLDER_KEY, new UserHolder(ctx));
     }
+  }
+
+  /** Sets the user of the request, as an authentication handler does. */
+  public static void setUser(RoutingContext ctx, User user) {
+    ((UserContextInternal) ctx.userContext()).setUser(user);
   }
 }

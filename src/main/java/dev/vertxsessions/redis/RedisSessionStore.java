@@ -1,6 +1,6 @@
 package dev.vertxsessions.redis;
 
-import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.internal.SessionIds;
@@ -9,9 +9,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.ProtocolVersion;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisOptions;
@@ -25,6 +23,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -93,9 +92,6 @@ final class RedisSessionStore {
   static final int MAX_UPDATE_ATTEMPTS = 100;
   /** The random pause between later update attempts grows up to 2^6 = 64 ms. */
   private static final int MAX_BACKOFF_SHIFT = 6;
-
-  /** Waiters for a pooled connection when redis_options does not say; Vert.x's default of 24 is too few. */
-  private static final int DEFAULT_MAX_POOL_WAITING = 1024;
 
   private static final Script SAVE = new Script("save", """
     -- KEYS[1]: the session's key; KEYS[2]: where its data is now (the previous key after regenerate)
@@ -172,36 +168,6 @@ final class RedisSessionStore {
     final LinkedHashMap<String, byte[]> values = new LinkedHashMap<>();
   }
 
-  /** What one request changed, captured when its save starts. Keys are session keys, not hash fields. */
-  static final class Changes {
-    String id;
-    String previousId;
-    boolean mustExist;
-    boolean cleared;
-    List<String> removed = new ArrayList<>();
-    List<String> kept = new ArrayList<>();
-    LinkedHashMap<String, byte[]> changed = new LinkedHashMap<>();
-    long createdAt;
-    long expiresAt;
-    long ttlMillis;
-    Duration perSessionExpiry;
-  }
-
-  /** One update(): where, what to start from, and the expiry to give a session it creates or renews. */
-  static final class Update {
-    String id;
-    String key;
-    boolean mustExist;
-    /** The key's JSON as the request last saw it in Redis (null: absent), the first guess of the compare-and-set. */
-    byte[] expected;
-    /** Apply the function to null whatever Redis holds (the request removed or cleared the key). */
-    boolean startFromNothing;
-    long ttlMillis;
-    long createdAt;
-    long expiresAt;
-    Duration perSessionExpiry;
-  }
-
   /** The outcome of an update: the new value and its JSON (null when the function returned null). */
   static final class Updated {
     final Object value;
@@ -228,45 +194,17 @@ final class RedisSessionStore {
   private final String keyPrefix;
   private final long timeoutMillis;
   private final boolean twoStepMove;
+  /** Whether the client was created here (and is closed here) rather than handed in by the application. */
+  private final boolean ownsClient;
 
-  RedisSessionStore(Vertx vertx, SessionConfig config, boolean forceTwoStepMove) {
+  RedisSessionStore(Vertx vertx, RedisSessionOptions options, Redis client, boolean forceTwoStepMove) {
     this.vertx = vertx;
-    this.keyPrefix = config.getRedisKeyPrefix();
-    this.timeoutMillis = config.getRedisTimeout().toMillis();
-    RedisOptions options = options(config);
-    this.twoStepMove = forceTwoStepMove || options.getType() == RedisClientType.CLUSTER;
-    this.redis = Redis.createClient(vertx, options);
-  }
-
-  /** Builds the client options: redis_options, then redis_url (unless it lists endpoints) and the pool size. */
-  static RedisOptions options(SessionConfig config) {
-    JsonObject json = config.getRedisOptions() == null ? new JsonObject() : config.getRedisOptions().copy();
-    RedisOptions options;
-    try {
-      options = new RedisOptions(json);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("redis_options is not a valid JSON form of Vert.x RedisOptions ("
-        + e.getMessage() + "): check its field names and types", e);
-    }
-    if (!json.containsKey("endpoints")) {
-      // Sentinel and Cluster list several endpoints in redis_options; otherwise redis_url names the server.
-      options.setConnectionString(config.getRedisUrl());
-    }
-    options.setMaxPoolSize(config.getRedisPoolSize());
-    if (!json.containsKey("maxPoolWaiting")) {
-      options.setMaxPoolWaiting(DEFAULT_MAX_POOL_WAITING);
-    }
-    if (!json.containsKey("preferredProtocolVersion")) {
-      // RESP2 returns HGETALL as an ordered array, so small sessions keep their keys in insertion order.
-      options.setPreferredProtocolVersion(ProtocolVersion.RESP2);
-    }
-    JsonObject net = json.getJsonObject("netClientOptions");
-    if (net == null || !net.containsKey("connectTimeout")) {
-      // An unreachable host would otherwise hold a pooled connection attempt for 60 s.
-      options.getNetClientOptions().setConnectTimeout((int) Math.min(Integer.MAX_VALUE,
-        config.getRedisTimeout().toMillis()));
-    }
-    return options;
+    this.keyPrefix = options.getKeyPrefix();
+    this.timeoutMillis = options.getTimeout().toMillis();
+    this.ownsClient = client == null;
+    RedisOptions clientOptions = options.clientOptions();
+    this.twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
+    this.redis = client != null ? client : Redis.createClient(vertx, clientOptions);
   }
 
   /** Returns the Redis key of a session. */
@@ -292,34 +230,56 @@ final class RedisSessionStore {
   }
 
   /** Applies a request's changes with one script; false when the session was gone and nothing was written. */
-  Future<Boolean> save(Changes changes) {
-    if (changes.previousId != null && twoStepMove && !changes.previousId.equals(changes.id)) {
-      return moveInTwoSteps(changes);
+  Future<Boolean> save(SessionChanges changes) {
+    List<String> kept = new ArrayList<>();
+    if (changes.cleared()) {
+      // Keys the session still holds but did not put: updated atomically after the clear, Redis has them.
+      for (String key : changes.data().keySet()) {
+        if (!changes.changed().containsKey(key)) {
+          kept.add(key);
+        }
+      }
     }
-    String source = changes.previousId != null ? changes.previousId : changes.id;
+    LinkedHashMap<String, byte[]> changed = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> entry : changes.changed().entrySet()) {
+      changed.put(entry.getKey(), JsonValues.write(entry.getValue()));
+    }
+    String id = changes.id();
+    String previousId = changes.previousId();
+    if (previousId != null && twoStepMove && !previousId.equals(id)) {
+      return moveInTwoSteps(changes, kept, changed);
+    }
+    return save(id, previousId != null ? previousId : id, !changes.isNew(), changes.cleared(),
+      changes.timeToLive().toMillis(), changes.createdAtMillis(), changes.expiresAtMillis(),
+      changes.perSessionExpiry(), changes.removed(), kept, changed);
+  }
+
+  private Future<Boolean> save(String id, String source, boolean mustExist, boolean cleared, long ttlMillis,
+                               long createdAt, long expiresAt, Duration perSessionExpiry,
+                               Collection<String> removed, List<String> kept, Map<String, byte[]> changed) {
     List<Object> args = new ArrayList<>();
-    args.add(changes.mustExist ? "1" : "0");
-    args.add(changes.cleared ? "1" : "0");
-    args.add(Long.toString(changes.ttlMillis));
-    args.add(Long.toString(changes.createdAt));
-    args.add(Long.toString(changes.expiresAt));
-    args.add(changes.perSessionExpiry == null ? "" : Long.toString(changes.perSessionExpiry.toSeconds()));
-    args.add(Integer.toString(changes.removed.size()));
-    args.add(Integer.toString(changes.kept.size()));
-    for (String key : changes.removed) {
+    args.add(mustExist ? "1" : "0");
+    args.add(cleared ? "1" : "0");
+    args.add(Long.toString(ttlMillis));
+    args.add(Long.toString(createdAt));
+    args.add(Long.toString(expiresAt));
+    args.add(perSessionExpiry == null ? "" : Long.toString(perSessionExpiry.toSeconds()));
+    args.add(Integer.toString(removed.size()));
+    args.add(Integer.toString(kept.size()));
+    for (String key : removed) {
       args.add(DATA_FIELD + key);
     }
-    for (String key : changes.kept) {
+    for (String key : kept) {
       args.add(DATA_FIELD + key);
     }
-    for (Map.Entry<String, byte[]> entry : changes.changed.entrySet()) {
+    for (Map.Entry<String, byte[]> entry : changed.entrySet()) {
       args.add(DATA_FIELD + entry.getKey());
       args.add(entry.getValue());
     }
-    return eval(SAVE, List.of(key(changes.id), key(source)), args)
+    return eval(SAVE, List.of(key(id), key(source)), args)
       .map(response -> response != null && response.toInteger() == 1)
       .andThen(ar -> {
-        if (ar.succeeded() && !ar.result() && changes.mustExist) {
+        if (ar.succeeded() && !ar.result() && mustExist) {
           LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
         }
       });
@@ -330,75 +290,80 @@ final class RedisSessionStore {
    * script per attempt, repeated on a conflict. Updates of the same session key in this process run one after
    * the other, each starting from what the previous one wrote, so only other processes cause conflicts.
    */
-  Future<Updated> update(Update update, UnaryOperator<Object> function) {
+  Future<Updated> update(SessionChanges session, String key, UnaryOperator<Object> function) {
     Context context = vertx.getOrCreateContext();
-    String queue = key(update.id) + '\n' + update.key;
+    String queue = key(session.id()) + '\n' + key;
+    // The first guess of the compare-and-set: the value as the request saw it, written as Redis holds it.
+    Object seen = session.data().get(key);
+    byte[] guess = seen == null ? null : JsonValues.write(seen);
     Promise<Updated> promise = Promise.promise();
     Tail mine = new Tail(promise.future());
     Tail previous = updatesInFlight.put(queue, mine);
     promise.future().onComplete(ar -> updatesInFlight.remove(queue, mine));
     if (previous == null) {
-      attempt(update, function, update.expected, 1).onComplete(promise);
+      attempt(session, key, function, guess, 1).onComplete(promise);
     } else {
       previous.done.onComplete(ar -> context.runOnContext(v -> {
-        byte[] expected = ar.succeeded() ? ar.result().json : update.expected;
-        attempt(update, function, expected, 1).onComplete(promise);
+        byte[] expected = ar.succeeded() ? ar.result().json : guess;
+        attempt(session, key, function, expected, 1).onComplete(promise);
       }));
     }
     return promise.future();
   }
 
-  private Future<Updated> attempt(Update update, UnaryOperator<Object> function, byte[] expected, int attempt) {
+  private Future<Updated> attempt(SessionChanges session, String key, UnaryOperator<Object> function,
+                                  byte[] expected, int attempt) {
     Object value;
     byte[] json;
     try {
-      Object input = update.startFromNothing || expected == null ? null : readValue(expected);
+      Object input = expected == null ? null : readValue(expected);
       value = function.apply(input);
-      json = value == null ? null : JsonValues.write(JsonValues.toStorable(value));
+      json = value == null ? null : JsonValues.write(value);
     } catch (IOException e) {
-      return Future.failedFuture(new SessionException("stored value of session key '" + update.key
+      return Future.failedFuture(new SessionException("stored value of session key '" + key
         + "' is not valid JSON; it cannot be updated", e));
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
     List<Object> args = new ArrayList<>();
-    args.add(DATA_FIELD + update.key);
+    args.add(DATA_FIELD + key);
     args.add(expected != null ? "1" : "0");
     args.add(expected != null ? expected : new byte[0]);
     args.add(json != null ? "1" : "0");
     args.add(json != null ? json : new byte[0]);
-    args.add(update.mustExist ? "1" : "0");
-    args.add(Long.toString(Math.max(1, update.ttlMillis)));
-    args.add(Long.toString(update.createdAt));
-    args.add(Long.toString(update.expiresAt));
-    args.add(update.perSessionExpiry == null ? "" : Long.toString(update.perSessionExpiry.toSeconds()));
-    return eval(UPDATE, List.of(key(update.id)), args).compose(response -> {
+    args.add(session.isNew() ? "0" : "1");
+    args.add(Long.toString(Math.max(1, session.timeToLive().toMillis())));
+    args.add(Long.toString(session.createdAtMillis()));
+    args.add(Long.toString(session.expiresAtMillis()));
+    args.add(session.perSessionExpiry() == null ? ""
+      : Long.toString(session.perSessionExpiry().toSeconds()));
+    return eval(UPDATE, List.of(key(session.id())), args).compose(response -> {
       int status = response.get(0).toInteger();
       if (status == 1) {
         return Future.succeededFuture(new Updated(value, json));
       }
       if (status < 0) {
         return Future.failedFuture(new SessionException("session no longer exists (it was invalidated or "
-          + "expired); session key '" + update.key + "' was not updated"));
+          + "expired); session key '" + key + "' was not updated"));
       }
 
       if (attempt >= MAX_UPDATE_ATTEMPTS) {
-        return Future.failedFuture(new SessionException("session key '" + update.key + "' changed under "
+        return Future.failedFuture(new SessionException("session key '" + key + "' changed under "
           + MAX_UPDATE_ATTEMPTS + " attempts to update it; not updated"));
       }
       byte[] current = response.size() > 1 ? response.get(1).toBytes() : null;
       if (attempt < 3) {
-        return attempt(update, function, current, attempt + 1);
+        return attempt(session, key, function, current, attempt + 1);
       }
       // Other processes keep winning: pause a little, at random, so that they do not collide again.
       long pause = 1 + ThreadLocalRandom.current().nextInt(1 << Math.min(attempt - 2, MAX_BACKOFF_SHIFT));
-      return vertx.timer(pause).compose(v -> attempt(update, function, current, attempt + 1));
+      return vertx.timer(pause).compose(v -> attempt(session, key, function, current, attempt + 1));
     });
   }
 
   /** Reads one stored value. */
   static Object readValue(byte[] json) throws IOException {
-    return JsonValues.fromStorable(JsonValues.MAPPER.readValue(json, Object.class));
+    return JsonValues.MAPPER.readValue(json, Object.class);
   }
 
   /** Deletes a session with one DEL. */
@@ -411,35 +376,30 @@ final class RedisSessionStore {
   }
 
   Future<Void> close() {
-    return redis.close();
+    return ownsClient ? redis.close() : Future.succeededFuture();
   }
 
   /** regenerate() on Redis Cluster: CLAIM the old hash (read and delete), merge, SAVE under the new key. */
-  private Future<Boolean> moveInTwoSteps(Changes changes) {
-    return eval(CLAIM, List.of(key(changes.previousId)), List.of()).compose(response -> {
+  private Future<Boolean> moveInTwoSteps(SessionChanges changes, List<String> kept,
+                                         Map<String, byte[]> changed) {
+    return eval(CLAIM, List.of(key(changes.previousId())), List.of()).compose(response -> {
       Map<String, byte[]> fields = fields(response);
       if (fields.isEmpty()) {
         LOG.log(Level.DEBUG, "session was deleted before regenerate could move it; its changes are dropped");
         return Future.succeededFuture(false);
       }
       Stored stored = parse(fields);
-      Changes merged = new Changes();
-      merged.id = changes.id;
-      merged.mustExist = false;
-      merged.cleared = false;
       LinkedHashMap<String, byte[]> values = stored == null ? new LinkedHashMap<>() : stored.values;
-      if (changes.cleared) {
-        values.keySet().retainAll(changes.kept);
+      if (changes.cleared()) {
+        values.keySet().retainAll(kept);
       }
-      changes.removed.forEach(values::remove);
-      values.putAll(changes.changed);
-      merged.changed = values;
-      merged.createdAt = stored == null ? changes.createdAt : stored.createdAt;
-      merged.expiresAt = changes.expiresAt;
-      merged.ttlMillis = changes.ttlMillis;
-      merged.perSessionExpiry = changes.perSessionExpiry != null || stored == null
-        ? changes.perSessionExpiry : stored.perSessionExpiry;
-      return save(merged);
+      changes.removed().forEach(values::remove);
+      values.putAll(changed);
+      Duration perSession = changes.perSessionExpiry() != null || stored == null
+        ? changes.perSessionExpiry() : stored.perSessionExpiry;
+      return save(changes.id(), changes.id(), false, false, changes.timeToLive().toMillis(),
+        stored == null ? changes.createdAtMillis() : stored.createdAt, changes.expiresAtMillis(), perSession,
+        List.of(), List.of(), values);
     });
   }
 

@@ -159,10 +159,10 @@ public final class SignedCookieCodec {
     return mac;
   }
 
-  /** Encodes and signs a session with the current key; {@code data} holds storable JSON values. */
+  /** Encodes and signs a session with the current key; {@code data} holds plain JSON values. */
   public String encode(String id, long createdAt, long issuedAt, long expiresAt, int perSessionExpirySeconds,
                        Map<String, Object> data) {
-    byte[] json = JsonValues.write(JsonValues.toStorable(data));
+    byte[] json = JsonValues.write(data);
     byte flags = 0;
     byte[] payload = json;
     if (json.length > DEFLATE_ABOVE_BYTES) {
@@ -302,7 +302,7 @@ public final class SignedCookieCodec {
         offset = 0;
         length = json.length;
       }
-      Map<String, Object> data = JsonValues.fromStorable(JsonValues.readMap(json, offset, length));
+      Map<String, Object> data = JsonValues.readMap(json, offset, length); // plain JSON: the middleware unwraps
       return new Contents(B64.encodeToString(id), createdAt, issuedAt, expiresAt, perSessionExpiry, data,
         keyIndex > 0);
     } catch (Exception e) {

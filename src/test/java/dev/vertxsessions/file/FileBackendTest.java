@@ -2,7 +2,9 @@ package dev.vertxsessions.file;
 
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.MutableClock;
+import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.TestChanges;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.SessionRoutes;
 import dev.vertxsessions.TestServer;
@@ -128,7 +130,7 @@ class FileBackendTest {
   }
 
   TestServer start(SessionConfig config) {
-    return TestServer.start(vertx, config.setClock(clock).setManager(FileSessionInterface.factory(dir, "session_")),
+    return TestServer.start(vertx, config.setClock(clock).setBackend(FileSessionInterface.factory(dir, "session_")),
       FileBackendTest::routes);
   }
 
@@ -351,7 +353,8 @@ class FileBackendTest {
   @Test
   void sweeper_deletesExpiredFilesAndStaleTempFiles() throws Exception {
     server.close();
-    server = start(new SessionConfig().setSweepInterval(Duration.ofMillis(200)));
+    server = TestServer.start(vertx, new SessionConfig().setClock(clock).setBackend(FileSessionInterface.factory(
+      new FileSessionOptions().setDirectory(dir).setSweepInterval(Duration.ofMillis(200)))), FileBackendTest::routes);
     String expiring = TestServer.sessionCookie(server.get("/short"));
     String living = TestServer.sessionCookie(server.get("/"));
     server.get("/peek", expiring);
@@ -533,15 +536,8 @@ class FileBackendTest {
     }
   }
 
-  private static FileSessionStore.Changes changes(String id, boolean mustExist, String key, Object value) {
-    FileSessionStore.Changes changes = new FileSessionStore.Changes();
-    changes.id = id;
-    changes.mustExist = mustExist;
-    changes.removed = Set.of();
-    changes.changed = Map.of(key, value);
-    changes.createdAt = T0.toEpochMilli();
-    changes.expiresAt = T0.toEpochMilli() + 60_000;
-    return changes;
+  private static SessionChanges changes(String id, boolean mustExist, String key, Object value) {
+    return TestChanges.put(id, !mustExist, key, value, T0.toEpochMilli(), T0.toEpochMilli() + 60_000);
   }
 
   @Test

@@ -19,7 +19,7 @@ public final class FileServerMain {
   public static void main(String[] args) {
     Vertx vertx = Vertx.vertx();
     SessionMiddleware middleware = SessionMiddleware.create(vertx,
-      new SessionConfig().setManager(FileSessionInterface.factory(Path.of(args[0]), "session_")));
+      new SessionConfig().setBackend(FileSessionInterface.factory(Path.of(args[0]), "session_")));
     Router router = Router.router(vertx);
     router.route().handler(middleware);
     FileBackendTest.routes(router);

@@ -268,7 +268,7 @@ class RedisSessionInterfaceTest {
 
   @Test
   void regenerate_inTwoSteps_asOnRedisCluster() throws Exception {
-    regenerate(config().setManager(RedisSessionInterface.factory(true)));
+    regenerate(config().setBackend(RedisSessionInterface.factory(true)));
   }
 
   private void regenerate(SessionConfig config) throws Exception {
@@ -538,7 +538,7 @@ class RedisSessionInterfaceTest {
 
   @Test
   void redisNotAnswering_503WithinTimeout_thenRecoversWithDataIntact() throws Exception {
-    TestServer server = start(config().setRedisTimeout(Duration.ofMillis(300)));
+    TestServer server = start(config().setBackendOption("redis_timeout_ms", 300));
     String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
     get(server, "/peek", id);
 
@@ -575,7 +575,7 @@ class RedisSessionInterfaceTest {
   }
 
   private SessionConfig config() {
-    return new SessionConfig().setManager("redis").setRedisUrl(redis.url()).setRedisTimeout(Duration.ofSeconds(2));
+    return new SessionConfig().setManager("redis").setBackendOption("redis_url", redis.url()).setBackendOption("redis_timeout_ms", 2 * 1000);
   }
 
   private TestServer start(SessionConfig config) {

@@ -20,7 +20,7 @@ class RedisSessionStoreOptionsTest {
 
   @Test
   void defaults_urlPoolTimeoutAndWaitQueue() {
-    RedisOptions options = RedisSessionStore.options(new SessionConfig().setManager("redis"));
+    RedisOptions options = new RedisSessionOptions().clientOptions();
     assertEquals(List.of("redis://127.0.0.1:6379"), options.getEndpoints());
     assertEquals(16, options.getMaxPoolSize());
     assertEquals(1024, options.getMaxPoolWaiting());
@@ -32,12 +32,12 @@ class RedisSessionStoreOptionsTest {
   @Test
   void redisUrlAndPoolSize_areAppliedOnTopOfRedisOptions() {
     SessionConfig config = new SessionConfig().setManager("redis")
-      .setRedisUrl("redis://10.0.0.5:6380/2")
-      .setRedisPoolSize(4)
-      .setRedisTimeout(Duration.ofMillis(750))
-      .setRedisOptions(new JsonObject().put("maxPoolSize", 99).put("maxPoolWaiting", 10)
+      .setBackendOption("redis_url", "redis://10.0.0.5:6380/2")
+      .setBackendOption("redis_pool_size", 4)
+      .setBackendOption("redis_timeout_ms", 750)
+      .setBackendOption("redis_options", new JsonObject().put("maxPoolSize", 99).put("maxPoolWaiting", 10)
         .put("netClientOptions", new JsonObject().put("connectTimeout", 5000).put("ssl", true)));
-    RedisOptions options = RedisSessionStore.options(config);
+    RedisOptions options = new RedisSessionOptions(config.getBackendOptions()).clientOptions();
     assertEquals(List.of("redis://10.0.0.5:6380/2"), options.getEndpoints());
     assertEquals(4, options.getMaxPoolSize());
     assertEquals(10, options.getMaxPoolWaiting());
@@ -48,9 +48,9 @@ class RedisSessionStoreOptionsTest {
   @Test
   void endpointsInRedisOptions_winOverRedisUrl_forSentinelAndCluster() {
     SessionConfig config = new SessionConfig().setManager("redis")
-      .setRedisOptions(new JsonObject().put("type", "SENTINEL").put("masterName", "sessions")
+      .setBackendOption("redis_options", new JsonObject().put("type", "SENTINEL").put("masterName", "sessions")
         .put("endpoints", new JsonArray().add("redis://s1:26379").add("redis://s2:26379")));
-    RedisOptions options = RedisSessionStore.options(config);
+    RedisOptions options = new RedisSessionOptions(config.getBackendOptions()).clientOptions();
     assertEquals(RedisClientType.SENTINEL, options.getType());
     assertEquals(List.of("redis://s1:26379", "redis://s2:26379"), options.getEndpoints());
     assertEquals("sessions", options.getMasterName());
@@ -59,8 +59,8 @@ class RedisSessionStoreOptionsTest {
   @Test
   void invalidRedisOptions_failAtStartUpNamingTheKey() {
     SessionConfig config = new SessionConfig().setManager("redis")
-      .setRedisOptions(new JsonObject().put("type", "CLUSTERED"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RedisSessionStore.options(config));
+      .setBackendOption("redis_options", new JsonObject().put("type", "CLUSTERED"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new RedisSessionOptions(config.getBackendOptions()).clientOptions());
     assertTrue(e.getMessage().startsWith("redis_options is not a valid JSON form of Vert.x RedisOptions"),
       e.getMessage());
   }

@@ -44,7 +44,8 @@ public final class CrashServerMain {
     Duration sweep = Duration.ofSeconds(Long.parseLong(args[1]));
     Vertx vertx = Vertx.vertx();
     SessionMiddleware sessions = SessionMiddleware.create(vertx, new SessionConfig()
-      .setManager(FileSessionInterface.factory(directory, "session_")).setSweepInterval(sweep));
+      .setBackend(FileSessionInterface.factory(new dev.vertxsessions.file.FileSessionOptions().setDirectory(directory)
+        .setSweepInterval(sweep))));
     Router router = Router.router(vertx);
     router.route().handler(sessions);
     router.get("/write").handler(ctx -> {

@@ -71,7 +71,7 @@ class FileFaultTest {
   }
 
   private TestServer start(Path directory) {
-    return TestServer.start(vertx, new SessionConfig().setManager(FileSessionInterface.factory(directory, "session_")),
+    return TestServer.start(vertx, new SessionConfig().setBackend(FileSessionInterface.factory(directory, "session_")),
       FileFaultTest::routes);
   }
 
@@ -172,8 +172,10 @@ class FileFaultTest {
     throws Exception {
     Path directory = root.resolve("sessions");
     MutableClock clock = new MutableClock(java.time.Instant.now());
-    SessionConfig config = new SessionConfig().setManager(FileSessionInterface.factory(directory, "session_"))
-      .setExpiry(java.time.Duration.ofHours(1)).setSweepInterval(java.time.Duration.ofSeconds(1)).setClock(clock);
+    SessionConfig config = new SessionConfig().setBackend(FileSessionInterface.factory(
+        new dev.vertxsessions.file.FileSessionOptions().setDirectory(directory)
+          .setSweepInterval(java.time.Duration.ofSeconds(1))))
+      .setExpiry(java.time.Duration.ofHours(1)).setClock(clock);
     try (TestServer server = TestServer.start(vertx, config, FileFaultTest::routes);
          LogCapture logs = new LogCapture(false)) {
       String alice = create(server, "a1");

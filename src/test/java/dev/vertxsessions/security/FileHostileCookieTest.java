@@ -10,6 +10,6 @@ class FileHostileCookieTest extends HostileCookieContract {
 
   @Override
   protected SessionConfig config(Path directory) {
-    return new SessionConfig().setManager(FileSessionInterface.factory(directory.resolve("sessions"), "session_"));
+    return new SessionConfig().setBackend(FileSessionInterface.factory(directory.resolve("sessions"), "session_"));
   }
 }

@@ -95,7 +95,7 @@ class FilePathSafetyTest {
   }
 
   private TestServer start(Path sessions) {
-    return TestServer.start(vertx, new SessionConfig().setManager(FileSessionInterface.factory(sessions, PREFIX)),
+    return TestServer.start(vertx, new SessionConfig().setBackend(FileSessionInterface.factory(sessions, PREFIX)),
       FilePathSafetyTest::routes);
   }
 

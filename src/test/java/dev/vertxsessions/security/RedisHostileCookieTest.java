@@ -27,6 +27,6 @@ class RedisHostileCookieTest extends HostileCookieContract {
 
   @Override
   protected SessionConfig config(Path directory) {
-    return new SessionConfig().setManager("redis").setRedisUrl(redis.url());
+    return new SessionConfig().setManager("redis").setBackendOption("redis_url", redis.url());
   }
 }

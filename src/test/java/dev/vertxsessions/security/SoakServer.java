@@ -29,8 +29,8 @@ public final class SoakServer {
     String backend = args[0];
     SessionConfig config = new SessionConfig();
     if (backend.equals("file")) {
-      config.setManager(FileSessionInterface.factory(Path.of(args[1]), "session_"))
-        .setExpiry(Duration.ofSeconds(10)).setSweepInterval(Duration.ofSeconds(2));
+      config.setBackend(FileSessionInterface.factory(Path.of(args[1]), "session_"))
+        .setExpiry(Duration.ofSeconds(10)).setBackendOption("sweep_interval", 2);
     } else if (backend.equals("signed")) {
       String secret = System.getenv("SOAK_SECRET");
       config.setSecretKey(secret != null ? secret : "soak-only-secret-soak-only-secret-0123456789");

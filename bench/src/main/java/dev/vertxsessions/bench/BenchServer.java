@@ -123,10 +123,10 @@ public final class BenchServer {
         return SessionMiddleware.create(vertx, new SessionConfig().setSecretKey(SECRET));
       case "ours-file":
         return SessionMiddleware.create(vertx, new SessionConfig().setManager("file")
-          .setDirectory(directory.toString()));
+          .setBackendOption("directory", directory.toString()));
       case "ours-redis":
-        return SessionMiddleware.create(vertx, new SessionConfig().setManager("redis").setRedisUrl(redisUrl)
-          .setRedisPoolSize(REDIS_POOL_SIZE));
+        return SessionMiddleware.create(vertx, new SessionConfig().setManager("redis").setBackendOption("redis_url", redisUrl)
+          .setBackendOption("redis_pool_size", REDIS_POOL_SIZE));
       default:
         throw new IllegalArgumentException("unknown server " + name);
     }

@@ -1,6 +1,7 @@
 package dev.vertxsessions.samples;
 
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.redis.RedisSessionOptions;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
@@ -86,7 +87,7 @@ public final class DemoSettings {
     if (directory != null) {
       try {
         Path.of(directory);
-        config.setDirectory(directory);
+        config.setBackendOption("directory", directory);
       } catch (InvalidPathException e) {
         errors.add("SESSION_DIR must be a directory path, got " + quote(directory));
       }
@@ -133,7 +134,8 @@ public final class DemoSettings {
     String redisUrl = value(env, "REDIS_URL");
     if (redisUrl != null) {
       try {
-        config.setRedisUrl(redisUrl);
+        new RedisSessionOptions().setUrl(redisUrl); // checks it
+        config.setBackendOption("redis_url", redisUrl);
       } catch (IllegalArgumentException e) {
         // The URL may carry a password: say how long it is, not what it is.
         errors.add("REDIS_URL must start with redis://, rediss:// or unix://, got a value of " + redisUrl.length()

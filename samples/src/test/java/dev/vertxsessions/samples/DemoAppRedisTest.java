@@ -39,7 +39,7 @@ class DemoAppRedisTest extends ServerSideDemoAppContractTest {
   SessionConfig sessionConfig(Path tempDir) {
     prefix = "demo" + TESTS.incrementAndGet() + ":"; // each test counts only its own sessions
     return DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis", "REDIS_URL", redis.url())).sessionConfig()
-      .setRedisKeyPrefix(prefix);
+      .setBackendOption("redis_key_prefix", prefix);
   }
 
   @Override

@@ -68,10 +68,11 @@ class DemoSettingsTest {
     SessionConfig config = settings.sessionConfig();
     assertEquals(DemoSettings.Backend.FILE, settings.backend());
     assertEquals("file", config.getManagerName());
-    assertEquals("/tmp/demo", config.getDirectory());
+    assertEquals("/tmp/demo", config.getBackendOptions().getString("directory"));
     assertNull(config.getSecretKey());
     assertEquals(List.of(), settings.warnings());
-    assertEquals("sessions", DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file")).sessionConfig().getDirectory());
+    assertNull(DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file")).sessionConfig().getBackendOptions()
+      .getString("directory"), "the file backend's default directory, sessions");
   }
 
   @Test
@@ -79,9 +80,9 @@ class DemoSettingsTest {
     SessionConfig config = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis",
       "REDIS_URL", "redis://:pw@cache:6380/1")).sessionConfig();
     assertEquals("redis", config.getManagerName());
-    assertEquals("redis://:pw@cache:6380/1", config.getRedisUrl());
-    assertEquals("redis://127.0.0.1:6379",
-      DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis")).sessionConfig().getRedisUrl());
+    assertEquals("redis://:pw@cache:6380/1", config.getBackendOptions().getString("redis_url"));
+    assertNull(DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis")).sessionConfig().getBackendOptions()
+      .getString("redis_url"), "the Redis backend's default URL");
   }
 
   @Test
