@@ -9,7 +9,6 @@ import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
-import io.vertx.core.file.FileSystemException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,12 +16,17 @@ import java.lang.System.Logger.Level;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -52,6 +56,25 @@ import java.util.function.UnaryOperator;
  *
  * No resurrection: a save of a session that was loaded from the store only applies if the file still exists; a
  * logout or regenerate that deleted it wins over a slow request that finishes later.
+ *
+ * Private files: the directory is created 0700 and every file (session, temporary, lock) 0600. The mode is given to
+ * the call that creates the file, not set afterwards, so no file is readable by others even for a moment; the umask
+ * can only remove bits from it. A directory that already exists keeps its mode (the operator chose it, and this
+ * class changes nothing it did not create); processes sharing a directory must run as the same user. File systems
+ * without POSIX permissions get their defaults.
+ *
+ * A hostile directory: whoever can create entries in the directory can delete sessions, but must not make this
+ * class hang, fill the heap, serve a file from elsewhere or create one elsewhere. An entry is opened only when
+ * lstat says it is a regular file of at most SessionFileLayout.MAX_FILE_BYTES, opened with NOFOLLOW_LINKS, and read
+ * only up to the size of what was opened (fstat through the channel), in the reads, the writes and the sweeper
+ * alike. Links, FIFOs, devices and oversize files read as absent (a write replaces them by a rename, the sweeper
+ * leaves them); a directory fails, as before, since no rename can replace it. Java cannot open with O_NONBLOCK, so
+ * a FIFO swapped in between the check and a read's open blocks that one worker thread until someone writes to it:
+ * an accepted race, which only who can already delete every session can win, at the cost of one thread per win.
+ * Writes open read-write, which does not block on a FIFO (Linux). Reads run these checks on the store's worker
+ * pool, no longer through Vert.x's readFile, which follows links and has no size limit; they still take no lock,
+ * but share the pool's threads with locked writes. A lock file that is not a regular file fails start-up: opened
+ * through a link, it would create or lock a file elsewhere.
  */
 final class FileSessionStore {
 
@@ -60,6 +83,12 @@ final class FileSessionStore {
   private static final String LOCK_FILE = ".vertx-sessions.lock";
   private static final String TEMP_PREFIX = ".tmp-";
   private static final Duration TEMP_FILE_MAX_AGE = Duration.ofMinutes(1);
+  /** Bytes per read or write call: the JDK copies a heap buffer into a direct buffer of its size, cached per thread. */
+  private static final int IO_CHUNK_BYTES = 1 << 16;
+  private static final Set<OpenOption> CREATE_TEMP = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+  // READ with WRITE: a FIFO swapped in for the lock file since the check is opened without blocking (Linux).
+  private static final Set<OpenOption> OPEN_LOCK = Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
   private static final ConcurrentHashMap<Path, SharedLock> LOCKS = new ConcurrentHashMap<>();
 
   /** The lock state of one directory, shared by every store of this JVM that uses it. */
@@ -70,8 +99,16 @@ final class FileSessionStore {
     final AtomicLongArray operations = new AtomicLongArray(STRIPES);
     int users;
 
-    SharedLock(Path lockFile) throws IOException {
-      channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    SharedLock(Path lockFile, FileAttribute<?>[] privateFile) throws IOException {
+      try {
+        if (!Files.readAttributes(lockFile, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+          throw new IllegalArgumentException("directory " + lockFile.getParent() + ": " + LOCK_FILE
+            + " is not a regular file; remove it");
+        }
+      } catch (NoSuchFileException e) {
+        // created below; a link put there meanwhile fails the open (NOFOLLOW_LINKS) instead of being followed
+      }
+      channel = FileChannel.open(lockFile, OPEN_LOCK, privateFile);
       for (int i = 0; i < STRIPES; i++) {
         stripes[i] = new ReentrantLock();
       }
@@ -126,6 +163,8 @@ final class FileSessionStore {
 
   private final Vertx vertx;
   private final Path directory;
+  /** Mode 0600 at creation, or nothing on a file system without POSIX permissions. */
+  private final FileAttribute<?>[] privateFile;
   private final Path lockPath;
   private final String prefix;
   private final Clock clock;
@@ -139,9 +178,13 @@ final class FileSessionStore {
     this.vertx = vertx;
     this.prefix = prefix;
     this.clock = clock;
+    boolean posix = directory.getFileSystem().supportedFileAttributeViews().contains("posix");
+    this.privateFile = posix
+      ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
+      : new FileAttribute<?>[0];
     try {
       // Start-up only: a missing or unwritable directory is a misconfiguration, reported now.
-      Files.createDirectories(directory);
+      createDirectory(directory, posix);
       this.directory = directory.toRealPath();
       if (!Files.isWritable(this.directory)) {
         throw new IllegalArgumentException("directory " + this.directory + " is not writable by this process: fix "
@@ -150,7 +193,7 @@ final class FileSessionStore {
       this.lockPath = this.directory.resolve(LOCK_FILE);
       this.lock = LOCKS.compute(lockPath, (path, shared) -> {
         try {
-          SharedLock result = shared != null ? shared : new SharedLock(path);
+          SharedLock result = shared != null ? shared : new SharedLock(path, privateFile);
           result.users++;
           return result;
         } catch (IOException e) {
@@ -166,24 +209,44 @@ final class FileSessionStore {
     this.sweeperTimer = sweepInterval.isZero() ? -1 : vertx.setPeriodic(sweepInterval.toMillis(), id -> sweep());
   }
 
-  /** Reads a session file without locking; null when the ID is malformed or no such file exists. */
+  /**
+   * Creates the session directory with mode 0700, its missing parents with the defaults. An existing directory is
+   * left as it is, mode included.
+   */
+  private static void createDirectory(Path directory, boolean posix) throws IOException {
+    Path absolute = directory.toAbsolutePath();
+    if (Files.isDirectory(absolute)) {
+      return; // also through a link to a directory, as before
+    }
+    if (absolute.getParent() != null) {
+      Files.createDirectories(absolute.getParent());
+    }
+    try {
+      Files.createDirectory(absolute, posix
+        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))}
+        : new FileAttribute<?>[0]);
+    } catch (FileAlreadyExistsException e) {
+      if (!Files.isDirectory(absolute)) {
+        throw e;
+      }
+      // created meanwhile by another process: its mode is its creator's
+    }
+  }
+
+  /** Reads a session file on the worker pool, without locking; null when the ID is malformed or there is none. */
   Future<Stored> read(String id) {
     if (!SessionIds.isWellFormed(id)) {
       return Future.succeededFuture(null);
     }
-    return vertx.fileSystem().readFile(pathOf(id).toString()).transform(ar -> {
-      if (ar.failed()) {
-        Throwable cause = ar.cause() instanceof FileSystemException && ar.cause().getCause() != null
-          ? ar.cause().getCause() : ar.cause();
-        if (cause instanceof NoSuchFileException) {
-          return Future.succeededFuture(null);
-        }
-        IOException clean = withoutFileName(cause);
-        return Future.failedFuture(new SessionStoreUnavailableException("session file could not be read in "
-          + directory + ": " + clean, clean));
+    return workers.executeBlocking(() -> {
+      try {
+        return readNow(id);
+      } catch (IOException e) {
+        IOException clean = withoutFileName(e);
+        throw new SessionStoreUnavailableException("session file could not be read in " + directory + ": " + clean,
+          clean);
       }
-      return Future.succeededFuture(parse(ar.result().getBytes()));
-    });
+    }, false);
   }
 
   void useMetrics(SessionMetrics metrics) {
@@ -323,8 +386,10 @@ final class FileSessionStore {
           if (sweepOne(file, now)) {
             deleted++;
           }
+        } catch (NoSuchFileException e) {
+          // gone since it was listed: renamed over or deleted by a request
         } catch (IOException e) {
-          // One entry this process cannot read (wrong owner, not a file, gone meanwhile) must not stop the sweep.
+          // One entry this process cannot read (wrong owner, a directory) must not stop the sweep.
           skipped++;
           firstFailure = firstFailure == null ? e : firstFailure;
         }
@@ -345,7 +410,10 @@ final class FileSessionStore {
   private boolean sweepOne(Path file, long now) throws IOException {
     String name = file.getFileName().toString();
     if (name.startsWith(TEMP_PREFIX)) {
-      if (Files.getLastModifiedTime(file).toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
+      // Only a regular file can be ours; the time is the entry's own, not that of a file a link names.
+      BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (attributes.isRegularFile()
+        && attributes.lastModifiedTime().toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
         Files.deleteIfExists(file); // left by a crash between write and rename
       }
       return false;
@@ -355,8 +423,8 @@ final class FileSessionStore {
     }
     String id = name.substring(prefix.length());
     Stored stored = readNow(id);
-    if (stored != null && stored.expiresAt > now) {
-      return false;
+    if (stored == null || stored.expiresAt > now) {
+      return false; // absent, not a session file (these are left alone), or alive
     }
     return withLock(id, () -> {
       Stored again = readNow(id);
@@ -405,34 +473,86 @@ final class FileSessionStore {
     }
   }
 
+  /** Reads a session file now, on the calling thread; null when there is none or the entry is not a session file. */
   private Stored readNow(String id) throws IOException {
-    try {
-      return parse(Files.readAllBytes(pathOf(id)));
+    Path file = pathOf(id);
+    if (!isSessionFileCandidate(file)) {
+      return null;
+    }
+    byte[] content;
+    // Never through a symbolic link, not even one put there since the check: the open fails instead.
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      content = readAll(channel);
     } catch (NoSuchFileException e) {
       return null;
     }
+    return content == null ? null : parse(content);
   }
 
-  /** Opens a session file for reading and writing in place; a missing file gives an empty {@link Current}. */
+  /**
+   * Whether {@code file} may be opened as a session file: it is, without following a link, a regular file of at
+   * most {@link SessionFileLayout#MAX_FILE_BYTES}. Anything else reads as absent, and a write replaces it by a
+   * rename; a directory throws, as no rename can replace it.
+   */
+  private boolean isSessionFileCandidate(Path file) throws IOException {
+    BasicFileAttributes attributes;
+    try {
+      attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+    if (attributes.isDirectory()) {
+      throw new IOException("a directory has the name of a session file");
+    }
+    if (!attributes.isRegularFile() || attributes.size() > SessionFileLayout.MAX_FILE_BYTES) {
+      // Not opened at all: opening a FIFO for reading blocks until a writer comes.
+      LOG.log(Level.DEBUG, "an entry in " + directory + " that is not a regular file or too large reads as absent");
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Returns the content of an open session file, or null when it is larger than a session file may be or shrinks
+   * while read. The size is that of what was opened, so the read is bounded whatever the name meant at the check.
+   */
+  private static byte[] readAll(FileChannel channel) throws IOException {
+    long size = channel.size();
+    if (size > SessionFileLayout.MAX_FILE_BYTES) {
+      return null;
+    }
+    byte[] content = new byte[(int) size];
+    int filled = 0;
+    while (filled < content.length) {
+      int read = channel.read(ByteBuffer.wrap(content, filled, Math.min(IO_CHUNK_BYTES, content.length - filled)),
+        filled);
+      if (read <= 0) {
+        return null; // shrank: not a session file of ours
+      }
+      filled += read;
+    }
+    return content;
+  }
+
+  /**
+   * Opens a session file for reading and writing in place; a missing entry, or one that is not a session file,
+   * gives an empty {@link Current}, so the write replaces it by a rename.
+   */
   private Current openForWrite(String id) throws IOException {
+    Path file = pathOf(id);
+    if (!isSessionFileCandidate(file)) {
+      return new Current(null, null, null);
+    }
     FileChannel channel;
     try {
       // Never through a symbolic link: a write in place would land in whatever file the link names.
-      channel = FileChannel.open(pathOf(id), StandardOpenOption.READ, StandardOpenOption.WRITE,
-        LinkOption.NOFOLLOW_LINKS);
+      channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       return new Current(null, null, null);
     }
     try {
-      long size = channel.size();
-      SessionFileLayout.Version version = null;
-      if (size <= SessionFileLayout.MAX_FILE_BYTES) {
-        ByteBuffer content = ByteBuffer.allocate((int) size);
-        while (content.hasRemaining() && channel.read(content, content.position()) > 0) {
-          // a file that shrinks meanwhile is not a session file of ours: it fails the layout check below
-        }
-        version = SessionFileLayout.read(content.array());
-      }
+      byte[] content = readAll(channel);
+      SessionFileLayout.Version version = content == null ? null : SessionFileLayout.read(content);
       return new Current(channel, version, version == null ? null : parseJson(version.json));
     } catch (IOException | RuntimeException e) {
       channel.close();
@@ -463,7 +583,12 @@ final class FileSessionStore {
     Path target = pathOf(id);
     Path temp = directory.resolve(TEMP_PREFIX + prefix + id + "-" + Long.toHexString(System.nanoTime()));
     try {
-      Files.write(temp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      // 0600 from its creation on; CREATE_NEW (O_EXCL) never follows a link. The rename keeps the mode.
+      try (FileChannel channel = FileChannel.open(temp, CREATE_TEMP, privateFile)) {
+        for (int written = 0; written < bytes.length; ) {
+          written += channel.write(ByteBuffer.wrap(bytes, written, Math.min(IO_CHUNK_BYTES, bytes.length - written)));
+        }
+      }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(temp); // only a failed write or move leaves it behind

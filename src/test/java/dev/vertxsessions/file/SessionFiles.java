@@ -8,6 +8,9 @@ import java.nio.file.Path;
 /** Reads and writes session files in their two-slot layout, for tests in any package. */
 public final class SessionFiles {
 
+  /** The largest size of a session file: a larger file reads as absent. */
+  public static final int MAX_FILE_BYTES = SessionFileLayout.MAX_FILE_BYTES;
+
   private SessionFiles() {
   }
 
