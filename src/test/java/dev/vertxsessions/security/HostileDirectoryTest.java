@@ -2,6 +2,8 @@ package dev.vertxsessions.security;
 
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.file.FileSessionInterface;
+import dev.vertxsessions.file.FileSessionOptions;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
 import dev.vertxsessions.file.SessionFiles;
@@ -117,7 +119,7 @@ class HostileDirectoryTest {
   }
 
   private TestServer start() {
-    return start(new SessionConfig().setManager("file").setDirectory(directory.toString()));
+    return start(new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
   }
 
   private Future<HttpResponse<Buffer>> get(String path, String cookie) {
@@ -352,7 +354,7 @@ class HostileDirectoryTest {
     Path target = root.resolve("elsewhere").resolve("planted");
     Files.createDirectories(target.getParent());
     Files.createSymbolicLink(directory.resolve(".vertx-sessions.lock"), target);
-    SessionConfig config = new SessionConfig().setManager("file").setDirectory(directory.toString());
+    SessionConfig config = new SessionConfig().setManager("file").setBackendOption("directory", directory.toString());
 
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
       () -> SessionMiddleware.create(vertx, config));
@@ -371,8 +373,8 @@ class HostileDirectoryTest {
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void sweeper_skipsFifosLinksDirectoriesAndOversizeFiles_andKeepsSweeping(VertxTestContext test) throws Exception {
     MutableClock clock = new MutableClock(Instant.now());
-    start(new SessionConfig().setManager("file").setDirectory(directory.toString()).setExpiry(Duration.ofHours(1))
-      .setSweepInterval(Duration.ofMillis(100)).setClock(clock));
+    start(new SessionConfig().setBackend(FileSessionInterface.factory(new FileSessionOptions().setDirectory(directory)
+        .setSweepInterval(Duration.ofMillis(100)))).setExpiry(Duration.ofHours(1)).setClock(clock));
     Path outside = Files.createDirectories(root.resolve("outside")).resolve("expired-session");
     Files.write(outside, sessionFile("mallory", clock.instant().minus(Duration.ofHours(5)))); // expired long ago
     FileTime anHourAgo = FileTime.from(Instant.now().minus(Duration.ofHours(1)));
