@@ -97,11 +97,14 @@ public final class DemoApp {
       .recover(failure -> sessions.close().transform(closed -> Future.failedFuture(failure)));
   }
 
-  /** Returns the router of one verticle instance: the session middleware, a body handler, every example. */
+  /**
+   * Returns the router of one verticle instance: the session middleware, then a body handler (the middleware pauses
+   * the request while it loads, so the body waits), the cross-site guard, and every example.
+   */
   static Router router(Vertx vertx, SessionMiddleware sessions) {
     Router router = Router.router(vertx);
-    router.post().handler(BodyHandler.create(false).setBodyLimit(64 * 1024)); // forms; no file uploads
-    router.route().handler(sessions);
+    router.route().handler(sessions).handler(BodyHandler.create(false).setBodyLimit(64 * 1024)) // no uploads
+      .handler(new CrossSiteGuard());
     BasicExamples.mount(router, sessions.config().getClock());
     LoginExample.mount(router, sessions.config().getClock());
     CartExample.mount(router);

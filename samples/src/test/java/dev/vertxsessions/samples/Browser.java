@@ -38,6 +38,15 @@ final class Browser {
     return postAsync(path).await();
   }
 
+  /** Posts with extra request headers: {@code headers} are name, value, name, value, ... */
+  HttpResponse<Buffer> postWithHeaders(String path, String... headers) {
+    HttpRequest<Buffer> request = clients.get().request(HttpMethod.POST, path);
+    for (int i = 0; i < headers.length; i += 2) {
+      request.putHeader(headers[i], headers[i + 1]);
+    }
+    return send(request).await();
+  }
+
   Future<HttpResponse<Buffer>> getAsync(String path) {
     return send(clients.get().request(HttpMethod.GET, path));
   }

@@ -131,6 +131,32 @@ abstract class DemoAppContractTest {
     return new JsonObject().put("name", name).put("price", price).put("quantity", quantity);
   }
 
+  // ------------------------------------------------------------------ cross-site requests
+
+  @Test
+  void crossSitePosts_withTheVictimsCookie_areRefused_sameSiteAndNonBrowserOnesPass() {
+    Browser browser = browser();
+    logIn(browser, "alice", "wonderland");
+    String host = "127.0.0.1:" + app.port();
+    for (String path : new String[] {"/banking/transfer", "/cart/add/p1", "/login", "/logout"}) {
+      HttpResponse<Buffer> fetched = browser.postWithHeaders(path, "Sec-Fetch-Site", "cross-site",
+        "Origin", "https://evil.example");
+      assertEquals(403, fetched.statusCode(), path);
+      assertEquals("Cross-site request refused.\n", fetched.bodyAsString());
+      assertEquals(403, browser.postWithHeaders(path, "Origin", "https://evil.example").statusCode(),
+        path + ", an older browser that sends Origin only");
+      assertEquals(403, browser.postWithHeaders(path, "Sec-Fetch-Site", "same-site").statusCode(),
+        path + ", a sibling subdomain");
+      assertEquals(403, browser.postWithHeaders(path, "Origin", "null").statusCode(), path + ", an opaque origin");
+    }
+    assertJson(200, new JsonObject().put("success", true),
+      browser.postWithHeaders("/banking/transfer", "Sec-Fetch-Site", "same-origin", "Origin", "http://" + host));
+    assertJson(200, new JsonObject().put("success", true),
+      browser.postWithHeaders("/banking/transfer", "Origin", "http://" + host));
+    assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
+    assertEquals(200, browser.get("/dashboard").statusCode(), "the refused requests logged nobody out");
+  }
+
   // ------------------------------------------------------------------ visit counter
 
   @Test
