@@ -624,6 +624,11 @@ public abstract class BaseSessionInterface implements Session {
     return copy;
   }
 
+  /** Marks the session as changed, so it is saved (and its cookie sent) with this response. */
+  final void markModified() {
+    modified = true;
+  }
+
   /** Returns whether anything is to be written besides the expiry. */
   final boolean hasPendingChanges() {
     return cleared || !changed.isEmpty() || !removed.isEmpty() || previousId != null;

@@ -118,6 +118,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private final SessionMetrics metrics = new SessionMetrics();
   private final WriteAdmission admission;
   private final SavesInFlight savesInFlight = new SavesInFlight();
+  private final FailedMoves failedMoves = new FailedMoves();
   private final Future<Void> ready;
 
   SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
@@ -182,24 +183,34 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
     String cookie = settings.cookie.read(ctx.request().headers());
     if (cookie == null || cookie.isEmpty() || cookie.length() > MAX_COOKIE_VALUE_CHARS) {
-      start(ctx, newSession(), false);
+      start(ctx, newSession(), null);
       return;
     }
     metrics.loaded();
     if (serverSide && !SessionIds.isWellFormed(cookie)) {
       metrics.tampered(); // never reaches the store
-      start(ctx, newSession(), true);
+      start(ctx, newSession(), cookie);
       return;
     }
     SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
     Future<SessionRecord> loading = pending == null ? call(() -> backend.load(cookie))
       : pending.done.transform(ar -> call(() -> ar.succeeded() && pending.changes != null
         ? backend.loadAfterSave(cookie, pending.changes) : backend.load(cookie)));
-    if (loading.isComplete()) {
-      loaded(ctx, loading); // e.g. signed cookies: no need to pause the request
-    } else {
-      pauseUntil(ctx.request(), loading, () -> loaded(ctx, loading));
+    if (serverSide) {
+      loading = loading.compose(record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie));
     }
+    Future<SessionRecord> loaded = loading;
+    if (loaded.isComplete()) {
+      loaded(ctx, cookie, loaded); // e.g. signed cookies: no need to pause the request
+    } else {
+      pauseUntil(ctx.request(), loaded, () -> loaded(ctx, cookie, loaded));
+    }
+  }
+
+  /** Loads the session a failed regenerate left under its previous ID, for a browser that got the new one. */
+  private Future<SessionRecord> loadFailedMove(String id) {
+    String previousId = failedMoves.take(id);
+    return previousId == null ? Future.succeededFuture() : call(() -> backend.load(previousId));
   }
 
   /** Pauses the request (keeping its body for a BodyHandler after us) until {@code future} completes. */
@@ -216,7 +227,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     });
   }
 
-  private void loaded(RoutingContext ctx, Future<SessionRecord> loading) {
+  private void loaded(RoutingContext ctx, String cookie, Future<SessionRecord> loading) {
     if (loading.failed()) {
       Throwable cause = loading.cause();
       metrics.loadFailed();
@@ -230,10 +241,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       if (!serverSide) {
         metrics.tampered(); // a cookie that carries the session and does not verify
       }
-    } else {
-      session.restore(record); // an expired record leaves the session fresh (and is counted)
+    } else if (session.restore(record) && !record.id().equals(cookie)) {
+      // Found under the ID a failed regenerate left it: save it, so the browser gets its cookie back.
+      session.markModified();
     }
-    start(ctx, session, true);
+    start(ctx, session, cookie);
   }
 
   private BaseSessionInterface newSession() {
@@ -242,9 +254,13 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     return session;
   }
 
-  private void start(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
-    RequestState state = new RequestState(ctx, session, hadCookie);
+  /** Attaches the session to the request; {@code cookie} is the session cookie the request carried, or null. */
+  private void start(RoutingContext ctx, BaseSessionInterface session, String cookie) {
+    RequestState state = new RequestState(ctx, session, cookie != null);
     attach(state, session);
+    if (cookie != null && !session.isNew()) {
+      state.cookieId = cookie; // the ID the browser holds (another one after a failed regenerate)
+    }
     ctx.put(STATE_KEY, state);
     ctx.addHeadersEndHandler(v -> headersEnd(state));
     ctx.next();
@@ -365,6 +381,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
     if (serverSide) {
       track(changes.id(), saved, changes);
+      if (changes.previousId() != null) {
+        saved.onFailure(e -> failedMoves.remember(changes.id(), changes.previousId()));
+      }
     }
     return saved;
   }

@@ -37,8 +37,12 @@ class BackendFailureTest {
     final SessionBackend store;
     final AtomicBoolean broken = new AtomicBoolean();
     final AtomicBoolean hanging = new AtomicBoolean();
+    /** Saves fail 100 ms after they start: after their response went out. */
+    final AtomicBoolean failingLater = new AtomicBoolean();
+    final Vertx vertx;
 
     SwitchableBackend(Vertx vertx, SessionConfig config) {
+      this.vertx = vertx;
       store = MemorySessionBackend.factory(100).create(vertx, config);
     }
 
@@ -56,6 +60,10 @@ class BackendFailureTest {
     public Future<Boolean> save(SessionChanges changes) {
       if (hanging.get()) {
         return Promise.<Boolean>promise().future();
+      }
+      if (failingLater.get()) {
+        return vertx.timer(100).compose(x -> Future.failedFuture(new SessionStoreUnavailableException("store down",
+          null)));
       }
       return broken.get() ? Future.failedFuture(new SessionStoreUnavailableException("store down", null))
         : store.save(changes);
@@ -99,6 +107,10 @@ class BackendFailureTest {
           }
         });
       });
+      router.get("/login-later").handler(ctx -> {
+        SessionMiddleware.session(ctx).regenerate().put("user", "alice");
+        ctx.end("welcome");
+      });
       router.get("/cart").handler(TestServer.text(session -> session.get("cart")));
       router.get("/cached").handler(ctx -> {
         SessionMiddleware.session(ctx).get("cart");
@@ -119,6 +131,24 @@ class BackendFailureTest {
     backend.broken.set(false);
     assertEquals("mug", server.get("/cart", cookie).bodyAsString(), "the previous session is still there");
     assertEquals(1L, server.middleware.metrics().saveFailures());
+  }
+
+  @Test
+  void regenerateWhoseSaveFailsAfterTheResponse_losesNoPreLoginData(Vertx vertx) throws Exception {
+    start(vertx, new SessionConfig().setCookiePersistent(false));
+    String cookie = TestServer.sessionCookie(server.get("/put?v=mug"));
+    backend.failingLater.set(true);
+    HttpResponse<Buffer> login = server.get("/login-later", cookie);
+    assertEquals(200, login.statusCode(), "the response went out before the save failed");
+    String moved = TestServer.sessionCookie(login);
+    for (int i = 0; i < 500 && server.middleware.metrics().saveFailures() == 0; i++) {
+      Thread.sleep(10); // the save fails 100 ms after it started
+    }
+    backend.failingLater.set(false);
+    HttpResponse<Buffer> next = server.get("/cart", moved);
+    assertEquals("mug", next.bodyAsString(), "the pre-login session, found where the failed move left it");
+    assertEquals(cookie, TestServer.sessionCookie(next), "the browser gets the cookie of that session back");
+    assertEquals("mug", server.get("/cart", cookie).bodyAsString());
   }
 
   @Test
