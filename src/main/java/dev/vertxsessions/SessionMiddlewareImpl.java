@@ -241,7 +241,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       if (!serverSide) {
         metrics.tampered(); // a cookie that carries the session and does not verify
       }
-    } else if (session.restore(record) && !record.id().equals(cookie)) {
+    } else if (session.restore(record) && serverSide && !record.id().equals(cookie)) {
       // Found under the ID a failed regenerate left it: save it, so the browser gets its cookie back.
       session.markModified();
     }
