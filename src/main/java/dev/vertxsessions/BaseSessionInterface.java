@@ -97,7 +97,8 @@ public abstract class BaseSessionInterface implements Session {
    * Moves the session to its new key after {@link #regenerate()} and deletes {@code previousKey}. Defaults to
    * {@link #save()} then {@link #delete(String)}; during that save {@link #isNew()} is true and
    * {@link #changedKeys()} holds every key, so a save written by the rules above stores the whole session under
-   * the new key. Override it to move atomically.
+   * the new key. It is called only after {@link #load()} found {@code previousKey} still stored, so a session that
+   * a logout deleted meanwhile is not moved back into the store. Override it to move atomically.
    */
   protected Future<Void> replace(String previousKey) {
     return save().compose(v -> delete(previousKey));

@@ -53,8 +53,23 @@ final class SeedSessionBackend implements SessionBackend {
   public Future<Boolean> save(SessionChanges changes) {
     BaseSessionInterface session = fresh();
     session.fill(changes);
-    Future<Void> saved = changes.previousId() != null ? session.replace(changes.previousId()) : session.save();
-    return saved.map(true);
+    String previousId = changes.previousId();
+    if (previousId == null) {
+      return session.save().map(true);
+    }
+    // A move: replace() saves under the new key as a new session, so it cannot see that a logout deleted the
+    // previous key meanwhile, and would bring the session back under the new key. Look first; move nothing if
+    // it is gone. (A logout between the look and the move can still win; a replace() that moves atomically
+    // closes that window.)
+    return isStored(previousId).compose(stored -> stored
+      ? session.replace(previousId).map(true) : Future.succeededFuture(false));
+  }
+
+  /** Returns whether the session {@code id} is stored and has not expired. */
+  private Future<Boolean> isStored(String id) {
+    BaseSessionInterface probe = fresh();
+    probe.setCandidateKey(id);
+    return probe.load().map(v -> probe.toRecord() != null);
   }
 
   @Override
