@@ -176,8 +176,9 @@ class SessionConfigTest {
     SessionConfig config = new SessionConfig().setManager(dev.vertxsessions.custom.CustomBackendTest.MemorySession.class.getName());
     SessionMiddleware.create(vertx, config).close().await();
     String message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager("com.example.Nope")));
-    assertTrue(message.startsWith("manager must be one of signed, file, redis, memory or the name of a class on the "
-      + "class path; no backend or class 'com.example.Nope' was found"), message);
+    // The test class path adds the sample backends (postgres) to the built-in ones: only the built-in are asserted.
+    assertTrue(message.matches("manager must be one of ([a-z]+, )*signed, file, redis, memory(, [a-z]+)* or the name "
+      + "of a class on the class path; no backend or class 'com\\.example\\.Nope' was found"), message);
     message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager(String.class.getName())));
     assertTrue(message.startsWith("manager class java.lang.String must implement"), message);
   }

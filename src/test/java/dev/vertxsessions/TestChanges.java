@@ -1,5 +1,6 @@
 package dev.vertxsessions;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 
@@ -14,5 +15,13 @@ public final class TestChanges {
                                    long expiresAt) {
     return new SessionChanges(id, null, isNew, false, Map.of(key, value), Set.of(), Map.of(key, value), createdAt,
       expiresAt, createdAt, null);
+  }
+
+  /** A change set with every field given, as the middleware would build it; {@code savedAt} is "now". */
+  public static SessionChanges of(String id, String previousId, boolean isNew, boolean cleared,
+                                  Map<String, Object> changed, Set<String> removed, Map<String, Object> data,
+                                  long createdAt, long expiresAt, long savedAt, Duration perSessionExpiry) {
+    return new SessionChanges(id, previousId, isNew, cleared, changed, removed, data, createdAt, expiresAt, savedAt,
+      perSessionExpiry);
   }
 }

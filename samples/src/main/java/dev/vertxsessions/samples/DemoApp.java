@@ -76,9 +76,10 @@ public final class DemoApp {
   }
 
   /**
-   * Starts the demo: creates the session middleware from {@code config} and deploys {@code instances} verticles
-   * serving HTTP on {@code port} (0 picks a free port, shared by all instances). Fails when the configuration is
-   * invalid or the port is taken.
+   * Starts the demo: creates the session middleware from {@code config}, waits for its backend to start (a
+   * database that cannot be reached or refuses the schema fails the start-up, before any port is opened), and
+   * deploys {@code instances} verticles serving HTTP on {@code port} (0 picks a free port, shared by all
+   * instances). Fails when the configuration is invalid, the backend cannot start or the port is taken.
    */
   public static Future<DemoApp> start(Vertx vertx, SessionConfig config, int port, int instances) {
     SessionMiddleware sessions;
@@ -87,6 +88,14 @@ public final class DemoApp {
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
+    // SessionMiddleware.start(vertx, config) awaits the same Future, but leaves a middleware that failed to start
+    // open: close it here, so that a failed start-up holds no timer or connection.
+    return sessions.ready()
+      .recover(failure -> sessions.close().transform(closed -> Future.failedFuture(failure)))
+      .compose(started -> deploy(vertx, sessions, port, instances));
+  }
+
+  private static Future<DemoApp> deploy(Vertx vertx, SessionMiddleware sessions, int port, int instances) {
     List<DemoVerticle> verticles = new CopyOnWriteArrayList<>();
     return vertx.deployVerticle(() -> {
       DemoVerticle verticle = new DemoVerticle(sessions, port);

@@ -2,6 +2,8 @@ package dev.vertxsessions.samples;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.redis.RedisSessionOptions;
+import dev.vertxsessions.samples.postgres.PostgresSessionOptions;
+import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
@@ -19,13 +21,14 @@ import java.util.Map;
  *
  * <pre>
  * PORT                   HTTP port (default 8080)
- * SESSION_BACKEND        cookie (default), file or redis
+ * SESSION_BACKEND        cookie (default), file, redis or postgres
  * SESSION_DIR            directory of the file backend (default sessions)
  * SESSION_SECRET         cookie signing key, at least 32 bytes (default: a random key, so that cookie sessions
  *                        end when the demo stops)
  * SESSION_EXPIRY         session lifetime in seconds (default 86400)
  * SESSION_COOKIE_SECURE  true to send the cookie over HTTPS only (default false)
  * REDIS_URL              Redis of the redis backend (default redis://127.0.0.1:6379)
+ * DATABASE_URL           PostgreSQL of the postgres backend (default postgresql://postgres@127.0.0.1:5432/postgres)
  * </pre>
  *
  * An unset or empty variable takes its default. {@link #fromEnv} throws {@link IllegalArgumentException} naming
@@ -40,8 +43,13 @@ public final class DemoSettings {
     /** One file per session in {@code SESSION_DIR}. */
     FILE,
     /** Redis at {@code REDIS_URL}. */
-    REDIS
+    REDIS,
+    /** PostgreSQL at {@code DATABASE_URL}, with the sample backend of {@code samples/postgres}. */
+    POSTGRES
   }
+
+  /** The database of the postgres backend when {@code DATABASE_URL} is not set. */
+  public static final String DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 
   private final int port;
   private final Backend backend;
@@ -79,7 +87,8 @@ public final class DemoSettings {
         case "cookie": backend = Backend.COOKIE; break;
         case "file": backend = Backend.FILE; break;
         case "redis": backend = Backend.REDIS; break;
-        default: errors.add("SESSION_BACKEND must be cookie, file or redis, got " + quote(backendValue));
+        case "postgres": backend = Backend.POSTGRES; break;
+        default: errors.add("SESSION_BACKEND must be cookie, file, redis or postgres, got " + quote(backendValue));
       }
     }
 
@@ -140,6 +149,19 @@ public final class DemoSettings {
         // The URL may carry a password: say how long it is, not what it is.
         errors.add("REDIS_URL must start with redis://, rediss:// or unix://, got a value of " + redisUrl.length()
           + " characters");
+      }
+    }
+
+    String databaseUrl = value(env, "DATABASE_URL");
+    if (databaseUrl != null || backend == Backend.POSTGRES) {
+      String url = databaseUrl != null ? databaseUrl : DEFAULT_DATABASE_URL;
+      try {
+        PostgresSessionOptions.of(url); // checks it
+        config.setBackendOption(PostgresSessionOptions.JSON_KEY, new JsonObject().put("url", url));
+      } catch (IllegalArgumentException e) {
+        // The URL may carry a password: say how long it is, not what it is.
+        errors.add("DATABASE_URL must be postgresql://user:password@host:port/database, got a value of "
+          + url.length() + " characters");
       }
     }
 

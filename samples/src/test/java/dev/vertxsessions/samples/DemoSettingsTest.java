@@ -1,6 +1,7 @@
 package dev.vertxsessions.samples;
 
 import dev.vertxsessions.SessionConfig;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -86,6 +87,27 @@ class DemoSettingsTest {
   }
 
   @Test
+  void postgresBackend_isChosenByNameWithTheDatabaseUrl() {
+    SessionConfig config = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "postgres",
+      "DATABASE_URL", "postgresql://app:pw@db:5433/app")).sessionConfig();
+    assertEquals("postgres", config.getManagerName());
+    assertEquals(new JsonObject().put("url", "postgresql://app:pw@db:5433/app"),
+      config.getBackendOptions().getJsonObject("postgres"));
+    assertEquals(new JsonObject().put("url", "postgresql://postgres@127.0.0.1:5432/postgres"),
+      DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "Postgres")).sessionConfig().getBackendOptions()
+        .getJsonObject("postgres"), "the demo's default database");
+    assertNull(DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file")).sessionConfig().getBackendOptions()
+      .getJsonObject("postgres"), "other backends get no postgres options");
+  }
+
+  @Test
+  void invalidDatabaseUrl_isRefusedWithoutEchoingIt() {
+    String message = error("SESSION_BACKEND", "postgres", "DATABASE_URL", "mysql://app:hunter2@db/app");
+    assertEquals("DATABASE_URL must be postgresql://user:password@host:port/database, got a value of 26 characters",
+      message);
+  }
+
+  @Test
   void sessionConfig_isACopy() {
     DemoSettings settings = DemoSettings.fromEnv(Map.of("SESSION_SECRET", SECRET));
     settings.sessionConfig().setExpiry(Duration.ofSeconds(5));
@@ -97,7 +119,7 @@ class DemoSettingsTest {
     assertEquals("PORT must be a whole number from 0 to 65535, got 'http'", error("PORT", "http"));
     assertEquals("PORT must be a whole number from 0 to 65535, got '65536'", error("PORT", "65536"));
     assertEquals("PORT must be a whole number from 0 to 65535, got '-1'", error("PORT", "-1"));
-    assertEquals("SESSION_BACKEND must be cookie, file or redis, got 'memcached'",
+    assertEquals("SESSION_BACKEND must be cookie, file, redis or postgres, got 'memcached'",
       error("SESSION_BACKEND", "memcached"));
     assertEquals("SESSION_EXPIRY must be a whole number of seconds from 1 to 2147483647, got '0'",
       error("SESSION_EXPIRY", "0"));
