@@ -41,12 +41,14 @@ public interface SessionMiddleware extends SessionHandler {
 
   /**
    * Creates the middleware and completes once its backend has started: await it in a verticle's start, so a
-   * backend that cannot start (a database that refuses the schema) fails the application's start-up.
+   * backend that cannot start (a database that refuses the schema) fails the application's start-up. After a
+   * failed start the backend is closed.
    */
   static Future<SessionMiddleware> start(Vertx vertx, SessionConfig config) {
     try {
       SessionMiddleware middleware = create(vertx, config);
-      return middleware.ready().map(middleware);
+      return middleware.ready().map(middleware)
+        .recover(e -> middleware.close().transform(closed -> Future.failedFuture(e)));
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
