@@ -183,6 +183,22 @@ class SessionConfigTest {
     assertTrue(message.startsWith("manager class java.lang.String must implement"), message);
   }
 
+  /** A backend class whose constructor throws, as one that reads a missing environment variable does. */
+  public static class BrokenConstructorSession extends dev.vertxsessions.custom.CustomBackendTest.MemorySession {
+    public BrokenConstructorSession() {
+      throw new IllegalStateException("DATABASE_URL is not set");
+    }
+  }
+
+  @Test
+  void managerClassWhoseConstructorThrows_isReportedWithItsOwnException() {
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+      () -> SessionMiddleware.create(vertx, new SessionConfig().setManager(BrokenConstructorSession.class.getName())));
+    assertEquals("manager class " + BrokenConstructorSession.class.getName() + ": its constructor threw "
+      + "java.lang.IllegalStateException: DATABASE_URL is not set", e.getMessage());
+    assertTrue(e.getCause() instanceof IllegalStateException);
+  }
+
   @Test
   void absoluteExpiry_shorterThanExpiry_fails() {
     SessionConfig config = new SessionConfig().setSecretKey(SECRET).setExpiry(Duration.ofHours(2))
