@@ -11,9 +11,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A custom backend written only against the public API (this package sees nothing package-private). */
+@ExtendWith(VertxExtension.class)
 public class CustomBackendTest {
 
   /** The seed's "custom backend" example in Java: a map stands in for the Redis client. */
@@ -61,13 +64,11 @@ public class CustomBackendTest {
     }
   }
 
-  Vertx vertx;
   TestServer server;
 
   @BeforeEach
-  void start() {
+  void start(Vertx vertx) {
     MemorySession.STORE.clear();
-    vertx = Vertx.vertx();
     server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(MemorySession::new)),
       router -> {
         TestServer.counter(router);
@@ -85,7 +86,6 @@ public class CustomBackendTest {
   @AfterEach
   void stop() {
     server.close();
-    vertx.close().await();
   }
 
   @Test
