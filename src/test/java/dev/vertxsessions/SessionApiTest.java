@@ -4,9 +4,11 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.List;
 import java.util.Map;
@@ -16,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every operation of the seed guide's session table, through real HTTP with the default backend. */
+@ExtendWith(VertxExtension.class)
 class SessionApiTest {
 
   public static class Preferences {
@@ -23,12 +26,11 @@ class SessionApiTest {
     public int fontSize;
   }
 
-  static Vertx vertx;
   static TestServer server;
 
+  /** One server for the whole class, on the class's Vert.x instance (closed by the extension after all tests). */
   @BeforeAll
-  static void start() {
-    vertx = Vertx.vertx();
+  static void start(Vertx vertx) {
     server = TestServer.start(vertx, new SessionConfig().setSecretKey(TestServer.SECRET), router -> {
       router.get("/fill").handler(TestServer.text(s -> {
         Preferences preferences = new Preferences();
@@ -82,7 +84,6 @@ class SessionApiTest {
   @AfterAll
   static void stop() {
     server.close();
-    vertx.close().await();
   }
 
   @Test

@@ -4,9 +4,11 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
@@ -20,14 +22,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** How the session cookie is found among a request's cookies and written into a response. */
+@ExtendWith(VertxExtension.class)
 class SessionCookieTest {
 
-  private Vertx vertx;
   private TestServer server;
 
   @BeforeEach
-  void start() {
-    vertx = Vertx.vertx();
+  void start(Vertx vertx) {
     server = TestServer.start(vertx, new SessionConfig().setSecretKey(TestServer.SECRET), router -> {
       SessionRoutes.install(router);
       router.get("/commit-then-change").handler(ctx -> {
@@ -44,7 +45,6 @@ class SessionCookieTest {
   @AfterEach
   void stop() {
     server.close();
-    vertx.close().await();
   }
 
   private String peek(List<String> cookieHeaders) {

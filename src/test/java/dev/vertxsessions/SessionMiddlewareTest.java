@@ -4,12 +4,17 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.Checkpoint;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
@@ -20,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** How the middleware answers store faults, and that it runs once per request. */
+@ExtendWith(VertxExtension.class)
 class SessionMiddlewareTest {
 
   /** A backend whose store is down: every load and save fails, at once. */
@@ -86,12 +92,15 @@ class SessionMiddlewareTest {
   Vertx vertx;
   TestServer server;
   final List<LogRecord> logged = new ArrayList<>();
+  /** Runs after each record the middleware logs, on the thread that logged it. */
+  volatile Runnable onLogged = () -> { };
   final Handler capture = new Handler() {
     @Override
     public void publish(LogRecord record) {
       synchronized (logged) {
         logged.add(record);
       }
+      onLogged.run();
     }
 
     @Override
@@ -104,8 +113,8 @@ class SessionMiddlewareTest {
   };
 
   @BeforeEach
-  void start() {
-    vertx = Vertx.vertx();
+  void start(Vertx vertx) {
+    this.vertx = vertx;
     Logger.getLogger(SessionMiddleware.class.getName()).addHandler(capture);
   }
 
@@ -113,7 +122,6 @@ class SessionMiddlewareTest {
   void stop() {
     Logger.getLogger(SessionMiddleware.class.getName()).removeHandler(capture);
     server.close();
-    vertx.close().await();
   }
 
   @Test
@@ -149,40 +157,45 @@ class SessionMiddlewareTest {
   }
 
   @Test
-  void lateSaveFailure_isLoggedAndCounted() throws Exception {
+  void lateSaveFailure_isLoggedAndCounted(VertxTestContext testContext) throws Exception {
     server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(LateFailingStore::new)),
       TestServer::counter);
-    HttpResponse<Buffer> response = server.get("/");
-    assertEquals(200, response.statusCode(), "the status was sent before the store answered");
     java.util.function.BooleanSupplier warned = () -> {
       synchronized (logged) {
         return logged.stream().anyMatch(r -> r.getLevel().getName().equals("WARNING")
           && r.getMessage().startsWith("session save failed after the response was sent: "));
       }
     };
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!warned.getAsBoolean() && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
+    Checkpoint warning = testContext.laxCheckpoint();
+    onLogged = () -> {
+      if (warned.getAsBoolean()) {
+        warning.flag();
+      }
+    };
+    HttpResponse<Buffer> response = server.get("/");
+    assertEquals(200, response.statusCode(), "the status was sent before the store answered");
+    testContext.awaitCompletion(10, TimeUnit.SECONDS);
     assertTrue(warned.getAsBoolean(), logged.toString());
     assertEquals(1, server.middleware.metrics().saveFailures());
   }
 
   @Test
-  void slowStore_holdsNewRequestsBackOnceTooManyWritesAreInFlight() throws Exception {
+  void slowStore_holdsNewRequestsBackOnceTooManyWritesAreInFlight(VertxTestContext testContext) throws Exception {
     GATES.clear();
     server = TestServer.start(vertx, new SessionConfig().setManager(SessionManagerFactory.of(GatedStore::new)),
       TestServer::counter);
     int limit = WriteAdmission.MAX_WRITES_IN_FLIGHT;
     AtomicInteger answered = new AtomicInteger();
+    Checkpoint upToTheLimit = testContext.laxCheckpoint(limit);
     List<Future<HttpResponse<Buffer>>> requests = new ArrayList<>();
-    for (int i = 0; i < limit + 40; i++) {
-      requests.add(server.client.get("/").send().onSuccess(r -> answered.incrementAndGet()));
-    }
     long deadline = System.nanoTime() + 20_000_000_000L;
-    while (answered.get() < limit && System.nanoTime() < deadline) {
-      Thread.sleep(10);
+    for (int i = 0; i < limit + 40; i++) {
+      requests.add(server.client.get("/").send().onSuccess(r -> {
+        answered.incrementAndGet();
+        upToTheLimit.flag();
+      }));
     }
+    testContext.awaitCompletion(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     assertEquals(limit, answered.get(), "every request up to the limit is answered while its write is pending");
     Thread.sleep(300);
     assertEquals(limit, answered.get(), "the next ones wait for writes to finish");

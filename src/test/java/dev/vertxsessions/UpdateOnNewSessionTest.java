@@ -4,9 +4,10 @@ import dev.vertxsessions.file.FileSessionInterface;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterEach;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /** An atomic update on a request without a session cookie must send the cookie of the session it created. */
+@ExtendWith(VertxExtension.class)
 class UpdateOnNewSessionTest {
 
   @TempDir
@@ -25,13 +27,8 @@ class UpdateOnNewSessionTest {
   Vertx vertx;
 
   @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() {
-    vertx.close().await();
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
   }
 
   @Test

@@ -11,8 +11,10 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.handler.BasicAuthHandler;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CSRFHandler;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** Vert.x-Web's own handlers (CSRF, authentication) work on top of our session through ctx.session(). */
+@ExtendWith(VertxExtension.class)
 class VertxWebInteropTest {
 
   @TempDir
@@ -35,8 +38,8 @@ class VertxWebInteropTest {
   TestServer server;
 
   @BeforeEach
-  void start() {
-    vertx = Vertx.vertx();
+  void start(Vertx vertx) {
+    this.vertx = vertx;
   }
 
   @AfterEach
@@ -44,7 +47,6 @@ class VertxWebInteropTest {
     if (server != null) {
       server.close();
     }
-    vertx.close().await();
   }
 
   void start(String backend) {

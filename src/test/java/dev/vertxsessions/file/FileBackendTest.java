@@ -17,9 +17,11 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetSocket;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
@@ -51,6 +53,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@ExtendWith(VertxExtension.class)
 class FileBackendTest {
 
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -122,9 +125,9 @@ class FileBackendTest {
   }
 
   @BeforeEach
-  void start() {
+  void start(Vertx vertx) {
+    this.vertx = vertx;
     dir = root.resolve("sessions");
-    vertx = Vertx.vertx();
     clock = new MutableClock(T0);
     server = start(new SessionConfig());
   }
@@ -137,7 +140,6 @@ class FileBackendTest {
   @AfterEach
   void stop() {
     server.close();
-    vertx.close().await();
   }
 
   Path file(String id) {

@@ -21,20 +21,25 @@ import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
- * A private {@code redis-server} for one test: started on a free loopback port without persistence, killed and
- * restarted on the same port to simulate an outage, paused (SIGSTOP) to simulate a server that does not answer.
- * It also speaks just enough RESP over a plain socket for tests to inspect what the backend stored.
+ * A private {@code redis-server}: started on a free loopback port without persistence, killed and restarted on the
+ * same port to simulate an outage, paused (SIGSTOP) to simulate a server that does not answer. It also speaks just
+ * enough RESP over a plain socket for tests to inspect what the backend stored.
  *
- * <p>{@link #start()} skips the calling test (JUnit Assumptions) when {@code redis-server} is not on the PATH.
+ * <p>Tests use it through {@link RedisServerExtension}, which starts one per test class. {@link #start()} skips the
+ * caller (JUnit Assumptions) when {@code redis-server} is not on the PATH.
  */
 public final class RedisServerProcess implements AutoCloseable {
 
   private static final String PROGRAM = "redis-server";
+  /** Why the Redis tests are skipped where {@code redis-server} is not installed. */
+  static final String MISSING = PROGRAM + " is not on the PATH: install it (e.g. apt-get install redis-server) "
+    + "to run the Redis backend tests";
 
   final int port;
   private final Path directory;
   private Process process;
   private Socket admin;
+  private boolean paused;
 
   private RedisServerProcess(int port, Path directory) {
     this.port = port;
@@ -43,8 +48,7 @@ public final class RedisServerProcess implements AutoCloseable {
 
   /** Starts a server on a free port, or skips the test when redis-server is not installed. */
   public static RedisServerProcess start() throws IOException {
-    Assumptions.assumeTrue(onPath(), PROGRAM + " is not on the PATH: install it (e.g. apt-get install redis-server) "
-      + "to run the Redis backend tests");
+    Assumptions.assumeTrue(onPath(), MISSING);
     int port;
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = socket.getLocalPort();
@@ -88,11 +92,28 @@ public final class RedisServerProcess implements AutoCloseable {
   /** Stops the server from answering (SIGSTOP) while its connections stay open. */
   void pause() throws IOException, InterruptedException {
     signal("STOP");
+    paused = true;
   }
 
   /** Lets a paused server answer again (SIGCONT). */
   void resume() throws IOException, InterruptedException {
     signal("CONT");
+    paused = false;
+  }
+
+  /**
+   * Makes the server what a newly started one is: running (started again, on the same port, if it was killed),
+   * answering (resumed if it was paused), without keys and without cached scripts.
+   */
+  void reset() throws IOException, InterruptedException {
+    if (process == null || !process.isAlive()) {
+      closeAdmin();
+      launch();
+    } else if (paused) {
+      resume();
+    }
+    command("FLUSHALL");
+    command("SCRIPT", "FLUSH");
   }
 
   /**
@@ -172,6 +193,7 @@ public final class RedisServerProcess implements AutoCloseable {
   }
 
   private void launch() throws IOException {
+    paused = false;
     ProcessBuilder builder = new ProcessBuilder(PROGRAM, "--port", Integer.toString(port), "--bind", "127.0.0.1",
       "--save", "", "--appendonly", "no", "--dir", directory.toString(), "--daemonize", "no")
       .redirectErrorStream(true)

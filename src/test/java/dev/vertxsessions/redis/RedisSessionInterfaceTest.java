@@ -16,9 +16,12 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -44,16 +47,21 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The Redis backend against a real redis-server, over real HTTP. Each test gets its own server on a free port;
- * a key outside the prefix ({@code other:x}) is put before each test and must survive it.
+ * The Redis backend against a real redis-server, over real HTTP. The class gets its own server on a free port,
+ * emptied (and restarted or resumed if a test killed or paused it) before each test; a key outside the prefix
+ * ({@code other:x}) is put before each test and must survive it.
  */
+@ExtendWith(VertxExtension.class)
 class RedisSessionInterfaceTest {
 
   private static final String COOKIE = "session_id";
   private static final String PREFIX = "session:";
 
-  private RedisServerProcess redis;
+  @RegisterExtension
+  static RedisServerExtension redis = new RedisServerExtension();
+
   private Vertx vertx;
+  /** Second application servers' own Vert.x instances, closed after each test. */
   private final List<Vertx> extraVertx = new ArrayList<>();
   private final List<TestServer> servers = new ArrayList<>();
   /** Completed by /slow once it has loaded its session, with the context it runs on. */
@@ -61,10 +69,9 @@ class RedisSessionInterfaceTest {
   private final Promise<Void> slowRelease = Promise.promise();
 
   @BeforeEach
-  void startRedis() throws Exception {
-    redis = RedisServerProcess.start();
+  void setUp(Vertx vertx) throws Exception {
+    this.vertx = vertx;
     redis.command("SET", "other:x", "keep");
-    vertx = Vertx.vertx();
   }
 
   @AfterEach
@@ -73,26 +80,20 @@ class RedisSessionInterfaceTest {
       for (TestServer server : servers) {
         server.close();
       }
-      if (vertx != null) {
-        vertx.close().await();
-      }
+    } finally {
       for (Vertx other : extraVertx) {
         other.close().await();
       }
-      if (redis != null) {
-        assertEquals("keep", redis.command("GET", "other:x"), "a key outside the prefix was touched");
-        @SuppressWarnings("unchecked")
-        List<Object> keys = (List<Object>) redis.command("KEYS", "*");
-        for (Object key : keys) {
-          String name = (String) key;
-          assertTrue(name.equals("other:x")
-              || name.startsWith(PREFIX) && SessionIds.isWellFormed(name.substring(PREFIX.length())),
-            "unexpected key " + name);
-        }
-      }
-    } finally {
-      if (redis != null) {
-        redis.close();
+    }
+    if (redis.isRunning()) { // else the test was skipped: no redis-server
+      assertEquals("keep", redis.command("GET", "other:x"), "a key outside the prefix was touched");
+      @SuppressWarnings("unchecked")
+      List<Object> keys = (List<Object>) redis.command("KEYS", "*");
+      for (Object key : keys) {
+        String name = (String) key;
+        assertTrue(name.equals("other:x")
+            || name.startsWith(PREFIX) && SessionIds.isWellFormed(name.substring(PREFIX.length())),
+          "unexpected key " + name);
       }
     }
   }
@@ -147,11 +148,9 @@ class RedisSessionInterfaceTest {
 
   @Test
   void twoApplicationServers_loginOnOne_dashboardOnTheOther() throws Exception {
-    Vertx vertxA = Vertx.vertx();
-    Vertx vertxB = Vertx.vertx();
-    extraVertx.add(vertxA);
+    Vertx vertxB = Vertx.vertx(); // a second application server needs its own Vert.x instance: closed in stop()
     extraVertx.add(vertxB);
-    TestServer serverA = start(vertxA, config());
+    TestServer serverA = start(vertx, config());
     TestServer serverB = start(vertxB, config());
     assertNotEquals(serverA.port(), serverB.port());
 
@@ -362,7 +361,7 @@ class RedisSessionInterfaceTest {
 
   @Test
   void parallelIncrements_fromTwoApplicationServers_countEveryOne() throws Exception {
-    Vertx vertxB = Vertx.vertx();
+    Vertx vertxB = Vertx.vertx(); // a second application server needs its own Vert.x instance: closed in stop()
     extraVertx.add(vertxB);
     TestServer serverA = start(config());
     TestServer serverB = start(vertxB, config());

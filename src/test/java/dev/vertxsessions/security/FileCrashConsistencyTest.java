@@ -6,9 +6,11 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
@@ -43,6 +45,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * in flight at the kill (a write is atomic and an acknowledged one is never lost); no temporary file is left
  * except those the kills left between write and rename, which the sweeper removes once they are a minute old.
  */
+@ExtendWith(VertxExtension.class)
 class FileCrashConsistencyTest {
 
   private static final int SESSIONS = 50;
@@ -65,8 +68,8 @@ class FileCrashConsistencyTest {
   private java.util.logging.Level connectionLogLevel;
 
   @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
     connectionLogLevel = connectionLog.getLevel();
     connectionLog.setLevel(java.util.logging.Level.OFF);
   }
@@ -76,7 +79,6 @@ class FileCrashConsistencyTest {
     if (server != null && server.isAlive()) {
       server.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     }
-    vertx.close().await();
     connectionLog.setLevel(connectionLogLevel);
   }
 

@@ -12,9 +12,10 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterEach;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -35,18 +36,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * same server recovers with no restart. A logout fails with 503 in a read-only directory (the session stays, as
  * the 503 says) and works on a full disk.
  */
+@ExtendWith(VertxExtension.class)
 class FileFaultTest {
 
+  /**
+   * The temp tree of a test. A field, not a test parameter: it is created before the test's Vert.x instance and
+   * deleted only once that instance is closed.
+   */
+  @TempDir
+  Path root;
   private Vertx vertx;
 
   @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() {
-    vertx.close().await();
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
   }
 
   private static void routes(Router router) {
@@ -168,8 +171,7 @@ class FileFaultTest {
   }
 
   @Test
-  void unreadableSessionEntry_givesA503OnLoad_logsNoSessionId_andDoesNotStopTheSweeper(@TempDir Path root)
-    throws Exception {
+  void unreadableSessionEntry_givesA503OnLoad_logsNoSessionId_andDoesNotStopTheSweeper() throws Exception {
     Path directory = root.resolve("sessions");
     MutableClock clock = new MutableClock(java.time.Instant.now());
     SessionConfig config = new SessionConfig().setBackend(FileSessionInterface.factory(
@@ -204,8 +206,7 @@ class FileFaultTest {
   }
 
   @Test
-  void readOnlyDirectory_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself(@TempDir Path root)
-    throws Exception {
+  void readOnlyDirectory_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself() throws Exception {
     Path directory = root.resolve("sessions");
     try (TestServer server = start(directory)) {
       String alice = create(server, "a1");
@@ -215,8 +216,7 @@ class FileFaultTest {
   }
 
   @Test
-  void fullDisk_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself(@TempDir Path root)
-    throws Exception {
+  void fullDisk_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself() throws Exception {
     Path directory = Files.createDirectories(root.resolve("sessions"));
     try (FileFaults.Fault tmpfs = FileFaults.tinyTmpfs(directory, "64k")) {
       try (TestServer server = start(directory)) {

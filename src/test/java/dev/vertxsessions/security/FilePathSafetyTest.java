@@ -10,9 +10,10 @@ import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
-import org.junit.jupiter.api.AfterEach;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -40,20 +41,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * would land: {@code ../session_<id>} next to the session directory and {@code ../decoy/session_<id>}. The decoys'
  * access times catch an open that changes nothing (where the file system tracks access times).
  */
+@ExtendWith(VertxExtension.class)
 class FilePathSafetyTest {
 
   private static final String PREFIX = "session_";
 
+  /**
+   * The temp tree of a test. A field, not a test parameter: it is created before the test's Vert.x instance and
+   * deleted only once that instance is closed.
+   */
+  @TempDir
+  Path root;
   private Vertx vertx;
 
   @BeforeEach
-  void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void stopVertx() {
-    vertx.close().await();
+  void startVertx(Vertx vertx) {
+    this.vertx = vertx;
   }
 
   private static void routes(Router router) {
@@ -100,7 +103,7 @@ class FilePathSafetyTest {
   }
 
   @Test
-  void hostileCookies_touchNothingOutsideTheDirectory_andReadsCreateNothing(@TempDir Path root) throws Exception {
+  void hostileCookies_touchNothingOutsideTheDirectory_andReadsCreateNothing() throws Exception {
     Path sessions = root.resolve("sessions");
     String besideId = SessionIds.generate();
     String decoyId = SessionIds.generate();
@@ -176,7 +179,7 @@ class FilePathSafetyTest {
   }
 
   @Test
-  void missingDirectory_isCreatedAtStartUpOnly_andReadsNeverRecreateIt(@TempDir Path root) throws Exception {
+  void missingDirectory_isCreatedAtStartUpOnly_andReadsNeverRecreateIt() throws Exception {
     Path sessions = root.resolve("a").resolve("b").resolve("sessions");
     assertFalse(Files.exists(root.resolve("a")));
     try (TestServer server = start(sessions); RawHttp raw = new RawHttp(vertx, server.port())) {

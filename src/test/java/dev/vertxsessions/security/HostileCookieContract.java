@@ -10,9 +10,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import org.junit.jupiter.api.AfterEach;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -37,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>A backend joins by extending this class and supplying its {@link SessionConfig}. The cases come from a seeded
  * generator ({@link HostileCookies}); the seed is printed and can be set with {@code -Dvertxsessions.seed=...}.
  */
+@ExtendWith(VertxExtension.class)
 abstract class HostileCookieContract {
 
   /** Cases per kind of attack; there are 16 kinds plus about 60 fixed values. */
@@ -45,6 +47,12 @@ abstract class HostileCookieContract {
   static final String FRESH = new JsonObject().put("isNew", true).put("empty", true).put("keys", new JsonArray())
     .encode();
 
+  /**
+   * An empty directory the backend may use. A field, not a test parameter: it is created before the test's Vert.x
+   * instance and deleted only once that instance is closed, so no write still in flight lands in a deleted tree.
+   */
+  @TempDir
+  Path directory;
   protected Vertx vertx;
   protected final AtomicInteger routeFailures = new AtomicInteger();
   protected final List<Throwable> unhandled = Collections.synchronizedList(new ArrayList<>());
@@ -53,14 +61,9 @@ abstract class HostileCookieContract {
   protected abstract SessionConfig config(Path directory);
 
   @BeforeEach
-  void startVertx() {
-    vertx = Vertx.vertx();
+  void startVertx(Vertx vertx) {
+    this.vertx = vertx;
     vertx.exceptionHandler(unhandled::add);
-  }
-
-  @AfterEach
-  void stopVertx() {
-    vertx.close().await();
   }
 
   /** Starts the backend behind the test routes: /login, /probe (read-only) and /touch (writes). */
@@ -118,7 +121,7 @@ abstract class HostileCookieContract {
   }
 
   @Test
-  void hostileCookies_getFreshSession_neverAnErrorOrAForgery(@TempDir Path directory) throws Exception {
+  void hostileCookies_getFreshSession_neverAnErrorOrAForgery() throws Exception {
     long seed = HostileCookies.seed();
     String backend = getClass().getSimpleName();
     System.out.println(backend + ": hostile cookies with seed " + seed + " (replay: -Dvertxsessions.seed=" + seed

@@ -10,9 +10,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterEach;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.function.Executable;
 
 import java.io.PrintWriter;
@@ -35,18 +36,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * cookies and re-issues them under the new key, a removed key's cookies are refused, and no secret ever shows up in
  * an exception message, a stack trace, a log line (every level, every logger) or {@link SessionConfig#toJson()}.
  */
+@ExtendWith(VertxExtension.class)
 class SecretHandlingTest {
 
   private Vertx vertx;
 
   @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() {
-    vertx.close().await();
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
   }
 
   /** A fresh random secret of {@code bytes} ASCII bytes, distinctive enough to grep for. */

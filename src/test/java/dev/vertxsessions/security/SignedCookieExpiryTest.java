@@ -12,9 +12,10 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterEach;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -31,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * replayed after the absolute lifetime even when it was re-issued moments before, or was issued with a later
  * expiry by a server that had no absolute lifetime configured.
  */
+@ExtendWith(VertxExtension.class)
 class SignedCookieExpiryTest {
 
   private static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
@@ -42,14 +44,9 @@ class SignedCookieExpiryTest {
   private MutableClock clock;
 
   @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
     clock = new MutableClock(T0);
-  }
-
-  @AfterEach
-  void tearDown() {
-    vertx.close().await();
   }
 
   private SessionConfig config(Duration absolute, boolean rolling) {

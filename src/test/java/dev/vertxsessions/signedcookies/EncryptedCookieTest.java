@@ -6,9 +6,11 @@ import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -21,20 +23,20 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The opt-in AES-GCM mode: clients cannot read the session, and any change to nonce, tag or body is refused. */
+@ExtendWith(VertxExtension.class)
 class EncryptedCookieTest {
 
   Vertx vertx;
   List<TestServer> servers = new ArrayList<>();
 
   @BeforeEach
-  void start() {
-    vertx = Vertx.vertx();
+  void start(Vertx vertx) {
+    this.vertx = vertx;
   }
 
   @AfterEach
   void stop() {
     servers.forEach(TestServer::close);
-    vertx.close().await();
   }
 
   TestServer server(String secret, List<String> fallbacks, boolean encrypt) {

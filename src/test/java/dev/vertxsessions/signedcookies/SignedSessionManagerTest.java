@@ -7,9 +7,11 @@ import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@ExtendWith(VertxExtension.class)
 class SignedSessionManagerTest {
 
   static final String OTHER_SECRET = "fedcba9876543210fedcba9876543210-other-secret";
@@ -30,15 +33,14 @@ class SignedSessionManagerTest {
   List<TestServer> servers = new ArrayList<>();
 
   @BeforeEach
-  void start() {
-    vertx = Vertx.vertx();
+  void start(Vertx vertx) {
+    this.vertx = vertx;
     clock = new MutableClock();
   }
 
   @AfterEach
   void stop() {
     servers.forEach(TestServer::close);
-    vertx.close().await();
   }
 
   TestServer server(SessionConfig config) {

@@ -11,9 +11,11 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -35,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the {@link SessionConfig} that selects it; backends that update atomically extend
  * {@link ServerSideDemoAppContractTest} instead, which adds parallel requests.
  */
+@ExtendWith(VertxExtension.class)
 abstract class DemoAppContractTest {
 
   static final String SECRET = "demo-test-secret-0123456789abcdef0123456789";
@@ -61,8 +64,8 @@ abstract class DemoAppContractTest {
   }
 
   @BeforeEach
-  void startDemo() {
-    vertx = Vertx.vertx();
+  void startDemo(Vertx vertx) {
+    this.vertx = vertx;
     clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.SECONDS));
     config = sessionConfig(tempDir).setClock(clock);
     start();
@@ -70,11 +73,7 @@ abstract class DemoAppContractTest {
 
   @AfterEach
   void stopDemo() {
-    try {
-      stop();
-    } finally {
-      vertx.close().await();
-    }
+    stop();
   }
 
   private void start() {

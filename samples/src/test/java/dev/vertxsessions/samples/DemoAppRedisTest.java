@@ -1,9 +1,8 @@
 package dev.vertxsessions.samples;
 
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.redis.RedisServerProcess;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.vertxsessions.redis.RedisServerExtension;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,21 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 class DemoAppRedisTest extends ServerSideDemoAppContractTest {
 
-  private static RedisServerProcess redis;
+  @RegisterExtension
+  static RedisServerExtension redis = new RedisServerExtension();
   private static final AtomicInteger TESTS = new AtomicInteger();
   private String prefix;
-
-  @BeforeAll
-  static void startRedis() throws IOException {
-    redis = RedisServerProcess.start();
-  }
-
-  @AfterAll
-  static void stopRedis() throws IOException {
-    if (redis != null) {
-      redis.close();
-    }
-  }
 
   @Override
   SessionConfig sessionConfig(Path tempDir) {
