@@ -4,6 +4,7 @@ import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionCookie;
 import dev.vertxsessions.internal.SessionIds;
 import dev.vertxsessions.internal.VertxWebBridge;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.CookieSameSite;
@@ -33,8 +34,9 @@ import java.util.function.UnaryOperator;
  *    Requests also wait for the backend's start (SessionBackend.start); a failed start answers 503.
  * 1. handle(): a request without a cookie gets a fresh session at once. A request with a cookie pauses, waits for
  *    any write of the same ID that this process still has in flight (SavesInFlight: read-your-writes), then loads
- *    through the backend. Server-side IDs of the wrong format never reach the backend. A cookie that loads nothing
- *    gives a fresh session with a new random ID, never one the client chose.
+ *    through the backend. A paused request goes on on its own event loop, although that write (another loop's
+ *    request) or the backend may complete elsewhere. Server-side IDs of the wrong format never reach the backend.
+ *    A cookie that loads nothing gives a fresh session with a new random ID, never one the client chose.
  * 2. Route handlers read and write the session; the same object is ctx.session(), and the user it holds is put
  *    back into the context (VertxWebBridge).
  * 3. finish(), run by commit()/flush() or when the headers go out: the user held in the session is made exactly
@@ -213,17 +215,29 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     return previousId == null ? Future.succeededFuture() : call(() -> backend.load(previousId));
   }
 
-  /** Pauses the request (keeping its body for a BodyHandler after us) until {@code future} completes. */
+  /**
+   * Pauses the request (keeping its body for a BodyHandler after us) until {@code future} completes, then goes on
+   * on the request's own context: the future may complete on another event loop (a save of the same session by a
+   * request on another loop, which this one waited for, or a backend that completes where it was created).
+   */
   private static void pauseUntil(HttpServerRequest request, Future<?> future, Runnable then) {
     boolean paused = !request.isEnded();
     if (paused) {
       request.pause();
     }
-    future.onComplete(ar -> {
+    Context context = Vertx.currentContext();
+    Runnable resume = () -> {
       if (paused) {
         request.resume();
       }
       then.run();
+    };
+    future.onComplete(ar -> {
+      if (context == null || Vertx.currentContext() == context) {
+        resume.run();
+      } else {
+        context.runOnContext(v -> resume.run());
+      }
     });
   }
 

@@ -50,7 +50,11 @@ public final class JsonValues {
     // Numbers take the type JSON reading gives them back, so a value reads the same before and after a save.
     if (value instanceof Long || value instanceof Short || value instanceof Byte) {
       long number = ((Number) value).longValue();
-      return number == (int) number ? Integer.valueOf((int) number) : Long.valueOf(number);
+      // Boxed apart: in one conditional expression, Java would promote the Integer back to a long.
+      if (number == (int) number) {
+        return Integer.valueOf((int) number);
+      }
+      return Long.valueOf(number);
     }
     if (value instanceof Float) {
       return ((Float) value).doubleValue();
