@@ -96,7 +96,10 @@ public final class OptionsReader {
     return has(key) ? stringList(json, key, section + key) : defaultValue;
   }
 
-  /** Returns an {@link IllegalArgumentException} for an invalid value, naming the key and the fix. */
+  /**
+   * Returns an {@link IllegalArgumentException} for an invalid value: {@code invalid("pool_size", "at least 1")}
+   * says {@code postgres.pool_size must be at least 1}.
+   */
   public IllegalArgumentException invalid(String key, String mustBe) {
     return new IllegalArgumentException(section + key + " must be " + mustBe);
   }
