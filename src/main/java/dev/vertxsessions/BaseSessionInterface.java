@@ -138,7 +138,11 @@ public abstract class BaseSessionInterface implements Session {
     this.data.clear();
     this.envelopes.clear();
     for (Map.Entry<String, Object> entry : storedData.entrySet()) {
-      this.data.put(entry.getKey(), JsonValues.fromStorable(entry.getValue()));
+      Object value = JsonValues.fromStorable(entry.getValue());
+      this.data.put(entry.getKey(), value);
+      if (value != entry.getValue()) {
+        envelopes.put(entry.getKey(), entry.getValue()); // its stored form, as long as nobody puts it again
+      }
     }
     this.createdAt = createdAtMillis;
     this.expiresAt = expiresAtMillis;
@@ -623,6 +627,11 @@ public abstract class BaseSessionInterface implements Session {
       }
     }
     return copy;
+  }
+
+  /** Returns the JSON form in which the value of {@code key} was stored or last serialized, or null. */
+  final Object storedForm(String key) {
+    return envelopes.get(key);
   }
 
   /** Marks the session as changed, so it is saved (and its cookie sent) with this response. */

@@ -319,7 +319,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
   private Future<Void> finish(RequestState state, boolean explicit) {
     Settings current = settings;
     BaseSessionInterface session = state.session;
-    VertxWebBridge.syncUser(state.ctx, session, state.userAtLoad);
+    VertxWebBridge.syncUser(state.ctx, session, state.userAtLoad,
+      session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
     state.userAtLoad = state.ctx.user();
     SaveDecision decision = SaveDecision.decide(session.isDestroyed(), session.isEmpty(), session.isModified(),
       !session.isNew(), session.getPreviousSessionKey() != null, state.hadCookie, current.config.isRolling(),

@@ -44,11 +44,12 @@ public final class VertxWebBridge {
   }
 
   /**
-   * Makes the user held in the session exactly {@code ctx.user()}: stored when it differs from
-   * {@code userAtLoad} (a login, an impersonation, a refresh, or a new session ID), removed when there is none
-   * (a logout, or an impersonation that moved it out of the context).
+   * Makes the user held in the session exactly {@code ctx.user()}: stored when it is another user than
+   * {@code userAtLoad} (a login, an impersonation, a refresh), when the session has a new ID, or when the same user
+   * changed (an authorization handler added its authorizations), which {@code storedForm}, the JSON the holder was
+   * stored as, tells; removed when there is none (a logout, or an impersonation that moved it out of the context).
    */
-  public static void syncUser(RoutingContext ctx, Session session, User userAtLoad) {
+  public static void syncUser(RoutingContext ctx, Session session, User userAtLoad, Object storedForm) {
     User user = ctx.user();
     Object holder = session.get(USER_HOLDER_KEY);
     if (user == null) {
@@ -58,6 +59,11 @@ public final class VertxWebBridge {
       return;
     }
     if (user != userAtLoad || !(holder instanceof UserHolder) || session.isRegenerated()) {
+      session.put(USER_HOLDER_KEY, new UserHolder(ctx));
+      return;
+    }
+    Object current = JsonValues.toStorable(new UserHolder(ctx));
+    if (!current.equals(storedForm)) {
       session.put(USER_HOLDER_KEY, new UserHolder(ctx));
     }
   }

@@ -132,6 +132,26 @@ class SessionHandlerSurfaceTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {"signed", "file", "memory"})
+  void changesToTheLoggedInUser_areSaved_andAnUnchangedUserWritesNothing(String backend, Vertx vertx) {
+    start(vertx, config(backend), router -> {
+      router.route("/private/*").handler(basicAuth());
+      router.get("/private/grant").handler(ctx -> {
+        ctx.user().principal().put("role", "admin"); // as an authorization step that enriches the user
+        ctx.end("granted");
+      });
+      router.get("/private/role").handler(ctx -> ctx.end(String.valueOf(ctx.user().principal().getString("role"))));
+    });
+    String cookie = TestServer.sessionCookie(send(HttpMethod.GET, "/private/role", null, BASIC));
+    HttpResponse<Buffer> unchanged = send(HttpMethod.GET, "/private/role", cookie, null);
+    assertEquals("null", unchanged.bodyAsString());
+    assertNull(TestServer.setCookie(unchanged, "session_id"), "restoring an unchanged user writes nothing");
+    HttpResponse<Buffer> granted = send(HttpMethod.GET, "/private/grant", cookie, null);
+    String after = TestServer.setCookie(granted, "session_id") == null ? cookie : TestServer.sessionCookie(granted);
+    assertEquals("admin", send(HttpMethod.GET, "/private/role", after, null).bodyAsString());
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {"signed", "file"})
   void reroute_savesWritesMadeBeforeAndAfterIt(String backend, Vertx vertx) {
     start(vertx, config(backend), router -> {
