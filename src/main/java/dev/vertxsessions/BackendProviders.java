@@ -87,15 +87,15 @@ final class BackendProviders {
         e);
     }
     Object instance = instantiate(constructor, className);
-    if (instance instanceof SessionBackendProvider) {
-      SessionBackendProvider provider = (SessionBackendProvider) instance;
+    if (instance instanceof SessionBackendProvider provider) {
+      
       return provider.create(vertx, config, new JsonObject());
     }
-    if (instance instanceof SessionBackendFactory) {
-      return ((SessionBackendFactory) instance).create(vertx, config);
+    if (instance instanceof SessionBackendFactory sessionBackendFactory) {
+      return sessionBackendFactory.create(vertx, config);
     }
-    if (instance instanceof SessionManagerFactory) {
-      return new SeedSessionBackend(vertx, config, ((SessionManagerFactory) instance).create(vertx, config));
+    if (instance instanceof SessionManagerFactory sessionManagerFactory) {
+      return new SeedSessionBackend(vertx, config, sessionManagerFactory.create(vertx, config));
     }
     SessionManager sessions = () -> (BaseSessionInterface) instantiate(constructor, className);
     return new SeedSessionBackend(vertx, config, sessions);

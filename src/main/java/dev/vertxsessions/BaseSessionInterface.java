@@ -250,7 +250,7 @@ public abstract class BaseSessionInterface implements Session {
 
   /** Returns the value of {@code key}, or null. */
   @Override
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "TypeParameterUnusedInFormals"}) // the signature of Vert.x-Web's Session
   public <T> T get(String key) {
     return (T) data.get(key);
   }
@@ -314,7 +314,7 @@ public abstract class BaseSessionInterface implements Session {
 
   /** Removes {@code key} and returns its value, or null. */
   @Override
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "TypeParameterUnusedInFormals"}) // the signature of Vert.x-Web's Session
   public <T> T remove(String key) {
     if (!data.containsKey(key)) {
       return null;
@@ -466,7 +466,7 @@ public abstract class BaseSessionInterface implements Session {
 
   /** Adds one to the integer stored at {@code key} (absent counts as 0) atomically, and returns the new value. */
   public Future<Long> increment(String key) {
-    return update(key, value -> value instanceof Number ? ((Number) value).longValue() + 1 : 1L)
+    return update(key, value -> value instanceof Number number ? number.longValue() + 1 : 1L)
       .map(value -> ((Number) value).longValue());
   }
 
@@ -492,7 +492,7 @@ public abstract class BaseSessionInterface implements Session {
   /** Returns whether this session's cookie is persistent: {@link #setRememberMe}, else {@code cookie_persistent}. */
   public boolean isRememberMe() {
     Object remember = data.get(REMEMBER_ME_KEY);
-    return remember instanceof Boolean ? (Boolean) remember : config.isCookiePersistent();
+    return remember instanceof Boolean b ? b : config.isCookiePersistent();
   }
   // ------------------------------------------------------------------ Vert.x-Web's Session
 

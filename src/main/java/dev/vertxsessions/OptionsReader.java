@@ -85,10 +85,10 @@ public final class OptionsReader {
       return null;
     }
     Object value = json.getValue(key);
-    if (!(value instanceof JsonObject)) {
+    if (!(value instanceof JsonObject jsonObject)) {
       throw wrongType(section + key, "a JSON object", value);
     }
-    return ((JsonObject) value).copy();
+    return jsonObject.copy();
   }
 
   /** Returns the list of strings at {@code key}, or {@code defaultValue} when it is absent. */
@@ -125,10 +125,10 @@ public final class OptionsReader {
 
   static boolean bool(JsonObject json, String key, String name) {
     Object value = json.getValue(key);
-    if (!(value instanceof Boolean)) {
+    if (!(value instanceof Boolean b)) {
       throw wrongType(name, "true or false", value);
     }
-    return (Boolean) value;
+    return b;
   }
 
   static long integer(JsonObject json, String key, String name) {
@@ -152,16 +152,16 @@ public final class OptionsReader {
 
   static List<String> stringList(JsonObject json, String key, String name) {
     Object value = json.getValue(key);
-    if (!(value instanceof JsonArray)) {
+    if (!(value instanceof JsonArray jsonArray)) {
       throw wrongType(name, "a list of strings", value);
     }
     List<String> list = new ArrayList<>();
-    for (Object item : (JsonArray) value) {
-      if (!(item instanceof String)) {
+    for (Object item : jsonArray) {
+      if (!(item instanceof String string)) {
         throw new IllegalArgumentException(name + " must be a list of strings, found an item of type "
           + typeName(item));
       }
-      list.add((String) item);
+      list.add(string);
     }
     return list;
   }

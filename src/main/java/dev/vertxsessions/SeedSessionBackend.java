@@ -105,8 +105,7 @@ final class SeedSessionBackend implements SessionBackend {
   private static boolean overridesUpdateStored(Class<?> type) {
     for (Class<?> c = type; c != null && c != BaseSessionInterface.class; c = c.getSuperclass()) {
       try {
-        c.getDeclaredMethod("updateStored", String.class, UnaryOperator.class);
-        return true;
+        return c.getDeclaredMethod("updateStored", String.class, UnaryOperator.class) != null;
       } catch (NoSuchMethodException e) {
         // not declared here: look further up
       }

@@ -158,7 +158,7 @@ public class SessionConfig {
     }
     for (String key : backendOptions.fieldNames()) {
       Object value = backendOptions.getValue(key);
-      json.put(key, value instanceof String ? OptionsReader.withoutPassword((String) value) : value);
+      json.put(key, value instanceof String string ? OptionsReader.withoutPassword(string) : value);
     }
     return json;
   }
@@ -311,11 +311,14 @@ public class SessionConfig {
 
   /** Returns the SameSite attribute as Vert.x's enum. */
   public CookieSameSite cookieSameSite() {
-    switch (cookieSameSite) {
-      case "strict": return CookieSameSite.STRICT;
-      case "none": return CookieSameSite.NONE;
-      default: return CookieSameSite.LAX;
-    }
+    return switch (cookieSameSite) {
+  case "strict" -> 
+CookieSameSite.STRICT;
+  case "none" -> 
+CookieSameSite.NONE;
+  default -> 
+CookieSameSite.LAX;
+};
   }
 
   /**

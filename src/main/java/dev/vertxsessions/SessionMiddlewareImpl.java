@@ -130,7 +130,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     if (backend == null) {
       throw new IllegalArgumentException("manager: the backend factory returned null instead of a backend");
     }
-    this.seedBackend = backend instanceof SeedSessionBackend ? (SeedSessionBackend) backend : null;
+    this.seedBackend = backend instanceof SeedSessionBackend seedSessionBackend ? seedSessionBackend : null;
     Set<SessionBackend.Capability> capabilities = backend.capabilities();
     this.serverSide = capabilities.contains(SessionBackend.Capability.SERVER_SIDE);
     this.atomicUpdates = capabilities.contains(SessionBackend.Capability.ATOMIC_UPDATE);
@@ -329,19 +329,23 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
       return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
     }
     switch (decision) {
-      case DELETE:
-        return delete(state, current);
-      case SAVE:
-        return save(state, current);
-      case COOKIE_ONLY:
-        if (SaveDecision.cookieNeeded(serverSide, session.isRememberMe(), !session.id().equals(state.cookieId),
+  case DELETE -> {
+return delete(state, current);
+}
+  case SAVE -> {
+return save(state, current);
+}
+  case COOKIE_ONLY -> {
+if (SaveDecision.cookieNeeded(serverSide, session.isRememberMe(), !session.id().equals(state.cookieId),
           false)) {
           useCookie(state, current.cookie, session, session.id(), Future.succeededFuture());
         }
         return Future.succeededFuture();
-      default:
-        return Future.succeededFuture();
-    }
+}
+  default -> {
+return Future.succeededFuture();
+}
+}
   }
 
   private Future<Void> delete(RequestState state, Settings current) {
@@ -436,7 +440,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     UnaryOperator<Object> storable = value -> JsonValues.toStorable(update.apply(value));
     if (!atomicUpdates) {
       try {
-        Object value = storable.apply(JsonValues.toStorable((Object) session.get(key)));
+        Object current = session.get(key);
+        Object value = storable.apply(JsonValues.toStorable(current));
         session.put(key, value);
         return Future.succeededFuture(session.get(key));
       } catch (RuntimeException e) {

@@ -458,6 +458,7 @@ final class FileSessionStore {
     return Math.floorMod(id.hashCode(), STRIPES);
   }
 
+  @SuppressWarnings("try") // the file lock is held for the whole block and needs no reference in it
   private <T> T withLock(String id, Callable<T> work) throws IOException {
     int stripe = stripe(id);
     ReentrantLock local = lock.stripes[stripe];
@@ -626,12 +627,12 @@ final class FileSessionStore {
       Object created = file.get("created");
       Object expires = file.get("expires");
       Object expiry = file.get("expiry");
-      if (!(data instanceof Map) || !(created instanceof Number) || !(expires instanceof Number)) {
+      if (!(data instanceof Map) || !(created instanceof Number createdAt) || !(expires instanceof Number expiresAt)) {
         throw new IOException("missing fields");
       }
       LinkedHashMap<String, Object> values = new LinkedHashMap<>((Map<String, Object>) data);
-      return new Stored(((Number) created).longValue(), ((Number) expires).longValue(),
-        expiry instanceof Number ? Duration.ofSeconds(((Number) expiry).longValue()) : null, values);
+      return new Stored(createdAt.longValue(), expiresAt.longValue(),
+        expiry instanceof Number seconds ? Duration.ofSeconds(seconds.longValue()) : null, values);
     } catch (IOException | RuntimeException e) {
       // Neither the file name (it holds the session ID) nor the parser's message (it quotes the content).
       LOG.log(Level.DEBUG, "a file in " + directory + " is not a session and reads as absent: "
@@ -645,8 +646,8 @@ final class FileSessionStore {
    * without the file name, which holds the session ID, a credential. The stack trace is kept.
    */
   private static IOException withoutFileName(Throwable e) {
-    String reason = e instanceof java.nio.file.FileSystemException
-      ? ((java.nio.file.FileSystemException) e).getReason() : e.getMessage();
+    String reason = e instanceof java.nio.file.FileSystemException fileSystemException
+      ? fileSystemException.getReason() : e.getMessage();
     if (reason != null && (reason.contains("/") || reason.contains(java.io.File.separator))) {
       reason = null; // a message that names a path may name a session file
     }

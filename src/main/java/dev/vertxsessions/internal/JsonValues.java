@@ -56,14 +56,14 @@ public final class JsonValues {
       }
       return Long.valueOf(number);
     }
-    if (value instanceof Float) {
-      return ((Float) value).doubleValue();
+    if (value instanceof Float f) {
+      return f.doubleValue();
     }
-    if (value instanceof JsonObject) {
-      return normalize(key, ((JsonObject) value).getMap());
+    if (value instanceof JsonObject jsonObject) {
+      return normalize(key, jsonObject.getMap());
     }
-    if (value instanceof JsonArray) {
-      return normalize(key, ((JsonArray) value).getList());
+    if (value instanceof JsonArray jsonArray) {
+      return normalize(key, jsonArray.getList());
     }
     if (value instanceof ClusterSerializable) {
       return value;
@@ -105,7 +105,7 @@ public final class JsonValues {
 
   /** Wraps one value in the JSON envelope when it is ClusterSerializable. */
   public static Object toStorable(Object value) {
-    return value instanceof ClusterSerializable ? envelope((ClusterSerializable) value) : value;
+    return value instanceof ClusterSerializable clusterSerializable ? envelope(clusterSerializable) : value;
   }
 
   /** Replaces JSON envelopes in {@code data} (in place) with the objects they hold. */

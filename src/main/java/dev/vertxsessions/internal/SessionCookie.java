@@ -113,15 +113,12 @@ public final class SessionCookie {
       expires = new FormattedSecond(expiresSecond);
       lastExpires = expires;
     }
-    return new StringBuilder(prefix.length() + value.length() + attributes.length() + 64)
-      .append(prefix).append(value).append("; Max-Age=").append(maxAgeSeconds)
-      .append("; Expires=").append(expires.text).append(attributes).toString();
+    return prefix + value + "; Max-Age=" + maxAgeSeconds + "; Expires=" + expires.text + attributes;
   }
 
   /** Returns the {@code Set-Cookie} header value of a browser-session cookie: no Max-Age, no Expires. */
   public String sessionHeader(String value) {
-    return new StringBuilder(prefix.length() + value.length() + attributes.length())
-      .append(prefix).append(value).append(attributes).toString();
+    return prefix + value + attributes;
   }
 
   /** Adds the header to a response's headers, replacing one this cookie has set before in the same response. */

@@ -37,7 +37,7 @@ public final class SessionIds {
     }
     for (int i = 0; i < LENGTH - 1; i++) {
       char c = value.charAt(i);
-      if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_')) {
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
         return false; // a loop, not a regular expression: this runs several times per request
       }
     }

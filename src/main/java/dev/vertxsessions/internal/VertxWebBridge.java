@@ -38,8 +38,8 @@ public final class VertxWebBridge {
   public static void attach(RoutingContext ctx, Session session) {
     ((RoutingContextInternal) ctx).setSession(session);
     Object holder = session.get(USER_HOLDER_KEY); // get(), not data(): no read-only view per request
-    if (holder instanceof UserHolder) {
-      ((UserHolder) holder).refresh(ctx);
+    if (holder instanceof UserHolder userHolder) {
+      userHolder.refresh(ctx);
     }
   }
 
@@ -85,7 +85,7 @@ public final class VertxWebBridge {
    */
   public static Session reidentify(Session fresh, String id, long timeoutMillis, long lastAccessedMillis,
                                    int version) {
-    if (!(fresh instanceof ClusterSerializable) || !(fresh instanceof AbstractSession) || !fresh.isEmpty()) {
+    if (!(fresh instanceof ClusterSerializable clusterSerializable) || !(fresh instanceof AbstractSession) || !fresh.isEmpty()) {
       throw new IllegalArgumentException("the store's createSession(timeout) returned a "
         + (fresh == null ? "null" : fresh.getClass().getName()) + "; the vertxweb backend needs an empty "
         + "AbstractSession that is ClusterSerializable, as Vert.x-Web's own stores create");
@@ -93,7 +93,7 @@ public final class VertxWebBridge {
     byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
     Buffer serialized = Buffer.buffer(idBytes.length + 28).appendInt(idBytes.length).appendBytes(idBytes)
       .appendLong(timeoutMillis).appendLong(lastAccessedMillis).appendInt(version).appendInt(0);
-    ((ClusterSerializable) fresh).readFromBuffer(0, serialized);
+    clusterSerializable.readFromBuffer(0, serialized);
     if (!id.equals(fresh.id()) || fresh.timeout() != timeoutMillis || fresh.lastAccessed() != lastAccessedMillis
       || version(fresh) != version || !fresh.isEmpty()) {
       throw new IllegalStateException("Vert.x-Web's " + fresh.getClass().getName() + " no longer reads the "
@@ -104,6 +104,6 @@ public final class VertxWebBridge {
 
   /** Returns the version a Vert.x-Web store compares on {@code put} (0 for a session that keeps none). */
   public static int version(Session session) {
-    return session instanceof AbstractSession ? ((AbstractSession) session).version() : 0;
+    return session instanceof AbstractSession abstractSession ? abstractSession.version() : 0;
   }
 }

@@ -356,7 +356,7 @@ final class RedisSessionStore {
         return attempt(session, key, function, current, attempt + 1);
       }
       // Other processes keep winning: pause a little, at random, so that they do not collide again.
-      long pause = 1 + ThreadLocalRandom.current().nextInt(1 << Math.min(attempt - 2, MAX_BACKOFF_SHIFT));
+      long pause = 1L + ThreadLocalRandom.current().nextInt(1 << Math.min(attempt - 2, MAX_BACKOFF_SHIFT));
       return vertx.timer(pause).compose(v -> attempt(session, key, function, current, attempt + 1));
     });
   }
@@ -423,8 +423,8 @@ final class RedisSessionStore {
   }
 
   private SessionException failure(String what, Throwable cause) {
-    if (cause instanceof SessionException) {
-      return (SessionException) cause;
+    if (cause instanceof SessionException sessionException) {
+      return sessionException;
     }
     if (cause instanceof TimeoutException) {
       return new SessionStoreUnavailableException("Redis did not answer within " + timeoutMillis
@@ -513,8 +513,8 @@ final class RedisSessionStore {
         request.arg(key);
       }
       for (Object arg : args) {
-        if (arg instanceof byte[]) {
-          request.arg((byte[]) arg);
+        if (arg instanceof byte[] array) {
+          request.arg(array);
         } else {
           request.arg((String) arg);
         }

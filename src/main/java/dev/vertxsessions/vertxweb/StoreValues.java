@@ -47,9 +47,9 @@ final class StoreValues {
    */
   static Object fromStore(String key, Object value) {
     byte[] json;
-    if (value instanceof JsonObject && ((JsonObject) value).size() == 1
-      && ((JsonObject) value).getValue(NUMBER_KEY) instanceof String) {
-      json = ((String) ((JsonObject) value).getValue(NUMBER_KEY)).getBytes(StandardCharsets.UTF_8);
+    if (value instanceof JsonObject jsonObject && jsonObject.size() == 1
+      && jsonObject.getValue(NUMBER_KEY) instanceof String) {
+      json = ((String) jsonObject.getValue(NUMBER_KEY)).getBytes(StandardCharsets.UTF_8);
     } else if (value instanceof ClusterSerializable && !(value instanceof JsonObject)
       && !(value instanceof JsonArray)) {
       return JsonValues.toStorable(value); // put by something other than us (e.g. Vert.x-Web's user holder)

@@ -61,14 +61,14 @@ class SessionHandlerSurfaceTest {
 
   private SessionConfig config(String backend) {
     SessionConfig config = new SessionConfig().setSecretKey(TestServer.SECRET);
-    switch (backend) {
-      case "file":
-        return config.setBackend(FileSessionInterface.factory(dir, "session_"));
-      case "memory":
-        return config.setManager("memory");
-      default:
-        return config;
-    }
+    return switch (backend) {
+  case "file" -> 
+config.setBackend(FileSessionInterface.factory(dir, "session_"));
+  case "memory" -> 
+config.setManager("memory");
+  default -> 
+config;
+};
   }
 
   private void start(Vertx vertx, SessionConfig config, Consumer<Router> routes) {

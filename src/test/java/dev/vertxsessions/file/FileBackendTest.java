@@ -218,7 +218,7 @@ class FileBackendTest {
     int json = SessionFiles.json(file(id)).length();
     assertTrue(json > 24_000, "json " + json);
     // Two slots, each the smallest power of two with room for twice the version and its header.
-    assertEquals(2 * Integer.highestOneBit(2 * (20 + json) - 1) * 2, grown, "json " + json);
+    assertEquals(2L * Integer.highestOneBit(2 * (20 + json) - 1) * 2, grown, "json " + json);
     Object inode = Files.getAttribute(file(id), "unix:ino");
     server.get("/", id);
     server.get("/", id);
@@ -269,7 +269,7 @@ class FileBackendTest {
     }
     // The one value of the generated ID format is looked up (and found absent); every other value, including those
     // with characters a cookie may not hold, is counted as tampered, twice (once per request).
-    assertEquals(2 * (hostile.size() - 1), server.middleware.metrics().tamperedCookies());
+    assertEquals(2L * (hostile.size() - 1), server.middleware.metrics().tamperedCookies());
     int reachedHandler = 0;
     for (String raw : List.of("session_id=..\u0000/x", "session_id=\u0001\u0002", "session_id=%00")) {
       String status = rawRequest("GET /peek HTTP/1.1\r\nHost: x\r\nCookie: " + raw + "\r\nConnection: close\r\n\r\n");

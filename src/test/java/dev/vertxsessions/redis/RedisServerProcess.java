@@ -229,6 +229,7 @@ public final class RedisServerProcess implements AutoCloseable {
     }
   }
 
+  @SuppressWarnings("AddressSelection") // the literal loopback address: there is no name to resolve
   private Socket connect() throws IOException {
     Socket socket = new Socket();
     socket.connect(new InetSocketAddress("127.0.0.1", port), 2000);
@@ -264,22 +265,24 @@ public final class RedisServerProcess implements AutoCloseable {
     int type = in.read();
     String line = readLine(in);
     switch (type) {
-      case '+':
-        return line;
-      case '-':
-        throw new IllegalStateException(line);
-      case ':':
-        return Long.parseLong(line);
-      case '$': {
-        int length = Integer.parseInt(line);
+  case '+' -> {
+return line;
+}
+  case '-' -> 
+throw new IllegalStateException(line);
+  case ':' -> {
+return Long.parseLong(line);
+}
+  case '$' -> {
+int length = Integer.parseInt(line);
         if (length < 0) {
           return null;
         }
         byte[] bytes = in.readNBytes(length + 2);
         return new String(bytes, 0, length, StandardCharsets.UTF_8);
-      }
-      case '*': {
-        int count = Integer.parseInt(line);
+}
+  case '*' -> {
+int count = Integer.parseInt(line);
         if (count < 0) {
           return null;
         }
@@ -288,10 +291,10 @@ public final class RedisServerProcess implements AutoCloseable {
           items.add(read(in));
         }
         return items;
-      }
-      default:
-        throw new IOException("unexpected RESP type " + type + " " + line);
-    }
+}
+  default -> 
+throw new IOException("unexpected RESP type " + type + " " + line);
+}
   }
 
   private static String readLine(InputStream in) throws IOException {

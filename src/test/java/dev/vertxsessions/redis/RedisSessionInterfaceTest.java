@@ -1,5 +1,12 @@
 package dev.vertxsessions.redis;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
@@ -17,12 +24,6 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,6 +32,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -38,13 +40,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Redis backend against a real redis-server, over real HTTP. The class gets its own server on a free port,
@@ -92,7 +92,7 @@ class RedisSessionInterfaceTest {
       for (Object key : keys) {
         String name = (String) key;
         assertTrue(name.equals("other:x")
-            || name.startsWith(PREFIX) && SessionIds.isWellFormed(name.substring(PREFIX.length())),
+            || (name.startsWith(PREFIX) && SessionIds.isWellFormed(name.substring(PREFIX.length()))),
           "unexpected key " + name);
       }
     }
@@ -699,7 +699,7 @@ class RedisSessionInterfaceTest {
     seen.addAll(monitor.drain());
     // A new pooled connection starts with HELLO: once per connection, not per request.
     seen.removeIf(line -> line.startsWith("\"hello\""));
-    List<String> names = seen.stream().map(line -> line.substring(1, line.indexOf('"', 1)).toUpperCase())
+    List<String> names = seen.stream().map(line -> line.substring(1, line.indexOf('"', 1)).toUpperCase(Locale.ROOT))
       .collect(Collectors.toList());
     assertEquals(List.of(expected), names, String.join("\n", seen));
     for (String line : seen) {

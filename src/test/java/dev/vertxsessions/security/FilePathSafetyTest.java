@@ -160,7 +160,7 @@ class FilePathSafetyTest {
         }
       }
       long succeeded = written.stream().filter(r -> r.status == 200).count();
-      assertEquals(writes.size() * writePaths.size(), succeeded, "every write succeeds");
+      assertEquals((long) writes.size() * writePaths.size(), succeeded, "every write succeeds");
       assertEquals(succeeded, created.size(), "one new session file per write");
       for (String path : created) {
         assertTrue(path.startsWith("sessions/" + PREFIX), "created outside the directory: " + path);

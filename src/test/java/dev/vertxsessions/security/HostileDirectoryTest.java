@@ -1,11 +1,21 @@
 package dev.vertxsessions.security;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.file.FileSessionInterface;
-import dev.vertxsessions.file.FileSessionOptions;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
+import dev.vertxsessions.file.FileSessionInterface;
+import dev.vertxsessions.file.FileSessionOptions;
 import dev.vertxsessions.file.SessionFiles;
 import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
@@ -18,12 +28,6 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.management.ManagementFactory;
@@ -43,15 +47,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The file backend in a session directory where someone else can create entries: files are private (directory 0700,
@@ -166,7 +166,7 @@ class HostileDirectoryTest {
       assumeTrue(false, "needs mkfifo: " + e);
       throw e;
     }
-    assertEquals(0, mkfifo.waitFor(), new String(mkfifo.getInputStream().readAllBytes()));
+    assertEquals(0, mkfifo.waitFor(), new String(mkfifo.getInputStream().readAllBytes(), UTF_8));
     fifos.add(path);
     assertTrue(attributes(path).isOther(), "a FIFO");
     return path;
@@ -176,7 +176,7 @@ class HostileDirectoryTest {
   private static void backdate(Path fifo, FileTime time) throws Exception {
     Process touch = new ProcessBuilder("touch", "-m", "-d", "@" + time.toInstant().getEpochSecond(), fifo.toString())
       .redirectErrorStream(true).start();
-    assertEquals(0, touch.waitFor(), new String(touch.getInputStream().readAllBytes()));
+    assertEquals(0, touch.waitFor(), new String(touch.getInputStream().readAllBytes(), UTF_8));
     assertEquals(time.toInstant().getEpochSecond(), attributes(fifo).lastModifiedTime().toInstant().getEpochSecond());
   }
 

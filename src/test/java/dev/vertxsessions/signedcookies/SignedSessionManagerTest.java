@@ -1,5 +1,11 @@
 package dev.vertxsessions.signedcookies;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionRoutes;
@@ -8,20 +14,14 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith(VertxExtension.class)
 class SignedSessionManagerTest {
@@ -179,7 +179,7 @@ class SignedSessionManagerTest {
     bad.add(cookie + "A");
     bad.add("garbage");
     bad.add(".");
-    bad.add(Base64.getEncoder().encodeToString(cookie.getBytes()));
+    bad.add(Base64.getEncoder().encodeToString(cookie.getBytes(UTF_8)));
     bad.add(cookie.replace('-', '+').replace('_', '/'));
     bad.removeIf(cookie::equals); // the last one is the cookie itself when it has neither '-' nor '_'
     for (String value : bad) {

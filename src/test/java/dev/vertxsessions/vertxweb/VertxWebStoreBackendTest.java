@@ -401,11 +401,13 @@ class VertxWebStoreBackendTest {
       assertEquals("count 3", onA.get("/count", id).bodyAsString(), "instance A read what B wrote");
 
       assertEquals("stored", onB.get("/values/put", id).bodyAsString());
-      assertEquals("cart={items=[{sku=a-1, qty=2}], total=12.5, note=null} (LinkedHashMap)\n"
-        + "big=123456789012345678901234567890 (BigInteger)\n"
-        + "long=1099511627776 (Long)\n"
-        + "flag=true (Boolean)\n"
-        + "name=Zoë (String)\n", onA.get("/values/get", id).bodyAsString(), "values survive serialization");
+      assertEquals("""
+        cart={items=[{sku=a-1, qty=2}], total=12.5, note=null} (LinkedHashMap)
+        big=123456789012345678901234567890 (BigInteger)
+        long=1099511627776 (Long)
+        flag=true (Boolean)
+        name=Zoë (String)
+        """, onA.get("/values/get", id).bodyAsString(), "values survive serialization");
 
       Session stored = ClusteredSessionStore.create(b).get(id).await();
       assertEquals(new JsonObject().put("__vertx-sessions.number", "123456789012345678901234567890"),

@@ -84,18 +84,23 @@ public final class DemoSettings {
     String backendValue = value(env, "SESSION_BACKEND");
     if (backendValue != null) {
       switch (backendValue.toLowerCase(Locale.ROOT)) {
-        case "cookie": backend = Backend.COOKIE; break;
-        case "file": backend = Backend.FILE; break;
-        case "redis": backend = Backend.REDIS; break;
-        case "postgres": backend = Backend.POSTGRES; break;
-        default: errors.add("SESSION_BACKEND must be cookie, file, redis or postgres, got " + quote(backendValue));
-      }
+  case "cookie" -> 
+backend = Backend.COOKIE;
+  case "file" -> 
+backend = Backend.FILE;
+  case "redis" -> 
+backend = Backend.REDIS;
+  case "postgres" -> 
+backend = Backend.POSTGRES;
+  default -> 
+errors.add("SESSION_BACKEND must be cookie, file, redis or postgres, got " + quote(backendValue));
+}
     }
 
     String directory = value(env, "SESSION_DIR");
     if (directory != null) {
       try {
-        Path.of(directory);
+        Path unused = Path.of(directory); // throws for a path this system cannot have
         config.setBackendOption("directory", directory);
       } catch (InvalidPathException e) {
         errors.add("SESSION_DIR must be a directory path, got " + quote(directory));

@@ -66,13 +66,19 @@ final class Pages {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       switch (c) {
-        case '&': out.append("&amp;"); break;
-        case '<': out.append("&lt;"); break;
-        case '>': out.append("&gt;"); break;
-        case '"': out.append("&quot;"); break;
-        case '\'': out.append("&#39;"); break;
-        default: out.append(c);
-      }
+  case '&' -> 
+out.append("&amp;");
+  case '<' -> 
+out.append("&lt;");
+  case '>' -> 
+out.append("&gt;");
+  case '"' -> 
+out.append("&quot;");
+  case '\'' -> 
+out.append("&#39;");
+  default -> 
+out.append(c);
+}
     }
     return out.toString();
   }

@@ -133,6 +133,7 @@ final class WizardExample {
   }
 
   /** Stands in for saving the sign-up somewhere; returns its ID. */
+  @SuppressWarnings("UnusedVariable") // a stand-in: a real application would store the data
   private static String process(Map<String, Object> data) {
     byte[] id = new byte[6];
     RANDOM.nextBytes(id);

@@ -7,7 +7,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -95,7 +95,7 @@ final class Browser {
       int eq = pair.indexOf('=');
       String name = pair.substring(0, eq).trim();
       String value = pair.substring(eq + 1).trim();
-      if (value.isEmpty() || setCookie.toLowerCase().contains("max-age=0")) {
+      if (value.isEmpty() || setCookie.toLowerCase(Locale.ROOT).contains("max-age=0")) {
         cookies.remove(name);
       } else {
         cookies.put(name, value);

@@ -335,8 +335,8 @@ public final class PostgresSessionBackend implements SessionBackend {
     if (cause instanceof SessionException) {
       return cause;
     }
-    if (cause instanceof PgException && !isTransient(((PgException) cause).getSqlState())) {
-      PgException error = (PgException) cause;
+    if (cause instanceof PgException error && !isTransient(error.getSqlState())) {
+      
       return new SessionException(database + " refused to " + action + ": SQLSTATE " + error.getSqlState() + " "
         + error.getErrorMessage(), cause);
     }

@@ -189,8 +189,8 @@ public final class PostgresServer implements AutoCloseable {
 
     private static PostgresServer server(ExtensionContext context) {
       Running running = running(context);
-      if (running.failure instanceof RuntimeException) {
-        throw (RuntimeException) running.failure;
+      if (running.failure instanceof RuntimeException runtimeException) {
+        throw runtimeException;
       }
       if (running.failure != null) {
         throw new IllegalStateException("PostgreSQL did not start: " + running.failure, running.failure);
