@@ -10,22 +10,22 @@ import java.util.Map;
  */
 final class FailedMoves {
 
-  private static final int MAX_ENTRIES = 10_000;
+    private static final int MAX_ENTRIES = 10_000;
 
-  private final Map<String, String> previousIds = new LinkedHashMap<>(16, 0.75f, false) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-      return size() > MAX_ENTRIES;
+    private final Map<String, String> previousIds = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > MAX_ENTRIES;
+        }
+    };
+
+    /** Remembers that the session meant to move from {@code previousId} to {@code id} stayed where it was. */
+    synchronized void remember(String id, String previousId) {
+        previousIds.put(id, previousId);
     }
-  };
 
-  /** Remembers that the session meant to move from {@code previousId} to {@code id} stayed where it was. */
-  synchronized void remember(String id, String previousId) {
-    previousIds.put(id, previousId);
-  }
-
-  /** Returns, and forgets, the ID a failed move of {@code id} left the session under; null when there is none. */
-  synchronized String take(String id) {
-    return previousIds.isEmpty() ? null : previousIds.remove(id);
-  }
+    /** Returns, and forgets, the ID a failed move of {@code id} left the session under; null when there is none. */
+    synchronized String take(String id) {
+        return previousIds.isEmpty() ? null : previousIds.remove(id);
+    }
 }

@@ -1,7 +1,6 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Future;
-
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
@@ -11,31 +10,34 @@ import java.util.concurrent.ConcurrentMap;
  */
 final class SavesInFlight {
 
-  /** A write of one ID in flight, and the change set it stores (null when it is a delete or several writes). */
-  static final class Write {
-    final Future<?> done;
-    final SessionChanges changes;
+    /** A write of one ID in flight, and the change set it stores (null when it is a delete or several writes). */
+    static final class Write {
+        final Future<?> done;
+        final SessionChanges changes;
 
-    Write(Future<?> done, SessionChanges changes) {
-      this.done = done;
-      this.changes = changes;
+        Write(Future<?> done, SessionChanges changes) {
+            this.done = done;
+            this.changes = changes;
+        }
     }
-  }
 
-  private final ConcurrentMap<String, Write> writes = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Write> writes = new ConcurrentHashMap<>();
 
-  /** Returns the write of {@code id} in flight, or null. */
-  Write get(String id) {
-    return writes.get(id);
-  }
+    /** Returns the write of {@code id} in flight, or null. */
+    Write get(String id) {
+        return writes.get(id);
+    }
 
-  /**
-   * Remembers {@code write} of {@code id} until it completes. Two writes of one ID in flight: a load waits for
-   * both and then reads the store (which one is last is the store's to say).
-   */
-  void track(String id, Future<?> write, SessionChanges changes) {
-    Write tracked = writes.compute(id, (k, earlier) -> earlier == null ? new Write(write, changes)
-      : new Write(Future.join(earlier.done, write).transform(ar -> Future.succeededFuture()), null));
-    tracked.done.onComplete(ar -> writes.remove(id, tracked));
-  }
+    /**
+     * Remembers {@code write} of {@code id} until it completes. Two writes of one ID in flight: a load waits for
+     * both and then reads the store (which one is last is the store's to say).
+     */
+    void track(String id, Future<?> write, SessionChanges changes) {
+        Write tracked = writes.compute(
+                id,
+                (k, earlier) -> earlier == null
+                        ? new Write(write, changes)
+                        : new Write(Future.join(earlier.done, write).transform(ar -> Future.succeededFuture()), null));
+        tracked.done.onComplete(ar -> writes.remove(id, tracked));
+    }
 }

@@ -1,7 +1,6 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Future;
-
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -29,85 +28,85 @@ import java.util.function.UnaryOperator;
  */
 public interface SessionBackend {
 
-  /** What a backend can do beyond the minimum; the middleware and the backend contract test read them. */
-  enum Capability {
+    /** What a backend can do beyond the minimum; the middleware and the backend contract test read them. */
+    enum Capability {
+        /**
+         * The cookie carries only the session's ID and the data lives in the store, so a logout revokes the
+         * session everywhere. Without it, the cookie carries the session itself (signed cookies): the middleware
+         * hands the backend the raw cookie value and re-sends the cookie on every save.
+         */
+        SERVER_SIDE,
+        /** {@link #update} is atomic against parallel requests (no lost update). */
+        ATOMIC_UPDATE,
+        /** Saves merge per key, so parallel requests that change different keys both keep their change. */
+        PER_KEY_MERGE,
+        /** Several processes or servers can share the store (two application instances see the same sessions). */
+        SHARED
+    }
+
     /**
-     * The cookie carries only the session's ID and the data lives in the store, so a logout revokes the
-     * session everywhere. Without it, the cookie carries the session itself (signed cookies): the middleware
-     * hands the backend the raw cookie value and re-sends the cookie on every save.
+     * Loads a session. For a {@link Capability#SERVER_SIDE} backend {@code cookieValue} is an ID the middleware
+     * generated (its format is checked before this call); otherwise it is the raw cookie value, to decode and
+     * verify. Completes with null when there is no such session, or it is malformed or forged.
      */
-    SERVER_SIDE,
-    /** {@link #update} is atomic against parallel requests (no lost update). */
-    ATOMIC_UPDATE,
-    /** Saves merge per key, so parallel requests that change different keys both keep their change. */
-    PER_KEY_MERGE,
-    /** Several processes or servers can share the store (two application instances see the same sessions). */
-    SHARED
-  }
+    Future<SessionRecord> load(String cookieValue);
 
-  /**
-   * Loads a session. For a {@link Capability#SERVER_SIDE} backend {@code cookieValue} is an ID the middleware
-   * generated (its format is checked before this call); otherwise it is the raw cookie value, to decode and
-   * verify. Completes with null when there is no such session, or it is malformed or forged.
-   */
-  Future<SessionRecord> load(String cookieValue);
+    /**
+     * Stores a change set (see {@link SessionChanges} for the rules). Completes with true when stored, false when
+     * the session had been deleted meanwhile and nothing was written.
+     */
+    Future<Boolean> save(SessionChanges changes);
 
-  /**
-   * Stores a change set (see {@link SessionChanges} for the rules). Completes with true when stored, false when
-   * the session had been deleted meanwhile and nothing was written.
-   */
-  Future<Boolean> save(SessionChanges changes);
+    /** Deletes the stored session {@code id}; succeeds when there is none. */
+    Future<Void> delete(String id);
 
-  /** Deletes the stored session {@code id}; succeeds when there is none. */
-  Future<Void> delete(String id);
+    /** Returns what this backend can do beyond the minimum. Defaults to {@link Capability#SERVER_SIDE} only. */
+    default Set<Capability> capabilities() {
+        return EnumSet.of(Capability.SERVER_SIDE);
+    }
 
-  /** Returns what this backend can do beyond the minimum. Defaults to {@link Capability#SERVER_SIDE} only. */
-  default Set<Capability> capabilities() {
-    return EnumSet.of(Capability.SERVER_SIDE);
-  }
+    /**
+     * Returns the cookie value for a session about to be saved with {@code changes}. Called before
+     * {@link #save(SessionChanges)}, on the event loop, and must not block. Defaults to the session's ID; the
+     * signed-cookie backend encodes the session here (and may throw {@link CookieTooLargeException}).
+     */
+    default String cookieValue(SessionChanges changes) {
+        return changes.id();
+    }
 
-  /**
-   * Returns the cookie value for a session about to be saved with {@code changes}. Called before
-   * {@link #save(SessionChanges)}, on the event loop, and must not block. Defaults to the session's ID; the
-   * signed-cookie backend encodes the session here (and may throw {@link CookieTooLargeException}).
-   */
-  default String cookieValue(SessionChanges changes) {
-    return changes.id();
-  }
+    /**
+     * Applies {@code update} to the stored value of {@code key} atomically and completes with the new value (null
+     * removes the key). Called only when {@link #capabilities()} has {@link Capability#ATOMIC_UPDATE}, with a change
+     * set that changes nothing (the middleware saves pending changes first), whose ID, expiry and
+     * {@link SessionChanges#isNew()} say which session to update, how long it lives, and whether it may be created.
+     * A session deleted meanwhile fails the Future with a {@link SessionException}. {@code update} receives plain
+     * JSON values and may be called more than once. Defaults to failing: backends without the capability get local
+     * updates, saved with the session.
+     */
+    default Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+        return Future.failedFuture(new UnsupportedOperationException("backend has no atomic update"));
+    }
 
-  /**
-   * Applies {@code update} to the stored value of {@code key} atomically and completes with the new value (null
-   * removes the key). Called only when {@link #capabilities()} has {@link Capability#ATOMIC_UPDATE}, with a change
-   * set that changes nothing (the middleware saves pending changes first), whose ID, expiry and
-   * {@link SessionChanges#isNew()} say which session to update, how long it lives, and whether it may be created.
-   * A session deleted meanwhile fails the Future with a {@link SessionException}. {@code update} receives plain
-   * JSON values and may be called more than once. Defaults to failing: backends without the capability get local
-   * updates, saved with the session.
-   */
-  default Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
-    return Future.failedFuture(new UnsupportedOperationException("backend has no atomic update"));
-  }
+    /**
+     * Loads the session {@code id} right after {@code saved}, the save of an earlier request with the same ID that
+     * this request waited for. A backend that knows what that save stored may answer without reading the store.
+     * Defaults to {@link #load(String)}.
+     */
+    default Future<SessionRecord> loadAfterSave(String id, SessionChanges saved) {
+        return load(id);
+    }
 
-  /**
-   * Loads the session {@code id} right after {@code saved}, the save of an earlier request with the same ID that
-   * this request waited for. A backend that knows what that save stored may answer without reading the store.
-   * Defaults to {@link #load(String)}.
-   */
-  default Future<SessionRecord> loadAfterSave(String id, SessionChanges saved) {
-    return load(id);
-  }
+    /**
+     * Prepares shared resources (a schema, a connection check, a sweeper timer) and hands the backend the
+     * middleware's counters. The middleware serves no request that needs the store before this completes, and a
+     * failure fails {@link SessionMiddleware#ready()}. Defaults to doing nothing.
+     */
+    default Future<Void> start(SessionMetrics metrics) {
+        return Future.succeededFuture();
+    }
 
-  /**
-   * Prepares shared resources (a schema, a connection check, a sweeper timer) and hands the backend the
-   * middleware's counters. The middleware serves no request that needs the store before this completes, and a
-   * failure fails {@link SessionMiddleware#ready()}. Defaults to doing nothing.
-   */
-  default Future<Void> start(SessionMetrics metrics) {
-    return Future.succeededFuture();
-  }
-
-  /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
-  default Future<Void> close() {
-    return Future.succeededFuture();
-  }
+    /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
+    default Future<Void> close() {
+        return Future.succeededFuture();
+    }
 }

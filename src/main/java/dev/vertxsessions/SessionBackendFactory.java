@@ -10,10 +10,10 @@ import io.vertx.core.Vertx;
 @FunctionalInterface
 public interface SessionBackendFactory {
 
-  /**
-   * Creates the backend. Called once at start-up with the validated configuration; throws
-   * {@link IllegalArgumentException} for a misconfiguration, with a message naming the key and the fix. Work that
-   * needs I/O belongs in {@link SessionBackend#start(SessionMetrics)}.
-   */
-  SessionBackend create(Vertx vertx, SessionConfig config);
+    /**
+     * Creates the backend. Called once at start-up with the validated configuration; throws
+     * {@link IllegalArgumentException} for a misconfiguration, with a message naming the key and the fix. Work that
+     * needs I/O belongs in {@link SessionBackend#start(SessionMetrics)}.
+     */
+    SessionBackend create(Vertx vertx, SessionConfig config);
 }

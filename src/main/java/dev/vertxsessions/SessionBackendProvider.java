@@ -2,7 +2,6 @@ package dev.vertxsessions;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-
 import java.util.Set;
 
 /**
@@ -17,16 +16,16 @@ import java.util.Set;
  */
 public interface SessionBackendProvider {
 
-  /** Returns the name that {@code manager} selects this backend by, e.g. {@code file}. */
-  String name();
+    /** Returns the name that {@code manager} selects this backend by, e.g. {@code file}. */
+    String name();
 
-  /** Returns the top-level JSON keys this backend reads. */
-  Set<String> jsonKeys();
+    /** Returns the top-level JSON keys this backend reads. */
+    Set<String> jsonKeys();
 
-  /**
-   * Creates the backend from the middleware's validated configuration and {@code options}, the JSON object
-   * holding the keys of {@link #jsonKeys()} that were set. Throws {@link IllegalArgumentException} naming the key
-   * and the fix for an invalid value.
-   */
-  SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options);
+    /**
+     * Creates the backend from the middleware's validated configuration and {@code options}, the JSON object
+     * holding the keys of {@link #jsonKeys()} that were set. Throws {@link IllegalArgumentException} naming the key
+     * and the fix for an invalid value.
+     */
+    SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options);
 }

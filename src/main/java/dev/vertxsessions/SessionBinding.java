@@ -1,15 +1,14 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Future;
-
 import java.util.function.UnaryOperator;
 
 /** What a session attached to a request asks of the middleware: its {@code commit()} and {@code update()}. */
 interface SessionBinding {
 
-  /** Saves the session now (see {@link BaseSessionInterface#commit()}). */
-  Future<Void> commit(BaseSessionInterface session);
+    /** Saves the session now (see {@link BaseSessionInterface#commit()}). */
+    Future<Void> commit(BaseSessionInterface session);
 
-  /** Updates one value, atomically when the backend can (see {@link BaseSessionInterface#update}). */
-  Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update);
+    /** Updates one value, atomically when the backend can (see {@link BaseSessionInterface#update}). */
+    Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update);
 }

@@ -26,96 +26,105 @@ import java.util.Set;
  */
 public final class SessionChanges {
 
-  private final String id;
-  private final String previousId;
-  private final boolean isNew;
-  private final boolean cleared;
-  private final Map<String, Object> changed;
-  private final Set<String> removed;
-  private final Map<String, Object> data;
-  private final long createdAtMillis;
-  private final long expiresAtMillis;
-  private final long savedAtMillis;
-  private final Duration perSessionExpiry;
+    private final String id;
+    private final String previousId;
+    private final boolean isNew;
+    private final boolean cleared;
+    private final Map<String, Object> changed;
+    private final Set<String> removed;
+    private final Map<String, Object> data;
+    private final long createdAtMillis;
+    private final long expiresAtMillis;
+    private final long savedAtMillis;
+    private final Duration perSessionExpiry;
 
-  SessionChanges(String id, String previousId, boolean isNew, boolean cleared, Map<String, Object> changed,
-                 Set<String> removed, Map<String, Object> data, long createdAtMillis, long expiresAtMillis,
-                 long savedAtMillis, Duration perSessionExpiry) {
-    this.id = id;
-    this.previousId = previousId;
-    this.isNew = isNew;
-    this.cleared = cleared;
-    this.changed = changed;
-    this.removed = removed;
-    this.data = data;
-    this.createdAtMillis = createdAtMillis;
-    this.expiresAtMillis = expiresAtMillis;
-    this.savedAtMillis = savedAtMillis;
-    this.perSessionExpiry = perSessionExpiry;
-  }
+    SessionChanges(
+            String id,
+            String previousId,
+            boolean isNew,
+            boolean cleared,
+            Map<String, Object> changed,
+            Set<String> removed,
+            Map<String, Object> data,
+            long createdAtMillis,
+            long expiresAtMillis,
+            long savedAtMillis,
+            Duration perSessionExpiry) {
+        this.id = id;
+        this.previousId = previousId;
+        this.isNew = isNew;
+        this.cleared = cleared;
+        this.changed = changed;
+        this.removed = removed;
+        this.data = data;
+        this.createdAtMillis = createdAtMillis;
+        this.expiresAtMillis = expiresAtMillis;
+        this.savedAtMillis = savedAtMillis;
+        this.perSessionExpiry = perSessionExpiry;
+    }
 
-  /** Returns the ID to store the session under. */
-  public String id() {
-    return id;
-  }
+    /** Returns the ID to store the session under. */
+    public String id() {
+        return id;
+    }
 
-  /** Returns the ID the session is stored under before a {@code regenerate()}, or null. */
-  public String previousId() {
-    return previousId;
-  }
+    /** Returns the ID the session is stored under before a {@code regenerate()}, or null. */
+    public String previousId() {
+        return previousId;
+    }
 
-  /** Returns whether the session was never stored: create it, whether or not the ID exists. */
-  public boolean isNew() {
-    return isNew;
-  }
+    /** Returns whether the session was never stored: create it, whether or not the ID exists. */
+    public boolean isNew() {
+        return isNew;
+    }
 
-  /** Returns whether {@code clear()} ran: stored keys not in {@link #data()} are to be removed. */
-  public boolean cleared() {
-    return cleared;
-  }
+    /** Returns whether {@code clear()} ran: stored keys not in {@link #data()} are to be removed. */
+    public boolean cleared() {
+        return cleared;
+    }
 
-  /** Returns the keys this request put, with their values (read-only). */
-  public Map<String, Object> changed() {
-    return changed;
-  }
+    /** Returns the keys this request put, with their values (read-only). */
+    public Map<String, Object> changed() {
+        return changed;
+    }
 
-  /** Returns the keys this request removed (read-only). */
-  public Set<String> removed() {
-    return removed;
-  }
+    /** Returns the keys this request removed (read-only). */
+    public Set<String> removed() {
+        return removed;
+    }
 
-  /** Returns the whole session as this request sees it after its changes (read-only). */
-  public Map<String, Object> data() {
-    return data;
-  }
+    /** Returns the whole session as this request sees it after its changes (read-only). */
+    public Map<String, Object> data() {
+        return data;
+    }
 
-  /** Returns when the session was created, in epoch milliseconds. */
-  public long createdAtMillis() {
-    return createdAtMillis;
-  }
+    /** Returns when the session was created, in epoch milliseconds. */
+    public long createdAtMillis() {
+        return createdAtMillis;
+    }
 
-  /** Returns when the session expires after this save, in epoch milliseconds (idle and absolute expiry applied). */
-  public long expiresAtMillis() {
-    return expiresAtMillis;
-  }
+    /** Returns when the session expires after this save, in epoch milliseconds (idle and absolute expiry applied). */
+    public long expiresAtMillis() {
+        return expiresAtMillis;
+    }
 
-  /** Returns when this save started, in epoch milliseconds of the configured clock. */
-  public long savedAtMillis() {
-    return savedAtMillis;
-  }
+    /** Returns when this save started, in epoch milliseconds of the configured clock. */
+    public long savedAtMillis() {
+        return savedAtMillis;
+    }
 
-  /** Returns how long the stored session lives from now: a TTL for stores that expire keys themselves. */
-  public Duration timeToLive() {
-    return Duration.ofMillis(Math.max(0, expiresAtMillis - savedAtMillis));
-  }
+    /** Returns how long the stored session lives from now: a TTL for stores that expire keys themselves. */
+    public Duration timeToLive() {
+        return Duration.ofMillis(Math.max(0, expiresAtMillis - savedAtMillis));
+    }
 
-  /** Returns the lifetime set on this session only, or null when it uses the configured {@code expiry}. */
-  public Duration perSessionExpiry() {
-    return perSessionExpiry;
-  }
+    /** Returns the lifetime set on this session only, or null when it uses the configured {@code expiry}. */
+    public Duration perSessionExpiry() {
+        return perSessionExpiry;
+    }
 
-  /** Returns whether this change set changes nothing but the expiry (a rolling renewal or an atomic update). */
-  public boolean isEmpty() {
-    return !cleared && changed.isEmpty() && removed.isEmpty() && previousId == null;
-  }
+    /** Returns whether this change set changes nothing but the expiry (a rolling renewal or an atomic update). */
+    public boolean isEmpty() {
+        return !cleared && changed.isEmpty() && removed.isEmpty() && previousId == null;
+    }
 }

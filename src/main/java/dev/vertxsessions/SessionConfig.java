@@ -1,9 +1,7 @@
 package dev.vertxsessions;
 
 import io.vertx.core.http.CookieSameSite;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,571 +27,583 @@ import java.util.regex.Pattern;
  */
 public class SessionConfig {
 
-  /** The smallest secret key accepted, in bytes (UTF-8): 256 bits, the size of the HMAC-SHA256 output. */
-  public static final int MIN_SECRET_BYTES = 32;
+    /** The smallest secret key accepted, in bytes (UTF-8): 256 bits, the size of the HMAC-SHA256 output. */
+    public static final int MIN_SECRET_BYTES = 32;
 
-  /** The JSON keys of the core and cookie options, in the order of the README's configuration table. */
-  public static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(List.of(
-    "secret_key", "fallback_secret_keys", "session_cookie_name", "cookie_path", "cookie_domain", "cookie_secure",
-    "cookie_httponly", "cookie_samesite", "cookie_persistent", "cookie_encryption", "expiry", "absolute_expiry",
-    "rolling", "lazy_session", "cache_control", "backend_timeout_ms", "manager")));
+    /** The JSON keys of the core and cookie options, in the order of the README's configuration table. */
+    public static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(List.of(
+            "secret_key",
+            "fallback_secret_keys",
+            "session_cookie_name",
+            "cookie_path",
+            "cookie_domain",
+            "cookie_secure",
+            "cookie_httponly",
+            "cookie_samesite",
+            "cookie_persistent",
+            "cookie_encryption",
+            "expiry",
+            "absolute_expiry",
+            "rolling",
+            "lazy_session",
+            "cache_control",
+            "backend_timeout_ms",
+            "manager")));
 
-  private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+    private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
-  private String secretKey;
-  private List<String> fallbackSecretKeys = List.of();
-  private String cookieName = "session_id";
-  private String cookiePath = "/";
-  private String cookieDomain;
-  private boolean cookieSecure;
-  private boolean cookieHttpOnly = true;
-  private String cookieSameSite = "lax";
-  private boolean cookiePersistent = true;
-  private boolean cookieEncryption;
-  private Duration expiry = Duration.ofSeconds(86400);
-  private Duration absoluteExpiry;
-  private boolean rolling;
-  private boolean lazySession = true;
-  private String cacheControl = "private";
-  private Duration backendTimeout = Duration.ofSeconds(10);
-  private String managerName = "signed";
-  private SessionBackendFactory backend;
-  private JsonObject backendOptions = new JsonObject();
-  private Clock clock = Clock.systemUTC();
-  private boolean frozen;
+    private String secretKey;
+    private List<String> fallbackSecretKeys = List.of();
+    private String cookieName = "session_id";
+    private String cookiePath = "/";
+    private String cookieDomain;
+    private boolean cookieSecure;
+    private boolean cookieHttpOnly = true;
+    private String cookieSameSite = "lax";
+    private boolean cookiePersistent = true;
+    private boolean cookieEncryption;
+    private Duration expiry = Duration.ofSeconds(86400);
+    private Duration absoluteExpiry;
+    private boolean rolling;
+    private boolean lazySession = true;
+    private String cacheControl = "private";
+    private Duration backendTimeout = Duration.ofSeconds(10);
+    private String managerName = "signed";
+    private SessionBackendFactory backend;
+    private JsonObject backendOptions = new JsonObject();
+    private Clock clock = Clock.systemUTC();
+    private boolean frozen;
 
-  /** Creates options with the defaults of the seed guide's table. */
-  public SessionConfig() {
-  }
+    /** Creates options with the defaults of the seed guide's table. */
+    public SessionConfig() {}
 
-  /** Creates a copy of {@code other}, which can be changed even when {@code other} cannot. */
-  public SessionConfig(SessionConfig other) {
-    secretKey = other.secretKey;
-    fallbackSecretKeys = other.fallbackSecretKeys;
-    cookieName = other.cookieName;
-    cookiePath = other.cookiePath;
-    cookieDomain = other.cookieDomain;
-    cookieSecure = other.cookieSecure;
-    cookieHttpOnly = other.cookieHttpOnly;
-    cookieSameSite = other.cookieSameSite;
-    cookiePersistent = other.cookiePersistent;
-    cookieEncryption = other.cookieEncryption;
-    expiry = other.expiry;
-    absoluteExpiry = other.absoluteExpiry;
-    rolling = other.rolling;
-    lazySession = other.lazySession;
-    cacheControl = other.cacheControl;
-    backendTimeout = other.backendTimeout;
-    managerName = other.managerName;
-    backend = other.backend;
-    backendOptions = other.backendOptions.copy();
-    clock = other.clock;
-  }
-
-  /**
-   * Creates options from JSON with the seed guide's keys. Throws {@link IllegalArgumentException} naming the key
-   * for an unknown key (one that neither the core nor any backend on the class path reads) or a value of the
-   * wrong type.
-   */
-  public SessionConfig(JsonObject json) {
-    Set<String> backendKeys = BackendProviders.jsonKeys();
-    for (String key : json.fieldNames()) {
-      if (!JSON_KEYS.contains(key) && !backendKeys.contains(key)) {
-        Set<String> known = new LinkedHashSet<>(JSON_KEYS);
-        known.addAll(backendKeys);
-        throw new IllegalArgumentException("unknown session config key '" + key + "'" + suggestion(key, known)
-          + "; known keys are " + String.join(", ", known));
-      }
-      if (!JSON_KEYS.contains(key)) {
-        backendOptions.put(key, json.getValue(key));
-      }
+    /** Creates a copy of {@code other}, which can be changed even when {@code other} cannot. */
+    public SessionConfig(SessionConfig other) {
+        secretKey = other.secretKey;
+        fallbackSecretKeys = other.fallbackSecretKeys;
+        cookieName = other.cookieName;
+        cookiePath = other.cookiePath;
+        cookieDomain = other.cookieDomain;
+        cookieSecure = other.cookieSecure;
+        cookieHttpOnly = other.cookieHttpOnly;
+        cookieSameSite = other.cookieSameSite;
+        cookiePersistent = other.cookiePersistent;
+        cookieEncryption = other.cookieEncryption;
+        expiry = other.expiry;
+        absoluteExpiry = other.absoluteExpiry;
+        rolling = other.rolling;
+        lazySession = other.lazySession;
+        cacheControl = other.cacheControl;
+        backendTimeout = other.backendTimeout;
+        managerName = other.managerName;
+        backend = other.backend;
+        backendOptions = other.backendOptions.copy();
+        clock = other.clock;
     }
-    if (json.containsKey("secret_key")) setSecretKey(string(json, "secret_key"));
-    if (json.containsKey("fallback_secret_keys")) setFallbackSecretKeys(stringList(json, "fallback_secret_keys"));
-    if (json.containsKey("session_cookie_name")) setCookieName(string(json, "session_cookie_name"));
-    if (json.containsKey("cookie_path")) setCookiePath(string(json, "cookie_path"));
-    if (json.containsKey("cookie_domain")) setCookieDomain(string(json, "cookie_domain"));
-    if (json.containsKey("cookie_secure")) setCookieSecure(bool(json, "cookie_secure"));
-    if (json.containsKey("cookie_httponly")) setCookieHttpOnly(bool(json, "cookie_httponly"));
-    if (json.containsKey("cookie_samesite")) setCookieSameSite(string(json, "cookie_samesite"));
-    if (json.containsKey("cookie_persistent")) setCookiePersistent(bool(json, "cookie_persistent"));
-    if (json.containsKey("cookie_encryption")) setCookieEncryption(bool(json, "cookie_encryption"));
-    if (json.containsKey("expiry")) setExpiry(Duration.ofSeconds(integer(json, "expiry")));
-    if (json.containsKey("absolute_expiry")) {
-      Long seconds = nullableInteger(json, "absolute_expiry");
-      setAbsoluteExpiry(seconds == null ? null : Duration.ofSeconds(seconds));
+
+    /**
+     * Creates options from JSON with the seed guide's keys. Throws {@link IllegalArgumentException} naming the key
+     * for an unknown key (one that neither the core nor any backend on the class path reads) or a value of the
+     * wrong type.
+     */
+    public SessionConfig(JsonObject json) {
+        Set<String> backendKeys = BackendProviders.jsonKeys();
+        for (String key : json.fieldNames()) {
+            if (!JSON_KEYS.contains(key) && !backendKeys.contains(key)) {
+                Set<String> known = new LinkedHashSet<>(JSON_KEYS);
+                known.addAll(backendKeys);
+                throw new IllegalArgumentException("unknown session config key '" + key + "'" + suggestion(key, known)
+                        + "; known keys are " + String.join(", ", known));
+            }
+            if (!JSON_KEYS.contains(key)) {
+                backendOptions.put(key, json.getValue(key));
+            }
+        }
+        if (json.containsKey("secret_key")) setSecretKey(string(json, "secret_key"));
+        if (json.containsKey("fallback_secret_keys")) setFallbackSecretKeys(stringList(json, "fallback_secret_keys"));
+        if (json.containsKey("session_cookie_name")) setCookieName(string(json, "session_cookie_name"));
+        if (json.containsKey("cookie_path")) setCookiePath(string(json, "cookie_path"));
+        if (json.containsKey("cookie_domain")) setCookieDomain(string(json, "cookie_domain"));
+        if (json.containsKey("cookie_secure")) setCookieSecure(bool(json, "cookie_secure"));
+        if (json.containsKey("cookie_httponly")) setCookieHttpOnly(bool(json, "cookie_httponly"));
+        if (json.containsKey("cookie_samesite")) setCookieSameSite(string(json, "cookie_samesite"));
+        if (json.containsKey("cookie_persistent")) setCookiePersistent(bool(json, "cookie_persistent"));
+        if (json.containsKey("cookie_encryption")) setCookieEncryption(bool(json, "cookie_encryption"));
+        if (json.containsKey("expiry")) setExpiry(Duration.ofSeconds(integer(json, "expiry")));
+        if (json.containsKey("absolute_expiry")) {
+            Long seconds = nullableInteger(json, "absolute_expiry");
+            setAbsoluteExpiry(seconds == null ? null : Duration.ofSeconds(seconds));
+        }
+        if (json.containsKey("rolling")) setRolling(bool(json, "rolling"));
+        if (json.containsKey("lazy_session")) setLazySession(bool(json, "lazy_session"));
+        if (json.containsKey("cache_control")) setCacheControl(string(json, "cache_control"));
+        if (json.containsKey("backend_timeout_ms")) {
+            setBackendTimeout(Duration.ofMillis(integer(json, "backend_timeout_ms")));
+        }
+        if (json.containsKey("manager")) setManager(string(json, "manager"));
     }
-    if (json.containsKey("rolling")) setRolling(bool(json, "rolling"));
-    if (json.containsKey("lazy_session")) setLazySession(bool(json, "lazy_session"));
-    if (json.containsKey("cache_control")) setCacheControl(string(json, "cache_control"));
-    if (json.containsKey("backend_timeout_ms")) {
-      setBackendTimeout(Duration.ofMillis(integer(json, "backend_timeout_ms")));
+
+    /**
+     * Returns these options as JSON with the seed guide's keys, backend keys included; the secret keys are left
+     * out and a password in a URL such as {@code redis_url} is masked, so the result can be logged. A backend set in
+     * code has no JSON form.
+     */
+    public JsonObject toJson() {
+        JsonObject json = new JsonObject()
+                .put("session_cookie_name", cookieName)
+                .put("cookie_path", cookiePath)
+                .put("cookie_domain", cookieDomain)
+                .put("cookie_secure", cookieSecure)
+                .put("cookie_httponly", cookieHttpOnly)
+                .put("cookie_samesite", cookieSameSite)
+                .put("cookie_persistent", cookiePersistent)
+                .put("cookie_encryption", cookieEncryption)
+                .put("expiry", expiry.toSeconds())
+                .put("absolute_expiry", absoluteExpiry == null ? null : absoluteExpiry.toSeconds())
+                .put("rolling", rolling)
+                .put("lazy_session", lazySession)
+                .put("cache_control", cacheControl)
+                .put("backend_timeout_ms", backendTimeout.toMillis());
+        if (backend == null) {
+            json.put("manager", managerName);
+        }
+        for (String key : backendOptions.fieldNames()) {
+            Object value = backendOptions.getValue(key);
+            json.put(key, value instanceof String string ? OptionsReader.withoutPassword(string) : value);
+        }
+        return json;
     }
-    if (json.containsKey("manager")) setManager(string(json, "manager"));
-  }
 
-  /**
-   * Returns these options as JSON with the seed guide's keys, backend keys included; the secret keys are left
-   * out and a password in a URL such as {@code redis_url} is masked, so the result can be logged. A backend set in
-   * code has no JSON form.
-   */
-  public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-      .put("session_cookie_name", cookieName)
-      .put("cookie_path", cookiePath)
-      .put("cookie_domain", cookieDomain)
-      .put("cookie_secure", cookieSecure)
-      .put("cookie_httponly", cookieHttpOnly)
-      .put("cookie_samesite", cookieSameSite)
-      .put("cookie_persistent", cookiePersistent)
-      .put("cookie_encryption", cookieEncryption)
-      .put("expiry", expiry.toSeconds())
-      .put("absolute_expiry", absoluteExpiry == null ? null : absoluteExpiry.toSeconds())
-      .put("rolling", rolling)
-      .put("lazy_session", lazySession)
-      .put("cache_control", cacheControl)
-      .put("backend_timeout_ms", backendTimeout.toMillis());
-    if (backend == null) {
-      json.put("manager", managerName);
+    /**
+     * Checks the options as a whole and throws {@link IllegalArgumentException} naming the key and the fix.
+     * {@link SessionMiddleware#create} calls it; call it yourself to fail earlier.
+     */
+    public SessionConfig validate() {
+        boolean signed = backend == null && "signed".equals(managerName);
+        if (signed && (secretKey == null || secretKey.isEmpty())) {
+            throw new IllegalArgumentException(
+                    "secret_key is required by the signed-cookie backend: set it to at least " + MIN_SECRET_BYTES
+                            + " random bytes, e.g. the output of `openssl rand -hex 32`, read from the environment");
+        }
+        if ("none".equals(cookieSameSite) && !cookieSecure) {
+            throw new IllegalArgumentException("cookie_samesite 'none' requires cookie_secure true (browsers reject "
+                    + "SameSite=None cookies without Secure); set cookie_secure to true or cookie_samesite to lax");
+        }
+        if (absoluteExpiry != null && absoluteExpiry.compareTo(expiry) < 0) {
+            throw new IllegalArgumentException("absolute_expiry (" + absoluteExpiry.toSeconds()
+                    + " s) must not be shorter than expiry (" + expiry.toSeconds() + " s)");
+        }
+        return this;
     }
-    for (String key : backendOptions.fieldNames()) {
-      Object value = backendOptions.getValue(key);
-      json.put(key, value instanceof String string ? OptionsReader.withoutPassword(string) : value);
+
+    /** Returns a validated copy that can no longer change: what a running middleware uses. */
+    SessionConfig frozenCopy() {
+        SessionConfig copy = new SessionConfig(this).validate();
+        copy.frozen = true;
+        return copy;
     }
-    return json;
-  }
 
-  /**
-   * Checks the options as a whole and throws {@link IllegalArgumentException} naming the key and the fix.
-   * {@link SessionMiddleware#create} calls it; call it yourself to fail earlier.
-   */
-  public SessionConfig validate() {
-    boolean signed = backend == null && "signed".equals(managerName);
-    if (signed && (secretKey == null || secretKey.isEmpty())) {
-      throw new IllegalArgumentException("secret_key is required by the signed-cookie backend: set it to at least "
-        + MIN_SECRET_BYTES + " random bytes, e.g. the output of `openssl rand -hex 32`, read from the environment");
+    private void checkMutable() {
+        if (frozen) {
+            throw new IllegalStateException(
+                    "this configuration belongs to a running SessionMiddleware and cannot change; "
+                            + "change a copy (new SessionConfig(config)) and create a new middleware");
+        }
     }
-    if ("none".equals(cookieSameSite) && !cookieSecure) {
-      throw new IllegalArgumentException("cookie_samesite 'none' requires cookie_secure true (browsers reject "
-        + "SameSite=None cookies without Secure); set cookie_secure to true or cookie_samesite to lax");
+
+    /** Returns the secret key that signs cookies, or {@code null}. */
+    public String getSecretKey() {
+        return secretKey;
     }
-    if (absoluteExpiry != null && absoluteExpiry.compareTo(expiry) < 0) {
-      throw new IllegalArgumentException("absolute_expiry (" + absoluteExpiry.toSeconds()
-        + " s) must not be shorter than expiry (" + expiry.toSeconds() + " s)");
+
+    /**
+     * Sets the secret that signs new cookies (JSON {@code secret_key}). At least 32 bytes; required by the
+     * signed-cookie backend. No default.
+     */
+    public SessionConfig setSecretKey(String secretKey) {
+        checkMutable();
+        this.secretKey = checkSecret("secret_key", secretKey);
+        return this;
     }
-    return this;
-  }
 
-  /** Returns a validated copy that can no longer change: what a running middleware uses. */
-  SessionConfig frozenCopy() {
-    SessionConfig copy = new SessionConfig(this).validate();
-    copy.frozen = true;
-    return copy;
-  }
-
-  private void checkMutable() {
-    if (frozen) {
-      throw new IllegalStateException("this configuration belongs to a running SessionMiddleware and cannot change; "
-        + "change a copy (new SessionConfig(config)) and create a new middleware");
+    /** Returns the older secrets that still verify cookies. */
+    public List<String> getFallbackSecretKeys() {
+        return fallbackSecretKeys;
     }
-  }
 
-  /** Returns the secret key that signs cookies, or {@code null}. */
-  public String getSecretKey() {
-    return secretKey;
-  }
-
-  /**
-   * Sets the secret that signs new cookies (JSON {@code secret_key}). At least 32 bytes; required by the
-   * signed-cookie backend. No default.
-   */
-  public SessionConfig setSecretKey(String secretKey) {
-    checkMutable();
-    this.secretKey = checkSecret("secret_key", secretKey);
-    return this;
-  }
-
-  /** Returns the older secrets that still verify cookies. */
-  public List<String> getFallbackSecretKeys() {
-    return fallbackSecretKeys;
-  }
-
-  /**
-   * Sets older secrets that still verify cookies during a key rotation (JSON {@code fallback_secret_keys});
-   * a cookie verified with one of them is re-issued under {@code secret_key}. Defaults to none.
-   */
-  public SessionConfig setFallbackSecretKeys(List<String> fallbackSecretKeys) {
-    checkMutable();
-    List<String> keys = new ArrayList<>();
-    for (String key : Objects.requireNonNull(fallbackSecretKeys, "fallback_secret_keys")) {
-      keys.add(Objects.requireNonNull(checkSecret("fallback_secret_keys", key),
-        "fallback_secret_keys must not contain null"));
+    /**
+     * Sets older secrets that still verify cookies during a key rotation (JSON {@code fallback_secret_keys});
+     * a cookie verified with one of them is re-issued under {@code secret_key}. Defaults to none.
+     */
+    public SessionConfig setFallbackSecretKeys(List<String> fallbackSecretKeys) {
+        checkMutable();
+        List<String> keys = new ArrayList<>();
+        for (String key : Objects.requireNonNull(fallbackSecretKeys, "fallback_secret_keys")) {
+            keys.add(Objects.requireNonNull(
+                    checkSecret("fallback_secret_keys", key), "fallback_secret_keys must not contain null"));
+        }
+        this.fallbackSecretKeys = List.copyOf(keys);
+        return this;
     }
-    this.fallbackSecretKeys = List.copyOf(keys);
-    return this;
-  }
 
-  /** Returns the cookie name. */
-  public String getCookieName() {
-    return cookieName;
-  }
-
-  /** Sets the name of the session cookie (JSON {@code session_cookie_name}). Defaults to {@code session_id}. */
-  public SessionConfig setCookieName(String cookieName) {
-    checkMutable();
-    if (cookieName == null || !COOKIE_NAME.matcher(cookieName).matches()) {
-      throw new IllegalArgumentException("session_cookie_name must be a non-empty cookie token (letters, digits, "
-        + "and !#$%&'*+.^_`|~-), got " + quote(cookieName));
+    /** Returns the cookie name. */
+    public String getCookieName() {
+        return cookieName;
     }
-    this.cookieName = cookieName;
-    return this;
-  }
 
-  /** Returns the cookie path. */
-  public String getCookiePath() {
-    return cookiePath;
-  }
-
-  /** Sets the path the cookie is valid for (JSON {@code cookie_path}). Defaults to {@code /}. */
-  public SessionConfig setCookiePath(String cookiePath) {
-    checkMutable();
-    if (cookiePath == null || !cookiePath.startsWith("/") || cookiePath.matches(".*[;\\s,].*")) {
-      throw new IllegalArgumentException("cookie_path must start with '/' and contain no ';', ',' or space, got "
-        + quote(cookiePath));
+    /** Sets the name of the session cookie (JSON {@code session_cookie_name}). Defaults to {@code session_id}. */
+    public SessionConfig setCookieName(String cookieName) {
+        checkMutable();
+        if (cookieName == null || !COOKIE_NAME.matcher(cookieName).matches()) {
+            throw new IllegalArgumentException("session_cookie_name must be a non-empty cookie token (letters, digits, "
+                    + "and !#$%&'*+.^_`|~-), got " + quote(cookieName));
+        }
+        this.cookieName = cookieName;
+        return this;
     }
-    this.cookiePath = cookiePath;
-    return this;
-  }
 
-  /** Returns the cookie domain, or {@code null} for a host-only cookie. */
-  public String getCookieDomain() {
-    return cookieDomain;
-  }
-
-  /** Sets the domain the cookie is valid for (JSON {@code cookie_domain}). Defaults to none (host-only). */
-  public SessionConfig setCookieDomain(String cookieDomain) {
-    checkMutable();
-    if (cookieDomain != null && (cookieDomain.isEmpty() || cookieDomain.matches(".*[;\\s,].*"))) {
-      throw new IllegalArgumentException("cookie_domain must be a host name or null, got " + quote(cookieDomain));
+    /** Returns the cookie path. */
+    public String getCookiePath() {
+        return cookiePath;
     }
-    this.cookieDomain = cookieDomain;
-    return this;
-  }
 
-  /** Returns whether the cookie is sent over HTTPS only. */
-  public boolean isCookieSecure() {
-    return cookieSecure;
-  }
-
-  /** Sets whether the cookie is sent over HTTPS only (JSON {@code cookie_secure}). Defaults to false. */
-  public SessionConfig setCookieSecure(boolean cookieSecure) {
-    checkMutable();
-    this.cookieSecure = cookieSecure;
-    return this;
-  }
-
-  /** Returns whether the cookie is hidden from JavaScript. */
-  public boolean isCookieHttpOnly() {
-    return cookieHttpOnly;
-  }
-
-  /** Sets whether the cookie is hidden from JavaScript (JSON {@code cookie_httponly}). Defaults to true. */
-  public SessionConfig setCookieHttpOnly(boolean cookieHttpOnly) {
-    checkMutable();
-    this.cookieHttpOnly = cookieHttpOnly;
-    return this;
-  }
-
-  /** Returns the SameSite attribute: {@code lax}, {@code strict} or {@code none}. */
-  public String getCookieSameSite() {
-    return cookieSameSite;
-  }
-
-  /** Returns the SameSite attribute as Vert.x's enum. */
-  public CookieSameSite cookieSameSite() {
-    return switch (cookieSameSite) {
-  case "strict" -> 
-CookieSameSite.STRICT;
-  case "none" -> 
-CookieSameSite.NONE;
-  default -> 
-CookieSameSite.LAX;
-};
-  }
-
-  /**
-   * Sets the SameSite attribute (JSON {@code cookie_samesite}): {@code lax}, {@code strict} or {@code none}
-   * (case-insensitive; {@code none} requires {@code cookie_secure}). Defaults to {@code lax}.
-   */
-  public SessionConfig setCookieSameSite(String cookieSameSite) {
-    checkMutable();
-    String value = cookieSameSite == null ? null : cookieSameSite.toLowerCase(Locale.ROOT);
-    if (!"lax".equals(value) && !"strict".equals(value) && !"none".equals(value)) {
-      throw new IllegalArgumentException("cookie_samesite must be lax, strict or none (got " + quote(cookieSameSite)
-        + ")");
+    /** Sets the path the cookie is valid for (JSON {@code cookie_path}). Defaults to {@code /}. */
+    public SessionConfig setCookiePath(String cookiePath) {
+        checkMutable();
+        if (cookiePath == null || !cookiePath.startsWith("/") || cookiePath.matches(".*[;\\s,].*")) {
+            throw new IllegalArgumentException(
+                    "cookie_path must start with '/' and contain no ';', ',' or space, got " + quote(cookiePath));
+        }
+        this.cookiePath = cookiePath;
+        return this;
     }
-    this.cookieSameSite = value;
-    return this;
-  }
 
-  /** Returns whether signed cookies are also encrypted. */
-  public boolean isCookieEncryption() {
-    return cookieEncryption;
-  }
-
-  /**
-   * Sets whether the signed-cookie backend also encrypts its cookies with AES-256-GCM, so clients cannot read the
-   * session's contents (JSON {@code cookie_encryption}). Keys derive from {@code secret_key} and rotate with
-   * {@code fallback_secret_keys}. Cookies of the other mode are not accepted. Defaults to false.
-   */
-  public SessionConfig setCookieEncryption(boolean cookieEncryption) {
-    checkMutable();
-    this.cookieEncryption = cookieEncryption;
-    return this;
-  }
-
-  /** Returns how long a session lives after its last save. */
-  public Duration getExpiry() {
-    return expiry;
-  }
-
-  /**
-   * Sets how long a session lives after its last save (JSON {@code expiry}, in seconds). It bounds the cookie
-   * (Max-Age and Expires) and is enforced on the server. Defaults to 86400 s (24 hours).
-   */
-  public SessionConfig setExpiry(Duration expiry) {
-    checkMutable();
-    if (expiry == null || expiry.isNegative() || expiry.isZero() || expiry.toSeconds() > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("expiry must be a positive number of seconds, got "
-        + (expiry == null ? "null" : expiry.toSeconds()));
+    /** Returns the cookie domain, or {@code null} for a host-only cookie. */
+    public String getCookieDomain() {
+        return cookieDomain;
     }
-    this.expiry = expiry;
-    return this;
-  }
 
-  /** Returns the absolute lifetime of a session since its creation, or {@code null} for none. */
-  public Duration getAbsoluteExpiry() {
-    return absoluteExpiry;
-  }
-
-  /**
-   * Sets the absolute lifetime of a session since its creation, whatever its activity (JSON
-   * {@code absolute_expiry}, in seconds, or null). Defaults to none.
-   */
-  public SessionConfig setAbsoluteExpiry(Duration absoluteExpiry) {
-    checkMutable();
-    if (absoluteExpiry != null && (absoluteExpiry.isNegative() || absoluteExpiry.isZero())) {
-      throw new IllegalArgumentException("absolute_expiry must be a positive number of seconds or null, got "
-        + absoluteExpiry.toSeconds());
+    /** Sets the domain the cookie is valid for (JSON {@code cookie_domain}). Defaults to none (host-only). */
+    public SessionConfig setCookieDomain(String cookieDomain) {
+        checkMutable();
+        if (cookieDomain != null && (cookieDomain.isEmpty() || cookieDomain.matches(".*[;\\s,].*"))) {
+            throw new IllegalArgumentException("cookie_domain must be a host name or null, got " + quote(cookieDomain));
+        }
+        this.cookieDomain = cookieDomain;
+        return this;
     }
-    this.absoluteExpiry = absoluteExpiry;
-    return this;
-  }
 
-  /** Returns whether every request that has a session renews its expiry. */
-  public boolean isRolling() {
-    return rolling;
-  }
-
-  /**
-   * Sets whether every request that has a session renews its expiry, even when it only reads (JSON
-   * {@code rolling}). Defaults to false: only requests that change the session renew it.
-   */
-  public SessionConfig setRolling(boolean rolling) {
-    checkMutable();
-    this.rolling = rolling;
-    return this;
-  }
-
-  /** Returns whether the cookie is persistent (Max-Age and Expires) rather than a browser-session cookie. */
-  public boolean isCookiePersistent() {
-    return cookiePersistent;
-  }
-
-  /**
-   * Sets whether the cookie is persistent, with Max-Age and Expires set to the session's expiry, or a
-   * browser-session cookie that the browser forgets when it closes, as Vert.x-Web's default (JSON
-   * {@code cookie_persistent}). Either way the server enforces {@code expiry}; one session can choose with
-   * {@link BaseSessionInterface#setRememberMe(boolean)}. Defaults to true.
-   */
-  public SessionConfig setCookiePersistent(boolean cookiePersistent) {
-    checkMutable();
-    this.cookiePersistent = cookiePersistent;
-    return this;
-  }
-
-  /** Returns whether a session is stored (and gets its cookie) only once it holds data. */
-  public boolean isLazySession() {
-    return lazySession;
-  }
-
-  /**
-   * Sets whether a session is stored, and gets its cookie, only once a request puts data in it (JSON
-   * {@code lazy_session}). False stores every new session and sends its cookie with the first response, as
-   * Vert.x-Web's {@code SessionHandler} does by default. Defaults to true: anonymous visitors cost nothing.
-   */
-  public SessionConfig setLazySession(boolean lazySession) {
-    checkMutable();
-    this.lazySession = lazySession;
-    return this;
-  }
-
-  /** Returns the {@code Cache-Control} directive for responses of requests that use a session. */
-  public String getCacheControl() {
-    return cacheControl;
-  }
-
-  /**
-   * Sets how responses that carry session data are kept out of shared caches (JSON {@code cache_control}):
-   * {@code private} or {@code no-store} is added to the {@code Cache-Control} header of every response that sets
-   * the session cookie or belongs to a request that had a session, unless the route set {@code Cache-Control}
-   * itself; {@code off} adds nothing. Defaults to {@code private}.
-   */
-  public SessionConfig setCacheControl(String cacheControl) {
-    checkMutable();
-    String value = cacheControl == null ? null : cacheControl.toLowerCase(Locale.ROOT);
-    if (!"private".equals(value) && !"no-store".equals(value) && !"off".equals(value)) {
-      throw new IllegalArgumentException("cache_control must be private, no-store or off (got " + quote(cacheControl)
-        + ")");
+    /** Returns whether the cookie is sent over HTTPS only. */
+    public boolean isCookieSecure() {
+        return cookieSecure;
     }
-    this.cacheControl = value;
-    return this;
-  }
 
-  /** Returns how long one backend call may take before the request gets a 503. */
-  public Duration getBackendTimeout() {
-    return backendTimeout;
-  }
-
-  /**
-   * Sets how long one call of the middleware to the backend (load, save, delete, update) may take before the
-   * request gets a 503 and its slot in the write backpressure is released (JSON {@code backend_timeout_ms}). A
-   * backend with a timeout of its own (Redis: {@code redis_timeout_ms}) answers sooner. Defaults to 10000 ms.
-   */
-  public SessionConfig setBackendTimeout(Duration backendTimeout) {
-    checkMutable();
-    if (backendTimeout == null || backendTimeout.isNegative() || backendTimeout.isZero()) {
-      throw new IllegalArgumentException("backend_timeout_ms must be a positive number of milliseconds");
+    /** Sets whether the cookie is sent over HTTPS only (JSON {@code cookie_secure}). Defaults to false. */
+    public SessionConfig setCookieSecure(boolean cookieSecure) {
+        checkMutable();
+        this.cookieSecure = cookieSecure;
+        return this;
     }
-    this.backendTimeout = backendTimeout;
-    return this;
-  }
 
-  /** Returns the backend chosen by name (JSON {@code manager}), or null when one was set in code. */
-  public String getManagerName() {
-    return backend == null ? managerName : null;
-  }
-
-  /** Returns the backend factory set in code, or null when the backend is chosen by name. */
-  public SessionBackendFactory getBackend() {
-    return backend;
-  }
-
-  /**
-   * Chooses the backend in code, e.g. {@code FileSessionInterface.factory(new FileSessionOptions())}. Defaults
-   * to signed cookies.
-   */
-  public SessionConfig setBackend(SessionBackendFactory backend) {
-    checkMutable();
-    this.backend = Objects.requireNonNull(backend, "backend");
-    return this;
-  }
-
-  /**
-   * Chooses a backend written the seed's way, by extending {@link BaseSessionInterface}: the Java form of the
-   * seed's {@code "manager": MySessionInterface}, e.g. {@code setManager(SessionManagerFactory.of(MySession::new))}.
-   */
-  public SessionConfig setManager(SessionManagerFactory manager) {
-    Objects.requireNonNull(manager, "manager");
-    return setBackend((vertx, config) -> new SeedSessionBackend(vertx, config, manager.create(vertx, config)));
-  }
-
-  /**
-   * Chooses the backend by name (JSON {@code manager}): {@code signed}, {@code file}, {@code redis},
-   * {@code memory}, the name of any {@link SessionBackendProvider} on the class path, or the class name of a
-   * {@link SessionBackendFactory}, a {@link SessionManagerFactory} or a {@link BaseSessionInterface} with a public
-   * no-argument constructor. Defaults to {@code signed}.
-   */
-  public SessionConfig setManager(String manager) {
-    checkMutable();
-    if (manager == null || manager.isEmpty()) {
-      throw new IllegalArgumentException("manager must be signed, file, redis, memory or a class name, got "
-        + quote(manager));
+    /** Returns whether the cookie is hidden from JavaScript. */
+    public boolean isCookieHttpOnly() {
+        return cookieHttpOnly;
     }
-    this.managerName = manager;
-    this.backend = null;
-    return this;
-  }
 
-  /**
-   * Returns the backend keys given in JSON ({@code directory}, {@code redis_url}, a custom backend's object, ...),
-   * as they were given; the chosen backend reads and validates them at start-up.
-   */
-  public JsonObject getBackendOptions() {
-    return backendOptions.copy();
-  }
-
-  /**
-   * Sets one backend key, as the JSON constructor does, e.g. {@code setBackendOption("directory", "/var/sessions")}.
-   * Throws {@link IllegalArgumentException} for a key that no backend on the class path reads.
-   */
-  public SessionConfig setBackendOption(String key, Object value) {
-    checkMutable();
-    if (!BackendProviders.jsonKeys().contains(key)) {
-      throw new IllegalArgumentException("unknown backend option '" + key + "'"
-        + suggestion(key, BackendProviders.jsonKeys()) + "; backends on the class path read "
-        + String.join(", ", BackendProviders.jsonKeys()));
+    /** Sets whether the cookie is hidden from JavaScript (JSON {@code cookie_httponly}). Defaults to true. */
+    public SessionConfig setCookieHttpOnly(boolean cookieHttpOnly) {
+        checkMutable();
+        this.cookieHttpOnly = cookieHttpOnly;
+        return this;
     }
-    backendOptions.put(key, value);
-    return this;
-  }
 
-  /** Returns the clock that expiry is measured with. */
-  public Clock getClock() {
-    return clock;
-  }
-
-  /** Sets the clock that expiry is measured with; tests move it instead of sleeping. Defaults to UTC system time. */
-  public SessionConfig setClock(Clock clock) {
-    checkMutable();
-    this.clock = Objects.requireNonNull(clock, "clock");
-    return this;
-  }
-
-  private static String checkSecret(String key, String secret) {
-    if (secret != null && secret.getBytes(StandardCharsets.UTF_8).length < MIN_SECRET_BYTES) {
-      // Never echo the secret itself.
-      throw new IllegalArgumentException(key + " must be at least " + MIN_SECRET_BYTES + " bytes, got "
-        + secret.getBytes(StandardCharsets.UTF_8).length + "; generate one with `openssl rand -hex 32`");
+    /** Returns the SameSite attribute: {@code lax}, {@code strict} or {@code none}. */
+    public String getCookieSameSite() {
+        return cookieSameSite;
     }
-    return secret;
-  }
 
-  private static String string(JsonObject json, String key) {
-    return OptionsReader.string(json, key, key);
-  }
+    /** Returns the SameSite attribute as Vert.x's enum. */
+    public CookieSameSite cookieSameSite() {
+        return switch (cookieSameSite) {
+            case "strict" -> CookieSameSite.STRICT;
+            case "none" -> CookieSameSite.NONE;
+            default -> CookieSameSite.LAX;
+        };
+    }
 
-  private static boolean bool(JsonObject json, String key) {
-    return OptionsReader.bool(json, key, key);
-  }
+    /**
+     * Sets the SameSite attribute (JSON {@code cookie_samesite}): {@code lax}, {@code strict} or {@code none}
+     * (case-insensitive; {@code none} requires {@code cookie_secure}). Defaults to {@code lax}.
+     */
+    public SessionConfig setCookieSameSite(String cookieSameSite) {
+        checkMutable();
+        String value = cookieSameSite == null ? null : cookieSameSite.toLowerCase(Locale.ROOT);
+        if (!"lax".equals(value) && !"strict".equals(value) && !"none".equals(value)) {
+            throw new IllegalArgumentException(
+                    "cookie_samesite must be lax, strict or none (got " + quote(cookieSameSite) + ")");
+        }
+        this.cookieSameSite = value;
+        return this;
+    }
 
-  private static long integer(JsonObject json, String key) {
-    return OptionsReader.integer(json, key, key);
-  }
+    /** Returns whether signed cookies are also encrypted. */
+    public boolean isCookieEncryption() {
+        return cookieEncryption;
+    }
 
-  private static Long nullableInteger(JsonObject json, String key) {
-    return OptionsReader.nullableInteger(json, key, key);
-  }
+    /**
+     * Sets whether the signed-cookie backend also encrypts its cookies with AES-256-GCM, so clients cannot read the
+     * session's contents (JSON {@code cookie_encryption}). Keys derive from {@code secret_key} and rotate with
+     * {@code fallback_secret_keys}. Cookies of the other mode are not accepted. Defaults to false.
+     */
+    public SessionConfig setCookieEncryption(boolean cookieEncryption) {
+        checkMutable();
+        this.cookieEncryption = cookieEncryption;
+        return this;
+    }
 
-  private static List<String> stringList(JsonObject json, String key) {
-    return OptionsReader.stringList(json, key, key);
-  }
+    /** Returns how long a session lives after its last save. */
+    public Duration getExpiry() {
+        return expiry;
+    }
 
-  private static String suggestion(String key, Set<String> knownKeys) {
-    return OptionsReader.suggestion(key, knownKeys);
-  }
+    /**
+     * Sets how long a session lives after its last save (JSON {@code expiry}, in seconds). It bounds the cookie
+     * (Max-Age and Expires) and is enforced on the server. Defaults to 86400 s (24 hours).
+     */
+    public SessionConfig setExpiry(Duration expiry) {
+        checkMutable();
+        if (expiry == null || expiry.isNegative() || expiry.isZero() || expiry.toSeconds() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("expiry must be a positive number of seconds, got "
+                    + (expiry == null ? "null" : expiry.toSeconds()));
+        }
+        this.expiry = expiry;
+        return this;
+    }
 
-  private static String quote(String value) {
-    return value == null ? "null" : "'" + value + "'";
-  }
+    /** Returns the absolute lifetime of a session since its creation, or {@code null} for none. */
+    public Duration getAbsoluteExpiry() {
+        return absoluteExpiry;
+    }
+
+    /**
+     * Sets the absolute lifetime of a session since its creation, whatever its activity (JSON
+     * {@code absolute_expiry}, in seconds, or null). Defaults to none.
+     */
+    public SessionConfig setAbsoluteExpiry(Duration absoluteExpiry) {
+        checkMutable();
+        if (absoluteExpiry != null && (absoluteExpiry.isNegative() || absoluteExpiry.isZero())) {
+            throw new IllegalArgumentException(
+                    "absolute_expiry must be a positive number of seconds or null, got " + absoluteExpiry.toSeconds());
+        }
+        this.absoluteExpiry = absoluteExpiry;
+        return this;
+    }
+
+    /** Returns whether every request that has a session renews its expiry. */
+    public boolean isRolling() {
+        return rolling;
+    }
+
+    /**
+     * Sets whether every request that has a session renews its expiry, even when it only reads (JSON
+     * {@code rolling}). Defaults to false: only requests that change the session renew it.
+     */
+    public SessionConfig setRolling(boolean rolling) {
+        checkMutable();
+        this.rolling = rolling;
+        return this;
+    }
+
+    /** Returns whether the cookie is persistent (Max-Age and Expires) rather than a browser-session cookie. */
+    public boolean isCookiePersistent() {
+        return cookiePersistent;
+    }
+
+    /**
+     * Sets whether the cookie is persistent, with Max-Age and Expires set to the session's expiry, or a
+     * browser-session cookie that the browser forgets when it closes, as Vert.x-Web's default (JSON
+     * {@code cookie_persistent}). Either way the server enforces {@code expiry}; one session can choose with
+     * {@link BaseSessionInterface#setRememberMe(boolean)}. Defaults to true.
+     */
+    public SessionConfig setCookiePersistent(boolean cookiePersistent) {
+        checkMutable();
+        this.cookiePersistent = cookiePersistent;
+        return this;
+    }
+
+    /** Returns whether a session is stored (and gets its cookie) only once it holds data. */
+    public boolean isLazySession() {
+        return lazySession;
+    }
+
+    /**
+     * Sets whether a session is stored, and gets its cookie, only once a request puts data in it (JSON
+     * {@code lazy_session}). False stores every new session and sends its cookie with the first response, as
+     * Vert.x-Web's {@code SessionHandler} does by default. Defaults to true: anonymous visitors cost nothing.
+     */
+    public SessionConfig setLazySession(boolean lazySession) {
+        checkMutable();
+        this.lazySession = lazySession;
+        return this;
+    }
+
+    /** Returns the {@code Cache-Control} directive for responses of requests that use a session. */
+    public String getCacheControl() {
+        return cacheControl;
+    }
+
+    /**
+     * Sets how responses that carry session data are kept out of shared caches (JSON {@code cache_control}):
+     * {@code private} or {@code no-store} is added to the {@code Cache-Control} header of every response that sets
+     * the session cookie or belongs to a request that had a session, unless the route set {@code Cache-Control}
+     * itself; {@code off} adds nothing. Defaults to {@code private}.
+     */
+    public SessionConfig setCacheControl(String cacheControl) {
+        checkMutable();
+        String value = cacheControl == null ? null : cacheControl.toLowerCase(Locale.ROOT);
+        if (!"private".equals(value) && !"no-store".equals(value) && !"off".equals(value)) {
+            throw new IllegalArgumentException(
+                    "cache_control must be private, no-store or off (got " + quote(cacheControl) + ")");
+        }
+        this.cacheControl = value;
+        return this;
+    }
+
+    /** Returns how long one backend call may take before the request gets a 503. */
+    public Duration getBackendTimeout() {
+        return backendTimeout;
+    }
+
+    /**
+     * Sets how long one call of the middleware to the backend (load, save, delete, update) may take before the
+     * request gets a 503 and its slot in the write backpressure is released (JSON {@code backend_timeout_ms}). A
+     * backend with a timeout of its own (Redis: {@code redis_timeout_ms}) answers sooner. Defaults to 10000 ms.
+     */
+    public SessionConfig setBackendTimeout(Duration backendTimeout) {
+        checkMutable();
+        if (backendTimeout == null || backendTimeout.isNegative() || backendTimeout.isZero()) {
+            throw new IllegalArgumentException("backend_timeout_ms must be a positive number of milliseconds");
+        }
+        this.backendTimeout = backendTimeout;
+        return this;
+    }
+
+    /** Returns the backend chosen by name (JSON {@code manager}), or null when one was set in code. */
+    public String getManagerName() {
+        return backend == null ? managerName : null;
+    }
+
+    /** Returns the backend factory set in code, or null when the backend is chosen by name. */
+    public SessionBackendFactory getBackend() {
+        return backend;
+    }
+
+    /**
+     * Chooses the backend in code, e.g. {@code FileSessionInterface.factory(new FileSessionOptions())}. Defaults
+     * to signed cookies.
+     */
+    public SessionConfig setBackend(SessionBackendFactory backend) {
+        checkMutable();
+        this.backend = Objects.requireNonNull(backend, "backend");
+        return this;
+    }
+
+    /**
+     * Chooses a backend written the seed's way, by extending {@link BaseSessionInterface}: the Java form of the
+     * seed's {@code "manager": MySessionInterface}, e.g. {@code setManager(SessionManagerFactory.of(MySession::new))}.
+     */
+    public SessionConfig setManager(SessionManagerFactory manager) {
+        Objects.requireNonNull(manager, "manager");
+        return setBackend((vertx, config) -> new SeedSessionBackend(vertx, config, manager.create(vertx, config)));
+    }
+
+    /**
+     * Chooses the backend by name (JSON {@code manager}): {@code signed}, {@code file}, {@code redis},
+     * {@code memory}, the name of any {@link SessionBackendProvider} on the class path, or the class name of a
+     * {@link SessionBackendFactory}, a {@link SessionManagerFactory} or a {@link BaseSessionInterface} with a public
+     * no-argument constructor. Defaults to {@code signed}.
+     */
+    public SessionConfig setManager(String manager) {
+        checkMutable();
+        if (manager == null || manager.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "manager must be signed, file, redis, memory or a class name, got " + quote(manager));
+        }
+        this.managerName = manager;
+        this.backend = null;
+        return this;
+    }
+
+    /**
+     * Returns the backend keys given in JSON ({@code directory}, {@code redis_url}, a custom backend's object, ...),
+     * as they were given; the chosen backend reads and validates them at start-up.
+     */
+    public JsonObject getBackendOptions() {
+        return backendOptions.copy();
+    }
+
+    /**
+     * Sets one backend key, as the JSON constructor does, e.g. {@code setBackendOption("directory", "/var/sessions")}.
+     * Throws {@link IllegalArgumentException} for a key that no backend on the class path reads.
+     */
+    public SessionConfig setBackendOption(String key, Object value) {
+        checkMutable();
+        if (!BackendProviders.jsonKeys().contains(key)) {
+            throw new IllegalArgumentException("unknown backend option '" + key + "'"
+                    + suggestion(key, BackendProviders.jsonKeys()) + "; backends on the class path read "
+                    + String.join(", ", BackendProviders.jsonKeys()));
+        }
+        backendOptions.put(key, value);
+        return this;
+    }
+
+    /** Returns the clock that expiry is measured with. */
+    public Clock getClock() {
+        return clock;
+    }
+
+    /** Sets the clock that expiry is measured with; tests move it instead of sleeping. Defaults to UTC system time. */
+    public SessionConfig setClock(Clock clock) {
+        checkMutable();
+        this.clock = Objects.requireNonNull(clock, "clock");
+        return this;
+    }
+
+    private static String checkSecret(String key, String secret) {
+        if (secret != null && secret.getBytes(StandardCharsets.UTF_8).length < MIN_SECRET_BYTES) {
+            // Never echo the secret itself.
+            throw new IllegalArgumentException(key + " must be at least " + MIN_SECRET_BYTES + " bytes, got "
+                    + secret.getBytes(StandardCharsets.UTF_8).length + "; generate one with `openssl rand -hex 32`");
+        }
+        return secret;
+    }
+
+    private static String string(JsonObject json, String key) {
+        return OptionsReader.string(json, key, key);
+    }
+
+    private static boolean bool(JsonObject json, String key) {
+        return OptionsReader.bool(json, key, key);
+    }
+
+    private static long integer(JsonObject json, String key) {
+        return OptionsReader.integer(json, key, key);
+    }
+
+    private static Long nullableInteger(JsonObject json, String key) {
+        return OptionsReader.nullableInteger(json, key, key);
+    }
+
+    private static List<String> stringList(JsonObject json, String key) {
+        return OptionsReader.stringList(json, key, key);
+    }
+
+    private static String suggestion(String key, Set<String> knownKeys) {
+        return OptionsReader.suggestion(key, knownKeys);
+    }
+
+    private static String quote(String value) {
+        return value == null ? "null" : "'" + value + "'";
+    }
 }

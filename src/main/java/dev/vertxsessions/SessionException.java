@@ -6,15 +6,15 @@ package dev.vertxsessions;
  */
 public class SessionException extends RuntimeException {
 
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /** Creates an exception with a message that names what failed. */
-  public SessionException(String message) {
-    super(message);
-  }
+    /** Creates an exception with a message that names what failed. */
+    public SessionException(String message) {
+        super(message);
+    }
 
-  /** Creates an exception with a message and the underlying cause. */
-  public SessionException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /** Creates an exception with a message and the underlying cause. */
+    public SessionException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -10,18 +10,17 @@ import io.vertx.core.Future;
  */
 public interface SessionManager {
 
-  /** Returns a new, empty, not yet loaded session object for one request. */
-  BaseSessionInterface newSession();
+    /** Returns a new, empty, not yet loaded session object for one request. */
+    BaseSessionInterface newSession();
 
-  /**
-   * Gives the backend the middleware's counters, once, before the first request, for what it observes outside
-   * requests (e.g. sweeper deletions). Defaults to ignoring them.
-   */
-  default void useMetrics(SessionMetrics metrics) {
-  }
+    /**
+     * Gives the backend the middleware's counters, once, before the first request, for what it observes outside
+     * requests (e.g. sweeper deletions). Defaults to ignoring them.
+     */
+    default void useMetrics(SessionMetrics metrics) {}
 
-  /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
-  default Future<Void> close() {
-    return Future.succeededFuture();
-  }
+    /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
+    default Future<Void> close() {
+        return Future.succeededFuture();
+    }
 }

@@ -1,7 +1,6 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Vertx;
-
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -13,18 +12,18 @@ import java.util.function.Supplier;
 @FunctionalInterface
 public interface SessionManagerFactory {
 
-  /**
-   * Creates the manager. Called once at start-up; may throw {@link IllegalArgumentException} for a
-   * misconfiguration, with a message naming the key and the fix.
-   */
-  SessionManager create(Vertx vertx, SessionConfig config);
+    /**
+     * Creates the manager. Called once at start-up; may throw {@link IllegalArgumentException} for a
+     * misconfiguration, with a message naming the key and the fix.
+     */
+    SessionManager create(Vertx vertx, SessionConfig config);
 
-  /**
-   * Returns a factory for a custom backend that needs nothing shared between requests: each request gets
-   * {@code sessions.get()}. This is the Java form of the seed's {@code "manager": MySessionInterface}.
-   */
-  static SessionManagerFactory of(Supplier<? extends BaseSessionInterface> sessions) {
-    Objects.requireNonNull(sessions, "sessions");
-    return (vertx, config) -> sessions::get;
-  }
+    /**
+     * Returns a factory for a custom backend that needs nothing shared between requests: each request gets
+     * {@code sessions.get()}. This is the Java form of the seed's {@code "manager": MySessionInterface}.
+     */
+    static SessionManagerFactory of(Supplier<? extends BaseSessionInterface> sessions) {
+        Objects.requireNonNull(sessions, "sessions");
+        return (vertx, config) -> sessions::get;
+    }
 }

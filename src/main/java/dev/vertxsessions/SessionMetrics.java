@@ -1,7 +1,6 @@
 package dev.vertxsessions;
 
 import io.vertx.core.json.JsonObject;
-
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -12,134 +11,134 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class SessionMetrics {
 
-  private final LongAdder loads = new LongAdder();
-  private final LongAdder loadsFromSaves = new LongAdder();
-  private final LongAdder saves = new LongAdder();
-  private final LongAdder saveFailures = new LongAdder();
-  private final LongAdder deletes = new LongAdder();
-  private final LongAdder loadFailures = new LongAdder();
-  private final LongAdder tamperedCookies = new LongAdder();
-  private final LongAdder expiredSessions = new LongAdder();
-  private final LongAdder conflicts = new LongAdder();
-  private final LongAdder oversizeRejections = new LongAdder();
-  private final LongAdder sweeperDeletions = new LongAdder();
+    private final LongAdder loads = new LongAdder();
+    private final LongAdder loadsFromSaves = new LongAdder();
+    private final LongAdder saves = new LongAdder();
+    private final LongAdder saveFailures = new LongAdder();
+    private final LongAdder deletes = new LongAdder();
+    private final LongAdder loadFailures = new LongAdder();
+    private final LongAdder tamperedCookies = new LongAdder();
+    private final LongAdder expiredSessions = new LongAdder();
+    private final LongAdder conflicts = new LongAdder();
+    private final LongAdder oversizeRejections = new LongAdder();
+    private final LongAdder sweeperDeletions = new LongAdder();
 
-  /** Returns how many requests carried a session cookie and were looked up in the backend. */
-  public long loads() {
-    return loads.sum();
-  }
-
-  /**
-   * Returns how many of the {@link #loads()} took the session from a save of the same session that was still in
-   * flight when the request arrived, without reading it back from the store (a backend that knows what it wrote).
-   */
-  public long loadsFromSaves() {
-    return loadsFromSaves.sum();
-  }
-
-  /** Returns how many saves completed successfully. */
-  public long saves() {
-    return saves.sum();
-  }
-
-  /** Returns how many saves failed (store errors, oversize cookies). */
-  public long saveFailures() {
-    return saveFailures.sum();
-  }
-
-  /** Returns how many sessions were deleted by logout, {@code clear()} or {@code invalidate()}. */
-  public long deletes() {
-    return deletes.sum();
-  }
-
-  /** Returns how many loads failed because the store could not answer (the request got a 5xx). */
-  public long loadFailures() {
-    return loadFailures.sum();
-  }
-
-  /** Returns how many cookies were rejected as forged, tampered, truncated or malformed. */
-  public long tamperedCookies() {
-    return tamperedCookies.sum();
-  }
-
-  /** Returns how many sessions were refused because they had expired (idle or absolute lifetime). */
-  public long expiredSessions() {
-    return expiredSessions.sum();
-  }
-
-  /** Returns how many writes were dropped because the session had been deleted meanwhile (no resurrection). */
-  public long conflicts() {
-    return conflicts.sum();
-  }
-
-  /** Returns how many saves were refused because the cookie would exceed the browser's limit. */
-  public long oversizeRejections() {
-    return oversizeRejections.sum();
-  }
-
-  /** Returns how many expired session files the sweeper deleted. */
-  public long sweeperDeletions() {
-    return sweeperDeletions.sum();
-  }
-
-  /** Returns every counter as JSON, keyed by the method names in snake_case. */
-  public JsonObject toJson() {
-    return new JsonObject()
-      .put("loads", loads())
-      .put("loads_from_saves", loadsFromSaves())
-      .put("saves", saves())
-      .put("save_failures", saveFailures())
-      .put("deletes", deletes())
-      .put("load_failures", loadFailures())
-      .put("tampered_cookies", tamperedCookies())
-      .put("expired_sessions", expiredSessions())
-      .put("conflicts", conflicts())
-      .put("oversize_rejections", oversizeRejections())
-      .put("sweeper_deletions", sweeperDeletions());
-  }
-
-  void loaded() {
-    loads.increment();
-  }
-
-  /** Counts a load that a backend answered from what a save in flight wrote (see {@link #loadsFromSaves()}). */
-  public void recordLoadFromSave() {
-    loadsFromSaves.increment();
-  }
-
-  void saved() {
-    saves.increment();
-  }
-
-  void saveFailed(Throwable cause) {
-    saveFailures.increment();
-    if (cause instanceof CookieTooLargeException) {
-      oversizeRejections.increment();
+    /** Returns how many requests carried a session cookie and were looked up in the backend. */
+    public long loads() {
+        return loads.sum();
     }
-  }
 
-  void deleted() {
-    deletes.increment();
-  }
+    /**
+     * Returns how many of the {@link #loads()} took the session from a save of the same session that was still in
+     * flight when the request arrived, without reading it back from the store (a backend that knows what it wrote).
+     */
+    public long loadsFromSaves() {
+        return loadsFromSaves.sum();
+    }
 
-  void loadFailed() {
-    loadFailures.increment();
-  }
+    /** Returns how many saves completed successfully. */
+    public long saves() {
+        return saves.sum();
+    }
 
-  void tampered() {
-    tamperedCookies.increment();
-  }
+    /** Returns how many saves failed (store errors, oversize cookies). */
+    public long saveFailures() {
+        return saveFailures.sum();
+    }
 
-  void expired() {
-    expiredSessions.increment();
-  }
+    /** Returns how many sessions were deleted by logout, {@code clear()} or {@code invalidate()}. */
+    public long deletes() {
+        return deletes.sum();
+    }
 
-  void conflict() {
-    conflicts.increment();
-  }
+    /** Returns how many loads failed because the store could not answer (the request got a 5xx). */
+    public long loadFailures() {
+        return loadFailures.sum();
+    }
 
-  /** Adds sessions a backend's sweeper deleted (see {@link #sweeperDeletions()}). */
-  public void recordSweeperDeletions(long count) {
-    sweeperDeletions.add(count);
-  }
+    /** Returns how many cookies were rejected as forged, tampered, truncated or malformed. */
+    public long tamperedCookies() {
+        return tamperedCookies.sum();
+    }
+
+    /** Returns how many sessions were refused because they had expired (idle or absolute lifetime). */
+    public long expiredSessions() {
+        return expiredSessions.sum();
+    }
+
+    /** Returns how many writes were dropped because the session had been deleted meanwhile (no resurrection). */
+    public long conflicts() {
+        return conflicts.sum();
+    }
+
+    /** Returns how many saves were refused because the cookie would exceed the browser's limit. */
+    public long oversizeRejections() {
+        return oversizeRejections.sum();
+    }
+
+    /** Returns how many expired session files the sweeper deleted. */
+    public long sweeperDeletions() {
+        return sweeperDeletions.sum();
+    }
+
+    /** Returns every counter as JSON, keyed by the method names in snake_case. */
+    public JsonObject toJson() {
+        return new JsonObject()
+                .put("loads", loads())
+                .put("loads_from_saves", loadsFromSaves())
+                .put("saves", saves())
+                .put("save_failures", saveFailures())
+                .put("deletes", deletes())
+                .put("load_failures", loadFailures())
+                .put("tampered_cookies", tamperedCookies())
+                .put("expired_sessions", expiredSessions())
+                .put("conflicts", conflicts())
+                .put("oversize_rejections", oversizeRejections())
+                .put("sweeper_deletions", sweeperDeletions());
+    }
+
+    void loaded() {
+        loads.increment();
+    }
+
+    /** Counts a load that a backend answered from what a save in flight wrote (see {@link #loadsFromSaves()}). */
+    public void recordLoadFromSave() {
+        loadsFromSaves.increment();
+    }
+
+    void saved() {
+        saves.increment();
+    }
+
+    void saveFailed(Throwable cause) {
+        saveFailures.increment();
+        if (cause instanceof CookieTooLargeException) {
+            oversizeRejections.increment();
+        }
+    }
+
+    void deleted() {
+        deletes.increment();
+    }
+
+    void loadFailed() {
+        loadFailures.increment();
+    }
+
+    void tampered() {
+        tamperedCookies.increment();
+    }
+
+    void expired() {
+        expiredSessions.increment();
+    }
+
+    void conflict() {
+        conflicts.increment();
+    }
+
+    /** Adds sessions a backend's sweeper deleted (see {@link #sweeperDeletions()}). */
+    public void recordSweeperDeletions(long count) {
+        sweeperDeletions.add(count);
+    }
 }

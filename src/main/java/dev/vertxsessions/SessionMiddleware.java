@@ -30,112 +30,114 @@ import io.vertx.ext.web.handler.SessionHandler;
  */
 public interface SessionMiddleware extends SessionHandler {
 
-  /**
-   * Creates the middleware and starts its backend ({@link #ready()}). Throws {@link IllegalArgumentException}
-   * naming the key and the fix when the configuration is invalid (no secret key for signed cookies,
-   * SameSite=None without Secure, ...).
-   */
-  static SessionMiddleware create(Vertx vertx, SessionConfig config) {
-    return new SessionMiddlewareImpl(vertx, config);
-  }
-
-  /**
-   * Creates the middleware and completes once its backend has started: await it in a verticle's start, so a
-   * backend that cannot start (a database that refuses the schema) fails the application's start-up. After a
-   * failed start the backend is closed.
-   */
-  static Future<SessionMiddleware> start(Vertx vertx, SessionConfig config) {
-    try {
-      SessionMiddleware middleware = create(vertx, config);
-      return middleware.ready().map(middleware)
-        .recover(e -> middleware.close().transform(closed -> Future.failedFuture(e)));
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
+    /**
+     * Creates the middleware and starts its backend ({@link #ready()}). Throws {@link IllegalArgumentException}
+     * naming the key and the fix when the configuration is invalid (no secret key for signed cookies,
+     * SameSite=None without Secure, ...).
+     */
+    static SessionMiddleware create(Vertx vertx, SessionConfig config) {
+        return new SessionMiddlewareImpl(vertx, config);
     }
-  }
 
-  /**
-   * Returns the session of the request, the same object as {@code ctx.session()}. Throws
-   * {@link IllegalStateException} when no SessionMiddleware ran for this request.
-   */
-  static BaseSessionInterface session(RoutingContext ctx) {
-    BaseSessionInterface session = ctx.get(SessionMiddlewareImpl.CONTEXT_KEY);
-    if (session == null) {
-      throw new IllegalStateException("no session on this request: add SessionMiddleware.create(vertx, config) "
-        + "to the router before this route");
+    /**
+     * Creates the middleware and completes once its backend has started: await it in a verticle's start, so a
+     * backend that cannot start (a database that refuses the schema) fails the application's start-up. After a
+     * failed start the backend is closed.
+     */
+    static Future<SessionMiddleware> start(Vertx vertx, SessionConfig config) {
+        try {
+            SessionMiddleware middleware = create(vertx, config);
+            return middleware
+                    .ready()
+                    .map(middleware)
+                    .recover(e -> middleware.close().transform(closed -> Future.failedFuture(e)));
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
     }
-    return session;
-  }
 
-  /**
-   * Returns a Future that completes when the backend has started ({@link SessionBackend#start}), or fails with
-   * its cause. Requests that arrive earlier wait for it; after a failure they get a 503.
-   */
-  Future<Void> ready();
+    /**
+     * Returns the session of the request, the same object as {@code ctx.session()}. Throws
+     * {@link IllegalStateException} when no SessionMiddleware ran for this request.
+     */
+    static BaseSessionInterface session(RoutingContext ctx) {
+        BaseSessionInterface session = ctx.get(SessionMiddlewareImpl.CONTEXT_KEY);
+        if (session == null) {
+            throw new IllegalStateException("no session on this request: add SessionMiddleware.create(vertx, config) "
+                    + "to the router before this route");
+        }
+        return session;
+    }
 
-  /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
-  SessionMetrics metrics();
+    /**
+     * Returns a Future that completes when the backend has started ({@link SessionBackend#start}), or fails with
+     * its cause. Requests that arrive earlier wait for it; after a failure they get a 503.
+     */
+    Future<Void> ready();
 
-  /** Returns the configuration the middleware runs with: validated, and read-only. */
-  SessionConfig config();
+    /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
+    SessionMetrics metrics();
 
-  /** Stops the backend (sweeper timers, connections). */
-  Future<Void> close();
+    /** Returns the configuration the middleware runs with: validated, and read-only. */
+    SessionConfig config();
 
-  /** Sets {@code expiry} in milliseconds (rounded up to seconds), as Vert.x-Web's session timeout. */
-  @Override
-  SessionMiddleware setSessionTimeout(long timeout);
+    /** Stops the backend (sweeper timers, connections). */
+    Future<Void> close();
 
-  /** Does nothing: the middleware logs no warning for plain HTTP; use {@code cookie_secure} in production. */
-  @Override
-  SessionMiddleware setNagHttps(boolean nag);
+    /** Sets {@code expiry} in milliseconds (rounded up to seconds), as Vert.x-Web's session timeout. */
+    @Override
+    SessionMiddleware setSessionTimeout(long timeout);
 
-  /** Sets {@code cookie_secure}. */
-  @Override
-  SessionMiddleware setCookieSecureFlag(boolean secure);
+    /** Does nothing: the middleware logs no warning for plain HTTP; use {@code cookie_secure} in production. */
+    @Override
+    SessionMiddleware setNagHttps(boolean nag);
 
-  /** Sets {@code cookie_httponly}. */
-  @Override
-  SessionMiddleware setCookieHttpOnlyFlag(boolean httpOnly);
+    /** Sets {@code cookie_secure}. */
+    @Override
+    SessionMiddleware setCookieSecureFlag(boolean secure);
 
-  /** Sets {@code session_cookie_name}. */
-  @Override
-  SessionMiddleware setSessionCookieName(String sessionCookieName);
+    /** Sets {@code cookie_httponly}. */
+    @Override
+    SessionMiddleware setCookieHttpOnlyFlag(boolean httpOnly);
 
-  /** Sets {@code cookie_path}. */
-  @Override
-  SessionMiddleware setSessionCookiePath(String sessionCookiePath);
+    /** Sets {@code session_cookie_name}. */
+    @Override
+    SessionMiddleware setSessionCookieName(String sessionCookieName);
 
-  /** Does nothing: session IDs are always 43 characters (256 random bits), longer than any sensible minimum. */
-  @Override
-  SessionMiddleware setMinLength(int minLength);
+    /** Sets {@code cookie_path}. */
+    @Override
+    SessionMiddleware setSessionCookiePath(String sessionCookiePath);
 
-  /** Sets {@code cookie_samesite}; null means Lax, this library's default. */
-  @Override
-  SessionMiddleware setCookieSameSite(CookieSameSite policy);
+    /** Does nothing: session IDs are always 43 characters (256 random bits), longer than any sensible minimum. */
+    @Override
+    SessionMiddleware setMinLength(int minLength);
 
-  /** Sets {@code lazy_session}. */
-  @Override
-  SessionMiddleware setLazySession(boolean lazySession);
+    /** Sets {@code cookie_samesite}; null means Lax, this library's default. */
+    @Override
+    SessionMiddleware setCookieSameSite(CookieSameSite policy);
 
-  /**
-   * Sets {@code cookie_persistent}: a negative value gives browser-session cookies, any other value persistent
-   * ones whose Max-Age is the session's expiry (the server's expiry is what counts either way).
-   */
-  @Override
-  SessionMiddleware setCookieMaxAge(long cookieMaxAge);
+    /** Sets {@code lazy_session}. */
+    @Override
+    SessionMiddleware setLazySession(boolean lazySession);
 
-  /**
-   * Refuses {@code true} with {@link UnsupportedOperationException}: a session ID in the URL leaks through
-   * Referer headers, logs and shared links. {@code false} does nothing.
-   */
-  @Override
-  SessionMiddleware setCookieless(boolean cookieless);
+    /**
+     * Sets {@code cookie_persistent}: a negative value gives browser-session cookies, any other value persistent
+     * ones whose Max-Age is the session's expiry (the server's expiry is what counts either way).
+     */
+    @Override
+    SessionMiddleware setCookieMaxAge(long cookieMaxAge);
 
-  /**
-   * Refuses with {@link UnsupportedOperationException}: set {@code secret_key} in {@link SessionConfig}. Signed
-   * cookies are signed with it; server-side session IDs are 256 random bits and need no signature.
-   */
-  @Override
-  SessionMiddleware setSigningSecret(String secret);
+    /**
+     * Refuses {@code true} with {@link UnsupportedOperationException}: a session ID in the URL leaks through
+     * Referer headers, logs and shared links. {@code false} does nothing.
+     */
+    @Override
+    SessionMiddleware setCookieless(boolean cookieless);
+
+    /**
+     * Refuses with {@link UnsupportedOperationException}: set {@code secret_key} in {@link SessionConfig}. Signed
+     * cookies are signed with it; server-side session IDs are 256 random bits and need no signature.
+     */
+    @Override
+    SessionMiddleware setSigningSecret(String secret);
 }

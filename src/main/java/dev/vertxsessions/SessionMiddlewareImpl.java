@@ -14,7 +14,6 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.auth.User;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.Session;
-
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,559 +47,583 @@ import java.util.function.UnaryOperator;
  */
 final class SessionMiddlewareImpl implements SessionMiddleware {
 
-  static final String CONTEXT_KEY = "dev.vertxsessions.session";
-  /** The request's {@link RequestState}: set once, found again after a reroute. */
-  private static final String STATE_KEY = "dev.vertxsessions.request";
+    static final String CONTEXT_KEY = "dev.vertxsessions.session";
+    /** The request's {@link RequestState}: set once, found again after a reroute. */
+    private static final String STATE_KEY = "dev.vertxsessions.request";
 
-  private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
-  /** A cookie value longer than this cannot be ours (browsers keep 4096 bytes per cookie). */
-  private static final int MAX_COOKIE_VALUE_CHARS = 4096;
+    private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
+    /** A cookie value longer than this cannot be ours (browsers keep 4096 bytes per cookie). */
+    private static final int MAX_COOKIE_VALUE_CHARS = 4096;
 
-  /** The configuration and the cookie writer built from it; replaced whole by the SessionHandler setters. */
-  private static final class Settings {
-    final SessionConfig config;
-    final SessionCookie cookie;
+    /** The configuration and the cookie writer built from it; replaced whole by the SessionHandler setters. */
+    private static final class Settings {
+        final SessionConfig config;
+        final SessionCookie cookie;
 
-    Settings(SessionConfig config) {
-      this.config = config;
-      this.cookie = new SessionCookie(config.getCookieName(), config.getCookiePath(), config.getCookieDomain(),
-        config.isCookieSecure(), config.isCookieHttpOnly(), config.cookieSameSite().toString());
-    }
-  }
-
-  /** What the middleware knows about one request; it is also the session's binding until the headers go out. */
-  private final class RequestState implements SessionBinding {
-    final RoutingContext ctx;
-    BaseSessionInterface session;
-    final boolean hadCookie;
-    /** The ID the browser's cookie names, as far as this response knows: null for a fresh session. */
-    String cookieId;
-    User userAtLoad;
-    /** The Set-Cookie value to send, and the write it depends on (the cookie is dropped if that write failed). */
-    String cookieHeader;
-    Future<?> cookieWrite;
-
-    RequestState(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
-      this.ctx = ctx;
-      this.session = session;
-      this.hadCookie = hadCookie;
+        Settings(SessionConfig config) {
+            this.config = config;
+            this.cookie = new SessionCookie(
+                    config.getCookieName(),
+                    config.getCookiePath(),
+                    config.getCookieDomain(),
+                    config.isCookieSecure(),
+                    config.isCookieHttpOnly(),
+                    config.cookieSameSite().toString());
+        }
     }
 
-    @Override
-    public Future<Void> commit(BaseSessionInterface session) {
-      return finish(this, true);
+    /** What the middleware knows about one request; it is also the session's binding until the headers go out. */
+    private final class RequestState implements SessionBinding {
+        final RoutingContext ctx;
+        BaseSessionInterface session;
+        final boolean hadCookie;
+        /** The ID the browser's cookie names, as far as this response knows: null for a fresh session. */
+        String cookieId;
+
+        User userAtLoad;
+        /** The Set-Cookie value to send, and the write it depends on (the cookie is dropped if that write failed). */
+        String cookieHeader;
+
+        Future<?> cookieWrite;
+
+        RequestState(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
+            this.ctx = ctx;
+            this.session = session;
+            this.hadCookie = hadCookie;
+        }
+
+        @Override
+        public Future<Void> commit(BaseSessionInterface session) {
+            return finish(this, true);
+        }
+
+        @Override
+        public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
+            return SessionMiddlewareImpl.this.update(this, session, key, update);
+        }
     }
 
-    @Override
-    public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
-      return SessionMiddlewareImpl.this.update(this, session, key, update);
-    }
-  }
+    /** The binding of a session whose response has gone out: no more cookies, atomic updates still work. */
+    private final SessionBinding afterHeaders = new SessionBinding() {
+        @Override
+        public Future<Void> commit(BaseSessionInterface session) {
+            return Future.failedFuture(
+                    new SessionException("session cannot be committed: the response headers were already sent"));
+        }
 
-  /** The binding of a session whose response has gone out: no more cookies, atomic updates still work. */
-  private final SessionBinding afterHeaders = new SessionBinding() {
-    @Override
-    public Future<Void> commit(BaseSessionInterface session) {
-      return Future.failedFuture(new SessionException(
-        "session cannot be committed: the response headers were already sent"));
-    }
-
-    @Override
-    public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
-      return SessionMiddlewareImpl.this.update(null, session, key, update);
-    }
-  };
-
-  private final Vertx vertx;
-  private volatile Settings settings;
-  private final SessionBackend backend;
-  private final SeedSessionBackend seedBackend;
-  private final boolean serverSide;
-  private final boolean atomicUpdates;
-  private final SessionMetrics metrics = new SessionMetrics();
-  private final WriteAdmission admission;
-  private final SavesInFlight savesInFlight = new SavesInFlight();
-  private final FailedMoves failedMoves = new FailedMoves();
-  private final Future<Void> ready;
-
-  SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
-    this.vertx = vertx;
-    this.settings = new Settings(config.frozenCopy());
-    this.backend = BackendProviders.create(vertx, settings.config);
-    if (backend == null) {
-      throw new IllegalArgumentException("manager: the backend factory returned null instead of a backend");
-    }
-    this.seedBackend = backend instanceof SeedSessionBackend seedSessionBackend ? seedSessionBackend : null;
-    Set<SessionBackend.Capability> capabilities = backend.capabilities();
-    this.serverSide = capabilities.contains(SessionBackend.Capability.SERVER_SIDE);
-    this.atomicUpdates = capabilities.contains(SessionBackend.Capability.ATOMIC_UPDATE);
-    this.admission = new WriteAdmission(vertx);
-    this.ready = call(() -> backend.start(metrics))
-      .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
-  }
-
-  @Override
-  public Future<Void> ready() {
-    return ready;
-  }
-
-  @Override
-  public SessionMetrics metrics() {
-    return metrics;
-  }
-
-  @Override
-  public SessionConfig config() {
-    return settings.config;
-  }
-
-  @Override
-  public Future<Void> close() {
-    return backend.close();
-  }
-
-  // ------------------------------------------------------------------ a request
-
-  @Override
-  public void handle(RoutingContext ctx) {
-    RequestState state = ctx.get(STATE_KEY);
-    if (state != null) {
-      // Re-routed: the session is loaded, but the headers and their end handlers were cleared.
-      ctx.addHeadersEndHandler(v -> headersEnd(state));
-      ctx.next();
-      return;
-    }
-    HttpServerRequest request = ctx.request();
-    if (!ready.isComplete()) {
-      pauseUntil(request, ready, () -> admission.admit(request, () -> begin(ctx)));
-      return;
-    }
-    admission.admit(request, () -> begin(ctx));
-  }
-
-  private void begin(RoutingContext ctx) {
-    if (ready.failed()) {
-      ctx.fail(503, new SessionStoreUnavailableException("session backend did not start", ready.cause()));
-      return;
-    }
-    String cookie = settings.cookie.read(ctx.request().headers());
-    if (cookie == null || cookie.isEmpty() || cookie.length() > MAX_COOKIE_VALUE_CHARS) {
-      start(ctx, newSession(), null);
-      return;
-    }
-    metrics.loaded();
-    if (serverSide && !SessionIds.isWellFormed(cookie)) {
-      metrics.tampered(); // never reaches the store
-      start(ctx, newSession(), cookie);
-      return;
-    }
-    SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
-    Future<SessionRecord> loading = pending == null ? call(() -> backend.load(cookie))
-      : pending.done.transform(ar -> call(() -> ar.succeeded() && pending.changes != null
-        ? backend.loadAfterSave(cookie, pending.changes) : backend.load(cookie)));
-    if (serverSide) {
-      loading = loading.compose(record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie));
-    }
-    Future<SessionRecord> loaded = loading;
-    if (loaded.isComplete()) {
-      loaded(ctx, cookie, loaded); // e.g. signed cookies: no need to pause the request
-    } else {
-      pauseUntil(ctx.request(), loaded, () -> loaded(ctx, cookie, loaded));
-    }
-  }
-
-  /** Loads the session a failed regenerate left under its previous ID, for a browser that got the new one. */
-  private Future<SessionRecord> loadFailedMove(String id) {
-    String previousId = failedMoves.take(id);
-    return previousId == null ? Future.succeededFuture() : call(() -> backend.load(previousId));
-  }
-
-  /**
-   * Pauses the request (keeping its body for a BodyHandler after us) until {@code future} completes, then goes on
-   * on the request's own context: the future may complete on another event loop (a save of the same session by a
-   * request on another loop, which this one waited for, or a backend that completes where it was created).
-   */
-  private static void pauseUntil(HttpServerRequest request, Future<?> future, Runnable then) {
-    boolean paused = !request.isEnded();
-    if (paused) {
-      request.pause();
-    }
-    Context context = Vertx.currentContext();
-    Runnable resume = () -> {
-      if (paused) {
-        request.resume();
-      }
-      then.run();
+        @Override
+        public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
+            return SessionMiddlewareImpl.this.update(null, session, key, update);
+        }
     };
-    future.onComplete(ar -> {
-      if (context == null || Vertx.currentContext() == context) {
-        resume.run();
-      } else {
-        context.runOnContext(v -> resume.run());
-      }
-    });
-  }
 
-  private void loaded(RoutingContext ctx, String cookie, Future<SessionRecord> loading) {
-    if (loading.failed()) {
-      Throwable cause = loading.cause();
-      metrics.loadFailed();
-      LOG.log(Level.WARNING, "session could not be loaded: " + cause);
-      ctx.fail(statusOf(cause), cause);
-      return;
-    }
-    BaseSessionInterface session = newSession();
-    SessionRecord record = loading.result();
-    if (record == null) {
-      if (!serverSide) {
-        metrics.tampered(); // a cookie that carries the session and does not verify
-      }
-    } else if (session.restore(record) && serverSide && !record.id().equals(cookie)) {
-      // Found under the ID a failed regenerate left it: save it, so the browser gets its cookie back.
-      session.markModified();
-    }
-    start(ctx, session, cookie);
-  }
+    private final Vertx vertx;
+    private volatile Settings settings;
+    private final SessionBackend backend;
+    private final SeedSessionBackend seedBackend;
+    private final boolean serverSide;
+    private final boolean atomicUpdates;
+    private final SessionMetrics metrics = new SessionMetrics();
+    private final WriteAdmission admission;
+    private final SavesInFlight savesInFlight = new SavesInFlight();
+    private final FailedMoves failedMoves = new FailedMoves();
+    private final Future<Void> ready;
 
-  private BaseSessionInterface newSession() {
-    BaseSessionInterface session = seedBackend != null ? seedBackend.newRequestSession() : new RequestSession();
-    session.bind(vertx, settings.config, metrics, null);
-    return session;
-  }
-
-  /** Attaches the session to the request; {@code cookie} is the session cookie the request carried, or null. */
-  private void start(RoutingContext ctx, BaseSessionInterface session, String cookie) {
-    RequestState state = new RequestState(ctx, session, cookie != null);
-    attach(state, session);
-    if (cookie != null && !session.isNew()) {
-      state.cookieId = cookie; // the ID the browser holds (another one after a failed regenerate)
-    }
-    ctx.put(STATE_KEY, state);
-    ctx.addHeadersEndHandler(v -> headersEnd(state));
-    ctx.next();
-  }
-
-  private void attach(RequestState state, BaseSessionInterface session) {
-    state.session = session;
-    state.cookieId = session.isNew() ? null : session.id();
-    session.bind(vertx, settings.config, metrics, state);
-    state.ctx.put(CONTEXT_KEY, session);
-    VertxWebBridge.attach(state.ctx, session);
-    state.userAtLoad = state.ctx.user();
-  }
-
-  private void headersEnd(RequestState state) {
-    HttpServerResponse response = state.ctx.response();
-    if (response.getStatusCode() < 500) {
-      Future<Void> saved = finish(state, false);
-      if (saved.failed()) {
-        // Failed before the headers went out (a cookie over 4096 bytes, a store that failed at once): do not
-        // answer 2xx, and answer a store failure as the load path does.
-        int status = statusOf(saved.cause());
-        response.setStatusCode(status);
-        LOG.log(Level.WARNING, "session save failed, answering " + status + ": " + saved.cause());
-      } else {
-        saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
-      }
-    }
-    state.session.detach(afterHeaders);
-    boolean cookieSent = state.cookieHeader != null && !state.cookieWrite.failed();
-    if (cookieSent) {
-      settings.cookie.set(response.headers(), state.cookieHeader, true);
-    }
-    String cacheControl = settings.config.getCacheControl();
-    if ((cookieSent || state.hadCookie) && !"off".equals(cacheControl)
-      && !response.headers().contains(HttpHeaders.CACHE_CONTROL)) {
-      response.headers().set(HttpHeaders.CACHE_CONTROL, cacheControl);
-    }
-  }
-
-  /** Deletes, saves or leaves the session as {@link SaveDecision} says, and chooses the cookie to send. */
-  private Future<Void> finish(RequestState state, boolean explicit) {
-    Settings current = settings;
-    BaseSessionInterface session = state.session;
-    VertxWebBridge.syncUser(state.ctx, session, state.userAtLoad,
-      session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
-    state.userAtLoad = state.ctx.user();
-    SaveDecision decision = SaveDecision.decide(session.isDestroyed(), session.isEmpty(), session.isModified(),
-      !session.isNew(), session.getPreviousSessionKey() != null, state.hadCookie, current.config.isRolling(),
-      current.config.isLazySession(), session.isCookieDue());
-    if (explicit && decision != SaveDecision.NOTHING && state.ctx.response().headWritten()) {
-      return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
-    }
-    switch (decision) {
-  case DELETE -> {
-return delete(state, current);
-}
-  case SAVE -> {
-return save(state, current);
-}
-  case COOKIE_ONLY -> {
-if (SaveDecision.cookieNeeded(serverSide, session.isRememberMe(), !session.id().equals(state.cookieId),
-          false)) {
-          useCookie(state, current.cookie, session, session.id(), Future.succeededFuture());
+    SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
+        this.vertx = vertx;
+        this.settings = new Settings(config.frozenCopy());
+        this.backend = BackendProviders.create(vertx, settings.config);
+        if (backend == null) {
+            throw new IllegalArgumentException("manager: the backend factory returned null instead of a backend");
         }
-        return Future.succeededFuture();
-}
-  default -> {
-return Future.succeededFuture();
-}
-}
-  }
-
-  private Future<Void> delete(RequestState state, Settings current) {
-    List<Future<Void>> deletes = new ArrayList<>();
-    for (String id : state.session.startDelete()) {
-      Future<Void> deleted = call(() -> backend.delete(id));
-      track(id, deleted, null);
-      deletes.add(deleted);
+        this.seedBackend = backend instanceof SeedSessionBackend seedSessionBackend ? seedSessionBackend : null;
+        Set<SessionBackend.Capability> capabilities = backend.capabilities();
+        this.serverSide = capabilities.contains(SessionBackend.Capability.SERVER_SIDE);
+        this.atomicUpdates = capabilities.contains(SessionBackend.Capability.ATOMIC_UPDATE);
+        this.admission = new WriteAdmission(vertx);
+        this.ready = call(() -> backend.start(metrics))
+                .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
     }
-    Future<Void> all = Future.all(deletes).<Void>mapEmpty().onSuccess(v -> metrics.deleted());
-    if (state.hadCookie || state.cookieHeader != null) {
-      state.cookieHeader = current.cookie.header("", 0);
-      state.cookieWrite = all;
-    }
-    return all;
-  }
 
-  private Future<Void> save(RequestState state, Settings current) {
-    BaseSessionInterface session = state.session;
-    SessionChanges changes = session.startSave();
-    String cookieValue;
-    Future<Void> saved;
-    try {
-      cookieValue = backend.cookieValue(changes);
-      saved = call(() -> backend.save(changes)).map(stored -> {
-        if (!stored) {
-          metrics.conflict();
+    @Override
+    public Future<Void> ready() {
+        return ready;
+    }
+
+    @Override
+    public SessionMetrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public SessionConfig config() {
+        return settings.config;
+    }
+
+    @Override
+    public Future<Void> close() {
+        return backend.close();
+    }
+
+    // ------------------------------------------------------------------ a request
+
+    @Override
+    public void handle(RoutingContext ctx) {
+        RequestState state = ctx.get(STATE_KEY);
+        if (state != null) {
+            // Re-routed: the session is loaded, but the headers and their end handlers were cleared.
+            ctx.addHeadersEndHandler(v -> headersEnd(state));
+            ctx.next();
+            return;
         }
-        return null;
-      });
-    } catch (RuntimeException e) {
-      cookieValue = null;
-      saved = Future.failedFuture(e);
+        HttpServerRequest request = ctx.request();
+        if (!ready.isComplete()) {
+            pauseUntil(request, ready, () -> admission.admit(request, () -> begin(ctx)));
+            return;
+        }
+        admission.admit(request, () -> begin(ctx));
     }
-    saved = saved.andThen(ar -> {
-      if (ar.succeeded()) {
-        metrics.saved();
-      } else {
-        session.saveFailed(changes);
-        metrics.saveFailed(ar.cause());
-      }
-    });
-    if (saved.failed()) {
-      return saved;
+
+    private void begin(RoutingContext ctx) {
+        if (ready.failed()) {
+            ctx.fail(503, new SessionStoreUnavailableException("session backend did not start", ready.cause()));
+            return;
+        }
+        String cookie = settings.cookie.read(ctx.request().headers());
+        if (cookie == null || cookie.isEmpty() || cookie.length() > MAX_COOKIE_VALUE_CHARS) {
+            start(ctx, newSession(), null);
+            return;
+        }
+        metrics.loaded();
+        if (serverSide && !SessionIds.isWellFormed(cookie)) {
+            metrics.tampered(); // never reaches the store
+            start(ctx, newSession(), cookie);
+            return;
+        }
+        SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
+        Future<SessionRecord> loading = pending == null
+                ? call(() -> backend.load(cookie))
+                : pending.done.transform(ar -> call(() -> ar.succeeded() && pending.changes != null
+                        ? backend.loadAfterSave(cookie, pending.changes)
+                        : backend.load(cookie)));
+        if (serverSide) {
+            loading =
+                    loading.compose(record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie));
+        }
+        Future<SessionRecord> loaded = loading;
+        if (loaded.isComplete()) {
+            loaded(ctx, cookie, loaded); // e.g. signed cookies: no need to pause the request
+        } else {
+            pauseUntil(ctx.request(), loaded, () -> loaded(ctx, cookie, loaded));
+        }
     }
-    session.saved(changes);
-    boolean cookieChoiceChanged = changes.changed().containsKey(BaseSessionInterface.REMEMBER_ME_KEY)
-      || changes.removed().contains(BaseSessionInterface.REMEMBER_ME_KEY);
-    if (SaveDecision.cookieNeeded(serverSide, session.isRememberMe(), !changes.id().equals(state.cookieId),
-      cookieChoiceChanged)) {
-      useCookie(state, current.cookie, session, cookieValue, saved);
+
+    /** Loads the session a failed regenerate left under its previous ID, for a browser that got the new one. */
+    private Future<SessionRecord> loadFailedMove(String id) {
+        String previousId = failedMoves.take(id);
+        return previousId == null ? Future.succeededFuture() : call(() -> backend.load(previousId));
     }
-    if (serverSide) {
-      track(changes.id(), saved, changes);
-      if (changes.previousId() != null) {
-        saved.onFailure(e -> failedMoves.remember(changes.id(), changes.previousId()));
-      }
+
+    /**
+     * Pauses the request (keeping its body for a BodyHandler after us) until {@code future} completes, then goes on
+     * on the request's own context: the future may complete on another event loop (a save of the same session by a
+     * request on another loop, which this one waited for, or a backend that completes where it was created).
+     */
+    private static void pauseUntil(HttpServerRequest request, Future<?> future, Runnable then) {
+        boolean paused = !request.isEnded();
+        if (paused) {
+            request.pause();
+        }
+        Context context = Vertx.currentContext();
+        Runnable resume = () -> {
+            if (paused) {
+                request.resume();
+            }
+            then.run();
+        };
+        future.onComplete(ar -> {
+            if (context == null || Vertx.currentContext() == context) {
+                resume.run();
+            } else {
+                context.runOnContext(v -> resume.run());
+            }
+        });
     }
-    return saved;
-  }
 
-  /** Chooses the cookie this response carries once {@code write} is known not to have failed. */
-  private static void useCookie(RequestState state, SessionCookie cookie, BaseSessionInterface session,
-                                String value, Future<?> write) {
-    if (session.isRememberMe()) {
-      // Rounded up: the browser's cookie must not expire before the server's session.
-      long maxAgeSeconds = Math.max(0, (session.storedExpiresAtMillis() - session.currentTimeMillis() + 999) / 1000);
-      state.cookieHeader = cookie.header(value, maxAgeSeconds);
-    } else {
-      state.cookieHeader = cookie.sessionHeader(value);
+    private void loaded(RoutingContext ctx, String cookie, Future<SessionRecord> loading) {
+        if (loading.failed()) {
+            Throwable cause = loading.cause();
+            metrics.loadFailed();
+            LOG.log(Level.WARNING, "session could not be loaded: " + cause);
+            ctx.fail(statusOf(cause), cause);
+            return;
+        }
+        BaseSessionInterface session = newSession();
+        SessionRecord record = loading.result();
+        if (record == null) {
+            if (!serverSide) {
+                metrics.tampered(); // a cookie that carries the session and does not verify
+            }
+        } else if (session.restore(record) && serverSide && !record.id().equals(cookie)) {
+            // Found under the ID a failed regenerate left it: save it, so the browser gets its cookie back.
+            session.markModified();
+        }
+        start(ctx, session, cookie);
     }
-    state.cookieWrite = write;
-    state.cookieId = session.id();
-    session.cookieSent();
-  }
 
-  /** Remembers a store write in flight: loads of the same ID wait for it, and it counts for admission. */
-  private void track(String id, Future<?> write, SessionChanges changes) {
-    if (write.isComplete()) {
-      return;
+    private BaseSessionInterface newSession() {
+        BaseSessionInterface session = seedBackend != null ? seedBackend.newRequestSession() : new RequestSession();
+        session.bind(vertx, settings.config, metrics, null);
+        return session;
     }
-    admission.track(write);
-    savesInFlight.track(id, write, changes);
-  }
 
-  /**
-   * Runs {@code update} for {@link BaseSessionInterface#update}: in the store with an atomic backend (after
-   * saving what the request changed before), else in the session, saved with it.
-   */
-  private Future<Object> update(RequestState state, BaseSessionInterface session, String key,
-                                UnaryOperator<Object> update) {
-    UnaryOperator<Object> storable = value -> JsonValues.toStorable(update.apply(value));
-    if (!atomicUpdates) {
-      try {
-        Object current = session.get(key);
-        Object value = storable.apply(JsonValues.toStorable(current));
-        session.put(key, value);
-        return Future.succeededFuture(session.get(key));
-      } catch (RuntimeException e) {
-        return Future.failedFuture(e);
-      }
+    /** Attaches the session to the request; {@code cookie} is the session cookie the request carried, or null. */
+    private void start(RoutingContext ctx, BaseSessionInterface session, String cookie) {
+        RequestState state = new RequestState(ctx, session, cookie != null);
+        attach(state, session);
+        if (cookie != null && !session.isNew()) {
+            state.cookieId = cookie; // the ID the browser holds (another one after a failed regenerate)
+        }
+        ctx.put(STATE_KEY, state);
+        ctx.addHeadersEndHandler(v -> headersEnd(state));
+        ctx.next();
     }
-    Future<Void> before = Future.succeededFuture();
-    if (session.hasPendingChanges()) {
-      if (state == null) {
-        return Future.failedFuture(new SessionException("session has unsaved changes and its response was "
-          + "sent: it cannot be updated"));
-      }
-      before = finish(state, true);
+
+    private void attach(RequestState state, BaseSessionInterface session) {
+        state.session = session;
+        state.cookieId = session.isNew() ? null : session.id();
+        session.bind(vertx, settings.config, metrics, state);
+        state.ctx.put(CONTEXT_KEY, session);
+        VertxWebBridge.attach(state.ctx, session);
+        state.userAtLoad = state.ctx.user();
     }
-    return before.compose(v -> {
-      SessionChanges context = session.updateContext();
-      return call(() -> backend.update(context, key, storable)).map(value -> {
-        session.updated(key, value, context);
-        return session.get(key);
-      });
-    });
-  }
 
-  /** Calls the backend: a call that throws fails the Future, and one that does not answer in time gives a 503. */
-  private <T> Future<T> call(Supplier<Future<T>> operation) {
-    Future<T> future;
-    try {
-      future = operation.get();
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
+    private void headersEnd(RequestState state) {
+        HttpServerResponse response = state.ctx.response();
+        if (response.getStatusCode() < 500) {
+            Future<Void> saved = finish(state, false);
+            if (saved.failed()) {
+                // Failed before the headers went out (a cookie over 4096 bytes, a store that failed at once): do not
+                // answer 2xx, and answer a store failure as the load path does.
+                int status = statusOf(saved.cause());
+                response.setStatusCode(status);
+                LOG.log(Level.WARNING, "session save failed, answering " + status + ": " + saved.cause());
+            } else {
+                saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
+            }
+        }
+        state.session.detach(afterHeaders);
+        boolean cookieSent = state.cookieHeader != null && !state.cookieWrite.failed();
+        if (cookieSent) {
+            settings.cookie.set(response.headers(), state.cookieHeader, true);
+        }
+        String cacheControl = settings.config.getCacheControl();
+        if ((cookieSent || state.hadCookie)
+                && !"off".equals(cacheControl)
+                && !response.headers().contains(HttpHeaders.CACHE_CONTROL)) {
+            response.headers().set(HttpHeaders.CACHE_CONTROL, cacheControl);
+        }
     }
-    if (future == null) {
-      return Future.failedFuture(new SessionException("session backend returned null instead of a Future"));
+
+    /** Deletes, saves or leaves the session as {@link SaveDecision} says, and chooses the cookie to send. */
+    private Future<Void> finish(RequestState state, boolean explicit) {
+        Settings current = settings;
+        BaseSessionInterface session = state.session;
+        VertxWebBridge.syncUser(
+                state.ctx, session, state.userAtLoad, session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
+        state.userAtLoad = state.ctx.user();
+        SaveDecision decision = SaveDecision.decide(
+                session.isDestroyed(),
+                session.isEmpty(),
+                session.isModified(),
+                !session.isNew(),
+                session.getPreviousSessionKey() != null,
+                state.hadCookie,
+                current.config.isRolling(),
+                current.config.isLazySession(),
+                session.isCookieDue());
+        if (explicit && decision != SaveDecision.NOTHING && state.ctx.response().headWritten()) {
+            return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
+        }
+        switch (decision) {
+            case DELETE -> {
+                return delete(state, current);
+            }
+            case SAVE -> {
+                return save(state, current);
+            }
+            case COOKIE_ONLY -> {
+                if (SaveDecision.cookieNeeded(
+                        serverSide, session.isRememberMe(), !session.id().equals(state.cookieId), false)) {
+                    useCookie(state, current.cookie, session, session.id(), Future.succeededFuture());
+                }
+                return Future.succeededFuture();
+            }
+            default -> {
+                return Future.succeededFuture();
+            }
+        }
     }
-    if (future.isComplete()) {
-      return future;
+
+    private Future<Void> delete(RequestState state, Settings current) {
+        List<Future<Void>> deletes = new ArrayList<>();
+        for (String id : state.session.startDelete()) {
+            Future<Void> deleted = call(() -> backend.delete(id));
+            track(id, deleted, null);
+            deletes.add(deleted);
+        }
+        Future<Void> all = Future.all(deletes).<Void>mapEmpty().onSuccess(v -> metrics.deleted());
+        if (state.hadCookie || state.cookieHeader != null) {
+            state.cookieHeader = current.cookie.header("", 0);
+            state.cookieWrite = all;
+        }
+        return all;
     }
-    Duration timeout = settings.config.getBackendTimeout();
-    return future.timeout(timeout.toMillis(), TimeUnit.MILLISECONDS).recover(e -> Future.failedFuture(
-      e instanceof TimeoutException ? new SessionStoreUnavailableException("session backend did not answer within "
-        + timeout.toMillis() + " ms (backend_timeout_ms)", e) : e));
-  }
 
-  private static int statusOf(Throwable cause) {
-    return cause instanceof SessionStoreUnavailableException ? 503 : 500;
-  }
-
-  // ------------------------------------------------------------------ Vert.x-Web's SessionHandler
-
-  @Override
-  public Future<Void> flush(RoutingContext ctx, boolean ignoreStatus) {
-    RequestState state = ctx.get(STATE_KEY);
-    if (state == null || (!ignoreStatus && ctx.response().getStatusCode() >= 500)) {
-      return Future.succeededFuture();
+    private Future<Void> save(RequestState state, Settings current) {
+        BaseSessionInterface session = state.session;
+        SessionChanges changes = session.startSave();
+        String cookieValue;
+        Future<Void> saved;
+        try {
+            cookieValue = backend.cookieValue(changes);
+            saved = call(() -> backend.save(changes)).map(stored -> {
+                if (!stored) {
+                    metrics.conflict();
+                }
+                return null;
+            });
+        } catch (RuntimeException e) {
+            cookieValue = null;
+            saved = Future.failedFuture(e);
+        }
+        saved = saved.andThen(ar -> {
+            if (ar.succeeded()) {
+                metrics.saved();
+            } else {
+                session.saveFailed(changes);
+                metrics.saveFailed(ar.cause());
+            }
+        });
+        if (saved.failed()) {
+            return saved;
+        }
+        session.saved(changes);
+        boolean cookieChoiceChanged = changes.changed().containsKey(BaseSessionInterface.REMEMBER_ME_KEY)
+                || changes.removed().contains(BaseSessionInterface.REMEMBER_ME_KEY);
+        if (SaveDecision.cookieNeeded(
+                serverSide, session.isRememberMe(), !changes.id().equals(state.cookieId), cookieChoiceChanged)) {
+            useCookie(state, current.cookie, session, cookieValue, saved);
+        }
+        if (serverSide) {
+            track(changes.id(), saved, changes);
+            if (changes.previousId() != null) {
+                saved.onFailure(e -> failedMoves.remember(changes.id(), changes.previousId()));
+            }
+        }
+        return saved;
     }
-    return finish(state, true);
-  }
 
-  /** Replaces the request's session with a new, empty one, and deletes the one it had from the store. */
-  @Override
-  public Session newSession(RoutingContext ctx) {
-    RequestState state = ctx.get(STATE_KEY);
-    if (state == null) {
-      throw new IllegalStateException("no session on this request: add the SessionMiddleware to this route");
+    /** Chooses the cookie this response carries once {@code write} is known not to have failed. */
+    private static void useCookie(
+            RequestState state, SessionCookie cookie, BaseSessionInterface session, String value, Future<?> write) {
+        if (session.isRememberMe()) {
+            // Rounded up: the browser's cookie must not expire before the server's session.
+            long maxAgeSeconds =
+                    Math.max(0, (session.storedExpiresAtMillis() - session.currentTimeMillis() + 999) / 1000);
+            state.cookieHeader = cookie.header(value, maxAgeSeconds);
+        } else {
+            state.cookieHeader = cookie.sessionHeader(value);
+        }
+        state.cookieWrite = write;
+        state.cookieId = session.id();
+        session.cookieSent();
     }
-    BaseSessionInterface old = state.session;
-    for (String id : old.startDelete()) {
-      track(id, call(() -> backend.delete(id)), null);
+
+    /** Remembers a store write in flight: loads of the same ID wait for it, and it counts for admission. */
+    private void track(String id, Future<?> write, SessionChanges changes) {
+        if (write.isComplete()) {
+            return;
+        }
+        admission.track(write);
+        savesInFlight.track(id, write, changes);
     }
-    old.detach(afterHeaders);
-    BaseSessionInterface fresh = newSession();
-    attach(state, fresh);
-    return fresh;
-  }
 
-  /** Sets the user of the request, gives the session a new ID (no fixation) and saves it. */
-  @Override
-  public Future<Void> setUser(RoutingContext ctx, User user) {
-    RequestState state = ctx.get(STATE_KEY);
-    if (state == null) {
-      return Future.failedFuture(new IllegalStateException("no session on this request"));
+    /**
+     * Runs {@code update} for {@link BaseSessionInterface#update}: in the store with an atomic backend (after
+     * saving what the request changed before), else in the session, saved with it.
+     */
+    private Future<Object> update(
+            RequestState state, BaseSessionInterface session, String key, UnaryOperator<Object> update) {
+        UnaryOperator<Object> storable = value -> JsonValues.toStorable(update.apply(value));
+        if (!atomicUpdates) {
+            try {
+                Object current = session.get(key);
+                Object value = storable.apply(JsonValues.toStorable(current));
+                session.put(key, value);
+                return Future.succeededFuture(session.get(key));
+            } catch (RuntimeException e) {
+                return Future.failedFuture(e);
+            }
+        }
+        Future<Void> before = Future.succeededFuture();
+        if (session.hasPendingChanges()) {
+            if (state == null) {
+                return Future.failedFuture(new SessionException(
+                        "session has unsaved changes and its response was " + "sent: it cannot be updated"));
+            }
+            before = finish(state, true);
+        }
+        return before.compose(v -> {
+            SessionChanges context = session.updateContext();
+            return call(() -> backend.update(context, key, storable)).map(value -> {
+                session.updated(key, value, context);
+                return session.get(key);
+            });
+        });
     }
-    VertxWebBridge.setUser(ctx, user);
-    state.session.regenerate();
-    return finish(state, true);
-  }
 
-  @Override
-  public SessionMiddleware setSessionTimeout(long timeout) {
-    return configure(c -> c.setExpiry(Duration.ofSeconds(Math.max(1, (timeout + 999) / 1000))));
-  }
-
-  @Override
-  public SessionMiddleware setNagHttps(boolean nag) {
-    return this;
-  }
-
-  @Override
-  public SessionMiddleware setCookieSecureFlag(boolean secure) {
-    return configure(c -> c.setCookieSecure(secure));
-  }
-
-  @Override
-  public SessionMiddleware setCookieHttpOnlyFlag(boolean httpOnly) {
-    return configure(c -> c.setCookieHttpOnly(httpOnly));
-  }
-
-  @Override
-  public SessionMiddleware setSessionCookieName(String sessionCookieName) {
-    return configure(c -> c.setCookieName(sessionCookieName));
-  }
-
-  @Override
-  public SessionMiddleware setSessionCookiePath(String sessionCookiePath) {
-    return configure(c -> c.setCookiePath(sessionCookiePath));
-  }
-
-  @Override
-  public SessionMiddleware setMinLength(int minLength) {
-    return this;
-  }
-
-  @Override
-  public SessionMiddleware setCookieSameSite(CookieSameSite policy) {
-    return configure(c -> c.setCookieSameSite(policy == null ? "lax" : policy.toString()));
-  }
-
-  @Override
-  public SessionMiddleware setLazySession(boolean lazySession) {
-    return configure(c -> c.setLazySession(lazySession));
-  }
-
-  @Override
-  public SessionMiddleware setCookieMaxAge(long cookieMaxAge) {
-    return configure(c -> c.setCookiePersistent(cookieMaxAge >= 0));
-  }
-
-  @Override
-  public SessionMiddleware setCookieless(boolean cookieless) {
-    if (cookieless) {
-      throw new UnsupportedOperationException("cookieless sessions are not supported: a session ID in the URL "
-        + "leaks through Referer headers, logs and shared links");
+    /** Calls the backend: a call that throws fails the Future, and one that does not answer in time gives a 503. */
+    private <T> Future<T> call(Supplier<Future<T>> operation) {
+        Future<T> future;
+        try {
+            future = operation.get();
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        if (future == null) {
+            return Future.failedFuture(new SessionException("session backend returned null instead of a Future"));
+        }
+        if (future.isComplete()) {
+            return future;
+        }
+        Duration timeout = settings.config.getBackendTimeout();
+        return future.timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .recover(e -> Future.failedFuture(
+                        e instanceof TimeoutException
+                                ? new SessionStoreUnavailableException(
+                                        "session backend did not answer within " + timeout.toMillis()
+                                                + " ms (backend_timeout_ms)",
+                                        e)
+                                : e));
     }
-    return this;
-  }
 
-  @Override
-  public SessionMiddleware setSigningSecret(String secret) {
-    throw new UnsupportedOperationException("set secret_key in SessionConfig instead: signed cookies are signed "
-      + "with it, and server-side session IDs are 256 random bits that need no signature");
-  }
-
-  /** Applies a SessionHandler setter: a validated copy of the configuration replaces the current one. */
-  private SessionMiddleware configure(Consumer<SessionConfig> change) {
-    synchronized (this) {
-      SessionConfig copy = new SessionConfig(settings.config);
-      change.accept(copy);
-      settings = new Settings(copy.frozenCopy());
+    private static int statusOf(Throwable cause) {
+        return cause instanceof SessionStoreUnavailableException ? 503 : 500;
     }
-    return this;
-  }
+
+    // ------------------------------------------------------------------ Vert.x-Web's SessionHandler
+
+    @Override
+    public Future<Void> flush(RoutingContext ctx, boolean ignoreStatus) {
+        RequestState state = ctx.get(STATE_KEY);
+        if (state == null || (!ignoreStatus && ctx.response().getStatusCode() >= 500)) {
+            return Future.succeededFuture();
+        }
+        return finish(state, true);
+    }
+
+    /** Replaces the request's session with a new, empty one, and deletes the one it had from the store. */
+    @Override
+    public Session newSession(RoutingContext ctx) {
+        RequestState state = ctx.get(STATE_KEY);
+        if (state == null) {
+            throw new IllegalStateException("no session on this request: add the SessionMiddleware to this route");
+        }
+        BaseSessionInterface old = state.session;
+        for (String id : old.startDelete()) {
+            track(id, call(() -> backend.delete(id)), null);
+        }
+        old.detach(afterHeaders);
+        BaseSessionInterface fresh = newSession();
+        attach(state, fresh);
+        return fresh;
+    }
+
+    /** Sets the user of the request, gives the session a new ID (no fixation) and saves it. */
+    @Override
+    public Future<Void> setUser(RoutingContext ctx, User user) {
+        RequestState state = ctx.get(STATE_KEY);
+        if (state == null) {
+            return Future.failedFuture(new IllegalStateException("no session on this request"));
+        }
+        VertxWebBridge.setUser(ctx, user);
+        state.session.regenerate();
+        return finish(state, true);
+    }
+
+    @Override
+    public SessionMiddleware setSessionTimeout(long timeout) {
+        return configure(c -> c.setExpiry(Duration.ofSeconds(Math.max(1, (timeout + 999) / 1000))));
+    }
+
+    @Override
+    public SessionMiddleware setNagHttps(boolean nag) {
+        return this;
+    }
+
+    @Override
+    public SessionMiddleware setCookieSecureFlag(boolean secure) {
+        return configure(c -> c.setCookieSecure(secure));
+    }
+
+    @Override
+    public SessionMiddleware setCookieHttpOnlyFlag(boolean httpOnly) {
+        return configure(c -> c.setCookieHttpOnly(httpOnly));
+    }
+
+    @Override
+    public SessionMiddleware setSessionCookieName(String sessionCookieName) {
+        return configure(c -> c.setCookieName(sessionCookieName));
+    }
+
+    @Override
+    public SessionMiddleware setSessionCookiePath(String sessionCookiePath) {
+        return configure(c -> c.setCookiePath(sessionCookiePath));
+    }
+
+    @Override
+    public SessionMiddleware setMinLength(int minLength) {
+        return this;
+    }
+
+    @Override
+    public SessionMiddleware setCookieSameSite(CookieSameSite policy) {
+        return configure(c -> c.setCookieSameSite(policy == null ? "lax" : policy.toString()));
+    }
+
+    @Override
+    public SessionMiddleware setLazySession(boolean lazySession) {
+        return configure(c -> c.setLazySession(lazySession));
+    }
+
+    @Override
+    public SessionMiddleware setCookieMaxAge(long cookieMaxAge) {
+        return configure(c -> c.setCookiePersistent(cookieMaxAge >= 0));
+    }
+
+    @Override
+    public SessionMiddleware setCookieless(boolean cookieless) {
+        if (cookieless) {
+            throw new UnsupportedOperationException("cookieless sessions are not supported: a session ID in the URL "
+                    + "leaks through Referer headers, logs and shared links");
+        }
+        return this;
+    }
+
+    @Override
+    public SessionMiddleware setSigningSecret(String secret) {
+        throw new UnsupportedOperationException("set secret_key in SessionConfig instead: signed cookies are signed "
+                + "with it, and server-side session IDs are 256 random bits that need no signature");
+    }
+
+    /** Applies a SessionHandler setter: a validated copy of the configuration replaces the current one. */
+    private SessionMiddleware configure(Consumer<SessionConfig> change) {
+        synchronized (this) {
+            SessionConfig copy = new SessionConfig(settings.config);
+            change.accept(copy);
+            settings = new Settings(copy.frozenCopy());
+        }
+        return this;
+    }
 }

@@ -22,18 +22,27 @@ import java.util.Objects;
  * @param rewrite whether the session must be saved again even if the request does not change it (the signed-cookie
  *     backend sets it for a cookie signed with a fallback key, to re-issue it under the current one)
  */
-public record SessionRecord(String id, Map<String, Object> data, long createdAtMillis, long expiresAtMillis,
-                            Duration perSessionExpiry, boolean rewrite) {
+public record SessionRecord(
+        String id,
+        Map<String, Object> data,
+        long createdAtMillis,
+        long expiresAtMillis,
+        Duration perSessionExpiry,
+        boolean rewrite) {
 
-  /** Checks the fields; {@code data} is wrapped read-only. */
-  public SessionRecord {
-    Objects.requireNonNull(id, "id");
-    data = Collections.unmodifiableMap(Objects.requireNonNull(data, "data"));
-  }
+    /** Checks the fields; {@code data} is wrapped read-only. */
+    public SessionRecord {
+        Objects.requireNonNull(id, "id");
+        data = Collections.unmodifiableMap(Objects.requireNonNull(data, "data"));
+    }
 
-  /** Creates a record that needs no rewrite: what most backends return. */
-  public SessionRecord(String id, Map<String, Object> data, long createdAtMillis, long expiresAtMillis,
-                       Duration perSessionExpiry) {
-    this(id, data, createdAtMillis, expiresAtMillis, perSessionExpiry, false);
-  }
+    /** Creates a record that needs no rewrite: what most backends return. */
+    public SessionRecord(
+            String id,
+            Map<String, Object> data,
+            long createdAtMillis,
+            long expiresAtMillis,
+            Duration perSessionExpiry) {
+        this(id, data, createdAtMillis, expiresAtMillis, perSessionExpiry, false);
+    }
 }

@@ -6,10 +6,10 @@ package dev.vertxsessions;
  */
 public class SessionStoreUnavailableException extends SessionException {
 
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /** Creates an exception with a message that names the store and what failed. */
-  public SessionStoreUnavailableException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /** Creates an exception with a message that names the store and what failed. */
+    public SessionStoreUnavailableException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

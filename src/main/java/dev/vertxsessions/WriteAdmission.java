@@ -4,7 +4,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
-
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,50 +16,50 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class WriteAdmission {
 
-  /** Past this many writes in flight, new requests wait before they start. */
-  static final int MAX_WRITES_IN_FLIGHT = 256;
+    /** Past this many writes in flight, new requests wait before they start. */
+    static final int MAX_WRITES_IN_FLIGHT = 256;
 
-  private final Vertx vertx;
-  private final AtomicInteger writesInFlight = new AtomicInteger();
-  private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+    private final Vertx vertx;
+    private final AtomicInteger writesInFlight = new AtomicInteger();
+    private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
 
-  WriteAdmission(Vertx vertx) {
-    this.vertx = vertx;
-  }
-
-  /** Runs {@code start} now, or once enough writes have finished, pausing the request meanwhile. */
-  void admit(HttpServerRequest request, Runnable start) {
-    if (writesInFlight.get() < MAX_WRITES_IN_FLIGHT) {
-      start.run();
-      return;
+    WriteAdmission(Vertx vertx) {
+        this.vertx = vertx;
     }
-    boolean paused = !request.isEnded();
-    if (paused) {
-      request.pause();
-    }
-    Context context = vertx.getOrCreateContext();
-    waiting.add(() -> context.runOnContext(v -> {
-      if (paused) {
-        request.resume();
-      }
-      start.run();
-    }));
-    admitWaiting(); // the last write may have finished before this request was queued
-  }
 
-  /** Counts {@code write} until it completes. */
-  void track(Future<?> write) {
-    writesInFlight.incrementAndGet();
-    write.onComplete(ar -> {
-      writesInFlight.decrementAndGet();
-      admitWaiting();
-    });
-  }
-
-  private void admitWaiting() {
-    Runnable next;
-    while (writesInFlight.get() < MAX_WRITES_IN_FLIGHT && (next = waiting.poll()) != null) {
-      next.run();
+    /** Runs {@code start} now, or once enough writes have finished, pausing the request meanwhile. */
+    void admit(HttpServerRequest request, Runnable start) {
+        if (writesInFlight.get() < MAX_WRITES_IN_FLIGHT) {
+            start.run();
+            return;
+        }
+        boolean paused = !request.isEnded();
+        if (paused) {
+            request.pause();
+        }
+        Context context = vertx.getOrCreateContext();
+        waiting.add(() -> context.runOnContext(v -> {
+            if (paused) {
+                request.resume();
+            }
+            start.run();
+        }));
+        admitWaiting(); // the last write may have finished before this request was queued
     }
-  }
+
+    /** Counts {@code write} until it completes. */
+    void track(Future<?> write) {
+        writesInFlight.incrementAndGet();
+        write.onComplete(ar -> {
+            writesInFlight.decrementAndGet();
+            admitWaiting();
+        });
+    }
+
+    private void admitWaiting() {
+        Runnable next;
+        while (writesInFlight.get() < MAX_WRITES_IN_FLIGHT && (next = waiting.poll()) != null) {
+            next.run();
+        }
+    }
 }

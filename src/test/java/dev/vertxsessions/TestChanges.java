@@ -7,21 +7,49 @@ import java.util.Set;
 /** Builds {@link SessionChanges} for tests that drive a store directly (the constructor is the core's alone). */
 public final class TestChanges {
 
-  private TestChanges() {
-  }
+    private TestChanges() {}
 
-  /** A change set that puts {@code key} = {@code value} on session {@code id}. */
-  public static SessionChanges put(String id, boolean isNew, String key, Object value, long createdAt,
-                                   long expiresAt) {
-    return new SessionChanges(id, null, isNew, false, Map.of(key, value), Set.of(), Map.of(key, value), createdAt,
-      expiresAt, createdAt, null);
-  }
+    /** A change set that puts {@code key} = {@code value} on session {@code id}. */
+    public static SessionChanges put(
+            String id, boolean isNew, String key, Object value, long createdAt, long expiresAt) {
+        return new SessionChanges(
+                id,
+                null,
+                isNew,
+                false,
+                Map.of(key, value),
+                Set.of(),
+                Map.of(key, value),
+                createdAt,
+                expiresAt,
+                createdAt,
+                null);
+    }
 
-  /** A change set with every field given, as the middleware would build it; {@code savedAt} is "now". */
-  public static SessionChanges of(String id, String previousId, boolean isNew, boolean cleared,
-                                  Map<String, Object> changed, Set<String> removed, Map<String, Object> data,
-                                  long createdAt, long expiresAt, long savedAt, Duration perSessionExpiry) {
-    return new SessionChanges(id, previousId, isNew, cleared, changed, removed, data, createdAt, expiresAt, savedAt,
-      perSessionExpiry);
-  }
+    /** A change set with every field given, as the middleware would build it; {@code savedAt} is "now". */
+    public static SessionChanges of(
+            String id,
+            String previousId,
+            boolean isNew,
+            boolean cleared,
+            Map<String, Object> changed,
+            Set<String> removed,
+            Map<String, Object> data,
+            long createdAt,
+            long expiresAt,
+            long savedAt,
+            Duration perSessionExpiry) {
+        return new SessionChanges(
+                id,
+                previousId,
+                isNew,
+                cleared,
+                changed,
+                removed,
+                data,
+                createdAt,
+                expiresAt,
+                savedAt,
+                perSessionExpiry);
+    }
 }

@@ -1,5 +1,10 @@
 package dev.vertxsessions;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
 import dev.vertxsessions.file.FileSessionInterface;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -12,6 +17,9 @@ import io.vertx.ext.web.handler.BasicAuthHandler;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CSRFHandler;
 import io.vertx.junit5.VertxExtension;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Base64;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -19,108 +27,120 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.Base64;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-
 /** Vert.x-Web's own handlers (CSRF, authentication) work on top of our session through ctx.session(). */
 @ExtendWith(VertxExtension.class)
 class VertxWebInteropTest {
 
-  @TempDir
-  Path dir;
-  Vertx vertx;
-  TestServer server;
+    @TempDir
+    Path dir;
 
-  @BeforeEach
-  void start(Vertx vertx) {
-    this.vertx = vertx;
-  }
+    Vertx vertx;
+    TestServer server;
 
-  @AfterEach
-  void stop() {
-    if (server != null) {
-      server.close();
+    @BeforeEach
+    void start(Vertx vertx) {
+        this.vertx = vertx;
     }
-  }
 
-  void start(String backend) {
-    SessionConfig config = new SessionConfig().setSecretKey(TestServer.SECRET);
-    if (backend.equals("file")) {
-      config.setBackend(FileSessionInterface.factory(dir, "session_"));
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
     }
-    server = TestServer.start(vertx, config, router -> {
-      router.get("/same").handler(ctx -> ctx.end(String.valueOf(ctx.session() == SessionMiddleware.session(ctx))));
-      router.route().handler(BodyHandler.create()); // after the session: our load pauses the request meanwhile
-      router.route("/csrf/*").handler(CSRFHandler.create(vertx, TestServer.SECRET));
-      router.get("/csrf/form").handler(ctx -> ctx.end("form"));
-      router.post("/csrf/submit").handler(ctx -> ctx.end("accepted"));
-      router.route("/private/*").handler(BasicAuthHandler.create(credentials -> {
-        UsernamePasswordCredentials login = (UsernamePasswordCredentials) credentials;
-        return "alice".equals(login.getUsername()) && "wonderland".equals(login.getPassword())
-          ? Future.succeededFuture(User.fromName("alice"))
-          : Future.failedFuture("invalid credentials");
-      }));
-      router.get("/private/me").handler(ctx -> ctx.end(ctx.user().subject() + " " + ctx.session().id()));
-    });
-  }
 
-  @ParameterizedTest
-  @ValueSource(strings = {"signed", "file"})
-  void ctxSession_isTheSameObject(String backend) {
-    start(backend);
-    assertEquals("true", server.get("/same").bodyAsString());
-  }
+    void start(String backend) {
+        SessionConfig config = new SessionConfig().setSecretKey(TestServer.SECRET);
+        if (backend.equals("file")) {
+            config.setBackend(FileSessionInterface.factory(dir, "session_"));
+        }
+        server = TestServer.start(vertx, config, router -> {
+            router.get("/same")
+                    .handler(ctx -> ctx.end(String.valueOf(ctx.session() == SessionMiddleware.session(ctx))));
+            router.route().handler(BodyHandler.create()); // after the session: our load pauses the request meanwhile
+            router.route("/csrf/*").handler(CSRFHandler.create(vertx, TestServer.SECRET));
+            router.get("/csrf/form").handler(ctx -> ctx.end("form"));
+            router.post("/csrf/submit").handler(ctx -> ctx.end("accepted"));
+            router.route("/private/*").handler(BasicAuthHandler.create(credentials -> {
+                UsernamePasswordCredentials login = (UsernamePasswordCredentials) credentials;
+                return "alice".equals(login.getUsername()) && "wonderland".equals(login.getPassword())
+                        ? Future.succeededFuture(User.fromName("alice"))
+                        : Future.failedFuture("invalid credentials");
+            }));
+            router.get("/private/me")
+                    .handler(ctx ->
+                            ctx.end(ctx.user().subject() + " " + ctx.session().id()));
+        });
+    }
 
-  @ParameterizedTest
-  @ValueSource(strings = {"signed", "file"})
-  void csrfHandler_storesItsTokenInOurSession(String backend) {
-    start(backend);
-    HttpResponse<Buffer> form = server.get("/csrf/form");
-    assertEquals(200, form.statusCode());
-    String token = TestServer.cookieValue(TestServer.setCookie(form, "XSRF-TOKEN"));
-    String session = TestServer.sessionCookie(form);
-    String cookies = "session_id=" + session + "; XSRF-TOKEN=" + token;
+    @ParameterizedTest
+    @ValueSource(strings = {"signed", "file"})
+    void ctxSession_isTheSameObject(String backend) {
+        start(backend);
+        assertEquals("true", server.get("/same").bodyAsString());
+    }
 
-    HttpResponse<Buffer> accepted = server.client.post("/csrf/submit").putHeader("cookie", cookies)
-      .putHeader("X-XSRF-TOKEN", token).send().await();
-    assertEquals(200, accepted.statusCode());
-    assertEquals("accepted", accepted.bodyAsString());
+    @ParameterizedTest
+    @ValueSource(strings = {"signed", "file"})
+    void csrfHandler_storesItsTokenInOurSession(String backend) {
+        start(backend);
+        HttpResponse<Buffer> form = server.get("/csrf/form");
+        assertEquals(200, form.statusCode());
+        String token = TestServer.cookieValue(TestServer.setCookie(form, "XSRF-TOKEN"));
+        String session = TestServer.sessionCookie(form);
+        String cookies = "session_id=" + session + "; XSRF-TOKEN=" + token;
 
-    HttpResponse<Buffer> refused = server.client.post("/csrf/submit").putHeader("cookie", cookies).send().await();
-    assertEquals(403, refused.statusCode());
+        HttpResponse<Buffer> accepted = server.client
+                .post("/csrf/submit")
+                .putHeader("cookie", cookies)
+                .putHeader("X-XSRF-TOKEN", token)
+                .send()
+                .await();
+        assertEquals(200, accepted.statusCode());
+        assertEquals("accepted", accepted.bodyAsString());
 
-    HttpResponse<Buffer> otherSession = server.client.post("/csrf/submit")
-      .putHeader("cookie", "XSRF-TOKEN=" + token).putHeader("X-XSRF-TOKEN", token).send().await();
-    assertEquals(403, otherSession.statusCode(), "a token is bound to its session");
-  }
+        HttpResponse<Buffer> refused = server.client
+                .post("/csrf/submit")
+                .putHeader("cookie", cookies)
+                .send()
+                .await();
+        assertEquals(403, refused.statusCode());
 
-  @ParameterizedTest
-  @ValueSource(strings = {"signed", "file"})
-  void vertxWebLogin_regeneratesTheSessionAndTheUserSurvives(String backend) {
-    start(backend);
-    String anonymous = TestServer.sessionCookie(server.get("/csrf/form"));
-    String anonymousId = server.get("/private/me", null).statusCode() == 401 ? anonymous : null;
-    assertNotNull(anonymousId);
+        HttpResponse<Buffer> otherSession = server.client
+                .post("/csrf/submit")
+                .putHeader("cookie", "XSRF-TOKEN=" + token)
+                .putHeader("X-XSRF-TOKEN", token)
+                .send()
+                .await();
+        assertEquals(403, otherSession.statusCode(), "a token is bound to its session");
+    }
 
-    String basic = "Basic " + Base64.getEncoder().encodeToString("alice:wonderland".getBytes(StandardCharsets.UTF_8));
-    HttpResponse<Buffer> login = server.client.request(HttpMethod.GET, "/private/me")
-      .putHeader("authorization", basic).putHeader("cookie", "session_id=" + anonymous).send().await();
-    assertEquals(200, login.statusCode());
-    String loggedIn = TestServer.sessionCookie(login);
-    assertNotEquals(anonymous, loggedIn, "login regenerated the session");
-    String id = login.bodyAsString().substring("alice ".length());
+    @ParameterizedTest
+    @ValueSource(strings = {"signed", "file"})
+    void vertxWebLogin_regeneratesTheSessionAndTheUserSurvives(String backend) {
+        start(backend);
+        String anonymous = TestServer.sessionCookie(server.get("/csrf/form"));
+        String anonymousId = server.get("/private/me", null).statusCode() == 401 ? anonymous : null;
+        assertNotNull(anonymousId);
 
-    HttpResponse<Buffer> again = server.get("/private/me", loggedIn);
-    assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
-    assertEquals("alice " + id, again.bodyAsString());
-    assertNull(TestServer.setCookie(again, "session_id"), "restoring the user writes nothing");
+        String basic =
+                "Basic " + Base64.getEncoder().encodeToString("alice:wonderland".getBytes(StandardCharsets.UTF_8));
+        HttpResponse<Buffer> login = server.client
+                .request(HttpMethod.GET, "/private/me")
+                .putHeader("authorization", basic)
+                .putHeader("cookie", "session_id=" + anonymous)
+                .send()
+                .await();
+        assertEquals(200, login.statusCode());
+        String loggedIn = TestServer.sessionCookie(login);
+        assertNotEquals(anonymous, loggedIn, "login regenerated the session");
+        String id = login.bodyAsString().substring("alice ".length());
 
-    assertEquals(401, server.get("/private/me", anonymous).statusCode(), "the pre-login session is dead");
-  }
+        HttpResponse<Buffer> again = server.get("/private/me", loggedIn);
+        assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
+        assertEquals("alice " + id, again.bodyAsString());
+        assertNull(TestServer.setCookie(again, "session_id"), "restoring the user writes nothing");
+
+        assertEquals(401, server.get("/private/me", anonymous).statusCode(), "the pre-login session is dead");
+    }
 }

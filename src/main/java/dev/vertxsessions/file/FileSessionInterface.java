@@ -7,7 +7,6 @@ import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Collections;
@@ -30,94 +29,94 @@ import java.util.function.UnaryOperator;
  */
 public final class FileSessionInterface implements SessionBackend {
 
-  private final FileSessionStore store;
-  /** What recent saves wrote, for a request that waited for one of them; entries go when the change set does. */
-  private final Map<SessionChanges, FileSessionStore.Written> written =
-    Collections.synchronizedMap(new WeakHashMap<>());
+    private final FileSessionStore store;
+    /** What recent saves wrote, for a request that waited for one of them; entries go when the change set does. */
+    private final Map<SessionChanges, FileSessionStore.Written> written =
+            Collections.synchronizedMap(new WeakHashMap<>());
 
-  FileSessionInterface(FileSessionStore store) {
-    this.store = store;
-  }
-
-  /** Returns the factory of this backend with {@code options} (its directory is created at start-up if missing). */
-  public static SessionBackendFactory factory(FileSessionOptions options) {
-    FileSessionOptions copy = new FileSessionOptions(options);
-    return (vertx, config) -> create(vertx, copy, config.getClock());
-  }
-
-  /** Returns the factory of this backend storing files named {@code prefix + id} in {@code directory}. */
-  public static SessionBackendFactory factory(Path directory, String prefix) {
-    return factory(new FileSessionOptions().setDirectory(directory).setPrefix(prefix));
-  }
-
-  static FileSessionInterface create(Vertx vertx, FileSessionOptions options, Clock clock) {
-    return new FileSessionInterface(new FileSessionStore(vertx, options.getDirectory(), options.getPrefix(),
-      options.getSweepInterval(), clock));
-  }
-
-  @Override
-  public Set<Capability> capabilities() {
-    return EnumSet.allOf(Capability.class);
-  }
-
-  @Override
-  public Future<SessionRecord> load(String id) {
-    return store.read(id).map(stored -> record(id, stored));
-  }
-
-  /**
-   * Takes the JSON the earlier save wrote instead of reading the file back (no file I/O), unless this process
-   * has locked the file's stripe since.
-   */
-  @Override
-  public Future<SessionRecord> loadAfterSave(String id, SessionChanges saved) {
-    FileSessionStore.Written write = written.remove(saved);
-    if (write == null || !id.equals(saved.id()) || !store.isLatest(id, write)) {
-      return load(id);
+    FileSessionInterface(FileSessionStore store) {
+        this.store = store;
     }
-    store.loadedFromSave();
-    return Future.succeededFuture(record(id, store.parseJson(write.json)));
-  }
 
-  private SessionRecord record(String id, FileSessionStore.Stored stored) {
-    if (stored == null) {
-      return null;
+    /** Returns the factory of this backend with {@code options} (its directory is created at start-up if missing). */
+    public static SessionBackendFactory factory(FileSessionOptions options) {
+        FileSessionOptions copy = new FileSessionOptions(options);
+        return (vertx, config) -> create(vertx, copy, config.getClock());
     }
-    if (stored.expiresAt <= store.now()) {
-      store.deleteIfExpired(id);
+
+    /** Returns the factory of this backend storing files named {@code prefix + id} in {@code directory}. */
+    public static SessionBackendFactory factory(Path directory, String prefix) {
+        return factory(new FileSessionOptions().setDirectory(directory).setPrefix(prefix));
     }
-    return new SessionRecord(id, stored.data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
-  }
 
-  @Override
-  public Future<Boolean> save(SessionChanges changes) {
-    return store.write(changes).map(write -> {
-      if (write == null) {
-        return false;
-      }
-      written.put(changes, write);
-      return true;
-    });
-  }
+    static FileSessionInterface create(Vertx vertx, FileSessionOptions options, Clock clock) {
+        return new FileSessionInterface(new FileSessionStore(
+                vertx, options.getDirectory(), options.getPrefix(), options.getSweepInterval(), clock));
+    }
 
-  @Override
-  public Future<Void> delete(String id) {
-    return store.delete(id);
-  }
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.allOf(Capability.class);
+    }
 
-  @Override
-  public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
-    return store.update(session, key, update);
-  }
+    @Override
+    public Future<SessionRecord> load(String id) {
+        return store.read(id).map(stored -> record(id, stored));
+    }
 
-  @Override
-  public Future<Void> start(SessionMetrics metrics) {
-    store.useMetrics(metrics);
-    return Future.succeededFuture();
-  }
+    /**
+     * Takes the JSON the earlier save wrote instead of reading the file back (no file I/O), unless this process
+     * has locked the file's stripe since.
+     */
+    @Override
+    public Future<SessionRecord> loadAfterSave(String id, SessionChanges saved) {
+        FileSessionStore.Written write = written.remove(saved);
+        if (write == null || !id.equals(saved.id()) || !store.isLatest(id, write)) {
+            return load(id);
+        }
+        store.loadedFromSave();
+        return Future.succeededFuture(record(id, store.parseJson(write.json)));
+    }
 
-  @Override
-  public Future<Void> close() {
-    return store.close();
-  }
+    private SessionRecord record(String id, FileSessionStore.Stored stored) {
+        if (stored == null) {
+            return null;
+        }
+        if (stored.expiresAt <= store.now()) {
+            store.deleteIfExpired(id);
+        }
+        return new SessionRecord(id, stored.data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
+    }
+
+    @Override
+    public Future<Boolean> save(SessionChanges changes) {
+        return store.write(changes).map(write -> {
+            if (write == null) {
+                return false;
+            }
+            written.put(changes, write);
+            return true;
+        });
+    }
+
+    @Override
+    public Future<Void> delete(String id) {
+        return store.delete(id);
+    }
+
+    @Override
+    public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+        return store.update(session, key, update);
+    }
+
+    @Override
+    public Future<Void> start(SessionMetrics metrics) {
+        store.useMetrics(metrics);
+        return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> close() {
+        return store.close();
+    }
 }

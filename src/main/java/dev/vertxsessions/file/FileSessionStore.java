@@ -9,10 +9,9 @@ import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
-
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
@@ -79,589 +78,626 @@ import java.util.function.UnaryOperator;
  */
 final class FileSessionStore {
 
-  private static final System.Logger LOG = System.getLogger(FileSessionStore.class.getName());
-  private static final int STRIPES = 1024;
-  private static final String LOCK_FILE = ".vertx-sessions.lock";
-  private static final String TEMP_PREFIX = ".tmp-";
-  private static final Duration TEMP_FILE_MAX_AGE = Duration.ofMinutes(1);
-  /** Bytes per read or write call: the JDK copies a heap buffer into a direct buffer of its size, cached per thread. */
-  private static final int IO_CHUNK_BYTES = 1 << 16;
-  private static final Set<OpenOption> CREATE_TEMP = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-  // READ with WRITE: a FIFO swapped in for the lock file since the check is opened without blocking (Linux).
-  private static final Set<OpenOption> OPEN_LOCK = Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
-    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-  private static final ConcurrentHashMap<Path, SharedLock> LOCKS = new ConcurrentHashMap<>();
+    private static final System.Logger LOG = System.getLogger(FileSessionStore.class.getName());
+    private static final int STRIPES = 1024;
+    private static final String LOCK_FILE = ".vertx-sessions.lock";
+    private static final String TEMP_PREFIX = ".tmp-";
+    private static final Duration TEMP_FILE_MAX_AGE = Duration.ofMinutes(1);
+    /** Bytes per read or write call: the JDK copies a heap buffer into a direct buffer of its size, cached per thread. */
+    private static final int IO_CHUNK_BYTES = 1 << 16;
 
-  /** The lock state of one directory, shared by every store of this JVM that uses it. */
-  private static final class SharedLock {
-    final FileChannel channel;
-    final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
-    /** Locked operations per stripe: tells whether a session's file may have changed since this process wrote it. */
-    final AtomicLongArray operations = new AtomicLongArray(STRIPES);
-    int users;
+    private static final Set<OpenOption> CREATE_TEMP = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    // READ with WRITE: a FIFO swapped in for the lock file since the check is opened without blocking (Linux).
+    private static final Set<OpenOption> OPEN_LOCK = Set.of(
+            StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    private static final ConcurrentHashMap<Path, SharedLock> LOCKS = new ConcurrentHashMap<>();
 
-    SharedLock(Path lockFile, FileAttribute<?>[] privateFile) throws IOException {
-      try {
-        if (!Files.readAttributes(lockFile, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
-          throw new IllegalArgumentException("directory " + lockFile.getParent() + ": " + LOCK_FILE
-            + " is not a regular file; remove it");
+    /** The lock state of one directory, shared by every store of this JVM that uses it. */
+    private static final class SharedLock {
+        final FileChannel channel;
+        final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+        /** Locked operations per stripe: tells whether a session's file may have changed since this process wrote it. */
+        final AtomicLongArray operations = new AtomicLongArray(STRIPES);
+
+        int users;
+
+        SharedLock(Path lockFile, FileAttribute<?>[] privateFile) throws IOException {
+            try {
+                if (!Files.readAttributes(lockFile, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                        .isRegularFile()) {
+                    throw new IllegalArgumentException("directory " + lockFile.getParent() + ": " + LOCK_FILE
+                            + " is not a regular file; remove it");
+                }
+            } catch (NoSuchFileException e) {
+                // created below; a link put there meanwhile fails the open (NOFOLLOW_LINKS) instead of being followed
+            }
+            channel = FileChannel.open(lockFile, OPEN_LOCK, privateFile);
+            for (int i = 0; i < STRIPES; i++) {
+                stripes[i] = new ReentrantLock();
+            }
         }
-      } catch (NoSuchFileException e) {
-        // created below; a link put there meanwhile fails the open (NOFOLLOW_LINKS) instead of being followed
-      }
-      channel = FileChannel.open(lockFile, OPEN_LOCK, privateFile);
-      for (int i = 0; i < STRIPES; i++) {
-        stripes[i] = new ReentrantLock();
-      }
-    }
-  }
-
-  /** A session file's content. */
-  static final class Stored {
-    final long createdAt;
-    final long expiresAt;
-    final Duration perSessionExpiry;
-    final LinkedHashMap<String, Object> data;
-
-    Stored(long createdAt, long expiresAt, Duration perSessionExpiry, LinkedHashMap<String, Object> data) {
-      this.createdAt = createdAt;
-      this.expiresAt = expiresAt;
-      this.perSessionExpiry = perSessionExpiry;
-      this.data = data;
-    }
-  }
-
-  /** What a write stored: the JSON, and the count of locked operations on its stripe right after it. */
-  static final class Written {
-    final byte[] json;
-    final long stripeOperations;
-
-    Written(byte[] json, long stripeOperations) {
-      this.json = json;
-      this.stripeOperations = stripeOperations;
-    }
-  }
-
-  /** A session file opened for a locked write: its current content (null when absent) and where it is. */
-  private static final class Current implements AutoCloseable {
-    final FileChannel channel;
-    final SessionFileLayout.Version version;
-    final Stored stored;
-
-    Current(FileChannel channel, SessionFileLayout.Version version, Stored stored) {
-      this.channel = channel;
-      this.version = version;
-      this.stored = stored;
     }
 
-    @Override
-    public void close() throws IOException {
-      if (channel != null) {
-        channel.close();
-      }
+    /** A session file's content. */
+    static final class Stored {
+        final long createdAt;
+        final long expiresAt;
+        final Duration perSessionExpiry;
+        final LinkedHashMap<String, Object> data;
+
+        Stored(long createdAt, long expiresAt, Duration perSessionExpiry, LinkedHashMap<String, Object> data) {
+            this.createdAt = createdAt;
+            this.expiresAt = expiresAt;
+            this.perSessionExpiry = perSessionExpiry;
+            this.data = data;
+        }
     }
-  }
 
-  private final Vertx vertx;
-  private final Path directory;
-  /** Mode 0600 at creation, or nothing on a file system without POSIX permissions. */
-  private final FileAttribute<?>[] privateFile;
-  private final Path lockPath;
-  private final String prefix;
-  private final Clock clock;
-  private final SharedLock lock;
-  private final WorkerExecutor workers;
-  private final AtomicBoolean sweeping = new AtomicBoolean();
-  private volatile SessionMetrics metrics;
-  private final long sweeperTimer;
+    /** What a write stored: the JSON, and the count of locked operations on its stripe right after it. */
+    static final class Written {
+        final byte[] json;
+        final long stripeOperations;
 
-  FileSessionStore(Vertx vertx, Path directory, String prefix, Duration sweepInterval, Clock clock) {
-    this.vertx = vertx;
-    this.prefix = prefix;
-    this.clock = clock;
-    boolean posix = directory.getFileSystem().supportedFileAttributeViews().contains("posix");
-    this.privateFile = posix
-      ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
-      : new FileAttribute<?>[0];
-    try {
-      // Start-up only: a missing or unwritable directory is a misconfiguration, reported now.
-      createDirectory(directory, posix);
-      this.directory = directory.toRealPath();
-      if (!Files.isWritable(this.directory)) {
-        throw new IllegalArgumentException("directory " + this.directory + " is not writable by this process: fix "
-          + "its permissions or choose another directory");
-      }
-      this.lockPath = this.directory.resolve(LOCK_FILE);
-      this.lock = LOCKS.compute(lockPath, (path, shared) -> {
+        Written(byte[] json, long stripeOperations) {
+            this.json = json;
+            this.stripeOperations = stripeOperations;
+        }
+    }
+
+    /** A session file opened for a locked write: its current content (null when absent) and where it is. */
+    private static final class Current implements AutoCloseable {
+        final FileChannel channel;
+        final SessionFileLayout.Version version;
+        final Stored stored;
+
+        Current(FileChannel channel, SessionFileLayout.Version version, Stored stored) {
+            this.channel = channel;
+            this.version = version;
+            this.stored = stored;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel != null) {
+                channel.close();
+            }
+        }
+    }
+
+    private final Vertx vertx;
+    private final Path directory;
+    /** Mode 0600 at creation, or nothing on a file system without POSIX permissions. */
+    private final FileAttribute<?>[] privateFile;
+
+    private final Path lockPath;
+    private final String prefix;
+    private final Clock clock;
+    private final SharedLock lock;
+    private final WorkerExecutor workers;
+    private final AtomicBoolean sweeping = new AtomicBoolean();
+    private volatile SessionMetrics metrics;
+    private final long sweeperTimer;
+
+    FileSessionStore(Vertx vertx, Path directory, String prefix, Duration sweepInterval, Clock clock) {
+        this.vertx = vertx;
+        this.prefix = prefix;
+        this.clock = clock;
+        boolean posix = directory.getFileSystem().supportedFileAttributeViews().contains("posix");
+        this.privateFile = posix
+                ? new FileAttribute<?>[] {
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))
+                }
+                : new FileAttribute<?>[0];
         try {
-          SharedLock result = shared != null ? shared : new SharedLock(path, privateFile);
-          result.users++;
-          return result;
+            // Start-up only: a missing or unwritable directory is a misconfiguration, reported now.
+            createDirectory(directory, posix);
+            this.directory = directory.toRealPath();
+            if (!Files.isWritable(this.directory)) {
+                throw new IllegalArgumentException("directory " + this.directory
+                        + " is not writable by this process: fix " + "its permissions or choose another directory");
+            }
+            this.lockPath = this.directory.resolve(LOCK_FILE);
+            this.lock = LOCKS.compute(lockPath, (path, shared) -> {
+                try {
+                    SharedLock result = shared != null ? shared : new SharedLock(path, privateFile);
+                    result.users++;
+                    return result;
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(
+                            "directory " + directory + ": cannot create the lock file " + path + " (" + e.getMessage()
+                                    + ")",
+                            e);
+                }
+            });
         } catch (IOException e) {
-          throw new IllegalArgumentException("directory " + directory + ": cannot create the lock file " + path
-            + " (" + e.getMessage() + ")", e);
+            throw new IllegalArgumentException(
+                    "directory " + directory + " cannot be created or read (" + e
+                            + "): fix its permissions or choose another directory",
+                    e);
         }
-      });
-    } catch (IOException e) {
-      throw new IllegalArgumentException("directory " + directory + " cannot be created or read (" + e
-        + "): fix its permissions or choose another directory", e);
+        this.workers = vertx.createSharedWorkerExecutor("vertx-sessions-files", 16);
+        this.sweeperTimer = sweepInterval.isZero() ? -1 : vertx.setPeriodic(sweepInterval.toMillis(), id -> sweep());
     }
-    this.workers = vertx.createSharedWorkerExecutor("vertx-sessions-files", 16);
-    this.sweeperTimer = sweepInterval.isZero() ? -1 : vertx.setPeriodic(sweepInterval.toMillis(), id -> sweep());
-  }
 
-  /**
-   * Creates the session directory with mode 0700, its missing parents with the defaults. An existing directory is
-   * left as it is, mode included.
-   */
-  private static void createDirectory(Path directory, boolean posix) throws IOException {
-    Path absolute = directory.toAbsolutePath();
-    if (Files.isDirectory(absolute)) {
-      return; // also through a link to a directory, as before
-    }
-    if (absolute.getParent() != null) {
-      Files.createDirectories(absolute.getParent());
-    }
-    try {
-      Files.createDirectory(absolute, posix
-        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))}
-        : new FileAttribute<?>[0]);
-    } catch (FileAlreadyExistsException e) {
-      if (!Files.isDirectory(absolute)) {
-        throw e;
-      }
-      // created meanwhile by another process: its mode is its creator's
-    }
-  }
-
-  /** Reads a session file on the worker pool, without locking; null when the ID is malformed or there is none. */
-  Future<Stored> read(String id) {
-    if (!SessionIds.isWellFormed(id)) {
-      return Future.succeededFuture(null);
-    }
-    return workers.executeBlocking(() -> {
-      try {
-        return readNow(id);
-      } catch (IOException e) {
-        IOException clean = withoutFileName(e);
-        throw new SessionStoreUnavailableException("session file could not be read in " + directory + ": " + clean,
-          clean);
-      }
-    }, false);
-  }
-
-  void useMetrics(SessionMetrics metrics) {
-    this.metrics = metrics;
-  }
-
-  /** Counts a load answered from what a save wrote, without reading the file. */
-  void loadedFromSave() {
-    SessionMetrics current = metrics;
-    if (current != null) {
-      current.recordLoadFromSave();
-    }
-  }
-
-  /** Returns the current time of the configured clock, in epoch milliseconds. */
-  long now() {
-    return clock.millis();
-  }
-
-  /**
-   * Applies a request's changes to the session file under the lock and returns what is now stored; null when the
-   * session was deleted meanwhile and the changes were dropped.
-   */
-  Future<Written> write(SessionChanges changes) {
-    String source = changes.previousId() != null ? changes.previousId() : changes.id();
-    return locked(source, () -> {
-      try (Current current = openForWrite(source)) {
-        if (current.stored == null && !changes.isNew()) {
-          LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
-          return null;
+    /**
+     * Creates the session directory with mode 0700, its missing parents with the defaults. An existing directory is
+     * left as it is, mode included.
+     */
+    private static void createDirectory(Path directory, boolean posix) throws IOException {
+        Path absolute = directory.toAbsolutePath();
+        if (Files.isDirectory(absolute)) {
+            return; // also through a link to a directory, as before
         }
-        LinkedHashMap<String, Object> data = current.stored == null ? new LinkedHashMap<>() : current.stored.data;
-        if (changes.cleared()) {
-          data.keySet().retainAll(changes.data().keySet());
+        if (absolute.getParent() != null) {
+            Files.createDirectories(absolute.getParent());
         }
-        for (String key : changes.removed()) {
-          data.remove(key);
-        }
-        data.putAll(changes.changed());
-        long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
-        byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
-        if (changes.previousId() != null) {
-          writeNewFile(changes.id(), 1, json);
-          Files.deleteIfExists(pathOf(changes.previousId()));
-        } else {
-          writeNextVersion(current, changes.id(), json);
-        }
-        return new Written(json, lock.operations.get(stripe(changes.id())));
-      }
-    });
-  }
-
-  /** Applies {@code update} to one stored value under the lock and returns the new value. */
-  Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
-    return locked(session.id(), () -> {
-      try (Current current = openForWrite(session.id())) {
-        Stored stored = current.stored;
-        if (stored == null && !session.isNew()) {
-          throw new SessionException("session no longer exists (it was invalidated or expired); not updated");
-        }
-        LinkedHashMap<String, Object> data = stored == null ? new LinkedHashMap<>() : stored.data;
-        Object value = update.apply(data.get(key));
-        if (value == null) {
-          data.remove(key);
-        } else {
-          data.put(key, value);
-        }
-        long createdAt = stored == null ? session.createdAtMillis() : stored.createdAt;
-        Duration perSession = stored == null ? session.perSessionExpiry() : stored.perSessionExpiry;
-        long expiresAt = stored == null ? session.expiresAtMillis()
-          : Math.max(stored.expiresAt, session.expiresAtMillis());
-        writeNextVersion(current, session.id(), json(createdAt, expiresAt, perSession, data));
-        return value;
-      }
-    });
-  }
-
-  /** Deletes a session file under the lock. */
-  Future<Void> delete(String id) {
-    if (!SessionIds.isWellFormed(id)) {
-      return Future.succeededFuture();
-    }
-    return locked(id, () -> {
-      Files.deleteIfExists(pathOf(id));
-      return null;
-    });
-  }
-
-  /** Deletes a session file if it is still expired when the lock is held. */
-  Future<Void> deleteIfExpired(String id) {
-    return locked(id, () -> {
-      Stored current = readNow(id);
-      if (current != null && current.expiresAt <= clock.millis()) {
-        Files.deleteIfExists(pathOf(id));
-      }
-      return null;
-    });
-  }
-
-  /** Deletes expired session files and stale temporary files; returns how many session files it deleted. */
-  Future<Integer> sweep() {
-    if (!sweeping.compareAndSet(false, true)) {
-      return Future.succeededFuture(0);
-    }
-    return workers.<Integer>executeBlocking(this::sweepNow, false)
-      .andThen(ar -> sweeping.set(false))
-      .onFailure(e -> LOG.log(Level.WARNING, "session sweeper failed in " + directory + ": "
-        + (e instanceof IOException ? withoutFileName(e) : e)));
-  }
-
-  Future<Void> close() {
-    if (sweeperTimer >= 0) {
-      vertx.cancelTimer(sweeperTimer);
-    }
-    LOCKS.computeIfPresent(lockPath, (path, shared) -> {
-      if (--shared.users > 0) {
-        return shared;
-      }
-      try {
-        shared.channel.close();
-      } catch (IOException e) {
-        LOG.log(Level.DEBUG, "lock file close failed: " + e);
-      }
-      return null;
-    });
-    return workers.close();
-  }
-
-  private int sweepNow() throws IOException {
-    int deleted = 0;
-    int skipped = 0;
-    IOException firstFailure = null;
-    long now = clock.millis();
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
-      for (Path file : files) {
         try {
-          if (sweepOne(file, now)) {
-            deleted++;
-          }
+            Files.createDirectory(
+                    absolute,
+                    posix
+                            ? new FileAttribute<?>[] {
+                                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))
+                            }
+                            : new FileAttribute<?>[0]);
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(absolute)) {
+                throw e;
+            }
+            // created meanwhile by another process: its mode is its creator's
+        }
+    }
+
+    /** Reads a session file on the worker pool, without locking; null when the ID is malformed or there is none. */
+    Future<Stored> read(String id) {
+        if (!SessionIds.isWellFormed(id)) {
+            return Future.succeededFuture(null);
+        }
+        return workers.executeBlocking(
+                () -> {
+                    try {
+                        return readNow(id);
+                    } catch (IOException e) {
+                        IOException clean = withoutFileName(e);
+                        throw new SessionStoreUnavailableException(
+                                "session file could not be read in " + directory + ": " + clean, clean);
+                    }
+                },
+                false);
+    }
+
+    void useMetrics(SessionMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    /** Counts a load answered from what a save wrote, without reading the file. */
+    void loadedFromSave() {
+        SessionMetrics current = metrics;
+        if (current != null) {
+            current.recordLoadFromSave();
+        }
+    }
+
+    /** Returns the current time of the configured clock, in epoch milliseconds. */
+    long now() {
+        return clock.millis();
+    }
+
+    /**
+     * Applies a request's changes to the session file under the lock and returns what is now stored; null when the
+     * session was deleted meanwhile and the changes were dropped.
+     */
+    Future<Written> write(SessionChanges changes) {
+        String source = changes.previousId() != null ? changes.previousId() : changes.id();
+        return locked(source, () -> {
+            try (Current current = openForWrite(source)) {
+                if (current.stored == null && !changes.isNew()) {
+                    LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
+                    return null;
+                }
+                LinkedHashMap<String, Object> data =
+                        current.stored == null ? new LinkedHashMap<>() : current.stored.data;
+                if (changes.cleared()) {
+                    data.keySet().retainAll(changes.data().keySet());
+                }
+                for (String key : changes.removed()) {
+                    data.remove(key);
+                }
+                data.putAll(changes.changed());
+                long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
+                byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
+                if (changes.previousId() != null) {
+                    writeNewFile(changes.id(), 1, json);
+                    Files.deleteIfExists(pathOf(changes.previousId()));
+                } else {
+                    writeNextVersion(current, changes.id(), json);
+                }
+                return new Written(json, lock.operations.get(stripe(changes.id())));
+            }
+        });
+    }
+
+    /** Applies {@code update} to one stored value under the lock and returns the new value. */
+    Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+        return locked(session.id(), () -> {
+            try (Current current = openForWrite(session.id())) {
+                Stored stored = current.stored;
+                if (stored == null && !session.isNew()) {
+                    throw new SessionException("session no longer exists (it was invalidated or expired); not updated");
+                }
+                LinkedHashMap<String, Object> data = stored == null ? new LinkedHashMap<>() : stored.data;
+                Object value = update.apply(data.get(key));
+                if (value == null) {
+                    data.remove(key);
+                } else {
+                    data.put(key, value);
+                }
+                long createdAt = stored == null ? session.createdAtMillis() : stored.createdAt;
+                Duration perSession = stored == null ? session.perSessionExpiry() : stored.perSessionExpiry;
+                long expiresAt = stored == null
+                        ? session.expiresAtMillis()
+                        : Math.max(stored.expiresAt, session.expiresAtMillis());
+                writeNextVersion(current, session.id(), json(createdAt, expiresAt, perSession, data));
+                return value;
+            }
+        });
+    }
+
+    /** Deletes a session file under the lock. */
+    Future<Void> delete(String id) {
+        if (!SessionIds.isWellFormed(id)) {
+            return Future.succeededFuture();
+        }
+        return locked(id, () -> {
+            Files.deleteIfExists(pathOf(id));
+            return null;
+        });
+    }
+
+    /** Deletes a session file if it is still expired when the lock is held. */
+    Future<Void> deleteIfExpired(String id) {
+        return locked(id, () -> {
+            Stored current = readNow(id);
+            if (current != null && current.expiresAt <= clock.millis()) {
+                Files.deleteIfExists(pathOf(id));
+            }
+            return null;
+        });
+    }
+
+    /** Deletes expired session files and stale temporary files; returns how many session files it deleted. */
+    Future<Integer> sweep() {
+        if (!sweeping.compareAndSet(false, true)) {
+            return Future.succeededFuture(0);
+        }
+        return workers.<Integer>executeBlocking(this::sweepNow, false)
+                .andThen(ar -> sweeping.set(false))
+                .onFailure(e -> LOG.log(
+                        Level.WARNING,
+                        "session sweeper failed in " + directory + ": "
+                                + (e instanceof IOException ? withoutFileName(e) : e)));
+    }
+
+    Future<Void> close() {
+        if (sweeperTimer >= 0) {
+            vertx.cancelTimer(sweeperTimer);
+        }
+        LOCKS.computeIfPresent(lockPath, (path, shared) -> {
+            if (--shared.users > 0) {
+                return shared;
+            }
+            try {
+                shared.channel.close();
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "lock file close failed: " + e);
+            }
+            return null;
+        });
+        return workers.close();
+    }
+
+    private int sweepNow() throws IOException {
+        int deleted = 0;
+        int skipped = 0;
+        IOException firstFailure = null;
+        long now = clock.millis();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+            for (Path file : files) {
+                try {
+                    if (sweepOne(file, now)) {
+                        deleted++;
+                    }
+                } catch (NoSuchFileException e) {
+                    // gone since it was listed: renamed over or deleted by a request
+                } catch (IOException e) {
+                    // One entry this process cannot read (wrong owner, a directory) must not stop the sweep.
+                    skipped++;
+                    firstFailure = firstFailure == null ? e : firstFailure;
+                }
+            }
+        }
+        if (skipped > 0) {
+            LOG.log(
+                    Level.WARNING,
+                    "session sweeper skipped " + skipped + " entries it could not read in " + directory + ", e.g. "
+                            + withoutFileName(firstFailure));
+        }
+        SessionMetrics current = metrics;
+        if (current != null && deleted > 0) {
+            current.recordSweeperDeletions(deleted);
+        }
+        return deleted;
+    }
+
+    /** Deletes {@code file} if it is a stale temporary file or an expired session; returns whether it was a session. */
+    private boolean sweepOne(Path file, long now) throws IOException {
+        String name = file.getFileName().toString();
+        if (name.startsWith(TEMP_PREFIX)) {
+            // Only a regular file can be ours; the time is the entry's own, not that of a file a link names.
+            BasicFileAttributes attributes =
+                    Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (attributes.isRegularFile()
+                    && attributes.lastModifiedTime().toMillis()
+                            < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
+                Files.deleteIfExists(file); // left by a crash between write and rename
+            }
+            return false;
+        }
+        if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
+            return false;
+        }
+        String id = name.substring(prefix.length());
+        Stored stored = readNow(id);
+        if (stored == null || stored.expiresAt > now) {
+            return false; // absent, not a session file (these are left alone), or alive
+        }
+        return withLock(id, () -> {
+            Stored again = readNow(id);
+            return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
+        });
+    }
+
+    private <T> Future<T> locked(String id, Callable<T> work) {
+        return workers.executeBlocking(
+                () -> {
+                    try {
+                        return withLock(id, work);
+                    } catch (IOException e) {
+                        IOException clean = withoutFileName(e);
+                        throw new SessionStoreUnavailableException(
+                                "session file could not be written in " + directory + ": " + clean, clean);
+                    }
+                },
+                false);
+    }
+
+    /**
+     * Whether {@code written} is still what the file of {@code id} holds, as far as this process can tell: no locked
+     * operation of this process touched its stripe since. Writes by other processes sharing the directory are not
+     * seen; to a request that checks this right after the write, they look as if they came a moment later.
+     */
+    boolean isLatest(String id, Written written) {
+        return lock.operations.get(stripe(id)) == written.stripeOperations;
+    }
+
+    private static int stripe(String id) {
+        return Math.floorMod(id.hashCode(), STRIPES);
+    }
+
+    @SuppressWarnings("try") // the file lock is held for the whole block and needs no reference in it
+    private <T> T withLock(String id, Callable<T> work) throws IOException {
+        int stripe = stripe(id);
+        ReentrantLock local = lock.stripes[stripe];
+        local.lock();
+        try (FileLock ignored = lock.channel.lock(stripe, 1, false)) {
+            lock.operations.incrementAndGet(stripe);
+            return work.call();
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new SessionException("session file operation failed", e);
+        } finally {
+            local.unlock();
+        }
+    }
+
+    /** Reads a session file now, on the calling thread; null when there is none or the entry is not a session file. */
+    private Stored readNow(String id) throws IOException {
+        Path file = pathOf(id);
+        if (!isSessionFileCandidate(file)) {
+            return null;
+        }
+        byte[] content;
+        // Never through a symbolic link, not even one put there since the check: the open fails instead.
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            content = readAll(channel);
         } catch (NoSuchFileException e) {
-          // gone since it was listed: renamed over or deleted by a request
-        } catch (IOException e) {
-          // One entry this process cannot read (wrong owner, a directory) must not stop the sweep.
-          skipped++;
-          firstFailure = firstFailure == null ? e : firstFailure;
+            return null;
         }
-      }
+        return content == null ? null : parse(content);
     }
-    if (skipped > 0) {
-      LOG.log(Level.WARNING, "session sweeper skipped " + skipped + " entries it could not read in " + directory
-        + ", e.g. " + withoutFileName(firstFailure));
-    }
-    SessionMetrics current = metrics;
-    if (current != null && deleted > 0) {
-      current.recordSweeperDeletions(deleted);
-    }
-    return deleted;
-  }
 
-  /** Deletes {@code file} if it is a stale temporary file or an expired session; returns whether it was a session. */
-  private boolean sweepOne(Path file, long now) throws IOException {
-    String name = file.getFileName().toString();
-    if (name.startsWith(TEMP_PREFIX)) {
-      // Only a regular file can be ours; the time is the entry's own, not that of a file a link names.
-      BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      if (attributes.isRegularFile()
-        && attributes.lastModifiedTime().toMillis() < System.currentTimeMillis() - TEMP_FILE_MAX_AGE.toMillis()) {
-        Files.deleteIfExists(file); // left by a crash between write and rename
-      }
-      return false;
-    }
-    if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
-      return false;
-    }
-    String id = name.substring(prefix.length());
-    Stored stored = readNow(id);
-    if (stored == null || stored.expiresAt > now) {
-      return false; // absent, not a session file (these are left alone), or alive
-    }
-    return withLock(id, () -> {
-      Stored again = readNow(id);
-      return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
-    });
-  }
-
-  private <T> Future<T> locked(String id, Callable<T> work) {
-    return workers.executeBlocking(() -> {
-      try {
-        return withLock(id, work);
-      } catch (IOException e) {
-        IOException clean = withoutFileName(e);
-        throw new SessionStoreUnavailableException("session file could not be written in " + directory + ": "
-          + clean, clean);
-      }
-    }, false);
-  }
-
-  /**
-   * Whether {@code written} is still what the file of {@code id} holds, as far as this process can tell: no locked
-   * operation of this process touched its stripe since. Writes by other processes sharing the directory are not
-   * seen; to a request that checks this right after the write, they look as if they came a moment later.
-   */
-  boolean isLatest(String id, Written written) {
-    return lock.operations.get(stripe(id)) == written.stripeOperations;
-  }
-
-  private static int stripe(String id) {
-    return Math.floorMod(id.hashCode(), STRIPES);
-  }
-
-  @SuppressWarnings("try") // the file lock is held for the whole block and needs no reference in it
-  private <T> T withLock(String id, Callable<T> work) throws IOException {
-    int stripe = stripe(id);
-    ReentrantLock local = lock.stripes[stripe];
-    local.lock();
-    try (FileLock ignored = lock.channel.lock(stripe, 1, false)) {
-      lock.operations.incrementAndGet(stripe);
-      return work.call();
-    } catch (IOException | RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new SessionException("session file operation failed", e);
-    } finally {
-      local.unlock();
-    }
-  }
-
-  /** Reads a session file now, on the calling thread; null when there is none or the entry is not a session file. */
-  private Stored readNow(String id) throws IOException {
-    Path file = pathOf(id);
-    if (!isSessionFileCandidate(file)) {
-      return null;
-    }
-    byte[] content;
-    // Never through a symbolic link, not even one put there since the check: the open fails instead.
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-      content = readAll(channel);
-    } catch (NoSuchFileException e) {
-      return null;
-    }
-    return content == null ? null : parse(content);
-  }
-
-  /**
-   * Whether {@code file} may be opened as a session file: it is, without following a link, a regular file of at
-   * most {@link SessionFileLayout#MAX_FILE_BYTES}. Anything else reads as absent, and a write replaces it by a
-   * rename; a directory throws, as no rename can replace it.
-   */
-  private boolean isSessionFileCandidate(Path file) throws IOException {
-    BasicFileAttributes attributes;
-    try {
-      attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    } catch (NoSuchFileException e) {
-      return false;
-    }
-    if (attributes.isDirectory()) {
-      throw new IOException("a directory has the name of a session file");
-    }
-    if (!attributes.isRegularFile() || attributes.size() > SessionFileLayout.MAX_FILE_BYTES) {
-      // Not opened at all: opening a FIFO for reading blocks until a writer comes.
-      LOG.log(Level.DEBUG, "an entry in " + directory + " that is not a regular file or too large reads as absent");
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * Returns the content of an open session file, or null when it is larger than a session file may be or shrinks
-   * while read. The size is that of what was opened, so the read is bounded whatever the name meant at the check.
-   */
-  private static byte[] readAll(FileChannel channel) throws IOException {
-    long size = channel.size();
-    if (size > SessionFileLayout.MAX_FILE_BYTES) {
-      return null;
-    }
-    byte[] content = new byte[(int) size];
-    int filled = 0;
-    while (filled < content.length) {
-      int read = channel.read(ByteBuffer.wrap(content, filled, Math.min(IO_CHUNK_BYTES, content.length - filled)),
-        filled);
-      if (read <= 0) {
-        return null; // shrank: not a session file of ours
-      }
-      filled += read;
-    }
-    return content;
-  }
-
-  /**
-   * Opens a session file for reading and writing in place; a missing entry, or one that is not a session file,
-   * gives an empty {@link Current}, so the write replaces it by a rename.
-   */
-  private Current openForWrite(String id) throws IOException {
-    Path file = pathOf(id);
-    if (!isSessionFileCandidate(file)) {
-      return new Current(null, null, null);
-    }
-    FileChannel channel;
-    try {
-      // Never through a symbolic link: a write in place would land in whatever file the link names.
-      channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-    } catch (NoSuchFileException e) {
-      return new Current(null, null, null);
-    }
-    try {
-      byte[] content = readAll(channel);
-      SessionFileLayout.Version version = content == null ? null : SessionFileLayout.read(content);
-      return new Current(channel, version, version == null ? null : parseJson(version.json));
-    } catch (IOException | RuntimeException e) {
-      channel.close();
-      throw e;
-    }
-  }
-
-  /**
-   * Writes {@code json} as the next version of the open file, in place when it fits the free slot, else as a
-   * new file (also when the file is missing or not a session file).
-   */
-  private void writeNextVersion(Current current, String id, byte[] json) throws IOException {
-    SessionFileLayout.Version version = current.version;
-    if (version == null || !version.otherSlotFits(json)) {
-      writeNewFile(id, version == null ? 1 : version.sequence + 1, json);
-      return;
-    }
-    ByteBuffer slot = SessionFileLayout.slot(version.sequence + 1, json);
-    long offset = version.otherSlotOffset();
-    while (slot.hasRemaining()) {
-      offset += current.channel.write(slot, offset);
-    }
-  }
-
-  /** Writes a whole new session file: a temporary file in the directory, renamed over the session file. */
-  private void writeNewFile(String id, long sequence, byte[] json) throws IOException {
-    byte[] bytes = SessionFileLayout.newFile(sequence, json);
-    Path target = pathOf(id);
-    Path temp = directory.resolve(TEMP_PREFIX + prefix + id + "-" + Long.toHexString(System.nanoTime()));
-    try {
-      // 0600 from its creation on; CREATE_NEW (O_EXCL) never follows a link. The rename keeps the mode.
-      try (FileChannel channel = FileChannel.open(temp, CREATE_TEMP, privateFile)) {
-        for (int written = 0; written < bytes.length; ) {
-          written += channel.write(ByteBuffer.wrap(bytes, written, Math.min(IO_CHUNK_BYTES, bytes.length - written)));
+    /**
+     * Whether {@code file} may be opened as a session file: it is, without following a link, a regular file of at
+     * most {@link SessionFileLayout#MAX_FILE_BYTES}. Anything else reads as absent, and a write replaces it by a
+     * rename; a directory throws, as no rename can replace it.
+     */
+    private boolean isSessionFileCandidate(Path file) throws IOException {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return false;
         }
-      }
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(temp); // only a failed write or move leaves it behind
-      throw e;
+        if (attributes.isDirectory()) {
+            throw new IOException("a directory has the name of a session file");
+        }
+        if (!attributes.isRegularFile() || attributes.size() > SessionFileLayout.MAX_FILE_BYTES) {
+            // Not opened at all: opening a FIFO for reading blocks until a writer comes.
+            LOG.log(
+                    Level.DEBUG,
+                    "an entry in " + directory + " that is not a regular file or too large reads as absent");
+            return false;
+        }
+        return true;
     }
-  }
 
-  private static byte[] json(long createdAt, long expiresAt, Duration perSessionExpiry, Map<String, Object> data) {
-    Map<String, Object> file = new LinkedHashMap<>();
-    file.put("version", 1);
-    file.put("created", createdAt);
-    file.put("expires", expiresAt);
-    file.put("expiry", perSessionExpiry == null ? null : perSessionExpiry.toSeconds());
-    file.put("data", data);
-    return JsonValues.write(file);
-  }
-
-  /** Parses a session file; a corrupt or foreign file reads as absent, never as an error. */
-  private Stored parse(byte[] file) {
-    SessionFileLayout.Version version = SessionFileLayout.read(file);
-    if (version == null) {
-      LOG.log(Level.DEBUG, "a file in " + directory + " is not a session file and reads as absent");
-      return null;
+    /**
+     * Returns the content of an open session file, or null when it is larger than a session file may be or shrinks
+     * while read. The size is that of what was opened, so the read is bounded whatever the name meant at the check.
+     */
+    private static byte[] readAll(FileChannel channel) throws IOException {
+        long size = channel.size();
+        if (size > SessionFileLayout.MAX_FILE_BYTES) {
+            return null;
+        }
+        byte[] content = new byte[(int) size];
+        int filled = 0;
+        while (filled < content.length) {
+            int read = channel.read(
+                    ByteBuffer.wrap(content, filled, Math.min(IO_CHUNK_BYTES, content.length - filled)), filled);
+            if (read <= 0) {
+                return null; // shrank: not a session file of ours
+            }
+            filled += read;
+        }
+        return content;
     }
-    return parseJson(version.json);
-  }
 
-  /** Parses the JSON of a session file's version; content that is not a session reads as absent. */
-  @SuppressWarnings("unchecked")
-  Stored parseJson(byte[] json) {
-    try {
-      Map<String, Object> file = JsonValues.readMap(json, 0, json.length);
-      Object data = file.get("data");
-      Object created = file.get("created");
-      Object expires = file.get("expires");
-      Object expiry = file.get("expiry");
-      if (!(data instanceof Map) || !(created instanceof Number createdAt) || !(expires instanceof Number expiresAt)) {
-        throw new IOException("missing fields");
-      }
-      LinkedHashMap<String, Object> values = new LinkedHashMap<>((Map<String, Object>) data);
-      return new Stored(createdAt.longValue(), expiresAt.longValue(),
-        expiry instanceof Number seconds ? Duration.ofSeconds(seconds.longValue()) : null, values);
-    } catch (IOException | RuntimeException e) {
-      // Neither the file name (it holds the session ID) nor the parser's message (it quotes the content).
-      LOG.log(Level.DEBUG, "a file in " + directory + " is not a session and reads as absent: "
-        + e.getClass().getSimpleName());
-      return null;
+    /**
+     * Opens a session file for reading and writing in place; a missing entry, or one that is not a session file,
+     * gives an empty {@link Current}, so the write replaces it by a rename.
+     */
+    private Current openForWrite(String id) throws IOException {
+        Path file = pathOf(id);
+        if (!isSessionFileCandidate(file)) {
+            return new Current(null, null, null);
+        }
+        FileChannel channel;
+        try {
+            // Never through a symbolic link: a write in place would land in whatever file the link names.
+            channel = FileChannel.open(
+                    file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return new Current(null, null, null);
+        }
+        try {
+            byte[] content = readAll(channel);
+            SessionFileLayout.Version version = content == null ? null : SessionFileLayout.read(content);
+            return new Current(channel, version, version == null ? null : parseJson(version.json));
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
     }
-  }
 
-  /**
-   * Returns a failure fit for a log line or an exception message: its type and the operating system's reason,
-   * without the file name, which holds the session ID, a credential. The stack trace is kept.
-   */
-  private static IOException withoutFileName(Throwable e) {
-    String reason = e instanceof java.nio.file.FileSystemException fileSystemException
-      ? fileSystemException.getReason() : e.getMessage();
-    if (reason != null && (reason.contains("/") || reason.contains(java.io.File.separator))) {
-      reason = null; // a message that names a path may name a session file
+    /**
+     * Writes {@code json} as the next version of the open file, in place when it fits the free slot, else as a
+     * new file (also when the file is missing or not a session file).
+     */
+    private void writeNextVersion(Current current, String id, byte[] json) throws IOException {
+        SessionFileLayout.Version version = current.version;
+        if (version == null || !version.otherSlotFits(json)) {
+            writeNewFile(id, version == null ? 1 : version.sequence + 1, json);
+            return;
+        }
+        ByteBuffer slot = SessionFileLayout.slot(version.sequence + 1, json);
+        long offset = version.otherSlotOffset();
+        while (slot.hasRemaining()) {
+            offset += current.channel.write(slot, offset);
+        }
     }
-    String type = e.getClass() == IOException.class ? "" : e.getClass().getName();
-    IOException clean = new IOException(reason == null ? type : type.isEmpty() ? reason : type + ": " + reason);
-    clean.setStackTrace(e.getStackTrace());
-    return clean;
-  }
 
-  private Path pathOf(String id) {
-    if (!SessionIds.isWellFormed(id)) {
-      throw new IllegalArgumentException("not a session ID"); // unreachable from requests: IDs are checked first
+    /** Writes a whole new session file: a temporary file in the directory, renamed over the session file. */
+    private void writeNewFile(String id, long sequence, byte[] json) throws IOException {
+        byte[] bytes = SessionFileLayout.newFile(sequence, json);
+        Path target = pathOf(id);
+        Path temp = directory.resolve(TEMP_PREFIX + prefix + id + "-" + Long.toHexString(System.nanoTime()));
+        try {
+            // 0600 from its creation on; CREATE_NEW (O_EXCL) never follows a link. The rename keeps the mode.
+            try (FileChannel channel = FileChannel.open(temp, CREATE_TEMP, privateFile)) {
+                for (int written = 0; written < bytes.length; ) {
+                    written += channel.write(
+                            ByteBuffer.wrap(bytes, written, Math.min(IO_CHUNK_BYTES, bytes.length - written)));
+                }
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp); // only a failed write or move leaves it behind
+            throw e;
+        }
     }
-    return directory.resolve(prefix + id);
-  }
 
+    private static byte[] json(long createdAt, long expiresAt, Duration perSessionExpiry, Map<String, Object> data) {
+        Map<String, Object> file = new LinkedHashMap<>();
+        file.put("version", 1);
+        file.put("created", createdAt);
+        file.put("expires", expiresAt);
+        file.put("expiry", perSessionExpiry == null ? null : perSessionExpiry.toSeconds());
+        file.put("data", data);
+        return JsonValues.write(file);
+    }
+
+    /** Parses a session file; a corrupt or foreign file reads as absent, never as an error. */
+    private Stored parse(byte[] file) {
+        SessionFileLayout.Version version = SessionFileLayout.read(file);
+        if (version == null) {
+            LOG.log(Level.DEBUG, "a file in " + directory + " is not a session file and reads as absent");
+            return null;
+        }
+        return parseJson(version.json);
+    }
+
+    /** Parses the JSON of a session file's version; content that is not a session reads as absent. */
+    @SuppressWarnings("unchecked")
+    Stored parseJson(byte[] json) {
+        try {
+            Map<String, Object> file = JsonValues.readMap(json, 0, json.length);
+            Object data = file.get("data");
+            Object created = file.get("created");
+            Object expires = file.get("expires");
+            Object expiry = file.get("expiry");
+            if (!(data instanceof Map)
+                    || !(created instanceof Number createdAt)
+                    || !(expires instanceof Number expiresAt)) {
+                throw new IOException("missing fields");
+            }
+            LinkedHashMap<String, Object> values = new LinkedHashMap<>((Map<String, Object>) data);
+            return new Stored(
+                    createdAt.longValue(),
+                    expiresAt.longValue(),
+                    expiry instanceof Number seconds ? Duration.ofSeconds(seconds.longValue()) : null,
+                    values);
+        } catch (IOException | RuntimeException e) {
+            // Neither the file name (it holds the session ID) nor the parser's message (it quotes the content).
+            LOG.log(
+                    Level.DEBUG,
+                    "a file in " + directory + " is not a session and reads as absent: "
+                            + e.getClass().getSimpleName());
+            return null;
+        }
+    }
+
+    /**
+     * Returns a failure fit for a log line or an exception message: its type and the operating system's reason,
+     * without the file name, which holds the session ID, a credential. The stack trace is kept.
+     */
+    private static IOException withoutFileName(Throwable e) {
+        String reason = e instanceof java.nio.file.FileSystemException fileSystemException
+                ? fileSystemException.getReason()
+                : e.getMessage();
+        if (reason != null && (reason.contains("/") || reason.contains(java.io.File.separator))) {
+            reason = null; // a message that names a path may name a session file
+        }
+        String type = e.getClass() == IOException.class ? "" : e.getClass().getName();
+        IOException clean = new IOException(reason == null ? type : type.isEmpty() ? reason : type + ": " + reason);
+        clean.setStackTrace(e.getStackTrace());
+        return clean;
+    }
+
+    private Path pathOf(String id) {
+        if (!SessionIds.isWellFormed(id)) {
+            throw new IllegalArgumentException("not a session ID"); // unreachable from requests: IDs are checked first
+        }
+        return directory.resolve(prefix + id);
+    }
 }

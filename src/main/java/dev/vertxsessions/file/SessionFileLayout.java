@@ -21,110 +21,116 @@ import java.util.zip.CRC32C;
  */
 final class SessionFileLayout {
 
-  static final int HEADER_BYTES = 20;
-  private static final int MAGIC = ('V' << 24) | ('X' << 16) | ('S' << 8) | '2';
-  private static final int MIN_SLOT_BYTES = 512;
-  /** Largest slot: a session file is at most 2 × 64 MiB. */
-  private static final int MAX_SLOT_BYTES = 1 << 26;
-  static final int MAX_FILE_BYTES = 2 * MAX_SLOT_BYTES;
+    static final int HEADER_BYTES = 20;
+    private static final int MAGIC = ('V' << 24) | ('X' << 16) | ('S' << 8) | '2';
+    private static final int MIN_SLOT_BYTES = 512;
+    /** Largest slot: a session file is at most 2 × 64 MiB. */
+    private static final int MAX_SLOT_BYTES = 1 << 26;
 
-  /** The valid version a file holds. */
-  static final class Version {
-    final long sequence;
-    /** Which slot holds it: 0 or 1. */
-    final int slot;
-    final int slotBytes;
-    final byte[] json;
+    static final int MAX_FILE_BYTES = 2 * MAX_SLOT_BYTES;
 
-    Version(long sequence, int slot, int slotBytes, byte[] json) {
-      this.sequence = sequence;
-      this.slot = slot;
-      this.slotBytes = slotBytes;
-      this.json = json;
+    /** The valid version a file holds. */
+    static final class Version {
+        final long sequence;
+        /** Which slot holds it: 0 or 1. */
+        final int slot;
+
+        final int slotBytes;
+        final byte[] json;
+
+        Version(long sequence, int slot, int slotBytes, byte[] json) {
+            this.sequence = sequence;
+            this.slot = slot;
+            this.slotBytes = slotBytes;
+            this.json = json;
+        }
+
+        /** Whether {@code json} fits into the other slot of this file. */
+        boolean otherSlotFits(byte[] json) {
+            return HEADER_BYTES + json.length <= slotBytes;
+        }
+
+        /** Byte offset in the file of the slot that the next write goes to. */
+        long otherSlotOffset() {
+            return slot == 0 ? slotBytes : 0;
+        }
     }
 
-    /** Whether {@code json} fits into the other slot of this file. */
-    boolean otherSlotFits(byte[] json) {
-      return HEADER_BYTES + json.length <= slotBytes;
+    private SessionFileLayout() {}
+
+    /** Returns the newest valid version in a file's bytes, or null when neither slot is valid. */
+    static Version read(byte[] file) {
+        if (file.length < 2 * MIN_SLOT_BYTES || file.length > MAX_FILE_BYTES || file.length % 2 != 0) {
+            return null;
+        }
+        int slotBytes = file.length / 2;
+        Version first = slot(file, 0, slotBytes);
+        Version second = slot(file, 1, slotBytes);
+        if (first == null) {
+            return second;
+        }
+        return second != null && second.sequence > first.sequence ? second : first;
     }
 
-    /** Byte offset in the file of the slot that the next write goes to. */
-    long otherSlotOffset() {
-      return slot == 0 ? slotBytes : 0;
+    /** Returns a new file holding {@code json} as version {@code sequence}, with room to grow. */
+    static byte[] newFile(long sequence, byte[] json) {
+        int needed = HEADER_BYTES + json.length;
+        if (needed > MAX_SLOT_BYTES) {
+            throw new IllegalArgumentException("session too large for a session file: " + json.length + " bytes");
+        }
+        int slotBytes = MIN_SLOT_BYTES;
+        while (slotBytes < needed * 2 && slotBytes < MAX_SLOT_BYTES) {
+            slotBytes *= 2;
+        }
+        byte[] file = new byte[2 * slotBytes];
+        ByteBuffer.wrap(file).put(slot(sequence, json));
+        return file;
     }
-  }
 
-  private SessionFileLayout() {
-  }
+    /** Returns the bytes of one slot: header and JSON. */
+    static ByteBuffer slot(long sequence, byte[] json) {
+        ByteBuffer slot = ByteBuffer.allocate(HEADER_BYTES + json.length);
+        slot.putInt(MAGIC)
+                .putLong(sequence)
+                .putInt(json.length)
+                .putInt(checksum(sequence, json, 0, json.length))
+                .put(json)
+                .flip();
+        return slot;
+    }
 
-  /** Returns the newest valid version in a file's bytes, or null when neither slot is valid. */
-  static Version read(byte[] file) {
-    if (file.length < 2 * MIN_SLOT_BYTES || file.length > MAX_FILE_BYTES || file.length % 2 != 0) {
-      return null;
+    /** Returns the JSON of a file's newest version as text, for people and tests; null when it has none. */
+    static String json(byte[] file) {
+        Version version = read(file);
+        return version == null ? null : new String(version.json, StandardCharsets.UTF_8);
     }
-    int slotBytes = file.length / 2;
-    Version first = slot(file, 0, slotBytes);
-    Version second = slot(file, 1, slotBytes);
-    if (first == null) {
-      return second;
-    }
-    return second != null && second.sequence > first.sequence ? second : first;
-  }
 
-  /** Returns a new file holding {@code json} as version {@code sequence}, with room to grow. */
-  static byte[] newFile(long sequence, byte[] json) {
-    int needed = HEADER_BYTES + json.length;
-    if (needed > MAX_SLOT_BYTES) {
-      throw new IllegalArgumentException("session too large for a session file: " + json.length + " bytes");
+    private static Version slot(byte[] file, int index, int slotBytes) {
+        ByteBuffer header = ByteBuffer.wrap(file, index * slotBytes, HEADER_BYTES);
+        if (header.getInt() != MAGIC) {
+            return null;
+        }
+        long sequence = header.getLong();
+        int length = header.getInt();
+        int checksum = header.getInt();
+        if (sequence < 1 || length < 0 || length > slotBytes - HEADER_BYTES) {
+            return null;
+        }
+        int start = index * slotBytes + HEADER_BYTES;
+        if (checksum(sequence, file, start, length) != checksum) {
+            return null;
+        }
+        byte[] json = new byte[length];
+        System.arraycopy(file, start, json, 0, length);
+        return new Version(sequence, index, slotBytes, json);
     }
-    int slotBytes = MIN_SLOT_BYTES;
-    while (slotBytes < needed * 2 && slotBytes < MAX_SLOT_BYTES) {
-      slotBytes *= 2;
-    }
-    byte[] file = new byte[2 * slotBytes];
-    ByteBuffer.wrap(file).put(slot(sequence, json));
-    return file;
-  }
 
-  /** Returns the bytes of one slot: header and JSON. */
-  static ByteBuffer slot(long sequence, byte[] json) {
-    ByteBuffer slot = ByteBuffer.allocate(HEADER_BYTES + json.length);
-    slot.putInt(MAGIC).putLong(sequence).putInt(json.length).putInt(checksum(sequence, json, 0, json.length))
-      .put(json).flip();
-    return slot;
-  }
-
-  /** Returns the JSON of a file's newest version as text, for people and tests; null when it has none. */
-  static String json(byte[] file) {
-    Version version = read(file);
-    return version == null ? null : new String(version.json, StandardCharsets.UTF_8);
-  }
-
-  private static Version slot(byte[] file, int index, int slotBytes) {
-    ByteBuffer header = ByteBuffer.wrap(file, index * slotBytes, HEADER_BYTES);
-    if (header.getInt() != MAGIC) {
-      return null;
+    private static int checksum(long sequence, byte[] json, int offset, int length) {
+        CRC32C crc = new CRC32C();
+        ByteBuffer header =
+                ByteBuffer.allocate(12).putLong(sequence).putInt(length).flip();
+        crc.update(header);
+        crc.update(json, offset, length);
+        return (int) crc.getValue();
     }
-    long sequence = header.getLong();
-    int length = header.getInt();
-    int checksum = header.getInt();
-    if (sequence < 1 || length < 0 || length > slotBytes - HEADER_BYTES) {
-      return null;
-    }
-    int start = index * slotBytes + HEADER_BYTES;
-    if (checksum(sequence, file, start, length) != checksum) {
-      return null;
-    }
-    byte[] json = new byte[length];
-    System.arraycopy(file, start, json, 0, length);
-    return new Version(sequence, index, slotBytes, json);
-  }
-
-  private static int checksum(long sequence, byte[] json, int offset, int length) {
-    CRC32C crc = new CRC32C();
-    ByteBuffer header = ByteBuffer.allocate(12).putLong(sequence).putInt(length).flip();
-    crc.update(header);
-    crc.update(json, offset, length);
-    return (int) crc.getValue();
-  }
 }

@@ -10,7 +10,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.json.jackson.VertxModule;
 import io.vertx.core.shareddata.ClusterSerializable;
-
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -28,143 +27,151 @@ import java.util.Map;
  */
 public final class JsonValues {
 
-  /** The shared mapper; thread-safe once configured. */
-  public static final ObjectMapper MAPPER = new ObjectMapper().registerModule(new VertxModule());
+    /** The shared mapper; thread-safe once configured. */
+    public static final ObjectMapper MAPPER = new ObjectMapper().registerModule(new VertxModule());
 
-  private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() { };
-  /** Resolved once: resolving the map type on every read showed up in profiles. */
-  private static final ObjectReader MAP_READER = MAPPER.readerFor(MAP);
-  private static final ObjectWriter WRITER = MAPPER.writer();
-  private static final String CS_CLASS = "$vertx.cs";
-  private static final String CS_DATA = "$data";
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
+    /** Resolved once: resolving the map type on every read showed up in profiles. */
+    private static final ObjectReader MAP_READER = MAPPER.readerFor(MAP);
 
-  private JsonValues() {
-  }
+    private static final ObjectWriter WRITER = MAPPER.writer();
+    private static final String CS_CLASS = "$vertx.cs";
+    private static final String CS_DATA = "$data";
 
-  /** Returns the value as it will be stored, or throws {@link IllegalArgumentException} naming the key. */
-  public static Object normalize(String key, Object value) {
-    if (value == null || value instanceof String || value instanceof Boolean || value instanceof Integer
-      || value instanceof Double || value instanceof BigDecimal || value instanceof BigInteger) {
-      return value;
-    }
-    // Numbers take the type JSON reading gives them back, so a value reads the same before and after a save.
-    if (value instanceof Long || value instanceof Short || value instanceof Byte) {
-      long number = ((Number) value).longValue();
-      // Boxed apart: in one conditional expression, Java would promote the Integer back to a long.
-      if (number == (int) number) {
-        return Integer.valueOf((int) number);
-      }
-      return Long.valueOf(number);
-    }
-    if (value instanceof Float f) {
-      return f.doubleValue();
-    }
-    if (value instanceof JsonObject jsonObject) {
-      return normalize(key, jsonObject.getMap());
-    }
-    if (value instanceof JsonArray jsonArray) {
-      return normalize(key, jsonArray.getList());
-    }
-    if (value instanceof ClusterSerializable) {
-      return value;
-    }
-    try {
-      return MAPPER.convertValue(value, Object.class);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("session value for key '" + key + "' (" + value.getClass().getName()
-        + ") cannot be written as JSON: " + e.getMessage(), e);
-    }
-  }
+    private JsonValues() {}
 
-  /** Converts a stored value to {@code type}, e.g. a map back into a POJO. */
-  public static <T> T convert(Object value, Class<T> type) {
-    if (value == null || type.isInstance(value)) {
-      return type.cast(value);
-    }
-    return MAPPER.convertValue(value, type);
-  }
-
-  /** Returns the data with ClusterSerializable values replaced by their JSON envelope. */
-  public static Map<String, Object> toStorable(Map<String, Object> data) {
-    Map<String, Object> out = null;
-    for (Map.Entry<String, Object> entry : data.entrySet()) {
-      if (entry.getValue() instanceof ClusterSerializable) {
-        if (out == null) {
-          out = new LinkedHashMap<>(data);
+    /** Returns the value as it will be stored, or throws {@link IllegalArgumentException} naming the key. */
+    public static Object normalize(String key, Object value) {
+        if (value == null
+                || value instanceof String
+                || value instanceof Boolean
+                || value instanceof Integer
+                || value instanceof Double
+                || value instanceof BigDecimal
+                || value instanceof BigInteger) {
+            return value;
         }
-        out.put(entry.getKey(), envelope((ClusterSerializable) entry.getValue()));
-      }
+        // Numbers take the type JSON reading gives them back, so a value reads the same before and after a save.
+        if (value instanceof Long || value instanceof Short || value instanceof Byte) {
+            long number = ((Number) value).longValue();
+            // Boxed apart: in one conditional expression, Java would promote the Integer back to a long.
+            if (number == (int) number) {
+                return Integer.valueOf((int) number);
+            }
+            return Long.valueOf(number);
+        }
+        if (value instanceof Float f) {
+            return f.doubleValue();
+        }
+        if (value instanceof JsonObject jsonObject) {
+            return normalize(key, jsonObject.getMap());
+        }
+        if (value instanceof JsonArray jsonArray) {
+            return normalize(key, jsonArray.getList());
+        }
+        if (value instanceof ClusterSerializable) {
+            return value;
+        }
+        try {
+            return MAPPER.convertValue(value, Object.class);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "session value for key '" + key + "' (" + value.getClass().getName()
+                            + ") cannot be written as JSON: " + e.getMessage(),
+                    e);
+        }
     }
-    return out == null ? data : out;
-  }
 
-  /** Returns whether {@code value} serializes itself (ClusterSerializable) and is stored in a JSON envelope. */
-  public static boolean needsEnvelope(Object value) {
-    return value instanceof ClusterSerializable;
-  }
-
-  /** Wraps one value in the JSON envelope when it is ClusterSerializable. */
-  public static Object toStorable(Object value) {
-    return value instanceof ClusterSerializable clusterSerializable ? envelope(clusterSerializable) : value;
-  }
-
-  /** Replaces JSON envelopes in {@code data} (in place) with the objects they hold. */
-  public static Map<String, Object> fromStorable(Map<String, Object> data) {
-    for (Map.Entry<String, Object> entry : data.entrySet()) {
-      entry.setValue(fromStorable(entry.getValue()));
+    /** Converts a stored value to {@code type}, e.g. a map back into a POJO. */
+    public static <T> T convert(Object value, Class<T> type) {
+        if (value == null || type.isInstance(value)) {
+            return type.cast(value);
+        }
+        return MAPPER.convertValue(value, type);
     }
-    return data;
-  }
 
-  /** Returns the object a JSON envelope holds, or the value itself. */
-  public static Object fromStorable(Object value) {
-    if (value instanceof Map) {
-      Map<?, ?> map = (Map<?, ?>) value;
-      if (map.size() == 2 && map.get(CS_CLASS) instanceof String && map.get(CS_DATA) instanceof String) {
-        return openEnvelope((String) map.get(CS_CLASS), (String) map.get(CS_DATA));
-      }
+    /** Returns the data with ClusterSerializable values replaced by their JSON envelope. */
+    public static Map<String, Object> toStorable(Map<String, Object> data) {
+        Map<String, Object> out = null;
+        for (Map.Entry<String, Object> entry : data.entrySet()) {
+            if (entry.getValue() instanceof ClusterSerializable) {
+                if (out == null) {
+                    out = new LinkedHashMap<>(data);
+                }
+                out.put(entry.getKey(), envelope((ClusterSerializable) entry.getValue()));
+            }
+        }
+        return out == null ? data : out;
     }
-    return value;
-  }
 
-  /** Writes session data (already storable) as JSON bytes. */
-  public static byte[] write(Object data) {
-    try {
-      return WRITER.writeValueAsBytes(data);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("session data could not be written as JSON", e);
+    /** Returns whether {@code value} serializes itself (ClusterSerializable) and is stored in a JSON envelope. */
+    public static boolean needsEnvelope(Object value) {
+        return value instanceof ClusterSerializable;
     }
-  }
 
-  /** Reads a JSON object into a map, or throws {@link IOException} for anything that is not one. */
-  public static LinkedHashMap<String, Object> readMap(byte[] json, int offset, int length) throws IOException {
-    LinkedHashMap<String, Object> map = MAP_READER.readValue(json, offset, length);
-    if (map == null) {
-      throw new IOException("not a JSON object");
+    /** Wraps one value in the JSON envelope when it is ClusterSerializable. */
+    public static Object toStorable(Object value) {
+        return value instanceof ClusterSerializable clusterSerializable ? envelope(clusterSerializable) : value;
     }
-    return map;
-  }
 
-  private static Map<String, Object> envelope(ClusterSerializable value) {
-    Buffer buffer = Buffer.buffer();
-    value.writeToBuffer(buffer);
-    Map<String, Object> envelope = new LinkedHashMap<>();
-    envelope.put(CS_CLASS, value.getClass().getName());
-    envelope.put(CS_DATA, Base64.getEncoder().encodeToString(buffer.getBytes()));
-    return envelope;
-  }
-
-  private static Object openEnvelope(String className, String data) {
-    try {
-      Class<?> type = Class.forName(className, false, JsonValues.class.getClassLoader());
-      if (!ClusterSerializable.class.isAssignableFrom(type)) {
-        throw new IllegalArgumentException(className + " is not ClusterSerializable");
-      }
-      ClusterSerializable value = (ClusterSerializable) type.getDeclaredConstructor().newInstance();
-      value.readFromBuffer(0, Buffer.buffer(Base64.getDecoder().decode(data)));
-      return value;
-    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-      throw new IllegalArgumentException("stored session value of class " + className + " could not be read", e);
+    /** Replaces JSON envelopes in {@code data} (in place) with the objects they hold. */
+    public static Map<String, Object> fromStorable(Map<String, Object> data) {
+        for (Map.Entry<String, Object> entry : data.entrySet()) {
+            entry.setValue(fromStorable(entry.getValue()));
+        }
+        return data;
     }
-  }
+
+    /** Returns the object a JSON envelope holds, or the value itself. */
+    public static Object fromStorable(Object value) {
+        if (value instanceof Map) {
+            Map<?, ?> map = (Map<?, ?>) value;
+            if (map.size() == 2 && map.get(CS_CLASS) instanceof String && map.get(CS_DATA) instanceof String) {
+                return openEnvelope((String) map.get(CS_CLASS), (String) map.get(CS_DATA));
+            }
+        }
+        return value;
+    }
+
+    /** Writes session data (already storable) as JSON bytes. */
+    public static byte[] write(Object data) {
+        try {
+            return WRITER.writeValueAsBytes(data);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("session data could not be written as JSON", e);
+        }
+    }
+
+    /** Reads a JSON object into a map, or throws {@link IOException} for anything that is not one. */
+    public static LinkedHashMap<String, Object> readMap(byte[] json, int offset, int length) throws IOException {
+        LinkedHashMap<String, Object> map = MAP_READER.readValue(json, offset, length);
+        if (map == null) {
+            throw new IOException("not a JSON object");
+        }
+        return map;
+    }
+
+    private static Map<String, Object> envelope(ClusterSerializable value) {
+        Buffer buffer = Buffer.buffer();
+        value.writeToBuffer(buffer);
+        Map<String, Object> envelope = new LinkedHashMap<>();
+        envelope.put(CS_CLASS, value.getClass().getName());
+        envelope.put(CS_DATA, Base64.getEncoder().encodeToString(buffer.getBytes()));
+        return envelope;
+    }
+
+    private static Object openEnvelope(String className, String data) {
+        try {
+            Class<?> type = Class.forName(className, false, JsonValues.class.getClassLoader());
+            if (!ClusterSerializable.class.isAssignableFrom(type)) {
+                throw new IllegalArgumentException(className + " is not ClusterSerializable");
+            }
+            ClusterSerializable value =
+                    (ClusterSerializable) type.getDeclaredConstructor().newInstance();
+            value.readFromBuffer(0, Buffer.buffer(Base64.getDecoder().decode(data)));
+            return value;
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            throw new IllegalArgumentException("stored session value of class " + className + " could not be read", e);
+        }
+    }
 }

@@ -11,7 +11,6 @@ import dev.vertxsessions.internal.JsonValues;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -34,210 +33,212 @@ import java.util.function.UnaryOperator;
  */
 public final class MemorySessionBackend implements SessionBackend {
 
-  /** The JSON key of the bound. */
-  public static final String MAX_SESSIONS_KEY = "memory_max_sessions";
-  private static final Duration SWEEP_INTERVAL = Duration.ofMinutes(1);
+    /** The JSON key of the bound. */
+    public static final String MAX_SESSIONS_KEY = "memory_max_sessions";
 
-  /** One stored session: its values as JSON bytes, and its times. */
-  private static final class Entry {
-    final LinkedHashMap<String, byte[]> values = new LinkedHashMap<>();
-    long createdAt;
-    long expiresAt;
-    Duration perSessionExpiry;
-  }
+    private static final Duration SWEEP_INTERVAL = Duration.ofMinutes(1);
 
-  private final Vertx vertx;
-  private final Clock clock;
-  private final int maxSessions;
-  /** Access order: the first entry is the least recently used. */
-  private final LinkedHashMap<String, Entry> sessions = new LinkedHashMap<>(16, 0.75f, true);
-  private long sweeperTimer = -1;
-  private volatile SessionMetrics metrics;
-
-  private MemorySessionBackend(Vertx vertx, Clock clock, int maxSessions) {
-    this.vertx = vertx;
-    this.clock = clock;
-    this.maxSessions = maxSessions;
-  }
-
-  /** Returns the factory of this backend holding at most {@code maxSessions} sessions. */
-  public static SessionBackendFactory factory(int maxSessions) {
-    if (maxSessions < 1) {
-      throw new IllegalArgumentException(MAX_SESSIONS_KEY + " must be at least 1, got " + maxSessions);
+    /** One stored session: its values as JSON bytes, and its times. */
+    private static final class Entry {
+        final LinkedHashMap<String, byte[]> values = new LinkedHashMap<>();
+        long createdAt;
+        long expiresAt;
+        Duration perSessionExpiry;
     }
-    return (vertx, config) -> new MemorySessionBackend(vertx, config.getClock(), maxSessions);
-  }
 
-  static SessionBackend create(Vertx vertx, Clock clock, JsonObject json) {
-    OptionsReader options = OptionsReader.of(null, json, Set.of(MAX_SESSIONS_KEY));
-    long max = options.integer(MAX_SESSIONS_KEY, 10_000);
-    if (max < 1 || max > Integer.MAX_VALUE) {
-      throw options.invalid(MAX_SESSIONS_KEY, "between 1 and " + Integer.MAX_VALUE + ", got " + max);
+    private final Vertx vertx;
+    private final Clock clock;
+    private final int maxSessions;
+    /** Access order: the first entry is the least recently used. */
+    private final LinkedHashMap<String, Entry> sessions = new LinkedHashMap<>(16, 0.75f, true);
+
+    private long sweeperTimer = -1;
+    private volatile SessionMetrics metrics;
+
+    private MemorySessionBackend(Vertx vertx, Clock clock, int maxSessions) {
+        this.vertx = vertx;
+        this.clock = clock;
+        this.maxSessions = maxSessions;
     }
-    return new MemorySessionBackend(vertx, clock, (int) max);
-  }
 
-  @Override
-  public Set<Capability> capabilities() {
-    return EnumSet.of(Capability.SERVER_SIDE, Capability.ATOMIC_UPDATE, Capability.PER_KEY_MERGE);
-  }
-
-  @Override
-  public Future<Void> start(SessionMetrics metrics) {
-    this.metrics = metrics;
-    sweeperTimer = vertx.setPeriodic(SWEEP_INTERVAL.toMillis(), id -> sweep());
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public Future<Void> close() {
-    if (sweeperTimer >= 0) {
-      vertx.cancelTimer(sweeperTimer);
+    /** Returns the factory of this backend holding at most {@code maxSessions} sessions. */
+    public static SessionBackendFactory factory(int maxSessions) {
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException(MAX_SESSIONS_KEY + " must be at least 1, got " + maxSessions);
+        }
+        return (vertx, config) -> new MemorySessionBackend(vertx, config.getClock(), maxSessions);
     }
-    synchronized (sessions) {
-      sessions.clear();
-    }
-    return Future.succeededFuture();
-  }
 
-  @Override
-  public Future<SessionRecord> load(String id) {
-    Map<String, Object> data = new LinkedHashMap<>();
-    Entry entry;
-    synchronized (sessions) {
-      entry = live(id);
-      if (entry == null) {
+    static SessionBackend create(Vertx vertx, Clock clock, JsonObject json) {
+        OptionsReader options = OptionsReader.of(null, json, Set.of(MAX_SESSIONS_KEY));
+        long max = options.integer(MAX_SESSIONS_KEY, 10_000);
+        if (max < 1 || max > Integer.MAX_VALUE) {
+            throw options.invalid(MAX_SESSIONS_KEY, "between 1 and " + Integer.MAX_VALUE + ", got " + max);
+        }
+        return new MemorySessionBackend(vertx, clock, (int) max);
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.SERVER_SIDE, Capability.ATOMIC_UPDATE, Capability.PER_KEY_MERGE);
+    }
+
+    @Override
+    public Future<Void> start(SessionMetrics metrics) {
+        this.metrics = metrics;
+        sweeperTimer = vertx.setPeriodic(SWEEP_INTERVAL.toMillis(), id -> sweep());
         return Future.succeededFuture();
-      }
-      try {
-        for (Map.Entry<String, byte[]> value : entry.values.entrySet()) {
-          data.put(value.getKey(), read(value.getValue()));
+    }
+
+    @Override
+    public Future<Void> close() {
+        if (sweeperTimer >= 0) {
+            vertx.cancelTimer(sweeperTimer);
         }
-      } catch (IOException e) {
-        return Future.failedFuture(new SessionException("stored session could not be read", e));
-      }
-      return Future.succeededFuture(new SessionRecord(id, data, entry.createdAt, entry.expiresAt,
-        entry.perSessionExpiry));
-    }
-  }
-
-  @Override
-  public Future<Boolean> save(SessionChanges changes) {
-    synchronized (sessions) {
-      String source = changes.previousId() != null ? changes.previousId() : changes.id();
-      Entry entry = live(source);
-      if (entry == null && !changes.isNew()) {
-        return Future.succeededFuture(false); // deleted meanwhile: no resurrection
-      }
-      if (entry == null) {
-        entry = new Entry();
-        entry.createdAt = changes.createdAtMillis();
-      } else if (changes.previousId() != null) {
-        sessions.remove(changes.previousId());
-      }
-      if (changes.cleared()) {
-        entry.values.keySet().retainAll(changes.data().keySet());
-      }
-      for (String key : changes.removed()) {
-        entry.values.remove(key);
-      }
-      for (Map.Entry<String, Object> value : changes.changed().entrySet()) {
-        entry.values.put(value.getKey(), JsonValues.write(value.getValue()));
-      }
-      entry.expiresAt = changes.expiresAtMillis();
-      if (changes.perSessionExpiry() != null) {
-        entry.perSessionExpiry = changes.perSessionExpiry();
-      }
-      put(changes.id(), entry);
-      return Future.succeededFuture(true);
-    }
-  }
-
-  @Override
-  public Future<Void> delete(String id) {
-    synchronized (sessions) {
-      sessions.remove(id);
-    }
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
-    synchronized (sessions) {
-      Entry entry = live(session.id());
-      if (entry == null && !session.isNew()) {
-        return Future.failedFuture(new SessionException("session no longer exists (it was invalidated or "
-          + "expired); session key '" + key + "' was not updated"));
-      }
-      if (entry == null) {
-        entry = new Entry();
-        entry.createdAt = session.createdAtMillis();
-        entry.perSessionExpiry = session.perSessionExpiry();
-      }
-      try {
-        byte[] current = entry.values.get(key);
-        Object value = update.apply(current == null ? null : read(current));
-        if (value == null) {
-          entry.values.remove(key);
-        } else {
-          entry.values.put(key, JsonValues.write(value));
+        synchronized (sessions) {
+            sessions.clear();
         }
-        entry.expiresAt = Math.max(entry.expiresAt, session.expiresAtMillis());
-        put(session.id(), entry);
-        return Future.succeededFuture(value);
-      } catch (IOException | RuntimeException e) {
-        return Future.failedFuture(e);
-      }
+        return Future.succeededFuture();
     }
-  }
 
-  /** Returns the entry of {@code id} unless it has expired (then it is removed). Call with the lock held. */
-  private Entry live(String id) {
-    Entry entry = sessions.get(id);
-    if (entry != null && entry.expiresAt <= clock.millis()) {
-      sessions.remove(id);
-      return null;
+    @Override
+    public Future<SessionRecord> load(String id) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        Entry entry;
+        synchronized (sessions) {
+            entry = live(id);
+            if (entry == null) {
+                return Future.succeededFuture();
+            }
+            try {
+                for (Map.Entry<String, byte[]> value : entry.values.entrySet()) {
+                    data.put(value.getKey(), read(value.getValue()));
+                }
+            } catch (IOException e) {
+                return Future.failedFuture(new SessionException("stored session could not be read", e));
+            }
+            return Future.succeededFuture(
+                    new SessionRecord(id, data, entry.createdAt, entry.expiresAt, entry.perSessionExpiry));
+        }
     }
-    return entry;
-  }
 
-  /** Stores {@code entry}, evicting expired sessions, then the least recently used, past the bound. */
-  private void put(String id, Entry entry) {
-    sessions.put(id, entry);
-    if (sessions.size() > maxSessions) {
-      removeExpired();
+    @Override
+    public Future<Boolean> save(SessionChanges changes) {
+        synchronized (sessions) {
+            String source = changes.previousId() != null ? changes.previousId() : changes.id();
+            Entry entry = live(source);
+            if (entry == null && !changes.isNew()) {
+                return Future.succeededFuture(false); // deleted meanwhile: no resurrection
+            }
+            if (entry == null) {
+                entry = new Entry();
+                entry.createdAt = changes.createdAtMillis();
+            } else if (changes.previousId() != null) {
+                sessions.remove(changes.previousId());
+            }
+            if (changes.cleared()) {
+                entry.values.keySet().retainAll(changes.data().keySet());
+            }
+            for (String key : changes.removed()) {
+                entry.values.remove(key);
+            }
+            for (Map.Entry<String, Object> value : changes.changed().entrySet()) {
+                entry.values.put(value.getKey(), JsonValues.write(value.getValue()));
+            }
+            entry.expiresAt = changes.expiresAtMillis();
+            if (changes.perSessionExpiry() != null) {
+                entry.perSessionExpiry = changes.perSessionExpiry();
+            }
+            put(changes.id(), entry);
+            return Future.succeededFuture(true);
+        }
     }
-    Iterator<String> eldest = sessions.keySet().iterator();
-    while (sessions.size() > maxSessions && eldest.hasNext()) {
-      eldest.next();
-      eldest.remove();
-    }
-  }
 
-  private void sweep() {
-    int removed;
-    synchronized (sessions) {
-      removed = removeExpired();
+    @Override
+    public Future<Void> delete(String id) {
+        synchronized (sessions) {
+            sessions.remove(id);
+        }
+        return Future.succeededFuture();
     }
-    SessionMetrics current = metrics;
-    if (current != null && removed > 0) {
-      current.recordSweeperDeletions(removed);
-    }
-  }
 
-  private int removeExpired() {
-    long now = clock.millis();
-    int removed = 0;
-    for (Iterator<Entry> entries = sessions.values().iterator(); entries.hasNext(); ) {
-      if (entries.next().expiresAt <= now) {
-        entries.remove();
-        removed++;
-      }
+    @Override
+    public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+        synchronized (sessions) {
+            Entry entry = live(session.id());
+            if (entry == null && !session.isNew()) {
+                return Future.failedFuture(new SessionException("session no longer exists (it was invalidated or "
+                        + "expired); session key '" + key + "' was not updated"));
+            }
+            if (entry == null) {
+                entry = new Entry();
+                entry.createdAt = session.createdAtMillis();
+                entry.perSessionExpiry = session.perSessionExpiry();
+            }
+            try {
+                byte[] current = entry.values.get(key);
+                Object value = update.apply(current == null ? null : read(current));
+                if (value == null) {
+                    entry.values.remove(key);
+                } else {
+                    entry.values.put(key, JsonValues.write(value));
+                }
+                entry.expiresAt = Math.max(entry.expiresAt, session.expiresAtMillis());
+                put(session.id(), entry);
+                return Future.succeededFuture(value);
+            } catch (IOException | RuntimeException e) {
+                return Future.failedFuture(e);
+            }
+        }
     }
-    return removed;
-  }
 
-  private static Object read(byte[] json) throws IOException {
-    return JsonValues.MAPPER.readValue(json, Object.class);
-  }
+    /** Returns the entry of {@code id} unless it has expired (then it is removed). Call with the lock held. */
+    private Entry live(String id) {
+        Entry entry = sessions.get(id);
+        if (entry != null && entry.expiresAt <= clock.millis()) {
+            sessions.remove(id);
+            return null;
+        }
+        return entry;
+    }
+
+    /** Stores {@code entry}, evicting expired sessions, then the least recently used, past the bound. */
+    private void put(String id, Entry entry) {
+        sessions.put(id, entry);
+        if (sessions.size() > maxSessions) {
+            removeExpired();
+        }
+        Iterator<String> eldest = sessions.keySet().iterator();
+        while (sessions.size() > maxSessions && eldest.hasNext()) {
+            eldest.next();
+            eldest.remove();
+        }
+    }
+
+    private void sweep() {
+        int removed;
+        synchronized (sessions) {
+            removed = removeExpired();
+        }
+        SessionMetrics current = metrics;
+        if (current != null && removed > 0) {
+            current.recordSweeperDeletions(removed);
+        }
+    }
+
+    private int removeExpired() {
+        long now = clock.millis();
+        int removed = 0;
+        for (Iterator<Entry> entries = sessions.values().iterator(); entries.hasNext(); ) {
+            if (entries.next().expiresAt <= now) {
+                entries.remove();
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    private static Object read(byte[] json) throws IOException {
+        return JsonValues.MAPPER.readValue(json, Object.class);
+    }
 }

@@ -8,7 +8,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
-
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.EnumSet;
@@ -33,106 +32,107 @@ import java.util.function.UnaryOperator;
  */
 public final class RedisSessionInterface implements SessionBackend {
 
-  private static final System.Logger LOG = System.getLogger(RedisSessionInterface.class.getName());
+    private static final System.Logger LOG = System.getLogger(RedisSessionInterface.class.getName());
 
-  private final RedisSessionStore store;
+    private final RedisSessionStore store;
 
-  RedisSessionInterface(RedisSessionStore store) {
-    this.store = store;
-  }
+    RedisSessionInterface(RedisSessionStore store) {
+        this.store = store;
+    }
 
-  /** Returns the factory of this backend with the default options ({@code redis://127.0.0.1:6379}). */
-  public static SessionBackendFactory factory() {
-    return factory(new RedisSessionOptions());
-  }
+    /** Returns the factory of this backend with the default options ({@code redis://127.0.0.1:6379}). */
+    public static SessionBackendFactory factory() {
+        return factory(new RedisSessionOptions());
+    }
 
-  /**
-   * Returns the factory of this backend. It creates one Vert.x Redis client per middleware from the options;
-   * the middleware's {@code close()} closes it. Nothing connects at start-up: the first request does, so an
-   * application starts even while Redis is down.
-   */
-  public static SessionBackendFactory factory(RedisSessionOptions options) {
-    RedisSessionOptions copy = new RedisSessionOptions(options);
-    return (vertx, config) -> create(vertx, copy, null, false);
-  }
+    /**
+     * Returns the factory of this backend. It creates one Vert.x Redis client per middleware from the options;
+     * the middleware's {@code close()} closes it. Nothing connects at start-up: the first request does, so an
+     * application starts even while Redis is down.
+     */
+    public static SessionBackendFactory factory(RedisSessionOptions options) {
+        RedisSessionOptions copy = new RedisSessionOptions(options);
+        return (vertx, config) -> create(vertx, copy, null, false);
+    }
 
-  /**
-   * Returns the factory of this backend on an existing client, which the application keeps and closes; only the
-   * key prefix and the timeout of {@code options} apply.
-   */
-  public static SessionBackendFactory factory(Redis client, RedisSessionOptions options) {
-    Objects.requireNonNull(client, "client");
-    RedisSessionOptions copy = new RedisSessionOptions(options);
-    return (vertx, config) -> create(vertx, copy, client, false);
-  }
+    /**
+     * Returns the factory of this backend on an existing client, which the application keeps and closes; only the
+     * key prefix and the timeout of {@code options} apply.
+     */
+    public static SessionBackendFactory factory(Redis client, RedisSessionOptions options) {
+        Objects.requireNonNull(client, "client");
+        RedisSessionOptions copy = new RedisSessionOptions(options);
+        return (vertx, config) -> create(vertx, copy, client, false);
+    }
 
-  /**
-   * Returns the factory of this backend configured by the JSON keys in the configuration (as
-   * {@code "manager": "redis"} is); {@code twoStepMove} forces the Redis Cluster way of moving a session.
-   */
-  static SessionBackendFactory factory(boolean twoStepMove) {
-    return (vertx, config) -> {
-      JsonObject own = new JsonObject();
-      config.getBackendOptions().forEach(entry -> {
-        if (RedisSessionOptions.JSON_KEYS.contains(entry.getKey())) {
-          own.put(entry.getKey(), entry.getValue());
-        }
-      });
-      return create(vertx, new RedisSessionOptions(own), null, twoStepMove);
-    };
-  }
+    /**
+     * Returns the factory of this backend configured by the JSON keys in the configuration (as
+     * {@code "manager": "redis"} is); {@code twoStepMove} forces the Redis Cluster way of moving a session.
+     */
+    static SessionBackendFactory factory(boolean twoStepMove) {
+        return (vertx, config) -> {
+            JsonObject own = new JsonObject();
+            config.getBackendOptions().forEach(entry -> {
+                if (RedisSessionOptions.JSON_KEYS.contains(entry.getKey())) {
+                    own.put(entry.getKey(), entry.getValue());
+                }
+            });
+            return create(vertx, new RedisSessionOptions(own), null, twoStepMove);
+        };
+    }
 
-  static RedisSessionInterface create(Vertx vertx, RedisSessionOptions options, Redis client,
-                                      boolean twoStepMove) {
-    return new RedisSessionInterface(new RedisSessionStore(vertx, options, client, twoStepMove));
-  }
+    static RedisSessionInterface create(Vertx vertx, RedisSessionOptions options, Redis client, boolean twoStepMove) {
+        return new RedisSessionInterface(new RedisSessionStore(vertx, options, client, twoStepMove));
+    }
 
-  @Override
-  public Set<Capability> capabilities() {
-    return EnumSet.allOf(Capability.class);
-  }
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.allOf(Capability.class);
+    }
 
-  @Override
-  public Future<SessionRecord> load(String id) {
-    return store.load(id).map(stored -> {
-      if (stored == null) {
-        return null;
-      }
-      Map<String, Object> data = new LinkedHashMap<>();
-      try {
-        for (Map.Entry<String, byte[]> entry : stored.values.entrySet()) {
-          data.put(entry.getKey(), RedisSessionStore.readValue(entry.getValue()));
-        }
-      } catch (IOException | RuntimeException e) {
-        LOG.log(Level.DEBUG, "a stored session value is not valid JSON; the session reads as absent: "
-          + e.getClass().getSimpleName());
-        return null;
-      }
-      return new SessionRecord(id, data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
-    });
-  }
+    @Override
+    public Future<SessionRecord> load(String id) {
+        return store.load(id).map(stored -> {
+            if (stored == null) {
+                return null;
+            }
+            Map<String, Object> data = new LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, byte[]> entry : stored.values.entrySet()) {
+                    data.put(entry.getKey(), RedisSessionStore.readValue(entry.getValue()));
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.log(
+                        Level.DEBUG,
+                        "a stored session value is not valid JSON; the session reads as absent: "
+                                + e.getClass().getSimpleName());
+                return null;
+            }
+            return new SessionRecord(id, data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
+        });
+    }
 
-  @Override
-  public Future<Boolean> save(SessionChanges changes) {
-    return store.save(changes);
-  }
+    @Override
+    public Future<Boolean> save(SessionChanges changes) {
+        return store.save(changes);
+    }
 
-  @Override
-  public Future<Void> delete(String id) {
-    return store.delete(id);
-  }
+    @Override
+    public Future<Void> delete(String id) {
+        return store.delete(id);
+    }
 
-  /**
-   * Compare-and-set on the key's hash field: the function is applied to the stored value and the result written
-   * only if the field has not changed meanwhile, else applied again to the new value.
-   */
-  @Override
-  public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
-    return store.update(session, key, update).map(updated -> updated.value);
-  }
+    /**
+     * Compare-and-set on the key's hash field: the function is applied to the stored value and the result written
+     * only if the field has not changed meanwhile, else applied again to the new value.
+     */
+    @Override
+    public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+        return store.update(session, key, update).map(updated -> updated.value);
+    }
 
-  @Override
-  public Future<Void> close() {
-    return store.close();
-  }
+    @Override
+    public Future<Void> close() {
+        return store.close();
+    }
 }

@@ -5,7 +5,6 @@ import dev.vertxsessions.SessionBackendProvider;
 import dev.vertxsessions.SessionConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -18,28 +17,30 @@ import java.util.Set;
  */
 public final class RedisSessionProvider implements SessionBackendProvider {
 
-  /** The JSON keys of the Redis backend (here, so reading them needs no Redis client class). */
-  static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(List.of(
-    "redis_url", "redis_key_prefix", "redis_pool_size", "redis_timeout_ms", "redis_options")));
+    /** The JSON keys of the Redis backend (here, so reading them needs no Redis client class). */
+    static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(
+            List.of("redis_url", "redis_key_prefix", "redis_pool_size", "redis_timeout_ms", "redis_options")));
 
-  @Override
-  public String name() {
-    return "redis";
-  }
-
-  @Override
-  public Set<String> jsonKeys() {
-    return JSON_KEYS;
-  }
-
-  @Override
-  public SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options) {
-    try {
-      Class.forName("io.vertx.redis.client.Redis", false, RedisSessionProvider.class.getClassLoader());
-    } catch (ClassNotFoundException | LinkageError e) {
-      throw new IllegalArgumentException("manager 'redis' needs io.vertx:vertx-redis-client on the class path "
-        + "(it is an optional dependency of vertx-sessions): add it to your build", e);
+    @Override
+    public String name() {
+        return "redis";
     }
-    return RedisSessionInterface.create(vertx, new RedisSessionOptions(options), null, false);
-  }
+
+    @Override
+    public Set<String> jsonKeys() {
+        return JSON_KEYS;
+    }
+
+    @Override
+    public SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options) {
+        try {
+            Class.forName("io.vertx.redis.client.Redis", false, RedisSessionProvider.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException(
+                    "manager 'redis' needs io.vertx:vertx-redis-client on the class path "
+                            + "(it is an optional dependency of vertx-sessions): add it to your build",
+                    e);
+        }
+        return RedisSessionInterface.create(vertx, new RedisSessionOptions(options), null, false);
+    }
 }

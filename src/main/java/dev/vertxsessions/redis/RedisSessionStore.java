@@ -3,8 +3,8 @@ package dev.vertxsessions.redis;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionStoreUnavailableException;
-import dev.vertxsessions.internal.SessionIds;
 import dev.vertxsessions.internal.JsonValues;
+import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -15,7 +15,6 @@ import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
-
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
@@ -80,20 +79,21 @@ import java.util.function.UnaryOperator;
  */
 final class RedisSessionStore {
 
-  private static final System.Logger LOG = System.getLogger(RedisSessionStore.class.getName());
+    private static final System.Logger LOG = System.getLogger(RedisSessionStore.class.getName());
 
-  /** Prefix of the hash field that holds one session key. */
-  static final String DATA_FIELD = "k:";
-  static final String CREATED_FIELD = "m:created";
-  static final String EXPIRES_FIELD = "m:expires";
-  static final String EXPIRY_FIELD = "m:expiry";
+    /** Prefix of the hash field that holds one session key. */
+    static final String DATA_FIELD = "k:";
 
-  /** Attempts of one update before it fails; this many conflicts means other processes hammer the same key. */
-  static final int MAX_UPDATE_ATTEMPTS = 100;
-  /** The random pause between later update attempts grows up to 2^6 = 64 ms. */
-  private static final int MAX_BACKOFF_SHIFT = 6;
+    static final String CREATED_FIELD = "m:created";
+    static final String EXPIRES_FIELD = "m:expires";
+    static final String EXPIRY_FIELD = "m:expiry";
 
-  private static final Script SAVE = new Script("save", """
+    /** Attempts of one update before it fails; this many conflicts means other processes hammer the same key. */
+    static final int MAX_UPDATE_ATTEMPTS = 100;
+    /** The random pause between later update attempts grows up to 2^6 = 64 ms. */
+    private static final int MAX_BACKOFF_SHIFT = 6;
+
+    private static final Script SAVE = new Script("save", """
     -- KEYS[1]: the session's key; KEYS[2]: where its data is now (the previous key after regenerate)
     -- ARGV: mustExist, cleared, ttlMillis, createdAt, expiresAt, expirySeconds ('' = default), nRemoved, nKept,
     --       then nRemoved fields to delete, nKept fields a clear keeps, then field/value pairs to set
@@ -125,7 +125,7 @@ final class RedisSessionStore {
     return 1
     """);
 
-  private static final Script UPDATE = new Script("update", """
+    private static final Script UPDATE = new Script("update", """
     -- KEYS[1]: the session's key
     -- ARGV: field, expectedPresent, expected, newPresent, newValue, mustExist, ttlMillis, createdAt, expiresAt,
     --       expirySeconds ('' = default)
@@ -153,373 +153,415 @@ final class RedisSessionStore {
     return {1}
     """);
 
-  private static final Script CLAIM = new Script("claim", """
+    private static final Script CLAIM = new Script("claim", """
     -- KEYS[1]: a session's key. Returns its fields and deletes it atomically; an empty array when it is gone.
     local fields = redis.call('HGETALL', KEYS[1])
     if #fields > 0 then redis.call('DEL', KEYS[1]) end
     return fields
     """);
 
-  /** A session as loaded: values still as JSON bytes, keyed by session key. */
-  static final class Stored {
-    long createdAt;
-    long expiresAt;
-    Duration perSessionExpiry;
-    final LinkedHashMap<String, byte[]> values = new LinkedHashMap<>();
-  }
-
-  /** The outcome of an update: the new value and its JSON (null when the function returned null). */
-  static final class Updated {
-    final Object value;
-    final byte[] json;
-
-    Updated(Object value, byte[] json) {
-      this.value = value;
-      this.json = json;
+    /** A session as loaded: values still as JSON bytes, keyed by session key. */
+    static final class Stored {
+        long createdAt;
+        long expiresAt;
+        Duration perSessionExpiry;
+        final LinkedHashMap<String, byte[]> values = new LinkedHashMap<>();
     }
-  }
 
-  /** What the previous update of the same field in this process left in Redis. */
-  private static final class Tail {
-    final Future<Updated> done;
+    /** The outcome of an update: the new value and its JSON (null when the function returned null). */
+    static final class Updated {
+        final Object value;
+        final byte[] json;
 
-    Tail(Future<Updated> done) {
-      this.done = done;
-    }
-  }
-
-  private final Vertx vertx;
-  private final Redis redis;
-  private final ConcurrentHashMap<String, Tail> updatesInFlight = new ConcurrentHashMap<>();
-  private final String keyPrefix;
-  private final long timeoutMillis;
-  private final boolean twoStepMove;
-  /** Whether the client was created here (and is closed here) rather than handed in by the application. */
-  private final boolean ownsClient;
-
-  RedisSessionStore(Vertx vertx, RedisSessionOptions options, Redis client, boolean forceTwoStepMove) {
-    this.vertx = vertx;
-    this.keyPrefix = options.getKeyPrefix();
-    this.timeoutMillis = options.getTimeout().toMillis();
-    this.ownsClient = client == null;
-    RedisOptions clientOptions = options.clientOptions();
-    this.twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
-    this.redis = client != null ? client : Redis.createClient(vertx, clientOptions);
-  }
-
-  /** Returns the Redis key of a session. */
-  String key(String id) {
-    return keyPrefix + id;
-  }
-
-  /** Loads a session with one HGETALL; null when the ID is malformed, the key is absent or is not a session. */
-  Future<Stored> load(String id) {
-    if (!SessionIds.isWellFormed(id)) {
-      return Future.succeededFuture(null);
-    }
-    return send(Request.cmd(Command.HGETALL).arg(key(id))).transform(ar -> {
-      if (ar.failed()) {
-        if (isRedisError(ar.cause(), "WRONGTYPE")) {
-          LOG.log(Level.DEBUG, "a Redis key under the session prefix is not a hash; it reads as no session");
-          return Future.succeededFuture(null);
+        Updated(Object value, byte[] json) {
+            this.value = value;
+            this.json = json;
         }
-        return Future.failedFuture(failure("load a session", ar.cause()));
-      }
-      return Future.succeededFuture(parse(fields(ar.result())));
-    });
-  }
+    }
 
-  /** Applies a request's changes with one script; false when the session was gone and nothing was written. */
-  Future<Boolean> save(SessionChanges changes) {
-    List<String> kept = new ArrayList<>();
-    if (changes.cleared()) {
-      // Keys the session still holds but did not put: updated atomically after the clear, Redis has them.
-      for (String key : changes.data().keySet()) {
-        if (!changes.changed().containsKey(key)) {
-          kept.add(key);
+    /** What the previous update of the same field in this process left in Redis. */
+    private static final class Tail {
+        final Future<Updated> done;
+
+        Tail(Future<Updated> done) {
+            this.done = done;
         }
-      }
     }
-    LinkedHashMap<String, byte[]> changed = new LinkedHashMap<>();
-    for (Map.Entry<String, Object> entry : changes.changed().entrySet()) {
-      changed.put(entry.getKey(), JsonValues.write(entry.getValue()));
-    }
-    String id = changes.id();
-    String previousId = changes.previousId();
-    if (previousId != null && twoStepMove && !previousId.equals(id)) {
-      return moveInTwoSteps(changes, kept, changed);
-    }
-    return save(id, previousId != null ? previousId : id, !changes.isNew(), changes.cleared(),
-      changes.timeToLive().toMillis(), changes.createdAtMillis(), changes.expiresAtMillis(),
-      changes.perSessionExpiry(), changes.removed(), kept, changed);
-  }
 
-  private Future<Boolean> save(String id, String source, boolean mustExist, boolean cleared, long ttlMillis,
-                               long createdAt, long expiresAt, Duration perSessionExpiry,
-                               Collection<String> removed, List<String> kept, Map<String, byte[]> changed) {
-    List<Object> args = new ArrayList<>();
-    args.add(mustExist ? "1" : "0");
-    args.add(cleared ? "1" : "0");
-    args.add(Long.toString(ttlMillis));
-    args.add(Long.toString(createdAt));
-    args.add(Long.toString(expiresAt));
-    args.add(perSessionExpiry == null ? "" : Long.toString(perSessionExpiry.toSeconds()));
-    args.add(Integer.toString(removed.size()));
-    args.add(Integer.toString(kept.size()));
-    for (String key : removed) {
-      args.add(DATA_FIELD + key);
+    private final Vertx vertx;
+    private final Redis redis;
+    private final ConcurrentHashMap<String, Tail> updatesInFlight = new ConcurrentHashMap<>();
+    private final String keyPrefix;
+    private final long timeoutMillis;
+    private final boolean twoStepMove;
+    /** Whether the client was created here (and is closed here) rather than handed in by the application. */
+    private final boolean ownsClient;
+
+    RedisSessionStore(Vertx vertx, RedisSessionOptions options, Redis client, boolean forceTwoStepMove) {
+        this.vertx = vertx;
+        this.keyPrefix = options.getKeyPrefix();
+        this.timeoutMillis = options.getTimeout().toMillis();
+        this.ownsClient = client == null;
+        RedisOptions clientOptions = options.clientOptions();
+        this.twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
+        this.redis = client != null ? client : Redis.createClient(vertx, clientOptions);
     }
-    for (String key : kept) {
-      args.add(DATA_FIELD + key);
+
+    /** Returns the Redis key of a session. */
+    String key(String id) {
+        return keyPrefix + id;
     }
-    for (Map.Entry<String, byte[]> entry : changed.entrySet()) {
-      args.add(DATA_FIELD + entry.getKey());
-      args.add(entry.getValue());
-    }
-    return eval(SAVE, List.of(key(id), key(source)), args)
-      .map(response -> response != null && response.toInteger() == 1)
-      .andThen(ar -> {
-        if (ar.succeeded() && !ar.result() && mustExist) {
-          LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
+
+    /** Loads a session with one HGETALL; null when the ID is malformed, the key is absent or is not a session. */
+    Future<Stored> load(String id) {
+        if (!SessionIds.isWellFormed(id)) {
+            return Future.succeededFuture(null);
         }
-      });
-  }
-
-  /**
-   * Applies {@code function} to the stored value of one session key and writes the result, atomically: one UPDATE
-   * script per attempt, repeated on a conflict. Updates of the same session key in this process run one after
-   * the other, each starting from what the previous one wrote, so only other processes cause conflicts.
-   */
-  Future<Updated> update(SessionChanges session, String key, UnaryOperator<Object> function) {
-    Context context = vertx.getOrCreateContext();
-    String queue = key(session.id()) + '\n' + key;
-    // The first guess of the compare-and-set: the value as the request saw it, written as Redis holds it.
-    Object seen = session.data().get(key);
-    byte[] guess = seen == null ? null : JsonValues.write(seen);
-    Promise<Updated> promise = Promise.promise();
-    Tail mine = new Tail(promise.future());
-    Tail previous = updatesInFlight.put(queue, mine);
-    promise.future().onComplete(ar -> updatesInFlight.remove(queue, mine));
-    if (previous == null) {
-      attempt(session, key, function, guess, 1).onComplete(promise);
-    } else {
-      previous.done.onComplete(ar -> context.runOnContext(v -> {
-        byte[] expected = ar.succeeded() ? ar.result().json : guess;
-        attempt(session, key, function, expected, 1).onComplete(promise);
-      }));
-    }
-    return promise.future();
-  }
-
-  private Future<Updated> attempt(SessionChanges session, String key, UnaryOperator<Object> function,
-                                  byte[] expected, int attempt) {
-    Object value;
-    byte[] json;
-    try {
-      Object input = expected == null ? null : readValue(expected);
-      value = function.apply(input);
-      json = value == null ? null : JsonValues.write(value);
-    } catch (IOException e) {
-      return Future.failedFuture(new SessionException("stored value of session key '" + key
-        + "' is not valid JSON; it cannot be updated", e));
-    } catch (RuntimeException e) {
-      return Future.failedFuture(e);
-    }
-    List<Object> args = new ArrayList<>();
-    args.add(DATA_FIELD + key);
-    args.add(expected != null ? "1" : "0");
-    args.add(expected != null ? expected : new byte[0]);
-    args.add(json != null ? "1" : "0");
-    args.add(json != null ? json : new byte[0]);
-    args.add(session.isNew() ? "0" : "1");
-    args.add(Long.toString(Math.max(1, session.timeToLive().toMillis())));
-    args.add(Long.toString(session.createdAtMillis()));
-    args.add(Long.toString(session.expiresAtMillis()));
-    args.add(session.perSessionExpiry() == null ? ""
-      : Long.toString(session.perSessionExpiry().toSeconds()));
-    return eval(UPDATE, List.of(key(session.id())), args).compose(response -> {
-      int status = response.get(0).toInteger();
-      if (status == 1) {
-        return Future.succeededFuture(new Updated(value, json));
-      }
-      if (status < 0) {
-        return Future.failedFuture(new SessionException("session no longer exists (it was invalidated or "
-          + "expired); session key '" + key + "' was not updated"));
-      }
-
-      if (attempt >= MAX_UPDATE_ATTEMPTS) {
-        return Future.failedFuture(new SessionException("session key '" + key + "' changed under "
-          + MAX_UPDATE_ATTEMPTS + " attempts to update it; not updated"));
-      }
-      byte[] current = response.size() > 1 ? response.get(1).toBytes() : null;
-      if (attempt < 3) {
-        return attempt(session, key, function, current, attempt + 1);
-      }
-      // Other processes keep winning: pause a little, at random, so that they do not collide again.
-      long pause = 1L + ThreadLocalRandom.current().nextInt(1 << Math.min(attempt - 2, MAX_BACKOFF_SHIFT));
-      return vertx.timer(pause).compose(v -> attempt(session, key, function, current, attempt + 1));
-    });
-  }
-
-  /** Reads one stored value. */
-  static Object readValue(byte[] json) throws IOException {
-    return JsonValues.MAPPER.readValue(json, Object.class);
-  }
-
-  /** Deletes a session with one DEL. */
-  Future<Void> delete(String id) {
-    if (!SessionIds.isWellFormed(id)) {
-      return Future.succeededFuture();
-    }
-    return send(Request.cmd(Command.DEL).arg(key(id))).transform(ar -> ar.succeeded()
-      ? Future.<Void>succeededFuture() : Future.failedFuture(failure("delete a session", ar.cause())));
-  }
-
-  Future<Void> close() {
-    return ownsClient ? redis.close() : Future.succeededFuture();
-  }
-
-  /** regenerate() on Redis Cluster: CLAIM the old hash (read and delete), merge, SAVE under the new key. */
-  private Future<Boolean> moveInTwoSteps(SessionChanges changes, List<String> kept,
-                                         Map<String, byte[]> changed) {
-    return eval(CLAIM, List.of(key(changes.previousId())), List.of()).compose(response -> {
-      Map<String, byte[]> fields = fields(response);
-      if (fields.isEmpty()) {
-        LOG.log(Level.DEBUG, "session was deleted before regenerate could move it; its changes are dropped");
-        return Future.succeededFuture(false);
-      }
-      Stored stored = parse(fields);
-      LinkedHashMap<String, byte[]> values = stored == null ? new LinkedHashMap<>() : stored.values;
-      if (changes.cleared()) {
-        values.keySet().retainAll(kept);
-      }
-      changes.removed().forEach(values::remove);
-      values.putAll(changed);
-      Duration perSession = changes.perSessionExpiry() != null || stored == null
-        ? changes.perSessionExpiry() : stored.perSessionExpiry;
-      return save(changes.id(), changes.id(), false, false, changes.timeToLive().toMillis(),
-        stored == null ? changes.createdAtMillis() : stored.createdAt, changes.expiresAtMillis(), perSession,
-        List.of(), List.of(), values);
-    });
-  }
-
-  /** Runs a script with EVALSHA, and with EVAL (which also caches it) when Redis does not know it yet. */
-  private Future<Response> eval(Script script, List<String> keys, List<Object> args) {
-    return send(script.request(Command.EVALSHA, keys, args)).transform(ar -> {
-      if (ar.succeeded()) {
-        return Future.succeededFuture(ar.result());
-      }
-      if (isRedisError(ar.cause(), "NOSCRIPT")) {
-        return send(script.request(Command.EVAL, keys, args));
-      }
-      return Future.failedFuture(ar.cause());
-    }).transform(ar -> ar.succeeded() ? Future.succeededFuture(ar.result())
-      : Future.failedFuture(failure("run the " + script.name + " script", ar.cause())));
-  }
-
-  /** Sends one command through the pool, bounded by redis_timeout_ms. */
-  private Future<Response> send(Request request) {
-    return redis.send(request).timeout(timeoutMillis, TimeUnit.MILLISECONDS);
-  }
-
-  private SessionException failure(String what, Throwable cause) {
-    if (cause instanceof SessionException sessionException) {
-      return sessionException;
-    }
-    if (cause instanceof TimeoutException) {
-      return new SessionStoreUnavailableException("Redis did not answer within " + timeoutMillis
-        + " ms (redis_timeout_ms) to " + what, cause);
-    }
-    if (cause instanceof Response) {
-      return new SessionStoreUnavailableException("Redis refused to " + what + ": " + cause.getMessage(), cause);
-    }
-    return new SessionStoreUnavailableException("Redis could not be reached to " + what + ": " + cause, cause);
-  }
-
-  /** Returns whether {@code error} is a Redis error reply of the given kind (e.g. NOSCRIPT). */
-  private static boolean isRedisError(Throwable error, String kind) {
-    // Error replies fail the Future with a Throwable that is also a Response (the client's ErrorType).
-    return error instanceof Response && error.getMessage() != null && error.getMessage().startsWith(kind);
-  }
-
-  /** Returns the fields of an HGETALL-like reply (a RESP2 array of pairs or a RESP3 map), in reply order. */
-  private static LinkedHashMap<String, byte[]> fields(Response response) {
-    LinkedHashMap<String, byte[]> fields = new LinkedHashMap<>();
-    if (response == null) {
-      return fields;
-    }
-    if (response.isMap()) {
-      for (String field : response.getKeys()) {
-        fields.put(field, response.get(field).toBytes());
-      }
-      return fields;
-    }
-    for (int i = 0; i + 1 < response.size(); i += 2) {
-      fields.put(response.get(i).toString(StandardCharsets.UTF_8), response.get(i + 1).toBytes());
-    }
-    return fields;
-  }
-
-  /** Turns hash fields into a session; null (with a DEBUG line) when the meta fields are missing or wrong. */
-  private static Stored parse(Map<String, byte[]> fields) {
-    if (fields.isEmpty()) {
-      return null;
-    }
-    Stored stored = new Stored();
-    try {
-      stored.createdAt = Long.parseLong(text(fields.get(CREATED_FIELD)));
-      stored.expiresAt = Long.parseLong(text(fields.get(EXPIRES_FIELD)));
-      byte[] expiry = fields.get(EXPIRY_FIELD);
-      stored.perSessionExpiry = expiry == null ? null : Duration.ofSeconds(Long.parseLong(text(expiry)));
-    } catch (RuntimeException e) {
-      LOG.log(Level.DEBUG, "a Redis hash under the session prefix lacks valid meta fields; it reads as no session");
-      return null;
-    }
-    for (Map.Entry<String, byte[]> entry : fields.entrySet()) {
-      if (entry.getKey().startsWith(DATA_FIELD)) {
-        stored.values.put(entry.getKey().substring(DATA_FIELD.length()), entry.getValue());
-      }
-    }
-    return stored;
-  }
-
-  private static String text(byte[] bytes) {
-    if (bytes == null) {
-      throw new IllegalArgumentException("missing");
-    }
-    return new String(bytes, StandardCharsets.US_ASCII);
-  }
-
-  /** A Lua script and its SHA-1, for EVALSHA. */
-  private static final class Script {
-    final String name;
-    final String source;
-    final String sha1;
-
-    Script(String name, String source) {
-      this.name = name;
-      this.source = source;
-      try {
-        MessageDigest digest = MessageDigest.getInstance("SHA-1");
-        this.sha1 = HexFormat.of().formatHex(digest.digest(source.getBytes(StandardCharsets.UTF_8)));
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("SHA-1 is required by the Java platform", e);
-      }
+        return send(Request.cmd(Command.HGETALL).arg(key(id))).transform(ar -> {
+            if (ar.failed()) {
+                if (isRedisError(ar.cause(), "WRONGTYPE")) {
+                    LOG.log(Level.DEBUG, "a Redis key under the session prefix is not a hash; it reads as no session");
+                    return Future.succeededFuture(null);
+                }
+                return Future.failedFuture(failure("load a session", ar.cause()));
+            }
+            return Future.succeededFuture(parse(fields(ar.result())));
+        });
     }
 
-    Request request(Command command, List<String> keys, List<Object> args) {
-      Request request = Request.cmd(command).arg(command == Command.EVAL ? source : sha1).arg(keys.size());
-      for (String key : keys) {
-        request.arg(key);
-      }
-      for (Object arg : args) {
-        if (arg instanceof byte[] array) {
-          request.arg(array);
+    /** Applies a request's changes with one script; false when the session was gone and nothing was written. */
+    Future<Boolean> save(SessionChanges changes) {
+        List<String> kept = new ArrayList<>();
+        if (changes.cleared()) {
+            // Keys the session still holds but did not put: updated atomically after the clear, Redis has them.
+            for (String key : changes.data().keySet()) {
+                if (!changes.changed().containsKey(key)) {
+                    kept.add(key);
+                }
+            }
+        }
+        LinkedHashMap<String, byte[]> changed = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> entry : changes.changed().entrySet()) {
+            changed.put(entry.getKey(), JsonValues.write(entry.getValue()));
+        }
+        String id = changes.id();
+        String previousId = changes.previousId();
+        if (previousId != null && twoStepMove && !previousId.equals(id)) {
+            return moveInTwoSteps(changes, kept, changed);
+        }
+        return save(
+                id,
+                previousId != null ? previousId : id,
+                !changes.isNew(),
+                changes.cleared(),
+                changes.timeToLive().toMillis(),
+                changes.createdAtMillis(),
+                changes.expiresAtMillis(),
+                changes.perSessionExpiry(),
+                changes.removed(),
+                kept,
+                changed);
+    }
+
+    private Future<Boolean> save(
+            String id,
+            String source,
+            boolean mustExist,
+            boolean cleared,
+            long ttlMillis,
+            long createdAt,
+            long expiresAt,
+            Duration perSessionExpiry,
+            Collection<String> removed,
+            List<String> kept,
+            Map<String, byte[]> changed) {
+        List<Object> args = new ArrayList<>();
+        args.add(mustExist ? "1" : "0");
+        args.add(cleared ? "1" : "0");
+        args.add(Long.toString(ttlMillis));
+        args.add(Long.toString(createdAt));
+        args.add(Long.toString(expiresAt));
+        args.add(perSessionExpiry == null ? "" : Long.toString(perSessionExpiry.toSeconds()));
+        args.add(Integer.toString(removed.size()));
+        args.add(Integer.toString(kept.size()));
+        for (String key : removed) {
+            args.add(DATA_FIELD + key);
+        }
+        for (String key : kept) {
+            args.add(DATA_FIELD + key);
+        }
+        for (Map.Entry<String, byte[]> entry : changed.entrySet()) {
+            args.add(DATA_FIELD + entry.getKey());
+            args.add(entry.getValue());
+        }
+        return eval(SAVE, List.of(key(id), key(source)), args)
+                .map(response -> response != null && response.toInteger() == 1)
+                .andThen(ar -> {
+                    if (ar.succeeded() && !ar.result() && mustExist) {
+                        LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
+                    }
+                });
+    }
+
+    /**
+     * Applies {@code function} to the stored value of one session key and writes the result, atomically: one UPDATE
+     * script per attempt, repeated on a conflict. Updates of the same session key in this process run one after
+     * the other, each starting from what the previous one wrote, so only other processes cause conflicts.
+     */
+    Future<Updated> update(SessionChanges session, String key, UnaryOperator<Object> function) {
+        Context context = vertx.getOrCreateContext();
+        String queue = key(session.id()) + '\n' + key;
+        // The first guess of the compare-and-set: the value as the request saw it, written as Redis holds it.
+        Object seen = session.data().get(key);
+        byte[] guess = seen == null ? null : JsonValues.write(seen);
+        Promise<Updated> promise = Promise.promise();
+        Tail mine = new Tail(promise.future());
+        Tail previous = updatesInFlight.put(queue, mine);
+        promise.future().onComplete(ar -> updatesInFlight.remove(queue, mine));
+        if (previous == null) {
+            attempt(session, key, function, guess, 1).onComplete(promise);
         } else {
-          request.arg((String) arg);
+            previous.done.onComplete(ar -> context.runOnContext(v -> {
+                byte[] expected = ar.succeeded() ? ar.result().json : guess;
+                attempt(session, key, function, expected, 1).onComplete(promise);
+            }));
         }
-      }
-      return request;
+        return promise.future();
     }
-  }
+
+    private Future<Updated> attempt(
+            SessionChanges session, String key, UnaryOperator<Object> function, byte[] expected, int attempt) {
+        Object value;
+        byte[] json;
+        try {
+            Object input = expected == null ? null : readValue(expected);
+            value = function.apply(input);
+            json = value == null ? null : JsonValues.write(value);
+        } catch (IOException e) {
+            return Future.failedFuture(new SessionException(
+                    "stored value of session key '" + key + "' is not valid JSON; it cannot be updated", e));
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        List<Object> args = new ArrayList<>();
+        args.add(DATA_FIELD + key);
+        args.add(expected != null ? "1" : "0");
+        args.add(expected != null ? expected : new byte[0]);
+        args.add(json != null ? "1" : "0");
+        args.add(json != null ? json : new byte[0]);
+        args.add(session.isNew() ? "0" : "1");
+        args.add(Long.toString(Math.max(1, session.timeToLive().toMillis())));
+        args.add(Long.toString(session.createdAtMillis()));
+        args.add(Long.toString(session.expiresAtMillis()));
+        args.add(
+                session.perSessionExpiry() == null
+                        ? ""
+                        : Long.toString(session.perSessionExpiry().toSeconds()));
+        return eval(UPDATE, List.of(key(session.id())), args).compose(response -> {
+            int status = response.get(0).toInteger();
+            if (status == 1) {
+                return Future.succeededFuture(new Updated(value, json));
+            }
+            if (status < 0) {
+                return Future.failedFuture(new SessionException("session no longer exists (it was invalidated or "
+                        + "expired); session key '" + key + "' was not updated"));
+            }
+
+            if (attempt >= MAX_UPDATE_ATTEMPTS) {
+                return Future.failedFuture(new SessionException("session key '" + key + "' changed under "
+                        + MAX_UPDATE_ATTEMPTS + " attempts to update it; not updated"));
+            }
+            byte[] current = response.size() > 1 ? response.get(1).toBytes() : null;
+            if (attempt < 3) {
+                return attempt(session, key, function, current, attempt + 1);
+            }
+            // Other processes keep winning: pause a little, at random, so that they do not collide again.
+            long pause = 1L + ThreadLocalRandom.current().nextInt(1 << Math.min(attempt - 2, MAX_BACKOFF_SHIFT));
+            return vertx.timer(pause).compose(v -> attempt(session, key, function, current, attempt + 1));
+        });
+    }
+
+    /** Reads one stored value. */
+    static Object readValue(byte[] json) throws IOException {
+        return JsonValues.MAPPER.readValue(json, Object.class);
+    }
+
+    /** Deletes a session with one DEL. */
+    Future<Void> delete(String id) {
+        if (!SessionIds.isWellFormed(id)) {
+            return Future.succeededFuture();
+        }
+        return send(Request.cmd(Command.DEL).arg(key(id)))
+                .transform(ar -> ar.succeeded()
+                        ? Future.<Void>succeededFuture()
+                        : Future.failedFuture(failure("delete a session", ar.cause())));
+    }
+
+    Future<Void> close() {
+        return ownsClient ? redis.close() : Future.succeededFuture();
+    }
+
+    /** regenerate() on Redis Cluster: CLAIM the old hash (read and delete), merge, SAVE under the new key. */
+    private Future<Boolean> moveInTwoSteps(SessionChanges changes, List<String> kept, Map<String, byte[]> changed) {
+        return eval(CLAIM, List.of(key(changes.previousId())), List.of()).compose(response -> {
+            Map<String, byte[]> fields = fields(response);
+            if (fields.isEmpty()) {
+                LOG.log(Level.DEBUG, "session was deleted before regenerate could move it; its changes are dropped");
+                return Future.succeededFuture(false);
+            }
+            Stored stored = parse(fields);
+            LinkedHashMap<String, byte[]> values = stored == null ? new LinkedHashMap<>() : stored.values;
+            if (changes.cleared()) {
+                values.keySet().retainAll(kept);
+            }
+            changes.removed().forEach(values::remove);
+            values.putAll(changed);
+            Duration perSession = changes.perSessionExpiry() != null || stored == null
+                    ? changes.perSessionExpiry()
+                    : stored.perSessionExpiry;
+            return save(
+                    changes.id(),
+                    changes.id(),
+                    false,
+                    false,
+                    changes.timeToLive().toMillis(),
+                    stored == null ? changes.createdAtMillis() : stored.createdAt,
+                    changes.expiresAtMillis(),
+                    perSession,
+                    List.of(),
+                    List.of(),
+                    values);
+        });
+    }
+
+    /** Runs a script with EVALSHA, and with EVAL (which also caches it) when Redis does not know it yet. */
+    private Future<Response> eval(Script script, List<String> keys, List<Object> args) {
+        return send(script.request(Command.EVALSHA, keys, args))
+                .transform(ar -> {
+                    if (ar.succeeded()) {
+                        return Future.succeededFuture(ar.result());
+                    }
+                    if (isRedisError(ar.cause(), "NOSCRIPT")) {
+                        return send(script.request(Command.EVAL, keys, args));
+                    }
+                    return Future.failedFuture(ar.cause());
+                })
+                .transform(ar -> ar.succeeded()
+                        ? Future.succeededFuture(ar.result())
+                        : Future.failedFuture(failure("run the " + script.name + " script", ar.cause())));
+    }
+
+    /** Sends one command through the pool, bounded by redis_timeout_ms. */
+    private Future<Response> send(Request request) {
+        return redis.send(request).timeout(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private SessionException failure(String what, Throwable cause) {
+        if (cause instanceof SessionException sessionException) {
+            return sessionException;
+        }
+        if (cause instanceof TimeoutException) {
+            return new SessionStoreUnavailableException(
+                    "Redis did not answer within " + timeoutMillis + " ms (redis_timeout_ms) to " + what, cause);
+        }
+        if (cause instanceof Response) {
+            return new SessionStoreUnavailableException("Redis refused to " + what + ": " + cause.getMessage(), cause);
+        }
+        return new SessionStoreUnavailableException("Redis could not be reached to " + what + ": " + cause, cause);
+    }
+
+    /** Returns whether {@code error} is a Redis error reply of the given kind (e.g. NOSCRIPT). */
+    private static boolean isRedisError(Throwable error, String kind) {
+        // Error replies fail the Future with a Throwable that is also a Response (the client's ErrorType).
+        return error instanceof Response
+                && error.getMessage() != null
+                && error.getMessage().startsWith(kind);
+    }
+
+    /** Returns the fields of an HGETALL-like reply (a RESP2 array of pairs or a RESP3 map), in reply order. */
+    private static LinkedHashMap<String, byte[]> fields(Response response) {
+        LinkedHashMap<String, byte[]> fields = new LinkedHashMap<>();
+        if (response == null) {
+            return fields;
+        }
+        if (response.isMap()) {
+            for (String field : response.getKeys()) {
+                fields.put(field, response.get(field).toBytes());
+            }
+            return fields;
+        }
+        for (int i = 0; i + 1 < response.size(); i += 2) {
+            fields.put(
+                    response.get(i).toString(StandardCharsets.UTF_8),
+                    response.get(i + 1).toBytes());
+        }
+        return fields;
+    }
+
+    /** Turns hash fields into a session; null (with a DEBUG line) when the meta fields are missing or wrong. */
+    private static Stored parse(Map<String, byte[]> fields) {
+        if (fields.isEmpty()) {
+            return null;
+        }
+        Stored stored = new Stored();
+        try {
+            stored.createdAt = Long.parseLong(text(fields.get(CREATED_FIELD)));
+            stored.expiresAt = Long.parseLong(text(fields.get(EXPIRES_FIELD)));
+            byte[] expiry = fields.get(EXPIRY_FIELD);
+            stored.perSessionExpiry = expiry == null ? null : Duration.ofSeconds(Long.parseLong(text(expiry)));
+        } catch (RuntimeException e) {
+            LOG.log(
+                    Level.DEBUG,
+                    "a Redis hash under the session prefix lacks valid meta fields; it reads as no session");
+            return null;
+        }
+        for (Map.Entry<String, byte[]> entry : fields.entrySet()) {
+            if (entry.getKey().startsWith(DATA_FIELD)) {
+                stored.values.put(entry.getKey().substring(DATA_FIELD.length()), entry.getValue());
+            }
+        }
+        return stored;
+    }
+
+    private static String text(byte[] bytes) {
+        if (bytes == null) {
+            throw new IllegalArgumentException("missing");
+        }
+        return new String(bytes, StandardCharsets.US_ASCII);
+    }
+
+    /** A Lua script and its SHA-1, for EVALSHA. */
+    private static final class Script {
+        final String name;
+        final String source;
+        final String sha1;
+
+        Script(String name, String source) {
+            this.name = name;
+            this.source = source;
+            try {
+                MessageDigest digest = MessageDigest.getInstance("SHA-1");
+                this.sha1 = HexFormat.of().formatHex(digest.digest(source.getBytes(StandardCharsets.UTF_8)));
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-1 is required by the Java platform", e);
+            }
+        }
+
+        Request request(Command command, List<String> keys, List<Object> args) {
+            Request request = Request.cmd(command)
+                    .arg(command == Command.EVAL ? source : sha1)
+                    .arg(keys.size());
+            for (String key : keys) {
+                request.arg(key);
+            }
+            for (Object arg : args) {
+                if (arg instanceof byte[] array) {
+                    request.arg(array);
+                } else {
+                    request.arg((String) arg);
+                }
+            }
+            return request;
+        }
+    }
 }

@@ -5,7 +5,6 @@ import dev.vertxsessions.SessionBackendProvider;
 import dev.vertxsessions.SessionConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-
 import java.util.Set;
 
 /**
@@ -14,18 +13,18 @@ import java.util.Set;
  */
 public final class SignedSessionProvider implements SessionBackendProvider {
 
-  @Override
-  public String name() {
-    return "signed";
-  }
+    @Override
+    public String name() {
+        return "signed";
+    }
 
-  @Override
-  public Set<String> jsonKeys() {
-    return Set.of();
-  }
+    @Override
+    public Set<String> jsonKeys() {
+        return Set.of();
+    }
 
-  @Override
-  public SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options) {
-    return SignedSessionManager.factory().create(vertx, config);
-  }
+    @Override
+    public SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options) {
+        return SignedSessionManager.factory().create(vertx, config);
+    }
 }

@@ -1,5 +1,11 @@
 package dev.vertxsessions.contract;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionBackend;
@@ -26,13 +32,6 @@ import io.vertx.ext.web.handler.BasicAuthHandler;
 import io.vertx.junit5.Checkpoint;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -46,13 +45,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The contract every backend meets, driven through the middleware over real HTTP: load, save and delete; lazy
@@ -78,714 +76,763 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @ExtendWith(VertxExtension.class)
 public abstract class BackendContractTest {
 
-  protected static final String COOKIE = "session_id";
-  protected static final long DAY_SECONDS = 86_400;
-  /** A fresh session as {@code /state} reports it. */
-  protected static final String FRESH = "{\"isNew\":true,\"keys\":[]}";
-  private static final Map<String, String> PASSWORDS = Map.of("alice", "wonderland", "bob", "builder");
+    protected static final String COOKIE = "session_id";
+    protected static final long DAY_SECONDS = 86_400;
+    /** A fresh session as {@code /state} reports it. */
+    protected static final String FRESH = "{\"isNew\":true,\"keys\":[]}";
 
-  protected Vertx vertx;
-  protected MutableClock clock;
-  private final List<TestServer> servers = new ArrayList<>();
-  private final List<Vertx> otherVertx = new ArrayList<>();
-  private final Map<String, Gate> gates = new ConcurrentHashMap<>();
-  private volatile Set<Capability> runningCapabilities;
+    private static final Map<String, String> PASSWORDS = Map.of("alice", "wonderland", "bob", "builder");
 
-  // ------------------------------------------------------------------ what a backend's test provides
+    protected Vertx vertx;
+    protected MutableClock clock;
+    private final List<TestServer> servers = new ArrayList<>();
+    private final List<Vertx> otherVertx = new ArrayList<>();
+    private final Map<String, Gate> gates = new ConcurrentHashMap<>();
+    private volatile Set<Capability> runningCapabilities;
 
-  /**
-   * Returns a new configuration choosing the backend under test. Called once per server; the contract sets the
-   * clock (expiry is measured with {@code clock}) and the options a test needs on what it returns.
-   */
-  protected abstract SessionConfig config(Clock clock);
+    // ------------------------------------------------------------------ what a backend's test provides
 
-  /**
-   * Returns the configuration of a second application server that uses the same store as {@link #config(Clock)}
-   * (the same directory, the same Redis). Only called when the backend has {@link Capability#SHARED}.
-   */
-  protected SessionConfig sharedStoreConfig(Clock clock) {
-    throw new UnsupportedOperationException(getClass().getSimpleName() + ": the backend has Capability.SHARED, "
-      + "so override sharedStoreConfig(Clock) to point a second server at the same store");
-  }
+    /**
+     * Returns a new configuration choosing the backend under test. Called once per server; the contract sets the
+     * clock (expiry is measured with {@code clock}) and the options a test needs on what it returns.
+     */
+    protected abstract SessionConfig config(Clock clock);
 
-  /**
-   * Returns the backend's capabilities, or null to read them from the running backend (the default). Override it
-   * only for a backend chosen by name, which the contract cannot look into.
-   */
-  protected Set<Capability> declaredCapabilities() {
-    return null;
-  }
-
-  // ------------------------------------------------------------------ load, save, delete
-
-  @Test
-  void counter_keepsCountingAcrossRequests() {
-    Browser browser = new Browser(start());
-    HttpResponse<Buffer> first = browser.get("/");
-    assertEquals(200, first.statusCode());
-    assertEquals("You've visited this page 1 times", first.bodyAsString());
-    String cookie = assertSessionCookie(first, DAY_SECONDS);
-    HttpResponse<Buffer> second = browser.get("/");
-    assertEquals("You've visited this page 2 times", second.bodyAsString());
-    String renewed = assertSessionCookie(second, DAY_SECONDS); // a persistent cookie's lifetime moves with each save
-    if (has(Capability.SERVER_SIDE)) {
-      assertEquals(cookie, renewed, "a server-side session keeps its ID");
+    /**
+     * Returns the configuration of a second application server that uses the same store as {@link #config(Clock)}
+     * (the same directory, the same Redis). Only called when the backend has {@link Capability#SHARED}.
+     */
+    protected SessionConfig sharedStoreConfig(Clock clock) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + ": the backend has Capability.SHARED, "
+                + "so override sharedStoreConfig(Clock) to point a second server at the same store");
     }
-    assertEquals("You've visited this page 3 times", browser.get("/").bodyAsString());
-    assertEquals("3", browser.get("/peek").bodyAsString());
-  }
 
-  @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"/logout", "/invalidate"})
-  void logout_expiresTheCookie_andTheBrowserStartsAFreshSession(String logout) {
-    Browser browser = new Browser(start());
-    browser.get("/");
-    String before = browser.cookie();
-    assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
-    HttpResponse<Buffer> bye = browser.post(logout);
-    assertEquals(200, bye.statusCode());
-    assertCookieExpired(bye);
-    assertNull(browser.cookie());
-    HttpResponse<Buffer> again = browser.get("/");
-    assertEquals("You've visited this page 1 times", again.bodyAsString());
-    assertNotEquals(before, assertSessionCookie(again, DAY_SECONDS));
-  }
-
-  @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"/logout", "/invalidate"})
-  void oldCookieAfterLogout_givesAFreshSession(String logout) {
-    TestServer server = start();
-    assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: it cannot be revoked");
-    String cookie = TestServer.sessionCookie(server.get("/"));
-    assertEquals("You've visited this page 2 times", server.get("/", cookie).bodyAsString());
-    assertCookieExpired(server.post(logout, cookie));
-    assertFresh(server, cookie);
-    HttpResponse<Buffer> counted = server.get("/", cookie);
-    assertEquals("You've visited this page 1 times", counted.bodyAsString());
-    assertNotEquals(cookie, assertSessionCookie(counted, DAY_SECONDS), "a deleted session's ID is never reused");
-  }
-
-  // ------------------------------------------------------------------ lazy cookies
-
-  @Test
-  void requestThatNeverWrites_getsNoCookie() {
-    TestServer server = start();
-    HttpResponse<Buffer> anonymous = server.get("/state");
-    assertEquals(200, anonymous.statusCode());
-    assertEquals(FRESH, anonymous.bodyAsString());
-    assertNoSessionCookie(anonymous);
-
-    String cookie = TestServer.sessionCookie(server.get("/"));
-    HttpResponse<Buffer> read = server.get("/peek", cookie);
-    assertEquals("1", read.bodyAsString());
-    assertNoSessionCookie(read);
-  }
-
-  @Test
-  void lazySessionOff_setsACookieOnTheFirstResponse() {
-    TestServer server = start(config -> config.setLazySession(false));
-    HttpResponse<Buffer> first = server.get("/state");
-    assertEquals(200, first.statusCode());
-    assertEquals(FRESH, first.bodyAsString());
-    String cookie = assertSessionCookie(first, DAY_SECONDS);
-    HttpResponse<Buffer> second = server.get("/state", cookie);
-    assertEquals("{\"isNew\":false,\"keys\":[]}", second.bodyAsString(), "the empty session was stored");
-    assertNoSessionCookie(second);
-  }
-
-  // ------------------------------------------------------------------ regenerate
-
-  @Test
-  void login_givesANewIdAndKeepsTheData() {
-    Browser browser = new Browser(start());
-    String before = assertSessionCookie(browser.get("/"), DAY_SECONDS);
-    HttpResponse<Buffer> login = browser.post("/login");
-    assertEquals(200, login.statusCode());
-    String[] ids = login.bodyAsString().split(" ");
-    assertNotEquals(ids[0], ids[1], "regenerate gave a new ID");
-    String after = assertSessionCookie(login, DAY_SECONDS);
-    assertNotEquals(before, after);
-    if (has(Capability.SERVER_SIDE)) {
-      assertEquals(List.of(before, after), List.of(ids[0], ids[1]), "the cookie carries the ID");
+    /**
+     * Returns the backend's capabilities, or null to read them from the running backend (the default). Override it
+     * only for a backend chosen by name, which the contract cannot look into.
+     */
+    protected Set<Capability> declaredCapabilities() {
+        return null;
     }
-    assertEquals("{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}", browser.get("/state").bodyAsString());
-    assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
-  }
 
-  @Test
-  void loginOnANewSession_storesItUnderTheNewId() {
-    Browser browser = new Browser(start());
-    HttpResponse<Buffer> login = browser.post("/login");
-    assertEquals(200, login.statusCode());
-    assertSessionCookie(login, DAY_SECONDS);
-    assertEquals("{\"isNew\":false,\"keys\":[\"user\"]}", browser.get("/state").bodyAsString());
-  }
+    // ------------------------------------------------------------------ load, save, delete
 
-  @Test
-  void oldIdAfterLogin_loadsNothing() {
-    TestServer server = start();
-    assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: the pre-login cookie stays valid "
-      + "until it expires");
-    String before = TestServer.sessionCookie(server.get("/"));
-    String after = TestServer.sessionCookie(server.post("/login", before));
-    assertEquals("1", server.get("/peek", after).bodyAsString());
-    assertFresh(server, before);
-  }
-
-  @Test
-  void secondLogin_ofASessionLoadedFromTheStore_keepsTheData() {
-    Browser browser = new Browser(start());
-    browser.get("/");
-    String first = assertSessionCookie(browser.post("/login"), DAY_SECONDS);
-    assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
-    HttpResponse<Buffer> again = browser.post("/login");
-    assertEquals(200, again.statusCode());
-    String second = assertSessionCookie(again, DAY_SECONDS);
-    assertNotEquals(first, second);
-    assertEquals("{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}", browser.get("/state").bodyAsString());
-    assertEquals("alice", browser.get("/get/user").bodyAsString());
-    assertEquals("2", browser.get("/peek").bodyAsString());
-  }
-
-  // ------------------------------------------------------------------ expiry, on the test clock
-
-  @Test
-  void idleExpiry_endsASessionNotSavedForTheExpiry() {
-    Browser browser = new Browser(start(config -> config.setExpiry(Duration.ofSeconds(60))));
-    assertSessionCookie(browser.get("/"), 60);
-    clock.advance(Duration.ofSeconds(50));
-    HttpResponse<Buffer> saved = browser.get("/");
-    assertEquals("You've visited this page 2 times", saved.bodyAsString());
-    assertSessionCookie(saved, 60);
-    clock.advance(Duration.ofSeconds(59)); // 109 s after creation, 59 s after the last save
-    assertEquals("2", browser.get("/peek").bodyAsString());
-    clock.advance(Duration.ofSeconds(2));
-    HttpResponse<Buffer> expired = browser.get("/state");
-    assertEquals(200, expired.statusCode());
-    assertEquals(FRESH, expired.bodyAsString());
-  }
-
-  @Test
-  void absoluteExpiry_endsASessionEvenWhileItIsUsed() {
-    Browser browser = new Browser(start(config -> config.setExpiry(Duration.ofSeconds(60))
-      .setAbsoluteExpiry(Duration.ofSeconds(100))));
-    assertSessionCookie(browser.get("/"), 60);
-    clock.advance(Duration.ofSeconds(50));
-    HttpResponse<Buffer> saved = browser.get("/");
-    assertEquals("You've visited this page 2 times", saved.bodyAsString());
-    assertSessionCookie(saved, 50); // capped at 100 s after creation
-    clock.advance(Duration.ofSeconds(49));
-    assertEquals("2", browser.get("/peek").bodyAsString());
-    clock.advance(Duration.ofSeconds(2));
-    assertEquals(FRESH, browser.get("/state").bodyAsString());
-  }
-
-  @Test
-  void perSessionExpiry_isKeptByLaterSaves_andEndsTheSession() {
-    Browser browser = new Browser(start());
-    HttpResponse<Buffer> shortened = browser.get("/expire/30");
-    assertEquals("expires in 30 s", shortened.bodyAsString());
-    assertSessionCookie(shortened, 30);
-    clock.advance(Duration.ofSeconds(20));
-    HttpResponse<Buffer> saved = browser.get("/");
-    assertEquals("You've visited this page 1 times", saved.bodyAsString());
-    assertSessionCookie(saved, 30);
-    clock.advance(Duration.ofSeconds(29)); // 49 s after creation: alive only because the save renewed 30 s
-    assertEquals("{\"isNew\":false,\"keys\":[\"counter\",\"short\"]}", browser.get("/state").bodyAsString());
-    clock.advance(Duration.ofSeconds(2));
-    assertEquals(FRESH, browser.get("/state").bodyAsString());
-  }
-
-  // ------------------------------------------------------------------ hostile cookie values
-
-  @Test
-  void hostileCookieValues_giveAFreshSession_neverAnError() {
-    TestServer server = start();
-    String genuine = TestServer.sessionCookie(server.get("/"));
-    String wellFormed = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; // 43 characters, ends in a legal one
-    List<String> hostile = new ArrayList<>(List.of(
-      "../../etc/passwd", "x".repeat(5000), wellFormed.substring(1), wellFormed + "A", wellFormed + "AA",
-      wellFormed.substring(0, 42) + "B", wellFormed, "%2e%2e%2f", "..", "a.b.c", "\"quoted\""));
-    hostile.add(tamper(genuine, 0));
-    hostile.add(tamper(genuine, genuine.length() / 2));
-    hostile.add(genuine.substring(0, genuine.length() - 1));
-    hostile.add(genuine + "A");
-    for (String value : hostile) {
-      String name = value.length() > 60 ? value.substring(0, 20) + "... (" + value.length() + " chars)" : value;
-      HttpResponse<Buffer> read = server.get("/state", value);
-      assertEquals(200, read.statusCode(), name);
-      assertEquals(FRESH, read.bodyAsString(), name);
-      assertNoSessionCookie(read);
-      HttpResponse<Buffer> written = server.get("/", value);
-      assertEquals(200, written.statusCode(), name);
-      assertEquals("You've visited this page 1 times", written.bodyAsString(), name);
-      String issued = assertSessionCookie(written, DAY_SECONDS);
-      assertNotEquals(value, issued, "a client never chooses its session: " + name);
-      assertNotEquals(genuine, issued, name);
-    }
-    assertEquals("1", server.get("/peek", genuine).bodyAsString(), "the genuine session is untouched");
-  }
-
-  // ------------------------------------------------------------------ parallel requests
-
-  @Test
-  void parallelRequestsChangingDifferentKeys_bothKeepTheirChange(VertxTestContext test) {
-    TestServer server = start();
-    assumeTrue(has(Capability.PER_KEY_MERGE), "saves write the whole session: the last one wins");
-    String cookie = TestServer.sessionCookie(server.get("/"));
-    assertEquals("1", server.get("/peek", cookie).bodyAsString()); // stored, not in flight
-    Gate left = gate("left");
-    Gate right = gate("right");
-    Future<HttpResponse<Buffer>> leftDone = send(server, "/gate/left/put/left/L", cookie);
-    Future<HttpResponse<Buffer>> rightDone = send(server, "/gate/right/put/right/R", cookie);
-    Future.all(left.entered(), right.entered()) // both have loaded the session as it was
-      .compose(v -> left.open(leftDone))
-      .compose(response -> {
-        test.verify(() -> assertEquals("done", response.bodyAsString()));
-        return right.open(rightDone);
-      })
-      .compose(response -> {
-        test.verify(() -> assertEquals("done", response.bodyAsString()));
-        return send(server, "/state", cookie);
-      })
-      .onComplete(test.succeeding(state -> test.verify(() -> {
-        assertEquals("{\"isNew\":false,\"keys\":[\"counter\",\"left\",\"right\"]}", state.bodyAsString());
-        test.completeNow();
-      })));
-  }
-
-  @Test
-  void fiftyParallelIncrementsOfOneSession_endAtExactlyFifty(VertxTestContext test) {
-    TestServer server = start();
-    assumeTrue(has(Capability.ATOMIC_UPDATE), "update() changes the request's copy, saved with the session");
-    String cookie = TestServer.sessionCookie(server.get("/"));
-    Checkpoint answered = test.checkpoint(50 + 1); // and the final check
-    List<Future<HttpResponse<Buffer>>> increments = new ArrayList<>();
-    for (int i = 0; i < 50; i++) {
-      increments.add(send(server, "/inc", cookie).onComplete(test.succeeding(response -> test.verify(() -> {
-        assertEquals(200, response.statusCode(), response.bodyAsString());
-        answered.flag();
-      }))));
-    }
-    Future.all(increments)
-      .compose(v -> send(server, "/get/n", cookie))
-      .onComplete(test.succeeding(total -> test.verify(() -> {
-        assertEquals("50", total.bodyAsString());
-        Set<Long> seen = increments.stream().map(f -> Long.parseLong(f.result().bodyAsString()))
-          .collect(Collectors.toCollection(TreeSet::new));
-        assertEquals(LongStream.rangeClosed(1, 50).boxed().collect(Collectors.toSet()), seen,
-          "each increment saw a distinct value");
-        answered.flag();
-      })));
-  }
-
-  @Test
-  void update_isSavedWithTheRequest_andTheNextRequestSeesIt() {
-    Browser browser = new Browser(start());
-    HttpResponse<Buffer> first = browser.get("/todo/milk");
-    assertEquals(200, first.statusCode());
-    assertEquals("[milk]", first.bodyAsString());
-    assertSessionCookie(first, DAY_SECONDS);
-    assertEquals("[milk]", browser.get("/get/todos").bodyAsString());
-    assertEquals("[milk, eggs]", browser.get("/todo/eggs").bodyAsString());
-    assertEquals("[milk, eggs]", browser.get("/get/todos").bodyAsString());
-  }
-
-  @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"/gate/slow/put/late/1", "/gate/slow/regenerate"})
-  void slowRequestThatLoadedBeforeALogout_doesNotBringTheSessionBack(String slowPath, VertxTestContext test) {
-    TestServer server = start();
-    assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: a logout cannot reach other copies");
-    String cookie = TestServer.sessionCookie(server.post("/login", null));
-    assertEquals("alice", server.get("/get/user", cookie).bodyAsString());
-    Gate slow = gate("slow");
-    Future<HttpResponse<Buffer>> slowDone = send(server, slowPath, cookie);
-    slow.entered()
-      .compose(v -> send(server, HttpMethod.POST, "/logout", cookie))
-      .compose(logout -> {
-        test.verify(() -> assertCookieExpired(logout));
-        return send(server, "/state", cookie);
-      })
-      .compose(state -> {
-        test.verify(() -> assertEquals(FRESH, state.bodyAsString(), "logged out"));
-        return slow.open(slowDone);
-      })
-      .compose(late -> {
-        test.verify(() -> assertEquals(200, late.statusCode()));
-        String lateCookie = TestServer.setCookie(late, COOKIE);
-        Future<HttpResponse<Buffer>> viaLateCookie = lateCookie == null ? Future.succeededFuture(null)
-          : send(server, "/state", TestServer.cookieValue(lateCookie));
-        return Future.all(send(server, "/state", cookie), viaLateCookie);
-      })
-      .onComplete(test.succeeding(states -> test.verify(() -> {
-        HttpResponse<Buffer> viaOld = states.resultAt(0);
-        HttpResponse<Buffer> viaLate = states.resultAt(1);
-        assertEquals(FRESH, viaOld.bodyAsString(), "the slow request brought the session back");
-        if (viaLate != null) {
-          assertEquals(FRESH, viaLate.bodyAsString(), "the slow request brought the session back under its cookie");
+    @Test
+    void counter_keepsCountingAcrossRequests() {
+        Browser browser = new Browser(start());
+        HttpResponse<Buffer> first = browser.get("/");
+        assertEquals(200, first.statusCode());
+        assertEquals("You've visited this page 1 times", first.bodyAsString());
+        String cookie = assertSessionCookie(first, DAY_SECONDS);
+        HttpResponse<Buffer> second = browser.get("/");
+        assertEquals("You've visited this page 2 times", second.bodyAsString());
+        String renewed =
+                assertSessionCookie(second, DAY_SECONDS); // a persistent cookie's lifetime moves with each save
+        if (has(Capability.SERVER_SIDE)) {
+            assertEquals(cookie, renewed, "a server-side session keeps its ID");
         }
-        test.completeNow();
-      })));
-  }
-
-  // ------------------------------------------------------------------ two servers, one store
-
-  @Test
-  void sessionWrittenOnOneServer_isReadAndChangedOnAnother() {
-    TestServer a = start();
-    assumeTrue(has(Capability.SHARED), "the store belongs to one process");
-    Vertx other = Vertx.vertx();
-    otherVertx.add(other);
-    TestServer b = start(other, sharedStoreConfig(clock), config -> { });
-    String cookie = TestServer.sessionCookie(a.get("/commit/user/alice"));
-    HttpResponse<Buffer> read = b.get("/get/user", cookie);
-    assertEquals(200, read.statusCode());
-    assertEquals("alice", read.bodyAsString());
-    assertNoSessionCookie(read);
-    assertEquals("stored", b.get("/commit/theme/dark", cookie).bodyAsString());
-    assertEquals("dark", a.get("/get/theme", cookie).bodyAsString());
-    assertCookieExpired(b.post("/logout", cookie));
-    assertFresh(a, cookie);
-  }
-
-  // ------------------------------------------------------------------ the user of Vert.x-Web's authentication
-
-  @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"/auth/logout", "/auth/clear"})
-  void basicAuthLogin_keepsTheUserWithoutCredentials_untilALogout(String logout) {
-    TestServer server = start();
-    Browser browser = new Browser(server);
-    assertEquals(401, browser.get("/private/me").statusCode());
-    HttpResponse<Buffer> login = browser.get("/private/me", "alice");
-    assertEquals(200, login.statusCode());
-    assertEquals("alice", login.bodyAsString());
-    String loggedIn = assertSessionCookie(login, DAY_SECONDS);
-
-    HttpResponse<Buffer> again = browser.get("/private/me");
-    assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
-    assertEquals("alice", again.bodyAsString());
-    assertNoSessionCookie(again);
-
-    HttpResponse<Buffer> bye = browser.get(logout);
-    assertEquals(logout.equals("/auth/logout") ? 302 : 200, bye.statusCode());
-    assertCookieExpired(bye);
-    assertEquals(401, browser.get("/private/me").statusCode());
-    if (has(Capability.SERVER_SIDE)) {
-      assertEquals(401, server.get("/private/me", loggedIn).statusCode(), "the logged-out session is deleted");
-    }
-  }
-
-  @Test
-  void impersonate_forcesReauthentication_withTheNewCookie() {
-    Browser browser = new Browser(start());
-    String loggedIn = assertSessionCookie(browser.get("/private/me", "alice"), DAY_SECONDS);
-    HttpResponse<Buffer> switching = browser.get("/auth/impersonate");
-    assertEquals(302, switching.statusCode());
-    assertEquals("/private/me", switching.getHeader("location"));
-    assertNotEquals(loggedIn, assertSessionCookie(switching, DAY_SECONDS));
-
-    assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold alice");
-    HttpResponse<Buffer> asBob = browser.get("/private/me", "bob");
-    assertEquals(200, asBob.statusCode());
-    assertEquals("bob", asBob.bodyAsString());
-    assertEquals("bob", browser.get("/private/me").bodyAsString());
-
-    HttpResponse<Buffer> restoring = browser.get("/auth/restore");
-    assertEquals(302, restoring.statusCode());
-    assertEquals("alice", browser.get("/private/me").bodyAsString(), "restore() brings back the first user");
-  }
-
-  @Test
-  void refresh_forcesReauthentication_withTheNewCookie() {
-    Browser browser = new Browser(start());
-    browser.get("/private/me", "alice");
-    browser.get("/"); // data besides the user, so the session outlives the user (an empty one is deleted)
-    String loggedIn = browser.cookie();
-    HttpResponse<Buffer> refreshing = browser.get("/auth/refresh");
-    assertEquals(302, refreshing.statusCode());
-    assertEquals("/private/me", refreshing.getHeader("location"));
-    assertNotEquals(loggedIn, assertSessionCookie(refreshing, DAY_SECONDS));
-
-    assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold the user");
-    assertEquals("1", browser.get("/peek").bodyAsString(), "the rest of the session is kept");
-    HttpResponse<Buffer> confirmed = browser.get("/private/me", "alice");
-    assertEquals(200, confirmed.statusCode());
-    assertEquals("alice", confirmed.bodyAsString());
-  }
-
-  // ------------------------------------------------------------------ servers and routes
-
-  @BeforeEach
-  void startContract(Vertx vertx) {
-    this.vertx = vertx;
-    this.clock = new MutableClock();
-  }
-
-  @AfterEach
-  void stopContract() {
-    for (TestServer server : servers) {
-      server.close();
-    }
-    for (Vertx other : otherVertx) {
-      other.close().await();
-    }
-  }
-
-  /** Starts a server with the backend under test. */
-  protected TestServer start() {
-    return start(config -> { });
-  }
-
-  /** Starts a server with the backend under test and the options {@code options} sets. */
-  protected TestServer start(Consumer<SessionConfig> options) {
-    return start(vertx, config(clock), options);
-  }
-
-  private TestServer start(Vertx on, SessionConfig config, Consumer<SessionConfig> options) {
-    options.accept(config);
-    config.setClock(clock);
-    SessionBackendFactory chosen = config.getBackend();
-    if (chosen != null) {
-      config.setBackend((v, c) -> {
-        SessionBackend backend = chosen.create(v, c);
-        runningCapabilities = backend.capabilities();
-        return backend;
-      });
-    }
-    TestServer server = TestServer.start(on, config, this::routes);
-    servers.add(server);
-    return server;
-  }
-
-  /** Returns whether the backend under test has {@code capability} (start a server first). */
-  protected boolean has(Capability capability) {
-    Set<Capability> capabilities = declaredCapabilities() != null ? declaredCapabilities() : runningCapabilities;
-    if (capabilities == null) {
-      throw new IllegalStateException("the backend's capabilities are unknown: start a server first, and choose the "
-        + "backend with setBackend(...) or setManager(SessionManagerFactory), or override declaredCapabilities()");
-    }
-    return capabilities.contains(capability);
-  }
-
-  private void routes(Router router) {
-    TestServer.counter(router);
-    router.get("/peek").handler(TestServer.text(s -> s.get("counter", 0)));
-    router.get("/state").handler(TestServer.text(s -> new JsonObject().put("isNew", s.isNew())
-      .put("keys", new JsonArray(new ArrayList<>(new TreeSet<>(s.keys())))).encode()));
-    router.get("/get/:key").handler(ctx -> ctx.end(String.valueOf(session(ctx).get(ctx.pathParam("key"), "none"))));
-    router.get("/commit/:key/:value").handler(ctx -> {
-      BaseSessionInterface session = session(ctx);
-      session.put(ctx.pathParam("key"), ctx.pathParam("value"));
-      session.commit().onSuccess(v -> ctx.end("stored")).onFailure(ctx::fail);
-    });
-    router.post("/login").handler(ctx -> {
-      BaseSessionInterface session = session(ctx);
-      String before = session.id();
-      session.regenerate().put("user", "alice");
-      ctx.end(before + " " + session.id());
-    });
-    router.post("/logout").handler(ctx -> {
-      BaseSessionInterface session = session(ctx);
-      session.clear();
-      session.commit().onSuccess(v -> ctx.end("bye")).onFailure(ctx::fail); // answered once it is deleted
-    });
-    router.post("/invalidate").handler(ctx -> {
-      session(ctx).invalidate();
-      ctx.end("bye");
-    });
-    router.get("/expire/:seconds").handler(ctx -> {
-      long seconds = Long.parseLong(ctx.pathParam("seconds"));
-      session(ctx).setExpiry(Duration.ofSeconds(seconds)).put("short", true);
-      ctx.end("expires in " + seconds + " s");
-    });
-    router.get("/inc").handler(ctx -> session(ctx).increment("n")
-      .onSuccess(n -> ctx.end(String.valueOf(n))).onFailure(ctx::fail));
-    router.get("/todo/:item").handler(ctx -> session(ctx).update("todos", value -> {
-      List<Object> todos = value == null ? new ArrayList<>() : new ArrayList<>((List<?>) value);
-      todos.add(ctx.pathParam("item"));
-      return todos;
-    }).onSuccess(todos -> ctx.end(String.valueOf(todos))).onFailure(ctx::fail));
-    router.get("/gate/:gate/put/:key/:value").handler(ctx -> held(ctx, session -> {
-      session.put(ctx.pathParam("key"), ctx.pathParam("value"));
-      ctx.end("done");
-    }));
-    router.get("/gate/:gate/regenerate").handler(ctx -> held(ctx, session -> {
-      session.regenerate().put("late", true);
-      ctx.end("done");
-    }));
-
-    router.route("/private/*").handler(BasicAuthHandler.create(credentials -> {
-      UsernamePasswordCredentials login = (UsernamePasswordCredentials) credentials;
-      return login.getPassword().equals(PASSWORDS.get(login.getUsername()))
-        ? Future.succeededFuture(User.fromName(login.getUsername()))
-        : Future.failedFuture("invalid credentials");
-    }));
-    router.get("/private/me").handler(ctx -> ctx.end(ctx.user().subject()));
-    router.get("/auth/logout").handler(ctx -> ctx.userContext().logout("/").onFailure(ctx::fail));
-    router.get("/auth/clear").handler(ctx -> {
-      ctx.userContext().clear();
-      ctx.end("cleared");
-    });
-    router.get("/auth/impersonate").handler(ctx -> ctx.userContext().impersonate("/private/me")
-      .onFailure(ctx::fail));
-    router.get("/auth/restore").handler(ctx -> ctx.userContext().restore("/private/me").onFailure(ctx::fail));
-    router.get("/auth/refresh").handler(ctx -> ctx.userContext().refresh("/private/me").onFailure(ctx::fail));
-  }
-
-  private static BaseSessionInterface session(RoutingContext ctx) {
-    return SessionMiddleware.session(ctx);
-  }
-
-  /** Runs {@code then} once the test opens the request's gate; the session is loaded by then. */
-  private void held(RoutingContext ctx, Consumer<BaseSessionInterface> then) {
-    BaseSessionInterface session = session(ctx);
-    Gate gate = gate(ctx.pathParam("gate"));
-    gate.context = Vertx.currentContext();
-    gate.entered.complete();
-    gate.opened.future().onComplete(v -> then.accept(session));
-  }
-
-  /** Returns the gate called {@code name}, created on first use by the test or by a route. */
-  protected Gate gate(String name) {
-    return gates.computeIfAbsent(name, n -> new Gate());
-  }
-
-  /**
-   * A request the test holds: its route reports once it has its session, and goes on when the test opens the gate.
-   */
-  protected static final class Gate {
-    private final Promise<Void> entered = Promise.promise();
-    private final Promise<Void> opened = Promise.promise();
-    private volatile Context context;
-
-    /** Returns a Future that completes once the held route has its session. */
-    public Future<Void> entered() {
-      return entered.future();
+        assertEquals("You've visited this page 3 times", browser.get("/").bodyAsString());
+        assertEquals("3", browser.get("/peek").bodyAsString());
     }
 
-    /** Lets the held route go on (on its own event loop) and returns {@code response}, its answer. */
-    public <T> Future<T> open(Future<T> response) {
-      context.runOnContext(v -> opened.complete());
-      return response;
-    }
-  }
-
-  // ------------------------------------------------------------------ requests and assertions
-
-  /** Sends a GET with the session cookie {@code cookie} (none when null) without waiting. */
-  protected static Future<HttpResponse<Buffer>> send(TestServer server, String path, String cookie) {
-    return send(server, HttpMethod.GET, path, cookie);
-  }
-
-  /** Sends a request with the session cookie {@code cookie} (none when null) without waiting. */
-  protected static Future<HttpResponse<Buffer>> send(TestServer server, HttpMethod method, String path,
-                                                     String cookie) {
-    HttpRequest<Buffer> request = server.client.request(method, path);
-    if (cookie != null) {
-      request.putHeader("cookie", COOKIE + "=" + cookie);
-    }
-    return request.send();
-  }
-
-  /** Asserts that {@code cookie} loads no session, and that reading it sets no cookie. */
-  protected static void assertFresh(TestServer server, String cookie) {
-    HttpResponse<Buffer> state = server.get("/state", cookie);
-    assertEquals(200, state.statusCode());
-    assertEquals(FRESH, state.bodyAsString());
-    assertNoSessionCookie(state);
-  }
-
-  /**
-   * Asserts that the response sets the session cookie once, with the default attributes and a lifetime of
-   * {@code maxAgeSeconds}, and returns its value.
-   */
-  protected static String assertSessionCookie(HttpResponse<Buffer> response, long maxAgeSeconds) {
-    List<String> set = sessionSetCookies(response);
-    assertEquals(1, set.size(), "one session cookie in " + TestServer.setCookies(response));
-    String header = set.get(0);
-    assertTrue(header.matches(COOKIE + "=[^;\\s]+; Max-Age=" + maxAgeSeconds
-      + "; Expires=[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT"
-      + "; Path=/; HTTPOnly; SameSite=Lax"), header);
-    return TestServer.cookieValue(header);
-  }
-
-  /** Asserts that the response expires the session cookie, with the attributes it was set with. */
-  protected static void assertCookieExpired(HttpResponse<Buffer> response) {
-    List<String> set = sessionSetCookies(response);
-    assertEquals(1, set.size(), "one session cookie in " + TestServer.setCookies(response));
-    assertTrue(set.get(0).matches(COOKIE + "=; Max-Age=0; Expires=[^;]+ GMT; Path=/; HTTPOnly; SameSite=Lax"),
-      set.get(0));
-  }
-
-  /** Asserts that the response neither sets nor expires the session cookie. */
-  protected static void assertNoSessionCookie(HttpResponse<Buffer> response) {
-    assertEquals(List.of(), sessionSetCookies(response));
-  }
-
-  private static List<String> sessionSetCookies(HttpResponse<Buffer> response) {
-    return TestServer.setCookies(response).stream().filter(h -> h.startsWith(COOKIE + "="))
-      .collect(Collectors.toList());
-  }
-
-  /**
-   * Returns {@code value} with the character at {@code index} replaced by another legal one. Not the last
-   * character: in base64 its low bits may be padding, so changing them can leave the decoded bytes as they were.
-   */
-  private static String tamper(String value, int index) {
-    char replacement = value.charAt(index) == 'A' ? 'B' : 'A';
-    return value.substring(0, index) + replacement + value.substring(index + 1);
-  }
-
-  /**
-   * One browser's session cookie: sent with each request, and replaced or dropped by what the responses set, so a
-   * test reads the same for backends whose cookie carries the session and for those whose cookie names it.
-   */
-  protected static final class Browser {
-    private final TestServer server;
-    private String cookie;
-
-    /** Creates a browser without a session cookie, talking to {@code server}. */
-    public Browser(TestServer server) {
-      this.server = server;
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"/logout", "/invalidate"})
+    void logout_expiresTheCookie_andTheBrowserStartsAFreshSession(String logout) {
+        Browser browser = new Browser(start());
+        browser.get("/");
+        String before = browser.cookie();
+        assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
+        HttpResponse<Buffer> bye = browser.post(logout);
+        assertEquals(200, bye.statusCode());
+        assertCookieExpired(bye);
+        assertNull(browser.cookie());
+        HttpResponse<Buffer> again = browser.get("/");
+        assertEquals("You've visited this page 1 times", again.bodyAsString());
+        assertNotEquals(before, assertSessionCookie(again, DAY_SECONDS));
     }
 
-    /** Returns the session cookie's value the browser holds, or null. */
-    public String cookie() {
-      return cookie;
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"/logout", "/invalidate"})
+    void oldCookieAfterLogout_givesAFreshSession(String logout) {
+        TestServer server = start();
+        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: it cannot be revoked");
+        String cookie = TestServer.sessionCookie(server.get("/"));
+        assertEquals("You've visited this page 2 times", server.get("/", cookie).bodyAsString());
+        assertCookieExpired(server.post(logout, cookie));
+        assertFresh(server, cookie);
+        HttpResponse<Buffer> counted = server.get("/", cookie);
+        assertEquals("You've visited this page 1 times", counted.bodyAsString());
+        assertNotEquals(cookie, assertSessionCookie(counted, DAY_SECONDS), "a deleted session's ID is never reused");
     }
 
-    /** Sends a GET and waits for the answer. */
-    public HttpResponse<Buffer> get(String path) {
-      return send(HttpMethod.GET, path, null);
+    // ------------------------------------------------------------------ lazy cookies
+
+    @Test
+    void requestThatNeverWrites_getsNoCookie() {
+        TestServer server = start();
+        HttpResponse<Buffer> anonymous = server.get("/state");
+        assertEquals(200, anonymous.statusCode());
+        assertEquals(FRESH, anonymous.bodyAsString());
+        assertNoSessionCookie(anonymous);
+
+        String cookie = TestServer.sessionCookie(server.get("/"));
+        HttpResponse<Buffer> read = server.get("/peek", cookie);
+        assertEquals("1", read.bodyAsString());
+        assertNoSessionCookie(read);
     }
 
-    /** Sends a GET with HTTP Basic credentials of {@code user} (the test's users: alice, bob). */
-    public HttpResponse<Buffer> get(String path, String user) {
-      String basic = user + ":" + PASSWORDS.get(user);
-      return send(HttpMethod.GET, path,
-        "Basic " + Base64.getEncoder().encodeToString(basic.getBytes(StandardCharsets.UTF_8)));
+    @Test
+    void lazySessionOff_setsACookieOnTheFirstResponse() {
+        TestServer server = start(config -> config.setLazySession(false));
+        HttpResponse<Buffer> first = server.get("/state");
+        assertEquals(200, first.statusCode());
+        assertEquals(FRESH, first.bodyAsString());
+        String cookie = assertSessionCookie(first, DAY_SECONDS);
+        HttpResponse<Buffer> second = server.get("/state", cookie);
+        assertEquals("{\"isNew\":false,\"keys\":[]}", second.bodyAsString(), "the empty session was stored");
+        assertNoSessionCookie(second);
     }
 
-    /** Sends a POST without a body and waits for the answer. */
-    public HttpResponse<Buffer> post(String path) {
-      return send(HttpMethod.POST, path, null);
+    // ------------------------------------------------------------------ regenerate
+
+    @Test
+    void login_givesANewIdAndKeepsTheData() {
+        Browser browser = new Browser(start());
+        String before = assertSessionCookie(browser.get("/"), DAY_SECONDS);
+        HttpResponse<Buffer> login = browser.post("/login");
+        assertEquals(200, login.statusCode());
+        String[] ids = login.bodyAsString().split(" ");
+        assertNotEquals(ids[0], ids[1], "regenerate gave a new ID");
+        String after = assertSessionCookie(login, DAY_SECONDS);
+        assertNotEquals(before, after);
+        if (has(Capability.SERVER_SIDE)) {
+            assertEquals(List.of(before, after), List.of(ids[0], ids[1]), "the cookie carries the ID");
+        }
+        assertEquals(
+                "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
+                browser.get("/state").bodyAsString());
+        assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
     }
 
-    private HttpResponse<Buffer> send(HttpMethod method, String path, String authorization) {
-      HttpRequest<Buffer> request = server.client.request(method, path);
-      if (cookie != null) {
-        request.putHeader("cookie", COOKIE + "=" + cookie);
-      }
-      if (authorization != null) {
-        request.putHeader("authorization", authorization);
-      }
-      HttpResponse<Buffer> response = request.send().await();
-      String set = TestServer.setCookie(response, COOKIE);
-      if (set != null) {
-        String value = TestServer.cookieValue(set);
-        cookie = value.isEmpty() || set.contains("; Max-Age=0;") ? null : value;
-      }
-      return response;
+    @Test
+    void loginOnANewSession_storesItUnderTheNewId() {
+        Browser browser = new Browser(start());
+        HttpResponse<Buffer> login = browser.post("/login");
+        assertEquals(200, login.statusCode());
+        assertSessionCookie(login, DAY_SECONDS);
+        assertEquals(
+                "{\"isNew\":false,\"keys\":[\"user\"]}", browser.get("/state").bodyAsString());
     }
-  }
+
+    @Test
+    void oldIdAfterLogin_loadsNothing() {
+        TestServer server = start();
+        assumeTrue(
+                has(Capability.SERVER_SIDE),
+                "the cookie carries the session: the pre-login cookie stays valid " + "until it expires");
+        String before = TestServer.sessionCookie(server.get("/"));
+        String after = TestServer.sessionCookie(server.post("/login", before));
+        assertEquals("1", server.get("/peek", after).bodyAsString());
+        assertFresh(server, before);
+    }
+
+    @Test
+    void secondLogin_ofASessionLoadedFromTheStore_keepsTheData() {
+        Browser browser = new Browser(start());
+        browser.get("/");
+        String first = assertSessionCookie(browser.post("/login"), DAY_SECONDS);
+        assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
+        HttpResponse<Buffer> again = browser.post("/login");
+        assertEquals(200, again.statusCode());
+        String second = assertSessionCookie(again, DAY_SECONDS);
+        assertNotEquals(first, second);
+        assertEquals(
+                "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
+                browser.get("/state").bodyAsString());
+        assertEquals("alice", browser.get("/get/user").bodyAsString());
+        assertEquals("2", browser.get("/peek").bodyAsString());
+    }
+
+    // ------------------------------------------------------------------ expiry, on the test clock
+
+    @Test
+    void idleExpiry_endsASessionNotSavedForTheExpiry() {
+        Browser browser = new Browser(start(config -> config.setExpiry(Duration.ofSeconds(60))));
+        assertSessionCookie(browser.get("/"), 60);
+        clock.advance(Duration.ofSeconds(50));
+        HttpResponse<Buffer> saved = browser.get("/");
+        assertEquals("You've visited this page 2 times", saved.bodyAsString());
+        assertSessionCookie(saved, 60);
+        clock.advance(Duration.ofSeconds(59)); // 109 s after creation, 59 s after the last save
+        assertEquals("2", browser.get("/peek").bodyAsString());
+        clock.advance(Duration.ofSeconds(2));
+        HttpResponse<Buffer> expired = browser.get("/state");
+        assertEquals(200, expired.statusCode());
+        assertEquals(FRESH, expired.bodyAsString());
+    }
+
+    @Test
+    void absoluteExpiry_endsASessionEvenWhileItIsUsed() {
+        Browser browser = new Browser(
+                start(config -> config.setExpiry(Duration.ofSeconds(60)).setAbsoluteExpiry(Duration.ofSeconds(100))));
+        assertSessionCookie(browser.get("/"), 60);
+        clock.advance(Duration.ofSeconds(50));
+        HttpResponse<Buffer> saved = browser.get("/");
+        assertEquals("You've visited this page 2 times", saved.bodyAsString());
+        assertSessionCookie(saved, 50); // capped at 100 s after creation
+        clock.advance(Duration.ofSeconds(49));
+        assertEquals("2", browser.get("/peek").bodyAsString());
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals(FRESH, browser.get("/state").bodyAsString());
+    }
+
+    @Test
+    void perSessionExpiry_isKeptByLaterSaves_andEndsTheSession() {
+        Browser browser = new Browser(start());
+        HttpResponse<Buffer> shortened = browser.get("/expire/30");
+        assertEquals("expires in 30 s", shortened.bodyAsString());
+        assertSessionCookie(shortened, 30);
+        clock.advance(Duration.ofSeconds(20));
+        HttpResponse<Buffer> saved = browser.get("/");
+        assertEquals("You've visited this page 1 times", saved.bodyAsString());
+        assertSessionCookie(saved, 30);
+        clock.advance(Duration.ofSeconds(29)); // 49 s after creation: alive only because the save renewed 30 s
+        assertEquals(
+                "{\"isNew\":false,\"keys\":[\"counter\",\"short\"]}",
+                browser.get("/state").bodyAsString());
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals(FRESH, browser.get("/state").bodyAsString());
+    }
+
+    // ------------------------------------------------------------------ hostile cookie values
+
+    @Test
+    void hostileCookieValues_giveAFreshSession_neverAnError() {
+        TestServer server = start();
+        String genuine = TestServer.sessionCookie(server.get("/"));
+        String wellFormed = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; // 43 characters, ends in a legal one
+        List<String> hostile = new ArrayList<>(List.of(
+                "../../etc/passwd",
+                "x".repeat(5000),
+                wellFormed.substring(1),
+                wellFormed + "A",
+                wellFormed + "AA",
+                wellFormed.substring(0, 42) + "B",
+                wellFormed,
+                "%2e%2e%2f",
+                "..",
+                "a.b.c",
+                "\"quoted\""));
+        hostile.add(tamper(genuine, 0));
+        hostile.add(tamper(genuine, genuine.length() / 2));
+        hostile.add(genuine.substring(0, genuine.length() - 1));
+        hostile.add(genuine + "A");
+        for (String value : hostile) {
+            String name = value.length() > 60 ? value.substring(0, 20) + "... (" + value.length() + " chars)" : value;
+            HttpResponse<Buffer> read = server.get("/state", value);
+            assertEquals(200, read.statusCode(), name);
+            assertEquals(FRESH, read.bodyAsString(), name);
+            assertNoSessionCookie(read);
+            HttpResponse<Buffer> written = server.get("/", value);
+            assertEquals(200, written.statusCode(), name);
+            assertEquals("You've visited this page 1 times", written.bodyAsString(), name);
+            String issued = assertSessionCookie(written, DAY_SECONDS);
+            assertNotEquals(value, issued, "a client never chooses its session: " + name);
+            assertNotEquals(genuine, issued, name);
+        }
+        assertEquals("1", server.get("/peek", genuine).bodyAsString(), "the genuine session is untouched");
+    }
+
+    // ------------------------------------------------------------------ parallel requests
+
+    @Test
+    void parallelRequestsChangingDifferentKeys_bothKeepTheirChange(VertxTestContext test) {
+        TestServer server = start();
+        assumeTrue(has(Capability.PER_KEY_MERGE), "saves write the whole session: the last one wins");
+        String cookie = TestServer.sessionCookie(server.get("/"));
+        assertEquals("1", server.get("/peek", cookie).bodyAsString()); // stored, not in flight
+        Gate left = gate("left");
+        Gate right = gate("right");
+        Future<HttpResponse<Buffer>> leftDone = send(server, "/gate/left/put/left/L", cookie);
+        Future<HttpResponse<Buffer>> rightDone = send(server, "/gate/right/put/right/R", cookie);
+        Future.all(left.entered(), right.entered()) // both have loaded the session as it was
+                .compose(v -> left.open(leftDone))
+                .compose(response -> {
+                    test.verify(() -> assertEquals("done", response.bodyAsString()));
+                    return right.open(rightDone);
+                })
+                .compose(response -> {
+                    test.verify(() -> assertEquals("done", response.bodyAsString()));
+                    return send(server, "/state", cookie);
+                })
+                .onComplete(test.succeeding(state -> test.verify(() -> {
+                    assertEquals("{\"isNew\":false,\"keys\":[\"counter\",\"left\",\"right\"]}", state.bodyAsString());
+                    test.completeNow();
+                })));
+    }
+
+    @Test
+    void fiftyParallelIncrementsOfOneSession_endAtExactlyFifty(VertxTestContext test) {
+        TestServer server = start();
+        assumeTrue(has(Capability.ATOMIC_UPDATE), "update() changes the request's copy, saved with the session");
+        String cookie = TestServer.sessionCookie(server.get("/"));
+        Checkpoint answered = test.checkpoint(50 + 1); // and the final check
+        List<Future<HttpResponse<Buffer>>> increments = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            increments.add(send(server, "/inc", cookie)
+                    .onComplete(test.succeeding(response -> test.verify(() -> {
+                        assertEquals(200, response.statusCode(), response.bodyAsString());
+                        answered.flag();
+                    }))));
+        }
+        Future.all(increments)
+                .compose(v -> send(server, "/get/n", cookie))
+                .onComplete(test.succeeding(total -> test.verify(() -> {
+                    assertEquals("50", total.bodyAsString());
+                    Set<Long> seen = increments.stream()
+                            .map(f -> Long.parseLong(f.result().bodyAsString()))
+                            .collect(Collectors.toCollection(TreeSet::new));
+                    assertEquals(
+                            LongStream.rangeClosed(1, 50).boxed().collect(Collectors.toSet()),
+                            seen,
+                            "each increment saw a distinct value");
+                    answered.flag();
+                })));
+    }
+
+    @Test
+    void update_isSavedWithTheRequest_andTheNextRequestSeesIt() {
+        Browser browser = new Browser(start());
+        HttpResponse<Buffer> first = browser.get("/todo/milk");
+        assertEquals(200, first.statusCode());
+        assertEquals("[milk]", first.bodyAsString());
+        assertSessionCookie(first, DAY_SECONDS);
+        assertEquals("[milk]", browser.get("/get/todos").bodyAsString());
+        assertEquals("[milk, eggs]", browser.get("/todo/eggs").bodyAsString());
+        assertEquals("[milk, eggs]", browser.get("/get/todos").bodyAsString());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"/gate/slow/put/late/1", "/gate/slow/regenerate"})
+    void slowRequestThatLoadedBeforeALogout_doesNotBringTheSessionBack(String slowPath, VertxTestContext test) {
+        TestServer server = start();
+        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: a logout cannot reach other copies");
+        String cookie = TestServer.sessionCookie(server.post("/login", null));
+        assertEquals("alice", server.get("/get/user", cookie).bodyAsString());
+        Gate slow = gate("slow");
+        Future<HttpResponse<Buffer>> slowDone = send(server, slowPath, cookie);
+        slow.entered()
+                .compose(v -> send(server, HttpMethod.POST, "/logout", cookie))
+                .compose(logout -> {
+                    test.verify(() -> assertCookieExpired(logout));
+                    return send(server, "/state", cookie);
+                })
+                .compose(state -> {
+                    test.verify(() -> assertEquals(FRESH, state.bodyAsString(), "logged out"));
+                    return slow.open(slowDone);
+                })
+                .compose(late -> {
+                    test.verify(() -> assertEquals(200, late.statusCode()));
+                    String lateCookie = TestServer.setCookie(late, COOKIE);
+                    Future<HttpResponse<Buffer>> viaLateCookie = lateCookie == null
+                            ? Future.succeededFuture(null)
+                            : send(server, "/state", TestServer.cookieValue(lateCookie));
+                    return Future.all(send(server, "/state", cookie), viaLateCookie);
+                })
+                .onComplete(test.succeeding(states -> test.verify(() -> {
+                    HttpResponse<Buffer> viaOld = states.resultAt(0);
+                    HttpResponse<Buffer> viaLate = states.resultAt(1);
+                    assertEquals(FRESH, viaOld.bodyAsString(), "the slow request brought the session back");
+                    if (viaLate != null) {
+                        assertEquals(
+                                FRESH,
+                                viaLate.bodyAsString(),
+                                "the slow request brought the session back under its cookie");
+                    }
+                    test.completeNow();
+                })));
+    }
+
+    // ------------------------------------------------------------------ two servers, one store
+
+    @Test
+    void sessionWrittenOnOneServer_isReadAndChangedOnAnother() {
+        TestServer a = start();
+        assumeTrue(has(Capability.SHARED), "the store belongs to one process");
+        Vertx other = Vertx.vertx();
+        otherVertx.add(other);
+        TestServer b = start(other, sharedStoreConfig(clock), config -> {});
+        String cookie = TestServer.sessionCookie(a.get("/commit/user/alice"));
+        HttpResponse<Buffer> read = b.get("/get/user", cookie);
+        assertEquals(200, read.statusCode());
+        assertEquals("alice", read.bodyAsString());
+        assertNoSessionCookie(read);
+        assertEquals("stored", b.get("/commit/theme/dark", cookie).bodyAsString());
+        assertEquals("dark", a.get("/get/theme", cookie).bodyAsString());
+        assertCookieExpired(b.post("/logout", cookie));
+        assertFresh(a, cookie);
+    }
+
+    // ------------------------------------------------------------------ the user of Vert.x-Web's authentication
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"/auth/logout", "/auth/clear"})
+    void basicAuthLogin_keepsTheUserWithoutCredentials_untilALogout(String logout) {
+        TestServer server = start();
+        Browser browser = new Browser(server);
+        assertEquals(401, browser.get("/private/me").statusCode());
+        HttpResponse<Buffer> login = browser.get("/private/me", "alice");
+        assertEquals(200, login.statusCode());
+        assertEquals("alice", login.bodyAsString());
+        String loggedIn = assertSessionCookie(login, DAY_SECONDS);
+
+        HttpResponse<Buffer> again = browser.get("/private/me");
+        assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
+        assertEquals("alice", again.bodyAsString());
+        assertNoSessionCookie(again);
+
+        HttpResponse<Buffer> bye = browser.get(logout);
+        assertEquals(logout.equals("/auth/logout") ? 302 : 200, bye.statusCode());
+        assertCookieExpired(bye);
+        assertEquals(401, browser.get("/private/me").statusCode());
+        if (has(Capability.SERVER_SIDE)) {
+            assertEquals(401, server.get("/private/me", loggedIn).statusCode(), "the logged-out session is deleted");
+        }
+    }
+
+    @Test
+    void impersonate_forcesReauthentication_withTheNewCookie() {
+        Browser browser = new Browser(start());
+        String loggedIn = assertSessionCookie(browser.get("/private/me", "alice"), DAY_SECONDS);
+        HttpResponse<Buffer> switching = browser.get("/auth/impersonate");
+        assertEquals(302, switching.statusCode());
+        assertEquals("/private/me", switching.getHeader("location"));
+        assertNotEquals(loggedIn, assertSessionCookie(switching, DAY_SECONDS));
+
+        assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold alice");
+        HttpResponse<Buffer> asBob = browser.get("/private/me", "bob");
+        assertEquals(200, asBob.statusCode());
+        assertEquals("bob", asBob.bodyAsString());
+        assertEquals("bob", browser.get("/private/me").bodyAsString());
+
+        HttpResponse<Buffer> restoring = browser.get("/auth/restore");
+        assertEquals(302, restoring.statusCode());
+        assertEquals("alice", browser.get("/private/me").bodyAsString(), "restore() brings back the first user");
+    }
+
+    @Test
+    void refresh_forcesReauthentication_withTheNewCookie() {
+        Browser browser = new Browser(start());
+        browser.get("/private/me", "alice");
+        browser.get("/"); // data besides the user, so the session outlives the user (an empty one is deleted)
+        String loggedIn = browser.cookie();
+        HttpResponse<Buffer> refreshing = browser.get("/auth/refresh");
+        assertEquals(302, refreshing.statusCode());
+        assertEquals("/private/me", refreshing.getHeader("location"));
+        assertNotEquals(loggedIn, assertSessionCookie(refreshing, DAY_SECONDS));
+
+        assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold the user");
+        assertEquals("1", browser.get("/peek").bodyAsString(), "the rest of the session is kept");
+        HttpResponse<Buffer> confirmed = browser.get("/private/me", "alice");
+        assertEquals(200, confirmed.statusCode());
+        assertEquals("alice", confirmed.bodyAsString());
+    }
+
+    // ------------------------------------------------------------------ servers and routes
+
+    @BeforeEach
+    void startContract(Vertx vertx) {
+        this.vertx = vertx;
+        this.clock = new MutableClock();
+    }
+
+    @AfterEach
+    void stopContract() {
+        for (TestServer server : servers) {
+            server.close();
+        }
+        for (Vertx other : otherVertx) {
+            other.close().await();
+        }
+    }
+
+    /** Starts a server with the backend under test. */
+    protected TestServer start() {
+        return start(config -> {});
+    }
+
+    /** Starts a server with the backend under test and the options {@code options} sets. */
+    protected TestServer start(Consumer<SessionConfig> options) {
+        return start(vertx, config(clock), options);
+    }
+
+    private TestServer start(Vertx on, SessionConfig config, Consumer<SessionConfig> options) {
+        options.accept(config);
+        config.setClock(clock);
+        SessionBackendFactory chosen = config.getBackend();
+        if (chosen != null) {
+            config.setBackend((v, c) -> {
+                SessionBackend backend = chosen.create(v, c);
+                runningCapabilities = backend.capabilities();
+                return backend;
+            });
+        }
+        TestServer server = TestServer.start(on, config, this::routes);
+        servers.add(server);
+        return server;
+    }
+
+    /** Returns whether the backend under test has {@code capability} (start a server first). */
+    protected boolean has(Capability capability) {
+        Set<Capability> capabilities = declaredCapabilities() != null ? declaredCapabilities() : runningCapabilities;
+        if (capabilities == null) {
+            throw new IllegalStateException(
+                    "the backend's capabilities are unknown: start a server first, and choose the "
+                            + "backend with setBackend(...) or setManager(SessionManagerFactory), or override declaredCapabilities()");
+        }
+        return capabilities.contains(capability);
+    }
+
+    private void routes(Router router) {
+        TestServer.counter(router);
+        router.get("/peek").handler(TestServer.text(s -> s.get("counter", 0)));
+        router.get("/state")
+                .handler(TestServer.text(s -> new JsonObject()
+                        .put("isNew", s.isNew())
+                        .put("keys", new JsonArray(new ArrayList<>(new TreeSet<>(s.keys()))))
+                        .encode()));
+        router.get("/get/:key")
+                .handler(ctx -> ctx.end(String.valueOf(session(ctx).get(ctx.pathParam("key"), "none"))));
+        router.get("/commit/:key/:value").handler(ctx -> {
+            BaseSessionInterface session = session(ctx);
+            session.put(ctx.pathParam("key"), ctx.pathParam("value"));
+            session.commit().onSuccess(v -> ctx.end("stored")).onFailure(ctx::fail);
+        });
+        router.post("/login").handler(ctx -> {
+            BaseSessionInterface session = session(ctx);
+            String before = session.id();
+            session.regenerate().put("user", "alice");
+            ctx.end(before + " " + session.id());
+        });
+        router.post("/logout").handler(ctx -> {
+            BaseSessionInterface session = session(ctx);
+            session.clear();
+            session.commit().onSuccess(v -> ctx.end("bye")).onFailure(ctx::fail); // answered once it is deleted
+        });
+        router.post("/invalidate").handler(ctx -> {
+            session(ctx).invalidate();
+            ctx.end("bye");
+        });
+        router.get("/expire/:seconds").handler(ctx -> {
+            long seconds = Long.parseLong(ctx.pathParam("seconds"));
+            session(ctx).setExpiry(Duration.ofSeconds(seconds)).put("short", true);
+            ctx.end("expires in " + seconds + " s");
+        });
+        router.get("/inc")
+                .handler(ctx -> session(ctx)
+                        .increment("n")
+                        .onSuccess(n -> ctx.end(String.valueOf(n)))
+                        .onFailure(ctx::fail));
+        router.get("/todo/:item")
+                .handler(ctx -> session(ctx)
+                        .update("todos", value -> {
+                            List<Object> todos = value == null ? new ArrayList<>() : new ArrayList<>((List<?>) value);
+                            todos.add(ctx.pathParam("item"));
+                            return todos;
+                        })
+                        .onSuccess(todos -> ctx.end(String.valueOf(todos)))
+                        .onFailure(ctx::fail));
+        router.get("/gate/:gate/put/:key/:value")
+                .handler(ctx -> held(ctx, session -> {
+                    session.put(ctx.pathParam("key"), ctx.pathParam("value"));
+                    ctx.end("done");
+                }));
+        router.get("/gate/:gate/regenerate")
+                .handler(ctx -> held(ctx, session -> {
+                    session.regenerate().put("late", true);
+                    ctx.end("done");
+                }));
+
+        router.route("/private/*").handler(BasicAuthHandler.create(credentials -> {
+            UsernamePasswordCredentials login = (UsernamePasswordCredentials) credentials;
+            return login.getPassword().equals(PASSWORDS.get(login.getUsername()))
+                    ? Future.succeededFuture(User.fromName(login.getUsername()))
+                    : Future.failedFuture("invalid credentials");
+        }));
+        router.get("/private/me").handler(ctx -> ctx.end(ctx.user().subject()));
+        router.get("/auth/logout").handler(ctx -> ctx.userContext().logout("/").onFailure(ctx::fail));
+        router.get("/auth/clear").handler(ctx -> {
+            ctx.userContext().clear();
+            ctx.end("cleared");
+        });
+        router.get("/auth/impersonate")
+                .handler(ctx -> ctx.userContext().impersonate("/private/me").onFailure(ctx::fail));
+        router.get("/auth/restore")
+                .handler(ctx -> ctx.userContext().restore("/private/me").onFailure(ctx::fail));
+        router.get("/auth/refresh")
+                .handler(ctx -> ctx.userContext().refresh("/private/me").onFailure(ctx::fail));
+    }
+
+    private static BaseSessionInterface session(RoutingContext ctx) {
+        return SessionMiddleware.session(ctx);
+    }
+
+    /** Runs {@code then} once the test opens the request's gate; the session is loaded by then. */
+    private void held(RoutingContext ctx, Consumer<BaseSessionInterface> then) {
+        BaseSessionInterface session = session(ctx);
+        Gate gate = gate(ctx.pathParam("gate"));
+        gate.context = Vertx.currentContext();
+        gate.entered.complete();
+        gate.opened.future().onComplete(v -> then.accept(session));
+    }
+
+    /** Returns the gate called {@code name}, created on first use by the test or by a route. */
+    protected Gate gate(String name) {
+        return gates.computeIfAbsent(name, n -> new Gate());
+    }
+
+    /**
+     * A request the test holds: its route reports once it has its session, and goes on when the test opens the gate.
+     */
+    protected static final class Gate {
+        private final Promise<Void> entered = Promise.promise();
+        private final Promise<Void> opened = Promise.promise();
+        private volatile Context context;
+
+        /** Returns a Future that completes once the held route has its session. */
+        public Future<Void> entered() {
+            return entered.future();
+        }
+
+        /** Lets the held route go on (on its own event loop) and returns {@code response}, its answer. */
+        public <T> Future<T> open(Future<T> response) {
+            context.runOnContext(v -> opened.complete());
+            return response;
+        }
+    }
+
+    // ------------------------------------------------------------------ requests and assertions
+
+    /** Sends a GET with the session cookie {@code cookie} (none when null) without waiting. */
+    protected static Future<HttpResponse<Buffer>> send(TestServer server, String path, String cookie) {
+        return send(server, HttpMethod.GET, path, cookie);
+    }
+
+    /** Sends a request with the session cookie {@code cookie} (none when null) without waiting. */
+    protected static Future<HttpResponse<Buffer>> send(
+            TestServer server, HttpMethod method, String path, String cookie) {
+        HttpRequest<Buffer> request = server.client.request(method, path);
+        if (cookie != null) {
+            request.putHeader("cookie", COOKIE + "=" + cookie);
+        }
+        return request.send();
+    }
+
+    /** Asserts that {@code cookie} loads no session, and that reading it sets no cookie. */
+    protected static void assertFresh(TestServer server, String cookie) {
+        HttpResponse<Buffer> state = server.get("/state", cookie);
+        assertEquals(200, state.statusCode());
+        assertEquals(FRESH, state.bodyAsString());
+        assertNoSessionCookie(state);
+    }
+
+    /**
+     * Asserts that the response sets the session cookie once, with the default attributes and a lifetime of
+     * {@code maxAgeSeconds}, and returns its value.
+     */
+    protected static String assertSessionCookie(HttpResponse<Buffer> response, long maxAgeSeconds) {
+        List<String> set = sessionSetCookies(response);
+        assertEquals(1, set.size(), "one session cookie in " + TestServer.setCookies(response));
+        String header = set.get(0);
+        assertTrue(
+                header.matches(COOKIE + "=[^;\\s]+; Max-Age=" + maxAgeSeconds
+                        + "; Expires=[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT"
+                        + "; Path=/; HTTPOnly; SameSite=Lax"),
+                header);
+        return TestServer.cookieValue(header);
+    }
+
+    /** Asserts that the response expires the session cookie, with the attributes it was set with. */
+    protected static void assertCookieExpired(HttpResponse<Buffer> response) {
+        List<String> set = sessionSetCookies(response);
+        assertEquals(1, set.size(), "one session cookie in " + TestServer.setCookies(response));
+        assertTrue(
+                set.get(0).matches(COOKIE + "=; Max-Age=0; Expires=[^;]+ GMT; Path=/; HTTPOnly; SameSite=Lax"),
+                set.get(0));
+    }
+
+    /** Asserts that the response neither sets nor expires the session cookie. */
+    protected static void assertNoSessionCookie(HttpResponse<Buffer> response) {
+        assertEquals(List.of(), sessionSetCookies(response));
+    }
+
+    private static List<String> sessionSetCookies(HttpResponse<Buffer> response) {
+        return TestServer.setCookies(response).stream()
+                .filter(h -> h.startsWith(COOKIE + "="))
+                .collect(Collectors.toList());
+    }
+
+    /**
+     * Returns {@code value} with the character at {@code index} replaced by another legal one. Not the last
+     * character: in base64 its low bits may be padding, so changing them can leave the decoded bytes as they were.
+     */
+    private static String tamper(String value, int index) {
+        char replacement = value.charAt(index) == 'A' ? 'B' : 'A';
+        return value.substring(0, index) + replacement + value.substring(index + 1);
+    }
+
+    /**
+     * One browser's session cookie: sent with each request, and replaced or dropped by what the responses set, so a
+     * test reads the same for backends whose cookie carries the session and for those whose cookie names it.
+     */
+    protected static final class Browser {
+        private final TestServer server;
+        private String cookie;
+
+        /** Creates a browser without a session cookie, talking to {@code server}. */
+        public Browser(TestServer server) {
+            this.server = server;
+        }
+
+        /** Returns the session cookie's value the browser holds, or null. */
+        public String cookie() {
+            return cookie;
+        }
+
+        /** Sends a GET and waits for the answer. */
+        public HttpResponse<Buffer> get(String path) {
+            return send(HttpMethod.GET, path, null);
+        }
+
+        /** Sends a GET with HTTP Basic credentials of {@code user} (the test's users: alice, bob). */
+        public HttpResponse<Buffer> get(String path, String user) {
+            String basic = user + ":" + PASSWORDS.get(user);
+            return send(
+                    HttpMethod.GET,
+                    path,
+                    "Basic " + Base64.getEncoder().encodeToString(basic.getBytes(StandardCharsets.UTF_8)));
+        }
+
+        /** Sends a POST without a body and waits for the answer. */
+        public HttpResponse<Buffer> post(String path) {
+            return send(HttpMethod.POST, path, null);
+        }
+
+        private HttpResponse<Buffer> send(HttpMethod method, String path, String authorization) {
+            HttpRequest<Buffer> request = server.client.request(method, path);
+            if (cookie != null) {
+                request.putHeader("cookie", COOKIE + "=" + cookie);
+            }
+            if (authorization != null) {
+                request.putHeader("authorization", authorization);
+            }
+            HttpResponse<Buffer> response = request.send().await();
+            String set = TestServer.setCookie(response, COOKIE);
+            if (set != null) {
+                String value = TestServer.cookieValue(set);
+                cookie = value.isEmpty() || set.contains("; Max-Age=0;") ? null : value;
+            }
+            return response;
+        }
+    }
 }

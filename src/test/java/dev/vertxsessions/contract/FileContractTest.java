@@ -2,24 +2,23 @@ package dev.vertxsessions.contract;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.file.FileSessionInterface;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Clock;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The backend contract for the file backend; a second server shares the directory. */
 class FileContractTest extends BackendContractTest {
 
-  @TempDir
-  Path directory;
+    @TempDir
+    Path directory;
 
-  @Override
-  protected SessionConfig config(Clock clock) {
-    return new SessionConfig().setBackend(FileSessionInterface.factory(directory, "session_"));
-  }
+    @Override
+    protected SessionConfig config(Clock clock) {
+        return new SessionConfig().setBackend(FileSessionInterface.factory(directory, "session_"));
+    }
 
-  @Override
-  protected SessionConfig sharedStoreConfig(Clock clock) {
-    return config(clock); // the same directory
-  }
+    @Override
+    protected SessionConfig sharedStoreConfig(Clock clock) {
+        return config(clock); // the same directory
+    }
 }

@@ -5,7 +5,6 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionManagerFactory;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -19,63 +18,67 @@ import java.util.concurrent.ConcurrentMap;
  */
 class SeedStyleContractTest extends BackendContractTest {
 
-  /** The key-value store: one JSON document per session key. */
-  private final ConcurrentMap<String, String> store = new ConcurrentHashMap<>();
-
-  @Override
-  protected SessionConfig config(Clock clock) {
-    return new SessionConfig().setManager(SessionManagerFactory.of(() -> new JsonDocumentSession(store)));
-  }
-
-  /**
-   * Keeps the whole session as one JSON document, with its own expiry: {@code {"createdAt": ms, "expiresAt": ms,
-   * "expiry": seconds or null, "data": {...}}}.
-   */
-  static final class JsonDocumentSession extends BaseSessionInterface {
-
-    private final ConcurrentMap<String, String> store;
-
-    JsonDocumentSession(ConcurrentMap<String, String> store) {
-      this.store = store;
-    }
+    /** The key-value store: one JSON document per session key. */
+    private final ConcurrentMap<String, String> store = new ConcurrentHashMap<>();
 
     @Override
-    protected Future<Void> load() {
-      String key = getSessionKey();
-      String json = store.get(key);
-      if (json != null) {
-        JsonObject document = new JsonObject(json);
-        Long expirySeconds = document.getLong("expiry");
-        boolean live = restore(key, document.getJsonObject("data").getMap(), document.getLong("createdAt"),
-          document.getLong("expiresAt"), expirySeconds == null ? null : Duration.ofSeconds(expirySeconds));
-        if (!live) {
-          store.remove(key, json); // expired: what a store's TTL would have done
+    protected SessionConfig config(Clock clock) {
+        return new SessionConfig().setManager(SessionManagerFactory.of(() -> new JsonDocumentSession(store)));
+    }
+
+    /**
+     * Keeps the whole session as one JSON document, with its own expiry: {@code {"createdAt": ms, "expiresAt": ms,
+     * "expiry": seconds or null, "data": {...}}}.
+     */
+    static final class JsonDocumentSession extends BaseSessionInterface {
+
+        private final ConcurrentMap<String, String> store;
+
+        JsonDocumentSession(ConcurrentMap<String, String> store) {
+            this.store = store;
         }
-      }
-      return Future.succeededFuture();
-    }
 
-    @Override
-    protected Future<Void> save() {
-      Duration expiry = perSessionExpiry();
-      String json = new JsonObject()
-        .put("createdAt", getCreatedAt())
-        .put("expiresAt", expiresAtMillis())
-        .put("expiry", expiry == null ? null : expiry.toSeconds())
-        .put("data", new JsonObject(new LinkedHashMap<>(data())))
-        .encode();
-      if (isNew()) {
-        store.put(getSessionKey(), json);
-      } else if (store.computeIfPresent(getSessionKey(), (key, stored) -> json) == null) {
-        reportConflict(); // deleted meanwhile (a logout): write nothing, so it is not brought back
-      }
-      return Future.succeededFuture();
-    }
+        @Override
+        protected Future<Void> load() {
+            String key = getSessionKey();
+            String json = store.get(key);
+            if (json != null) {
+                JsonObject document = new JsonObject(json);
+                Long expirySeconds = document.getLong("expiry");
+                boolean live = restore(
+                        key,
+                        document.getJsonObject("data").getMap(),
+                        document.getLong("createdAt"),
+                        document.getLong("expiresAt"),
+                        expirySeconds == null ? null : Duration.ofSeconds(expirySeconds));
+                if (!live) {
+                    store.remove(key, json); // expired: what a store's TTL would have done
+                }
+            }
+            return Future.succeededFuture();
+        }
 
-    @Override
-    protected Future<Void> delete(String sessionKey) {
-      store.remove(sessionKey);
-      return Future.succeededFuture();
+        @Override
+        protected Future<Void> save() {
+            Duration expiry = perSessionExpiry();
+            String json = new JsonObject()
+                    .put("createdAt", getCreatedAt())
+                    .put("expiresAt", expiresAtMillis())
+                    .put("expiry", expiry == null ? null : expiry.toSeconds())
+                    .put("data", new JsonObject(new LinkedHashMap<>(data())))
+                    .encode();
+            if (isNew()) {
+                store.put(getSessionKey(), json);
+            } else if (store.computeIfPresent(getSessionKey(), (key, stored) -> json) == null) {
+                reportConflict(); // deleted meanwhile (a logout): write nothing, so it is not brought back
+            }
+            return Future.succeededFuture();
+        }
+
+        @Override
+        protected Future<Void> delete(String sessionKey) {
+            store.remove(sessionKey);
+            return Future.succeededFuture();
+        }
     }
-  }
 }

@@ -3,7 +3,6 @@ package dev.vertxsessions.contract;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.vertxweb.VertxWebStoreBackend;
 import io.vertx.ext.web.sstore.LocalSessionStore;
-
 import java.time.Clock;
 
 /**
@@ -12,9 +11,10 @@ import java.time.Clock;
  */
 class VertxWebStoreContractTest extends BackendContractTest {
 
-  @Override
-  protected SessionConfig config(Clock clock) {
-    return new SessionConfig().setBackend(VertxWebStoreBackend.factory(vertx -> LocalSessionStore.create(vertx,
-      "contract-" + System.nanoTime())));
-  }
+    @Override
+    protected SessionConfig config(Clock clock) {
+        return new SessionConfig()
+                .setBackend(VertxWebStoreBackend.factory(
+                        vertx -> LocalSessionStore.create(vertx, "contract-" + System.nanoTime())));
+    }
 }

@@ -4,7 +4,6 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
-
 import java.nio.file.Path;
 
 /**
@@ -13,19 +12,21 @@ import java.nio.file.Path;
  */
 public final class FileServerMain {
 
-  private FileServerMain() {
-  }
+    private FileServerMain() {}
 
-  public static void main(String[] args) {
-    Vertx vertx = Vertx.vertx();
-    SessionMiddleware middleware = SessionMiddleware.create(vertx,
-      new SessionConfig().setBackend(FileSessionInterface.factory(Path.of(args[0]), "session_")));
-    Router router = Router.router(vertx);
-    router.route().handler(middleware);
-    FileBackendTest.routes(router);
-    int port = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await().actualPort();
-    System.out.println("PORT " + port);
-    System.out.flush();
-  }
-
+    public static void main(String[] args) {
+        Vertx vertx = Vertx.vertx();
+        SessionMiddleware middleware = SessionMiddleware.create(
+                vertx, new SessionConfig().setBackend(FileSessionInterface.factory(Path.of(args[0]), "session_")));
+        Router router = Router.router(vertx);
+        router.route().handler(middleware);
+        FileBackendTest.routes(router);
+        int port = vertx.createHttpServer()
+                .requestHandler(router)
+                .listen(0, "127.0.0.1")
+                .await()
+                .actualPort();
+        System.out.println("PORT " + port);
+        System.out.flush();
+    }
 }

@@ -1,12 +1,11 @@
 package dev.vertxsessions.redis;
 
+import java.io.IOException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
-
-import java.io.IOException;
 
 /**
  * A private {@code redis-server} for a test class, as a JUnit 5 extension registered on a static field:
@@ -27,78 +26,78 @@ import java.io.IOException;
  */
 public final class RedisServerExtension implements BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
 
-  private RedisServerProcess server;
+    private RedisServerProcess server;
 
-  @Override
-  public void beforeAll(ExtensionContext context) throws IOException {
-    if (RedisServerProcess.onPath()) {
-      server = RedisServerProcess.start();
+    @Override
+    public void beforeAll(ExtensionContext context) throws IOException {
+        if (RedisServerProcess.onPath()) {
+            server = RedisServerProcess.start();
+        }
     }
-  }
 
-  @Override
-  public void beforeEach(ExtensionContext context) throws IOException, InterruptedException {
-    Assumptions.assumeTrue(server != null, RedisServerProcess.MISSING);
-    server.reset();
-  }
-
-  @Override
-  public void afterAll(ExtensionContext context) throws IOException {
-    if (server != null) {
-      try {
-        server.close();
-      } finally {
-        server = null;
-      }
+    @Override
+    public void beforeEach(ExtensionContext context) throws IOException, InterruptedException {
+        Assumptions.assumeTrue(server != null, RedisServerProcess.MISSING);
+        server.reset();
     }
-  }
 
-  /** Returns whether the server runs, i.e. whether the current test was not skipped for want of redis-server. */
-  public boolean isRunning() {
-    return server != null;
-  }
-
-  /** Returns the running server. */
-  public RedisServerProcess server() {
-    if (server == null) {
-      throw new IllegalStateException("no redis-server: it is not installed, or RedisServerExtension was not "
-        + "registered with @RegisterExtension on a static field (so that it starts before all tests)");
+    @Override
+    public void afterAll(ExtensionContext context) throws IOException {
+        if (server != null) {
+            try {
+                server.close();
+            } finally {
+                server = null;
+            }
+        }
     }
-    return server;
-  }
 
-  /** Returns the connection string of the server, {@code redis://127.0.0.1:<port>}. */
-  public String url() {
-    return server().url();
-  }
+    /** Returns whether the server runs, i.e. whether the current test was not skipped for want of redis-server. */
+    public boolean isRunning() {
+        return server != null;
+    }
 
-  /** Sends one command over the test's own connection; see {@link RedisServerProcess#command(String...)}. */
-  public Object command(String... args) throws IOException {
-    return server().command(args);
-  }
+    /** Returns the running server. */
+    public RedisServerProcess server() {
+        if (server == null) {
+            throw new IllegalStateException("no redis-server: it is not installed, or RedisServerExtension was not "
+                    + "registered with @RegisterExtension on a static field (so that it starts before all tests)");
+        }
+        return server;
+    }
 
-  /** Kills the server (SIGKILL), as a crash would. */
-  void kill() throws InterruptedException {
-    server().kill();
-  }
+    /** Returns the connection string of the server, {@code redis://127.0.0.1:<port>}. */
+    public String url() {
+        return server().url();
+    }
 
-  /** Starts a killed server again on the same port, empty. */
-  void restart() throws IOException {
-    server().restart();
-  }
+    /** Sends one command over the test's own connection; see {@link RedisServerProcess#command(String...)}. */
+    public Object command(String... args) throws IOException {
+        return server().command(args);
+    }
 
-  /** Stops the server from answering (SIGSTOP) while its connections stay open. */
-  void pause() throws IOException, InterruptedException {
-    server().pause();
-  }
+    /** Kills the server (SIGKILL), as a crash would. */
+    void kill() throws InterruptedException {
+        server().kill();
+    }
 
-  /** Lets a paused server answer again (SIGCONT). */
-  void resume() throws IOException, InterruptedException {
-    server().resume();
-  }
+    /** Starts a killed server again on the same port, empty. */
+    void restart() throws IOException {
+        server().restart();
+    }
 
-  /** Opens a MONITOR connection that reports the commands clients send from now on. */
-  RedisServerProcess.Monitor monitor() throws IOException {
-    return server().monitor();
-  }
+    /** Stops the server from answering (SIGSTOP) while its connections stay open. */
+    void pause() throws IOException, InterruptedException {
+        server().pause();
+    }
+
+    /** Lets a paused server answer again (SIGCONT). */
+    void resume() throws IOException, InterruptedException {
+        server().resume();
+    }
+
+    /** Opens a MONITOR connection that reports the commands clients send from now on. */
+    RedisServerProcess.Monitor monitor() throws IOException {
+        return server().monitor();
+    }
 }

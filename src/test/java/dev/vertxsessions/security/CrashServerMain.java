@@ -8,7 +8,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
@@ -22,47 +21,61 @@ import java.util.Random;
  */
 public final class CrashServerMain {
 
-  /** Characters of the per-version value: large enough that a torn write would be visible. */
-  static final int BLOB_CHARS = 8_000;
+    /** Characters of the per-version value: large enough that a torn write would be visible. */
+    static final int BLOB_CHARS = 8_000;
 
-  private CrashServerMain() {
-  }
+    private CrashServerMain() {}
 
-  /** The value written with version {@code n}: pseudo-random, so no two versions share a long run. */
-  static String blob(int n) {
-    Random random = new Random(n * 2_654_435_761L);
-    StringBuilder out = new StringBuilder(BLOB_CHARS);
-    out.append(n).append(':');
-    while (out.length() < BLOB_CHARS) {
-      out.append((char) ('a' + random.nextInt(26)));
+    /** The value written with version {@code n}: pseudo-random, so no two versions share a long run. */
+    static String blob(int n) {
+        Random random = new Random(n * 2_654_435_761L);
+        StringBuilder out = new StringBuilder(BLOB_CHARS);
+        out.append(n).append(':');
+        while (out.length() < BLOB_CHARS) {
+            out.append((char) ('a' + random.nextInt(26)));
+        }
+        return out.toString();
     }
-    return out.toString();
-  }
 
-  public static void main(String[] args) {
-    Path directory = Path.of(args[0]);
-    Duration sweep = Duration.ofSeconds(Long.parseLong(args[1]));
-    Vertx vertx = Vertx.vertx();
-    SessionMiddleware sessions = SessionMiddleware.create(vertx, new SessionConfig()
-      .setBackend(FileSessionInterface.factory(new dev.vertxsessions.file.FileSessionOptions().setDirectory(directory)
-        .setSweepInterval(sweep))));
-    Router router = Router.router(vertx);
-    router.route().handler(sessions);
-    router.get("/write").handler(ctx -> {
-      int n = Integer.parseInt(ctx.queryParams().get("n"));
-      BaseSessionInterface session = SessionMiddleware.session(ctx);
-      session.put("n", n);
-      session.put("blob", blob(n));
-      session.commit().onComplete(ar -> ctx.response().setStatusCode(ar.succeeded() ? 200 : 503).end());
-    });
-    router.get("/read").handler(ctx -> {
-      BaseSessionInterface session = SessionMiddleware.session(ctx);
-      ctx.response().end(new JsonObject().put("isNew", session.isNew()).put("n", session.get("n"))
-        .put("blobMatches", session.containsKey("n") && blob(session.get("n")).equals(session.get("blob")))
-        .encode());
-    });
-    HttpServer server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await();
-    System.out.println("PORT " + server.actualPort());
-    System.out.flush();
-  }
+    public static void main(String[] args) {
+        Path directory = Path.of(args[0]);
+        Duration sweep = Duration.ofSeconds(Long.parseLong(args[1]));
+        Vertx vertx = Vertx.vertx();
+        SessionMiddleware sessions = SessionMiddleware.create(
+                vertx,
+                new SessionConfig()
+                        .setBackend(FileSessionInterface.factory(new dev.vertxsessions.file.FileSessionOptions()
+                                .setDirectory(directory)
+                                .setSweepInterval(sweep))));
+        Router router = Router.router(vertx);
+        router.route().handler(sessions);
+        router.get("/write").handler(ctx -> {
+            int n = Integer.parseInt(ctx.queryParams().get("n"));
+            BaseSessionInterface session = SessionMiddleware.session(ctx);
+            session.put("n", n);
+            session.put("blob", blob(n));
+            session.commit()
+                    .onComplete(ar -> ctx.response()
+                            .setStatusCode(ar.succeeded() ? 200 : 503)
+                            .end());
+        });
+        router.get("/read").handler(ctx -> {
+            BaseSessionInterface session = SessionMiddleware.session(ctx);
+            ctx.response()
+                    .end(new JsonObject()
+                            .put("isNew", session.isNew())
+                            .put("n", session.get("n"))
+                            .put(
+                                    "blobMatches",
+                                    session.containsKey("n")
+                                            && blob(session.get("n")).equals(session.get("blob")))
+                            .encode());
+        });
+        HttpServer server = vertx.createHttpServer()
+                .requestHandler(router)
+                .listen(0, "127.0.0.1")
+                .await();
+        System.out.println("PORT " + server.actualPort());
+        System.out.flush();
+    }
 }

@@ -2,14 +2,13 @@ package dev.vertxsessions.security;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.file.FileSessionInterface;
-
 import java.nio.file.Path;
 
 /** The hostile-cookie contract for the file backend (path safety has its own test, {@link FilePathSafetyTest}). */
 class FileHostileCookieTest extends HostileCookieContract {
 
-  @Override
-  protected SessionConfig config(Path directory) {
-    return new SessionConfig().setBackend(FileSessionInterface.factory(directory.resolve("sessions"), "session_"));
-  }
+    @Override
+    protected SessionConfig config(Path directory) {
+        return new SessionConfig().setBackend(FileSessionInterface.factory(directory.resolve("sessions"), "session_"));
+    }
 }

@@ -17,82 +17,84 @@ import java.util.logging.Logger;
  */
 final class LogCapture extends Handler implements AutoCloseable {
 
-  private static final String[] ALL_LOGGERS = {"dev.vertxsessions", "io.vertx", "io.netty"};
+    private static final String[] ALL_LOGGERS = {"dev.vertxsessions", "io.vertx", "io.netty"};
 
-  private final List<LogRecord> records = new ArrayList<>();
-  private final Logger root = Logger.getLogger("");
-  private final Level[] previousLevels;
-  /** Strong references: java.util.logging forgets the level of a logger nobody references. */
-  private final Logger[] loggers;
+    private final List<LogRecord> records = new ArrayList<>();
+    private final Logger root = Logger.getLogger("");
+    private final Level[] previousLevels;
+    /** Strong references: java.util.logging forgets the level of a logger nobody references. */
+    private final Logger[] loggers;
 
-  private final String[] loud;
+    private final String[] loud;
 
-  /** Starts capturing: this library at every level, and Vert.x and Netty too when {@code everything}. */
-  LogCapture(boolean everything) {
-    loud = everything ? ALL_LOGGERS : new String[] {"dev.vertxsessions"};
-    previousLevels = new Level[loud.length];
-    loggers = new Logger[loud.length];
-    setLevel(Level.ALL);
-    for (int i = 0; i < loud.length; i++) {
-      loggers[i] = Logger.getLogger(loud[i]);
-      previousLevels[i] = loggers[i].getLevel();
-      loggers[i].setLevel(Level.ALL);
-    }
-    root.addHandler(this);
-  }
-
-  @Override
-  public synchronized void publish(LogRecord record) {
-    records.add(record);
-  }
-
-  /** Returns every captured record as text: logger, level, formatted message, parameters, stack trace. */
-  synchronized List<String> lines() {
-    List<String> lines = new ArrayList<>();
-    for (LogRecord record : records) {
-      StringBuilder line = new StringBuilder(record.getLoggerName() + " " + record.getLevel() + " ");
-      String message = record.getMessage() == null ? "" : record.getMessage();
-      try {
-        line.append(record.getParameters() == null ? message : MessageFormat.format(message, record.getParameters()));
-      } catch (IllegalArgumentException e) {
-        line.append(message);
-      }
-      if (record.getParameters() != null) {
-        for (Object parameter : record.getParameters()) {
-          line.append(" | ").append(parameter);
+    /** Starts capturing: this library at every level, and Vert.x and Netty too when {@code everything}. */
+    LogCapture(boolean everything) {
+        loud = everything ? ALL_LOGGERS : new String[] {"dev.vertxsessions"};
+        previousLevels = new Level[loud.length];
+        loggers = new Logger[loud.length];
+        setLevel(Level.ALL);
+        for (int i = 0; i < loud.length; i++) {
+            loggers[i] = Logger.getLogger(loud[i]);
+            previousLevels[i] = loggers[i].getLevel();
+            loggers[i].setLevel(Level.ALL);
         }
-      }
-      if (record.getThrown() != null) {
-        StringWriter trace = new StringWriter();
-        record.getThrown().printStackTrace(new PrintWriter(trace));
-        line.append('\n').append(trace);
-      }
-      lines.add(line.toString());
+        root.addHandler(this);
     }
-    return lines;
-  }
 
-  /** Returns the captured records at WARNING or above, as text. */
-  synchronized List<String> warnings() {
-    List<String> lines = lines();
-    List<String> warnings = new ArrayList<>();
-    for (int i = 0; i < records.size(); i++) {
-      if (records.get(i).getLevel().intValue() >= Level.WARNING.intValue()) {
-        warnings.add(lines.get(i));
-      }
+    @Override
+    public synchronized void publish(LogRecord record) {
+        records.add(record);
     }
-    return warnings;
-  }
 
-  @Override
-  public void flush() {
-  }
-
-  @Override
-  public void close() {
-    root.removeHandler(this);
-    for (int i = 0; i < loud.length; i++) {
-      loggers[i].setLevel(previousLevels[i]);
+    /** Returns every captured record as text: logger, level, formatted message, parameters, stack trace. */
+    synchronized List<String> lines() {
+        List<String> lines = new ArrayList<>();
+        for (LogRecord record : records) {
+            StringBuilder line = new StringBuilder(record.getLoggerName() + " " + record.getLevel() + " ");
+            String message = record.getMessage() == null ? "" : record.getMessage();
+            try {
+                line.append(
+                        record.getParameters() == null
+                                ? message
+                                : MessageFormat.format(message, record.getParameters()));
+            } catch (IllegalArgumentException e) {
+                line.append(message);
+            }
+            if (record.getParameters() != null) {
+                for (Object parameter : record.getParameters()) {
+                    line.append(" | ").append(parameter);
+                }
+            }
+            if (record.getThrown() != null) {
+                StringWriter trace = new StringWriter();
+                record.getThrown().printStackTrace(new PrintWriter(trace));
+                line.append('\n').append(trace);
+            }
+            lines.add(line.toString());
+        }
+        return lines;
     }
-  }
+
+    /** Returns the captured records at WARNING or above, as text. */
+    synchronized List<String> warnings() {
+        List<String> lines = lines();
+        List<String> warnings = new ArrayList<>();
+        for (int i = 0; i < records.size(); i++) {
+            if (records.get(i).getLevel().intValue() >= Level.WARNING.intValue()) {
+                warnings.add(lines.get(i));
+            }
+        }
+        return warnings;
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void close() {
+        root.removeHandler(this);
+        for (int i = 0; i < loud.length; i++) {
+            loggers[i].setLevel(previousLevels[i]);
+        }
+    }
 }

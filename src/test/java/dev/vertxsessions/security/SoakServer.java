@@ -7,7 +7,6 @@ import dev.vertxsessions.file.FileSessionInterface;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
-
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -22,37 +21,42 @@ import java.time.Duration;
  */
 public final class SoakServer {
 
-  private SoakServer() {
-  }
+    private SoakServer() {}
 
-  public static void main(String[] args) {
-    String backend = args[0];
-    SessionConfig config = new SessionConfig();
-    if (backend.equals("file")) {
-      config.setBackend(FileSessionInterface.factory(Path.of(args[1]), "session_"))
-        .setExpiry(Duration.ofSeconds(10)).setBackendOption("sweep_interval", 2);
-    } else if (backend.equals("signed")) {
-      String secret = System.getenv("SOAK_SECRET");
-      config.setSecretKey(secret != null ? secret : "soak-only-secret-soak-only-secret-0123456789");
-    } else {
-      throw new IllegalArgumentException("backend must be signed or file, got '" + backend + "'");
+    public static void main(String[] args) {
+        String backend = args[0];
+        SessionConfig config = new SessionConfig();
+        if (backend.equals("file")) {
+            config.setBackend(FileSessionInterface.factory(Path.of(args[1]), "session_"))
+                    .setExpiry(Duration.ofSeconds(10))
+                    .setBackendOption("sweep_interval", 2);
+        } else if (backend.equals("signed")) {
+            String secret = System.getenv("SOAK_SECRET");
+            config.setSecretKey(secret != null ? secret : "soak-only-secret-soak-only-secret-0123456789");
+        } else {
+            throw new IllegalArgumentException("backend must be signed or file, got '" + backend + "'");
+        }
+        Vertx vertx = Vertx.vertx();
+        SessionMiddleware sessions = SessionMiddleware.create(vertx, config);
+        Router router = Router.router(vertx);
+        router.route().handler(sessions);
+        router.get("/").handler(ctx -> {
+            BaseSessionInterface session = SessionMiddleware.session(ctx);
+            int counter = session.get("counter", 0) + 1;
+            session.put("counter", counter);
+            ctx.response()
+                    .putHeader("content-type", "text/plain")
+                    .end("You've visited this page " + counter + " times");
+        });
+        router.get("/logout").handler(ctx -> {
+            SessionMiddleware.session(ctx).clear();
+            ctx.response().putHeader("content-type", "text/plain").end("Logged out");
+        });
+        HttpServer server = vertx.createHttpServer()
+                .requestHandler(router)
+                .listen(0, "127.0.0.1")
+                .await();
+        System.out.println("PORT " + server.actualPort());
+        System.out.flush();
     }
-    Vertx vertx = Vertx.vertx();
-    SessionMiddleware sessions = SessionMiddleware.create(vertx, config);
-    Router router = Router.router(vertx);
-    router.route().handler(sessions);
-    router.get("/").handler(ctx -> {
-      BaseSessionInterface session = SessionMiddleware.session(ctx);
-      int counter = session.get("counter", 0) + 1;
-      session.put("counter", counter);
-      ctx.response().putHeader("content-type", "text/plain").end("You've visited this page " + counter + " times");
-    });
-    router.get("/logout").handler(ctx -> {
-      SessionMiddleware.session(ctx).clear();
-      ctx.response().putHeader("content-type", "text/plain").end("Logged out");
-    });
-    HttpServer server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1").await();
-    System.out.println("PORT " + server.actualPort());
-    System.out.flush();
-  }
 }

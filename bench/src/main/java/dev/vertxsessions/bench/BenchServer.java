@@ -17,7 +17,6 @@ import io.vertx.ext.web.sstore.cookie.CookieSessionStore;
 import io.vertx.ext.web.sstore.redis.RedisSessionStore;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -55,155 +54,168 @@ import java.util.stream.Stream;
  */
 public final class BenchServer {
 
-  /** Exit status when the requested backend class is not on the class path. */
-  public static final int EXIT_BACKEND_MISSING = 3;
+    /** Exit status when the requested backend class is not on the class path. */
+    public static final int EXIT_BACKEND_MISSING = 3;
 
-  static final List<String> SERVERS = List.of("bare", "vertx-local", "vertx-cookie", "vertx-redis", "ours-signed",
-    "ours-file", "ours-redis");
+    static final List<String> SERVERS =
+            List.of("bare", "vertx-local", "vertx-cookie", "vertx-redis", "ours-signed", "ours-file", "ours-redis");
 
-  /** Fixed, public secrets: this is a benchmark, not a deployment. */
-  private static final String SECRET = "bench-secret-0123456789abcdef0123456789abcdef";
-  private static final String REDIS_BACKEND = "dev.vertxsessions.redis.RedisSessionInterface";
-  private static final int REDIS_POOL_SIZE = 16;
+    /** Fixed, public secrets: this is a benchmark, not a deployment. */
+    private static final String SECRET = "bench-secret-0123456789abcdef0123456789abcdef";
 
-  private BenchServer() {
-  }
+    private static final String REDIS_BACKEND = "dev.vertxsessions.redis.RedisSessionInterface";
+    private static final int REDIS_POOL_SIZE = 16;
 
-  public static void main(String[] args) throws Exception {
-    if (args.length != 1 || !SERVERS.contains(args[0])) {
-      System.err.println("usage: PORT=8080 java -cp benchmarks.jar " + BenchServer.class.getName() + " <server>");
-      System.err.println("servers: " + String.join(", ", SERVERS));
-      System.exit(2);
-    }
-    String name = args[0];
-    int port = Integer.parseInt(env("PORT", "8080"));
-    int instances = Integer.parseInt(env("INSTANCES", Integer.toString(Runtime.getRuntime().availableProcessors())));
-    String redisUrl = env("REDIS_URL", "redis://127.0.0.1:6379");
+    private BenchServer() {}
 
-    if (name.equals("ours-redis") && !onClassPath(REDIS_BACKEND)) {
-      System.err.println("BACKEND MISSING: " + REDIS_BACKEND + " is not in this build of vertx-sessions; "
-        + "the ours-redis server cannot run");
-      System.exit(EXIT_BACKEND_MISSING);
-    }
-
-    Vertx vertx = Vertx.vertx();
-    Path directory = name.equals("ours-file") ? Files.createTempDirectory("vertx-sessions-bench-") : null;
-    Handler<RoutingContext> sessions = sessionHandler(vertx, name, redisUrl, directory);
-    if (sessions instanceof SessionMiddleware) {
-      // For the server log: how the loads went (e.g. how many took a save in flight instead of reading the store).
-      Runtime.getRuntime().addShutdownHook(new Thread(() ->
-        System.out.println("METRICS " + ((SessionMiddleware) sessions).metrics().toJson().encode())));
-    }
-    if (directory != null) {
-      System.out.println("session directory: " + directory);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(directory)));
-    }
-    vertx.deployVerticle(() -> new HttpVerticle(sessions, port), new DeploymentOptions().setInstances(instances))
-      .onSuccess(id -> System.out.println("READY " + name + " " + port))
-      .onFailure(e -> {
-        System.err.println("could not start " + name + ": " + e);
-        System.exit(1);
-      });
-  }
-
-  /** Returns the session handler of a server, or null for {@code bare}. Created once, shared by all verticles. */
-  public static Handler<RoutingContext> sessionHandler(Vertx vertx, String name, String redisUrl, Path directory) {
-    switch (name) {
-      case "bare":
-        return null;
-      case "vertx-local":
-        return SessionHandler.create(LocalSessionStore.create(vertx));
-      case "vertx-cookie":
-        return SessionHandler.create(CookieSessionStore.create(vertx, SECRET));
-      case "vertx-redis":
-        Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(redisUrl)
-          .setMaxPoolSize(REDIS_POOL_SIZE).setMaxPoolWaiting(1024));
-        return SessionHandler.create(RedisSessionStore.create(vertx, redis));
-      case "ours-signed":
-        return SessionMiddleware.create(vertx, new SessionConfig().setSecretKey(SECRET));
-      case "ours-file":
-        return SessionMiddleware.create(vertx, new SessionConfig().setManager("file")
-          .setBackendOption("directory", directory.toString()));
-      case "ours-redis":
-        return SessionMiddleware.create(vertx, new SessionConfig().setManager("redis").setBackendOption("redis_url", redisUrl)
-          .setBackendOption("redis_pool_size", REDIS_POOL_SIZE));
-      default:
-        throw new IllegalArgumentException("unknown server " + name);
-    }
-  }
-
-  /** One HTTP server with the two routes; Vert.x spreads connections over the instances. */
-  public static final class HttpVerticle extends VerticleBase {
-    private final Handler<RoutingContext> sessions;
-    private final int port;
-
-    /** Serves the two routes behind {@code sessions} (null: no sessions) on 127.0.0.1:{@code port}. */
-    public HttpVerticle(Handler<RoutingContext> sessions, int port) {
-      this.sessions = sessions;
-      this.port = port;
-    }
-
-    @Override
-    public Future<?> start() {
-      Router router = Router.router(vertx);
-      if (sessions == null) {
-        router.get("/counter").handler(ctx -> text(ctx, "1"));
-        router.get("/read").handler(ctx -> text(ctx, "0"));
-      } else {
-        router.route().handler(sessions);
-        router.get("/counter").handler(BenchServer::counter);
-        router.get("/read").handler(BenchServer::read);
-      }
-      return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
-        .requestHandler(router)
-        .listen();
-    }
-  }
-
-  static void counter(RoutingContext ctx) {
-    Session session = ctx.session();
-    int counter = number(session.get("counter")) + 1;
-    session.put("counter", counter);
-    text(ctx, Integer.toString(counter));
-  }
-
-  static void read(RoutingContext ctx) {
-    text(ctx, Integer.toString(number(ctx.session().get("counter"))));
-  }
-
-  private static int number(Object value) {
-    return value instanceof Number ? ((Number) value).intValue() : 0;
-  }
-
-  private static void text(RoutingContext ctx, String body) {
-    ctx.response().putHeader("content-type", "text/plain").end(body);
-  }
-
-  private static boolean onClassPath(String className) {
-    try {
-      Class.forName(className, false, BenchServer.class.getClassLoader());
-      return true;
-    } catch (ClassNotFoundException e) {
-      return false;
-    }
-  }
-
-  private static String env(String name, String fallback) {
-    String value = System.getenv(name);
-    return value == null || value.isEmpty() ? fallback : value;
-  }
-
-  private static void deleteTree(Path directory) {
-    try (Stream<Path> files = Files.walk(directory)) {
-      files.sorted(Comparator.reverseOrder()).forEach(path -> {
-        try {
-          Files.deleteIfExists(path);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1 || !SERVERS.contains(args[0])) {
+            System.err.println("usage: PORT=8080 java -cp benchmarks.jar " + BenchServer.class.getName() + " <server>");
+            System.err.println("servers: " + String.join(", ", SERVERS));
+            System.exit(2);
         }
-      });
-    } catch (IOException | UncheckedIOException e) {
-      System.err.println("could not delete " + directory + ": " + e);
+        String name = args[0];
+        int port = Integer.parseInt(env("PORT", "8080"));
+        int instances = Integer.parseInt(
+                env("INSTANCES", Integer.toString(Runtime.getRuntime().availableProcessors())));
+        String redisUrl = env("REDIS_URL", "redis://127.0.0.1:6379");
+
+        if (name.equals("ours-redis") && !onClassPath(REDIS_BACKEND)) {
+            System.err.println("BACKEND MISSING: " + REDIS_BACKEND + " is not in this build of vertx-sessions; "
+                    + "the ours-redis server cannot run");
+            System.exit(EXIT_BACKEND_MISSING);
+        }
+
+        Vertx vertx = Vertx.vertx();
+        Path directory = name.equals("ours-file") ? Files.createTempDirectory("vertx-sessions-bench-") : null;
+        Handler<RoutingContext> sessions = sessionHandler(vertx, name, redisUrl, directory);
+        if (sessions instanceof SessionMiddleware) {
+            // For the server log: how the loads went (e.g. how many took a save in flight instead of reading the
+            // store).
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(() -> System.out.println("METRICS "
+                            + ((SessionMiddleware) sessions).metrics().toJson().encode())));
+        }
+        if (directory != null) {
+            System.out.println("session directory: " + directory);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(directory)));
+        }
+        vertx.deployVerticle(() -> new HttpVerticle(sessions, port), new DeploymentOptions().setInstances(instances))
+                .onSuccess(id -> System.out.println("READY " + name + " " + port))
+                .onFailure(e -> {
+                    System.err.println("could not start " + name + ": " + e);
+                    System.exit(1);
+                });
     }
-  }
+
+    /** Returns the session handler of a server, or null for {@code bare}. Created once, shared by all verticles. */
+    public static Handler<RoutingContext> sessionHandler(Vertx vertx, String name, String redisUrl, Path directory) {
+        switch (name) {
+            case "bare":
+                return null;
+            case "vertx-local":
+                return SessionHandler.create(LocalSessionStore.create(vertx));
+            case "vertx-cookie":
+                return SessionHandler.create(CookieSessionStore.create(vertx, SECRET));
+            case "vertx-redis":
+                Redis redis = Redis.createClient(
+                        vertx,
+                        new RedisOptions()
+                                .setConnectionString(redisUrl)
+                                .setMaxPoolSize(REDIS_POOL_SIZE)
+                                .setMaxPoolWaiting(1024));
+                return SessionHandler.create(RedisSessionStore.create(vertx, redis));
+            case "ours-signed":
+                return SessionMiddleware.create(vertx, new SessionConfig().setSecretKey(SECRET));
+            case "ours-file":
+                return SessionMiddleware.create(
+                        vertx,
+                        new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
+            case "ours-redis":
+                return SessionMiddleware.create(
+                        vertx,
+                        new SessionConfig()
+                                .setManager("redis")
+                                .setBackendOption("redis_url", redisUrl)
+                                .setBackendOption("redis_pool_size", REDIS_POOL_SIZE));
+            default:
+                throw new IllegalArgumentException("unknown server " + name);
+        }
+    }
+
+    /** One HTTP server with the two routes; Vert.x spreads connections over the instances. */
+    public static final class HttpVerticle extends VerticleBase {
+        private final Handler<RoutingContext> sessions;
+        private final int port;
+
+        /** Serves the two routes behind {@code sessions} (null: no sessions) on 127.0.0.1:{@code port}. */
+        public HttpVerticle(Handler<RoutingContext> sessions, int port) {
+            this.sessions = sessions;
+            this.port = port;
+        }
+
+        @Override
+        public Future<?> start() {
+            Router router = Router.router(vertx);
+            if (sessions == null) {
+                router.get("/counter").handler(ctx -> text(ctx, "1"));
+                router.get("/read").handler(ctx -> text(ctx, "0"));
+            } else {
+                router.route().handler(sessions);
+                router.get("/counter").handler(BenchServer::counter);
+                router.get("/read").handler(BenchServer::read);
+            }
+            return vertx.createHttpServer(
+                            new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+                    .requestHandler(router)
+                    .listen();
+        }
+    }
+
+    static void counter(RoutingContext ctx) {
+        Session session = ctx.session();
+        int counter = number(session.get("counter")) + 1;
+        session.put("counter", counter);
+        text(ctx, Integer.toString(counter));
+    }
+
+    static void read(RoutingContext ctx) {
+        text(ctx, Integer.toString(number(ctx.session().get("counter"))));
+    }
+
+    private static int number(Object value) {
+        return value instanceof Number ? ((Number) value).intValue() : 0;
+    }
+
+    private static void text(RoutingContext ctx, String body) {
+        ctx.response().putHeader("content-type", "text/plain").end(body);
+    }
+
+    private static boolean onClassPath(String className) {
+        try {
+            Class.forName(className, false, BenchServer.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
+        }
+    }
+
+    private static String env(String name, String fallback) {
+        String value = System.getenv(name);
+        return value == null || value.isEmpty() ? fallback : value;
+    }
+
+    private static void deleteTree(Path directory) {
+        try (Stream<Path> files = Files.walk(directory)) {
+            files.sorted(Comparator.reverseOrder()).forEach(path -> {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("could not delete " + directory + ": " + e);
+        }
+    }
 }

@@ -6,7 +6,6 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
-
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -24,56 +23,65 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FreshSessions {
 
-  private FreshSessions() {
-  }
+    private FreshSessions() {}
 
-  public static void main(String[] args) throws Exception {
-    int port = Integer.parseInt(args[0]);
-    int count = Integer.parseInt(args[1]);
-    int concurrency = args.length > 2 ? Integer.parseInt(args[2]) : 8;
-    Vertx vertx = Vertx.vertx();
-    HttpClient client = vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1")
-      .setDefaultPort(port).setKeepAlive(true), new PoolOptions().setHttp1MaxSize(concurrency));
-    AtomicInteger next = new AtomicInteger();
-    AtomicInteger ok = new AtomicInteger();
-    AtomicInteger failed = new AtomicInteger();
-    long start = System.nanoTime();
-    Promise<Void> all = Promise.promise();
-    AtomicInteger running = new AtomicInteger(concurrency);
-    for (int i = 0; i < concurrency; i++) {
-      Promise<Void> done = Promise.promise();
-      done.future().onComplete(ar -> {
-        if (running.decrementAndGet() == 0) {
-          all.complete();
+    public static void main(String[] args) throws Exception {
+        int port = Integer.parseInt(args[0]);
+        int count = Integer.parseInt(args[1]);
+        int concurrency = args.length > 2 ? Integer.parseInt(args[2]) : 8;
+        Vertx vertx = Vertx.vertx();
+        HttpClient client = vertx.createHttpClient(
+                new HttpClientOptions()
+                        .setDefaultHost("127.0.0.1")
+                        .setDefaultPort(port)
+                        .setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(concurrency));
+        AtomicInteger next = new AtomicInteger();
+        AtomicInteger ok = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        long start = System.nanoTime();
+        Promise<Void> all = Promise.promise();
+        AtomicInteger running = new AtomicInteger(concurrency);
+        for (int i = 0; i < concurrency; i++) {
+            Promise<Void> done = Promise.promise();
+            done.future().onComplete(ar -> {
+                if (running.decrementAndGet() == 0) {
+                    all.complete();
+                }
+            });
+            vertx.runOnContext(v -> step(client, count, next, ok, failed, done));
         }
-      });
-      vertx.runOnContext(v -> step(client, count, next, ok, failed, done));
+        all.future().toCompletionStage().toCompletableFuture().get(30, TimeUnit.MINUTES);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("FRESH ok=%d failed=%d seconds=%.1f%n", ok.get(), failed.get(), seconds);
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        System.exit(failed.get() == 0 ? 0 : 1);
     }
-    all.future().toCompletionStage().toCompletableFuture().get(30, TimeUnit.MINUTES);
-    double seconds = (System.nanoTime() - start) / 1e9;
-    System.out.printf("FRESH ok=%d failed=%d seconds=%.1f%n", ok.get(), failed.get(), seconds);
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    System.exit(failed.get() == 0 ? 0 : 1);
-  }
 
-  /** Sends one request, then the next, until {@code count} have been claimed by all loops together. */
-  private static void step(HttpClient client, int count, AtomicInteger next, AtomicInteger ok, AtomicInteger failed,
-                           Promise<Void> done) {
-    if (next.getAndIncrement() >= count) {
-      done.complete();
-      return;
-    }
-    client.request(HttpMethod.GET, "/counter")
-      .compose(request -> request.send())
-      .compose(response -> response.body().map(body ->
-        response.statusCode() / 100 == 2 && !response.cookies().isEmpty()))
-      .onComplete(ar -> {
-        if (ar.succeeded() && ar.result()) {
-          ok.incrementAndGet();
-        } else {
-          failed.incrementAndGet();
+    /** Sends one request, then the next, until {@code count} have been claimed by all loops together. */
+    private static void step(
+            HttpClient client,
+            int count,
+            AtomicInteger next,
+            AtomicInteger ok,
+            AtomicInteger failed,
+            Promise<Void> done) {
+        if (next.getAndIncrement() >= count) {
+            done.complete();
+            return;
         }
-        step(client, count, next, ok, failed, done);
-      });
-  }
+        client.request(HttpMethod.GET, "/counter")
+                .compose(request -> request.send())
+                .compose(response -> response.body()
+                        .map(body -> response.statusCode() / 100 == 2
+                                && !response.cookies().isEmpty()))
+                .onComplete(ar -> {
+                    if (ar.succeeded() && ar.result()) {
+                        ok.incrementAndGet();
+                    } else {
+                        failed.incrementAndGet();
+                    }
+                    step(client, count, next, ok, failed, done);
+                });
+    }
 }

@@ -4,7 +4,6 @@ import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
-
 import java.net.URI;
 import java.util.Locale;
 import java.util.Set;
@@ -20,37 +19,41 @@ import java.util.Set;
  */
 final class CrossSiteGuard implements Handler<RoutingContext> {
 
-  private static final Set<HttpMethod> SAFE = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS);
+    private static final Set<HttpMethod> SAFE = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS);
 
-  @Override
-  public void handle(RoutingContext ctx) {
-    HttpServerRequest request = ctx.request();
-    if (SAFE.contains(request.method()) || isSameOrigin(request)) {
-      ctx.next();
-      return;
+    @Override
+    public void handle(RoutingContext ctx) {
+        HttpServerRequest request = ctx.request();
+        if (SAFE.contains(request.method()) || isSameOrigin(request)) {
+            ctx.next();
+            return;
+        }
+        ctx.response()
+                .setStatusCode(403)
+                .putHeader("content-type", "text/plain; charset=utf-8")
+                .end("Cross-site request refused.\n");
     }
-    ctx.response().setStatusCode(403).putHeader("content-type", "text/plain; charset=utf-8")
-      .end("Cross-site request refused.\n");
-  }
 
-  private static boolean isSameOrigin(HttpServerRequest request) {
-    String fetchSite = request.getHeader("Sec-Fetch-Site");
-    if (fetchSite != null) {
-      String site = fetchSite.trim().toLowerCase(Locale.ROOT);
-      return site.equals("same-origin") || site.equals("none");
+    private static boolean isSameOrigin(HttpServerRequest request) {
+        String fetchSite = request.getHeader("Sec-Fetch-Site");
+        if (fetchSite != null) {
+            String site = fetchSite.trim().toLowerCase(Locale.ROOT);
+            return site.equals("same-origin") || site.equals("none");
+        }
+        String origin = request.getHeader("Origin");
+        if (origin == null) {
+            return true; // not sent by a page in a browser
+        }
+        String host = request.getHeader("Host");
+        try {
+            URI uri = URI.create(origin.trim());
+            String authority = uri.getRawAuthority();
+            return authority != null
+                    && host != null
+                    && authority.equalsIgnoreCase(host.trim())
+                    && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()));
+        } catch (IllegalArgumentException e) {
+            return false; // "null" (a sandboxed or privacy-sensitive context) or garbage
+        }
     }
-    String origin = request.getHeader("Origin");
-    if (origin == null) {
-      return true; // not sent by a page in a browser
-    }
-    String host = request.getHeader("Host");
-    try {
-      URI uri = URI.create(origin.trim());
-      String authority = uri.getRawAuthority();
-      return authority != null && host != null && authority.equalsIgnoreCase(host.trim())
-        && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()));
-    } catch (IllegalArgumentException e) {
-      return false; // "null" (a sandboxed or privacy-sensitive context) or garbage
-    }
-  }
 }

@@ -4,7 +4,6 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.redis.RedisSessionOptions;
 import dev.vertxsessions.samples.postgres.PostgresSessionOptions;
 import io.vertx.core.json.JsonObject;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -36,182 +35,178 @@ import java.util.Map;
  */
 public final class DemoSettings {
 
-  /** Where sessions are kept. */
-  public enum Backend {
-    /** Signed cookies: nothing is stored on the server. */
-    COOKIE,
-    /** One file per session in {@code SESSION_DIR}. */
-    FILE,
-    /** Redis at {@code REDIS_URL}. */
-    REDIS,
-    /** PostgreSQL at {@code DATABASE_URL}, with the sample backend of {@code samples/postgres}. */
-    POSTGRES
-  }
-
-  /** The database of the postgres backend when {@code DATABASE_URL} is not set. */
-  public static final String DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
-
-  private final int port;
-  private final Backend backend;
-  private final SessionConfig sessionConfig;
-  private final List<String> warnings;
-
-  private DemoSettings(int port, Backend backend, SessionConfig sessionConfig, List<String> warnings) {
-    this.port = port;
-    this.backend = backend;
-    this.sessionConfig = sessionConfig;
-    this.warnings = List.copyOf(warnings);
-  }
-
-  /** Reads the settings from {@code env} (e.g. {@code System.getenv()}). */
-  public static DemoSettings fromEnv(Map<String, String> env) {
-    List<String> errors = new ArrayList<>();
-    List<String> warnings = new ArrayList<>();
-    SessionConfig config = new SessionConfig();
-
-    int port = 8080;
-    String portValue = value(env, "PORT");
-    if (portValue != null) {
-      Long parsed = wholeNumber(portValue);
-      if (parsed == null || parsed > 65535) {
-        errors.add("PORT must be a whole number from 0 to 65535, got " + quote(portValue));
-      } else {
-        port = parsed.intValue();
-      }
+    /** Where sessions are kept. */
+    public enum Backend {
+        /** Signed cookies: nothing is stored on the server. */
+        COOKIE,
+        /** One file per session in {@code SESSION_DIR}. */
+        FILE,
+        /** Redis at {@code REDIS_URL}. */
+        REDIS,
+        /** PostgreSQL at {@code DATABASE_URL}, with the sample backend of {@code samples/postgres}. */
+        POSTGRES
     }
 
-    Backend backend = Backend.COOKIE;
-    String backendValue = value(env, "SESSION_BACKEND");
-    if (backendValue != null) {
-      switch (backendValue.toLowerCase(Locale.ROOT)) {
-  case "cookie" -> 
-backend = Backend.COOKIE;
-  case "file" -> 
-backend = Backend.FILE;
-  case "redis" -> 
-backend = Backend.REDIS;
-  case "postgres" -> 
-backend = Backend.POSTGRES;
-  default -> 
-errors.add("SESSION_BACKEND must be cookie, file, redis or postgres, got " + quote(backendValue));
-}
+    /** The database of the postgres backend when {@code DATABASE_URL} is not set. */
+    public static final String DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
+
+    private final int port;
+    private final Backend backend;
+    private final SessionConfig sessionConfig;
+    private final List<String> warnings;
+
+    private DemoSettings(int port, Backend backend, SessionConfig sessionConfig, List<String> warnings) {
+        this.port = port;
+        this.backend = backend;
+        this.sessionConfig = sessionConfig;
+        this.warnings = List.copyOf(warnings);
     }
 
-    String directory = value(env, "SESSION_DIR");
-    if (directory != null) {
-      try {
-        Path unused = Path.of(directory); // throws for a path this system cannot have
-        config.setBackendOption("directory", directory);
-      } catch (InvalidPathException e) {
-        errors.add("SESSION_DIR must be a directory path, got " + quote(directory));
-      }
+    /** Reads the settings from {@code env} (e.g. {@code System.getenv()}). */
+    public static DemoSettings fromEnv(Map<String, String> env) {
+        List<String> errors = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        SessionConfig config = new SessionConfig();
+
+        int port = 8080;
+        String portValue = value(env, "PORT");
+        if (portValue != null) {
+            Long parsed = wholeNumber(portValue);
+            if (parsed == null || parsed > 65535) {
+                errors.add("PORT must be a whole number from 0 to 65535, got " + quote(portValue));
+            } else {
+                port = parsed.intValue();
+            }
+        }
+
+        Backend backend = Backend.COOKIE;
+        String backendValue = value(env, "SESSION_BACKEND");
+        if (backendValue != null) {
+            switch (backendValue.toLowerCase(Locale.ROOT)) {
+                case "cookie" -> backend = Backend.COOKIE;
+                case "file" -> backend = Backend.FILE;
+                case "redis" -> backend = Backend.REDIS;
+                case "postgres" -> backend = Backend.POSTGRES;
+                default ->
+                    errors.add("SESSION_BACKEND must be cookie, file, redis or postgres, got " + quote(backendValue));
+            }
+        }
+
+        String directory = value(env, "SESSION_DIR");
+        if (directory != null) {
+            try {
+                Path unused = Path.of(directory); // throws for a path this system cannot have
+                config.setBackendOption("directory", directory);
+            } catch (InvalidPathException e) {
+                errors.add("SESSION_DIR must be a directory path, got " + quote(directory));
+            }
+        }
+
+        String secret = value(env, "SESSION_SECRET");
+        if (secret != null) {
+            int bytes = secret.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes < SessionConfig.MIN_SECRET_BYTES) {
+                // Never echo a secret, not even a wrong one.
+                errors.add("SESSION_SECRET must be at least " + SessionConfig.MIN_SECRET_BYTES + " bytes, got " + bytes
+                        + "; generate one with `openssl rand -hex 32`");
+            } else {
+                config.setSecretKey(secret);
+            }
+        } else if (backend == Backend.COOKIE) {
+            byte[] key = new byte[32];
+            new SecureRandom().nextBytes(key);
+            config.setSecretKey(HexFormat.of().formatHex(key));
+            warnings.add("SESSION_SECRET is not set: using a random key, so sessions will not survive a restart "
+                    + "(and instances started separately cannot read each other's cookies)");
+        }
+
+        String expiry = value(env, "SESSION_EXPIRY");
+        if (expiry != null) {
+            Long seconds = wholeNumber(expiry);
+            if (seconds == null || seconds < 1 || seconds > Integer.MAX_VALUE) {
+                errors.add("SESSION_EXPIRY must be a whole number of seconds from 1 to " + Integer.MAX_VALUE + ", got "
+                        + quote(expiry));
+            } else {
+                config.setExpiry(Duration.ofSeconds(seconds));
+            }
+        }
+
+        String secure = value(env, "SESSION_COOKIE_SECURE");
+        if (secure != null) {
+            if (secure.equalsIgnoreCase("true") || secure.equalsIgnoreCase("false")) {
+                config.setCookieSecure(Boolean.parseBoolean(secure));
+            } else {
+                errors.add("SESSION_COOKIE_SECURE must be true or false, got " + quote(secure));
+            }
+        }
+
+        String redisUrl = value(env, "REDIS_URL");
+        if (redisUrl != null) {
+            try {
+                new RedisSessionOptions().setUrl(redisUrl); // checks it
+                config.setBackendOption("redis_url", redisUrl);
+            } catch (IllegalArgumentException e) {
+                // The URL may carry a password: say how long it is, not what it is.
+                errors.add("REDIS_URL must start with redis://, rediss:// or unix://, got a value of "
+                        + redisUrl.length() + " characters");
+            }
+        }
+
+        String databaseUrl = value(env, "DATABASE_URL");
+        if (databaseUrl != null || backend == Backend.POSTGRES) {
+            String url = databaseUrl != null ? databaseUrl : DEFAULT_DATABASE_URL;
+            try {
+                PostgresSessionOptions.of(url); // checks it
+                config.setBackendOption(PostgresSessionOptions.JSON_KEY, new JsonObject().put("url", url));
+            } catch (IllegalArgumentException e) {
+                // The URL may carry a password: say how long it is, not what it is.
+                errors.add("DATABASE_URL must be postgresql://user:password@host:port/database, got a value of "
+                        + url.length() + " characters");
+            }
+        }
+
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", errors));
+        }
+        config.setManager(backend == Backend.COOKIE ? "signed" : backend.name().toLowerCase(Locale.ROOT));
+        return new DemoSettings(port, backend, config, warnings);
     }
 
-    String secret = value(env, "SESSION_SECRET");
-    if (secret != null) {
-      int bytes = secret.getBytes(StandardCharsets.UTF_8).length;
-      if (bytes < SessionConfig.MIN_SECRET_BYTES) {
-        // Never echo a secret, not even a wrong one.
-        errors.add("SESSION_SECRET must be at least " + SessionConfig.MIN_SECRET_BYTES + " bytes, got " + bytes
-          + "; generate one with `openssl rand -hex 32`");
-      } else {
-        config.setSecretKey(secret);
-      }
-    } else if (backend == Backend.COOKIE) {
-      byte[] key = new byte[32];
-      new SecureRandom().nextBytes(key);
-      config.setSecretKey(HexFormat.of().formatHex(key));
-      warnings.add("SESSION_SECRET is not set: using a random key, so sessions will not survive a restart "
-        + "(and instances started separately cannot read each other's cookies)");
+    /** Returns the HTTP port; 0 picks a free one. */
+    public int port() {
+        return port;
     }
 
-    String expiry = value(env, "SESSION_EXPIRY");
-    if (expiry != null) {
-      Long seconds = wholeNumber(expiry);
-      if (seconds == null || seconds < 1 || seconds > Integer.MAX_VALUE) {
-        errors.add("SESSION_EXPIRY must be a whole number of seconds from 1 to " + Integer.MAX_VALUE + ", got "
-          + quote(expiry));
-      } else {
-        config.setExpiry(Duration.ofSeconds(seconds));
-      }
+    /** Returns where sessions are kept. */
+    public Backend backend() {
+        return backend;
     }
 
-    String secure = value(env, "SESSION_COOKIE_SECURE");
-    if (secure != null) {
-      if (secure.equalsIgnoreCase("true") || secure.equalsIgnoreCase("false")) {
-        config.setCookieSecure(Boolean.parseBoolean(secure));
-      } else {
-        errors.add("SESSION_COOKIE_SECURE must be true or false, got " + quote(secure));
-      }
+    /** Returns a copy of the session configuration the settings describe. */
+    public SessionConfig sessionConfig() {
+        return new SessionConfig(sessionConfig);
     }
 
-    String redisUrl = value(env, "REDIS_URL");
-    if (redisUrl != null) {
-      try {
-        new RedisSessionOptions().setUrl(redisUrl); // checks it
-        config.setBackendOption("redis_url", redisUrl);
-      } catch (IllegalArgumentException e) {
-        // The URL may carry a password: say how long it is, not what it is.
-        errors.add("REDIS_URL must start with redis://, rediss:// or unix://, got a value of " + redisUrl.length()
-          + " characters");
-      }
+    /** Returns what the operator should know about these settings (e.g. a generated secret). */
+    public List<String> warnings() {
+        return warnings;
     }
 
-    String databaseUrl = value(env, "DATABASE_URL");
-    if (databaseUrl != null || backend == Backend.POSTGRES) {
-      String url = databaseUrl != null ? databaseUrl : DEFAULT_DATABASE_URL;
-      try {
-        PostgresSessionOptions.of(url); // checks it
-        config.setBackendOption(PostgresSessionOptions.JSON_KEY, new JsonObject().put("url", url));
-      } catch (IllegalArgumentException e) {
-        // The URL may carry a password: say how long it is, not what it is.
-        errors.add("DATABASE_URL must be postgresql://user:password@host:port/database, got a value of "
-          + url.length() + " characters");
-      }
+    private static String value(Map<String, String> env, String name) {
+        String value = env.get(name);
+        return value == null || value.isEmpty() ? null : value;
     }
 
-    if (!errors.isEmpty()) {
-      throw new IllegalArgumentException(String.join("; ", errors));
+    /** Returns the non-negative whole number {@code value} spells, or null. */
+    private static Long wholeNumber(String value) {
+        if (!value.matches("[0-9]{1,12}")) {
+            return null;
+        }
+        return Long.parseLong(value);
     }
-    config.setManager(backend == Backend.COOKIE ? "signed" : backend.name().toLowerCase(Locale.ROOT));
-    return new DemoSettings(port, backend, config, warnings);
-  }
 
-  /** Returns the HTTP port; 0 picks a free one. */
-  public int port() {
-    return port;
-  }
-
-  /** Returns where sessions are kept. */
-  public Backend backend() {
-    return backend;
-  }
-
-  /** Returns a copy of the session configuration the settings describe. */
-  public SessionConfig sessionConfig() {
-    return new SessionConfig(sessionConfig);
-  }
-
-  /** Returns what the operator should know about these settings (e.g. a generated secret). */
-  public List<String> warnings() {
-    return warnings;
-  }
-
-  private static String value(Map<String, String> env, String name) {
-    String value = env.get(name);
-    return value == null || value.isEmpty() ? null : value;
-  }
-
-  /** Returns the non-negative whole number {@code value} spells, or null. */
-  private static Long wholeNumber(String value) {
-    if (!value.matches("[0-9]{1,12}")) {
-      return null;
+    private static String quote(String value) {
+        String shown = value.length() > 40 ? value.substring(0, 40) + "..." : value;
+        return "'" + shown + "'";
     }
-    return Long.parseLong(value);
-  }
-
-  private static String quote(String value) {
-    String shown = value.length() > 40 ? value.substring(0, 40) + "..." : value;
-    return "'" + shown + "'";
-  }
 }

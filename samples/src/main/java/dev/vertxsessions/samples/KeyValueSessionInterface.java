@@ -5,7 +5,6 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionManagerFactory;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-
 import java.util.LinkedHashMap;
 
 /**
@@ -26,60 +25,61 @@ import java.util.LinkedHashMap;
  */
 public class KeyValueSessionInterface extends BaseSessionInterface {
 
-  private final KeyValueStore store;
+    private final KeyValueStore store;
 
-  /** Creates the session of one request, kept in {@code store}. */
-  public KeyValueSessionInterface(KeyValueStore store) {
-    this.store = store;
-  }
-
-  /** Returns the factory to pass to {@link SessionConfig#setManager(SessionManagerFactory)}. */
-  public static SessionManagerFactory factory(KeyValueStore store) {
-    return SessionManagerFactory.of(() -> new KeyValueSessionInterface(store));
-  }
-
-  /** Loads the session named by the cookie; an unknown or expired key leaves the session empty (a new one). */
-  @Override
-  protected Future<Void> load() {
-    return store.get(storeKey(getSessionKey())).map(json -> {
-      if (json != null) {
-        restore(new JsonObject(json).getMap());
-      }
-      return null;
-    });
-  }
-
-  /**
-   * Saves the session. A session that was loaded is only overwritten while it still exists, so a request that
-   * was running while another one logged out cannot bring the session back.
-   */
-  @Override
-  protected Future<Void> save() {
-    String json = document(); // read the data now: it may change once this method returns
-    if (isNew()) {
-      return store.setex(storeKey(getSessionKey()), getExpiryAge(), json);
+    /** Creates the session of one request, kept in {@code store}. */
+    public KeyValueSessionInterface(KeyValueStore store) {
+        this.store = store;
     }
-    return store.setexIfExists(storeKey(getSessionKey()), getExpiryAge(), json).mapEmpty();
-  }
 
-  /** Saves the session under its new key after {@code regenerate()} (at login), then deletes the old key. */
-  @Override
-  protected Future<Void> replace(String previousKey) {
-    String json = document();
-    return store.setex(storeKey(getSessionKey()), getExpiryAge(), json).compose(v -> delete(previousKey));
-  }
+    /** Returns the factory to pass to {@link SessionConfig#setManager(SessionManagerFactory)}. */
+    public static SessionManagerFactory factory(KeyValueStore store) {
+        return SessionManagerFactory.of(() -> new KeyValueSessionInterface(store));
+    }
 
-  /** Deletes the stored session (at logout, or for the old key after {@code regenerate()}). */
-  @Override
-  protected Future<Void> delete(String sessionKey) {
-    return store.del(storeKey(sessionKey));
-  }
+    /** Loads the session named by the cookie; an unknown or expired key leaves the session empty (a new one). */
+    @Override
+    protected Future<Void> load() {
+        return store.get(storeKey(getSessionKey())).map(json -> {
+            if (json != null) {
+                restore(new JsonObject(json).getMap());
+            }
+            return null;
+        });
+    }
 
-  private String document() {
-    return new JsonObject(new LinkedHashMap<>(data())).encode();
-  }
+    /**
+     * Saves the session. A session that was loaded is only overwritten while it still exists, so a request that
+     * was running while another one logged out cannot bring the session back.
+     */
+    @Override
+    protected Future<Void> save() {
+        String json = document(); // read the data now: it may change once this method returns
+        if (isNew()) {
+            return store.setex(storeKey(getSessionKey()), getExpiryAge(), json);
+        }
+        return store.setexIfExists(storeKey(getSessionKey()), getExpiryAge(), json)
+                .mapEmpty();
+    }
 
-  private static String storeKey(String sessionKey) {
-    return "session:" + sessionKey;
-  }
+    /** Saves the session under its new key after {@code regenerate()} (at login), then deletes the old key. */
+    @Override
+    protected Future<Void> replace(String previousKey) {
+        String json = document();
+        return store.setex(storeKey(getSessionKey()), getExpiryAge(), json).compose(v -> delete(previousKey));
+    }
+
+    /** Deletes the stored session (at logout, or for the old key after {@code regenerate()}). */
+    @Override
+    protected Future<Void> delete(String sessionKey) {
+        return store.del(storeKey(sessionKey));
+    }
+
+    private String document() {
+        return new JsonObject(new LinkedHashMap<>(data())).encode();
+    }
+
+    private static String storeKey(String sessionKey) {
+        return "session:" + sessionKey;
+    }
 }

@@ -1,7 +1,6 @@
 package dev.vertxsessions.samples;
 
 import io.vertx.core.Future;
-
 import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,58 +14,57 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class KeyValueStore {
 
-  private record Entry(String value, long expiresAtMillis) {
-  }
+    private record Entry(String value, long expiresAtMillis) {}
 
-  private final Map<String, Entry> entries = new ConcurrentHashMap<>();
-  private final Clock clock;
+    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final Clock clock;
 
-  /** Creates an empty store whose entries expire by {@code clock}. */
-  public KeyValueStore(Clock clock) {
-    this.clock = clock;
-  }
-
-  /** Returns the value of {@code key}, or null when it is absent or expired ({@code GET}). */
-  public Future<String> get(String key) {
-    Entry entry = entries.get(key);
-    if (entry != null && entry.expiresAtMillis() <= clock.millis()) {
-      entries.remove(key, entry);
-      entry = null;
+    /** Creates an empty store whose entries expire by {@code clock}. */
+    public KeyValueStore(Clock clock) {
+        this.clock = clock;
     }
-    return Future.succeededFuture(entry == null ? null : entry.value());
-  }
 
-  /** Sets {@code key} to {@code value} for {@code seconds} ({@code SET key value EX seconds}). */
-  public Future<Void> setex(String key, long seconds, String value) {
-    entries.put(key, new Entry(value, clock.millis() + seconds * 1000));
-    return Future.succeededFuture();
-  }
+    /** Returns the value of {@code key}, or null when it is absent or expired ({@code GET}). */
+    public Future<String> get(String key) {
+        Entry entry = entries.get(key);
+        if (entry != null && entry.expiresAtMillis() <= clock.millis()) {
+            entries.remove(key, entry);
+            entry = null;
+        }
+        return Future.succeededFuture(entry == null ? null : entry.value());
+    }
 
-  /**
-   * Sets {@code key} only when it exists and has not expired ({@code SET key value EX seconds XX}); returns
-   * whether it was set.
-   */
-  public Future<Boolean> setexIfExists(String key, long seconds, String value) {
-    long now = clock.millis();
-    Entry updated = entries.computeIfPresent(key,
-      (k, entry) -> entry.expiresAtMillis() <= now ? null : new Entry(value, now + seconds * 1000));
-    return Future.succeededFuture(updated != null);
-  }
+    /** Sets {@code key} to {@code value} for {@code seconds} ({@code SET key value EX seconds}). */
+    public Future<Void> setex(String key, long seconds, String value) {
+        entries.put(key, new Entry(value, clock.millis() + seconds * 1000));
+        return Future.succeededFuture();
+    }
 
-  /** Deletes {@code key} ({@code DEL}). */
-  public Future<Void> del(String key) {
-    entries.remove(key);
-    return Future.succeededFuture();
-  }
+    /**
+     * Sets {@code key} only when it exists and has not expired ({@code SET key value EX seconds XX}); returns
+     * whether it was set.
+     */
+    public Future<Boolean> setexIfExists(String key, long seconds, String value) {
+        long now = clock.millis();
+        Entry updated = entries.computeIfPresent(
+                key, (k, entry) -> entry.expiresAtMillis() <= now ? null : new Entry(value, now + seconds * 1000));
+        return Future.succeededFuture(updated != null);
+    }
 
-  /** Returns how many keys are stored, expired ones included (like {@code DBSIZE}). */
-  public int size() {
-    return entries.size();
-  }
+    /** Deletes {@code key} ({@code DEL}). */
+    public Future<Void> del(String key) {
+        entries.remove(key);
+        return Future.succeededFuture();
+    }
 
-  /** Returns whether {@code key} is stored and has not expired. */
-  public boolean contains(String key) {
-    Entry entry = entries.get(key);
-    return entry != null && entry.expiresAtMillis() > clock.millis();
-  }
+    /** Returns how many keys are stored, expired ones included (like {@code DBSIZE}). */
+    public int size() {
+        return entries.size();
+    }
+
+    /** Returns whether {@code key} is stored and has not expired. */
+    public boolean contains(String key) {
+        Entry entry = entries.get(key);
+        return entry != null && entry.expiresAtMillis() > clock.millis();
+    }
 }

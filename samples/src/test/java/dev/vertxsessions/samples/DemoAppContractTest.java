@@ -1,7 +1,13 @@
 package dev.vertxsessions.samples;
 
-import dev.vertxsessions.MutableClock;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -12,25 +18,17 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.OptionalInt;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Walks every route of the demo over real HTTP with a cookie-keeping client. Each backend extends this class with
@@ -40,403 +38,462 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(VertxExtension.class)
 abstract class DemoAppContractTest {
 
-  static final String SECRET = "demo-test-secret-0123456789abcdef0123456789";
-  static final String COOKIE = "session_id";
+    static final String SECRET = "demo-test-secret-0123456789abcdef0123456789";
+    static final String COOKIE = "session_id";
 
-  @TempDir
-  Path tempDir;
+    @TempDir
+    Path tempDir;
 
-  Vertx vertx;
-  MutableClock clock;
-  SessionConfig config;
-  DemoApp app;
-  WebClient client;
+    Vertx vertx;
+    MutableClock clock;
+    SessionConfig config;
+    DemoApp app;
+    WebClient client;
 
-  /** Returns the configuration that selects the backend under test; the test sets its clock. */
-  abstract SessionConfig sessionConfig(Path tempDir);
+    /** Returns the configuration that selects the backend under test; the test sets its clock. */
+    abstract SessionConfig sessionConfig(Path tempDir);
 
-  /** Returns whether sessions live on the server, so that a logout or a new key ends the old cookie for good. */
-  abstract boolean storesSessionsOnServer();
+    /** Returns whether sessions live on the server, so that a logout or a new key ends the old cookie for good. */
+    abstract boolean storesSessionsOnServer();
 
-  /** Returns how many sessions the store holds, when the test can look into the store. */
-  OptionalInt storedSessions() {
-    return OptionalInt.empty();
-  }
-
-  @BeforeEach
-  void startDemo(Vertx vertx) {
-    this.vertx = vertx;
-    clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.SECONDS));
-    config = sessionConfig(tempDir).setClock(clock);
-    start();
-  }
-
-  @AfterEach
-  void stopDemo() {
-    stop();
-  }
-
-  private void start() {
-    app = DemoApp.start(vertx, config, 0, 2).await();
-    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(app.port())
-      .setFollowRedirects(false), new PoolOptions().setHttp1MaxSize(64));
-  }
-
-  private void stop() {
-    if (client != null) {
-      client.close();
+    /** Returns how many sessions the store holds, when the test can look into the store. */
+    OptionalInt storedSessions() {
+        return OptionalInt.empty();
     }
-    if (app != null) {
-      app.close().await();
+
+    @BeforeEach
+    void startDemo(Vertx vertx) {
+        this.vertx = vertx;
+        clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.SECONDS));
+        config = sessionConfig(tempDir).setClock(clock);
+        start();
     }
-  }
 
-  Browser browser() {
-    return new Browser(() -> client);
-  }
-
-  /** Logs {@code browser} in and checks the redirect to the dashboard. */
-  static HttpResponse<Buffer> logIn(Browser browser, String username, String password) {
-    HttpResponse<Buffer> response = browser.postForm("/login", "username", username, "password", password);
-    assertEquals(302, response.statusCode());
-    assertEquals("/dashboard", response.getHeader("location"));
-    return response;
-  }
-
-  static void assertRedirect(String location, HttpResponse<Buffer> response) {
-    assertEquals(302, response.statusCode(), () -> "body: " + response.bodyAsString());
-    assertEquals(location, response.getHeader("location"));
-  }
-
-  static void assertJson(int status, JsonObject expected, HttpResponse<Buffer> response) {
-    assertEquals(status, response.statusCode(), () -> "body: " + response.bodyAsString());
-    assertEquals("application/json", response.getHeader("content-type"));
-    assertEquals(expected, response.bodyAsJsonObject());
-  }
-
-  static String html(HttpResponse<Buffer> response) {
-    assertEquals(200, response.statusCode(), () -> "body: " + response.bodyAsString());
-    assertEquals("text/html; charset=utf-8", response.getHeader("content-type"));
-    return response.bodyAsString();
-  }
-
-  static String text(HttpResponse<Buffer> response) {
-    assertEquals(200, response.statusCode(), () -> "body: " + response.bodyAsString());
-    assertEquals("text/plain; charset=utf-8", response.getHeader("content-type"));
-    return response.bodyAsString();
-  }
-
-  static JsonObject item(String name, double price, int quantity) {
-    return new JsonObject().put("name", name).put("price", price).put("quantity", quantity);
-  }
-
-  // ------------------------------------------------------------------ cross-site requests
-
-  @Test
-  void crossSitePosts_withTheVictimsCookie_areRefused_sameSiteAndNonBrowserOnesPass() {
-    Browser browser = browser();
-    logIn(browser, "alice", "wonderland");
-    String host = "127.0.0.1:" + app.port();
-    for (String path : new String[] {"/banking/transfer", "/cart/add/p1", "/login", "/logout"}) {
-      HttpResponse<Buffer> fetched = browser.postWithHeaders(path, "Sec-Fetch-Site", "cross-site",
-        "Origin", "https://evil.example");
-      assertEquals(403, fetched.statusCode(), path);
-      assertEquals("Cross-site request refused.\n", fetched.bodyAsString());
-      assertEquals(403, browser.postWithHeaders(path, "Origin", "https://evil.example").statusCode(),
-        path + ", an older browser that sends Origin only");
-      assertEquals(403, browser.postWithHeaders(path, "Sec-Fetch-Site", "same-site").statusCode(),
-        path + ", a sibling subdomain");
-      assertEquals(403, browser.postWithHeaders(path, "Origin", "null").statusCode(), path + ", an opaque origin");
+    @AfterEach
+    void stopDemo() {
+        stop();
     }
-    assertJson(200, new JsonObject().put("success", true),
-      browser.postWithHeaders("/banking/transfer", "Sec-Fetch-Site", "same-origin", "Origin", "http://" + host));
-    assertJson(200, new JsonObject().put("success", true),
-      browser.postWithHeaders("/banking/transfer", "Origin", "http://" + host));
-    assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
-    assertEquals(200, browser.get("/dashboard").statusCode(), "the refused requests logged nobody out");
-  }
 
-  // ------------------------------------------------------------------ visit counter
-
-  @Test
-  void counter_countsVisitsPerBrowser() {
-    Browser first = browser();
-    Browser second = browser();
-    assertEquals("You've visited this page 1 times", text(first.get("/")));
-    assertEquals("You've visited this page 2 times", text(first.get("/")));
-    assertEquals("You've visited this page 1 times", text(second.get("/")));
-    assertEquals("You've visited this page 3 times", text(first.get("/")));
-  }
-
-  @Test
-  void counter_setsSessionCookieWithSafeAttributes() {
-    HttpResponse<Buffer> response = browser().get("/");
-    String setCookie = Browser.setCookie(response, COOKIE);
-    assertNotNull(setCookie, "no session cookie set");
-    assertTrue(setCookie.contains("; Max-Age=86400"), setCookie);
-    assertTrue(setCookie.contains("; Path=/"), setCookie);
-    assertTrue(setCookie.contains("; HTTPOnly"), setCookie);
-    assertTrue(setCookie.contains("; SameSite=Lax"), setCookie);
-    assertFalse(setCookie.contains("Secure;") || setCookie.endsWith("Secure"), setCookie);
-  }
-
-  @Test
-  void root_showsBrowsersTheCountAndLinksToEveryExample() {
-    Browser browser = browser();
-    browser.get("/");
-    String page = html(browser.getHtml("/"));
-    assertTrue(page.contains("<h1>You&#39;ve visited this page 2 times</h1>"), page);
-    for (String link : List.of("/session-demo", "/login", "/dashboard", "/shop", "/cart", "/wizard/step1")) {
-      assertTrue(page.contains("href=\"" + link + "\""), link);
+    private void start() {
+        app = DemoApp.start(vertx, config, 0, 2).await();
+        client = WebClient.create(
+                vertx,
+                new WebClientOptions()
+                        .setDefaultHost("127.0.0.1")
+                        .setDefaultPort(app.port())
+                        .setFollowRedirects(false),
+                new PoolOptions().setHttp1MaxSize(64));
     }
-  }
 
-  @Test
-  void tamperedCookie_startsFreshSession() {
-    Browser browser = browser();
-    browser.setCookie(COOKIE, "not-a-session-we-issued");
-    assertEquals("You've visited this page 1 times", text(browser.get("/")));
-    assertNotEquals("not-a-session-we-issued", browser.cookie(COOKIE));
-    assertEquals("You've visited this page 2 times", text(browser.get("/")));
-  }
-
-  @Test
-  void sessions_surviveARestartOfTheApp() {
-    Browser browser = browser();
-    logIn(browser, "alice", "wonderland");
-    stop();
-    start();
-    assertTrue(html(browser.get("/dashboard")).contains("<h1>Welcome, alice!</h1>"));
-  }
-
-  // ------------------------------------------------------------------ session demo
-
-  @Test
-  void sessionDemo_listsKeysAndStoresLastVisit() {
-    Browser browser = browser();
-    assertJson(200, new JsonObject().putNull("user_id").put("session_keys", JsonArray.of("last_visit")),
-      browser.get("/session-demo"));
-    browser.get("/");
-    assertJson(200, new JsonObject().putNull("user_id").put("session_keys", JsonArray.of("last_visit", "counter")),
-      browser.get("/session-demo"));
-  }
-
-  @Test
-  void sessionDemo_afterLogin_showsUserId() {
-    Browser browser = browser();
-    logIn(browser, "bob", "builder");
-    assertJson(200, new JsonObject().put("user_id", 2)
-        .put("session_keys", JsonArray.of("user_id", "username", "auth_time", "is_admin", "last_visit")),
-      browser.get("/session-demo"));
-  }
-
-  // ------------------------------------------------------------------ login flow
-
-  @Test
-  void loginPage_showsFormAndEscapedMessages() {
-    Browser browser = browser();
-    String page = html(browser.get("/login"));
-    assertTrue(page.contains("<form method=\"post\" action=\"/login\">"), page);
-    assertTrue(page.contains("name=\"username\""), page);
-    assertTrue(page.contains("name=\"password\" type=\"password\""), page);
-    assertTrue(page.contains("href=\"/dashboard\"") && page.contains("href=\"/shop\"")
-      && page.contains("href=\"/wizard/step1\""), page);
-    assertTrue(html(browser.get("/login?error=invalid_credentials")).contains("Wrong username or password."));
-    assertTrue(html(browser.get("/login?message=logged_out")).contains("You have been logged out."));
-    String hostile = html(browser.get("/login?error=%3Cscript%3Ealert(1)%3C/script%3E&message=%22%3E%3Cb%3E"));
-    assertTrue(hostile.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), hostile);
-    assertTrue(hostile.contains("&quot;&gt;&lt;b&gt;"), hostile);
-    assertFalse(hostile.contains("<script>") || hostile.contains("\"><b>"), hostile);
-  }
-
-  @Test
-  void login_withWrongCredentials_redirectsWithErrorAndStartsNoSession() {
-    Browser browser = browser();
-    for (String[] credentials : new String[][] {{"alice", "builder"}, {"carol", "wonderland"}, {"alice", ""}}) {
-      HttpResponse<Buffer> response = browser.postForm("/login", "username", credentials[0],
-        "password", credentials[1]);
-      assertRedirect("/login?error=invalid_credentials", response);
-      assertNull(Browser.setCookie(response, COOKIE));
+    private void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (app != null) {
+            app.close().await();
+        }
     }
-    assertRedirect("/login?error=invalid_credentials", browser.post("/login"));
-    assertRedirect("/login", browser.get("/dashboard"));
-  }
 
-  @Test
-  void login_givesANewSessionKeyKeepsTheDataAndShowsTheDashboard() {
-    Browser browser = browser();
-    browser.get("/");
-    String before = browser.cookie(COOKIE);
-    HttpResponse<Buffer> login = logIn(browser, "alice", "wonderland");
-    String after = Browser.setCookie(login, COOKIE);
-    assertNotNull(after, "login set no cookie");
-    assertNotEquals(before, browser.cookie(COOKIE));
-    // The redirect came after the save completed: the store already holds the new session, and only it.
-    storedSessions().ifPresent(count -> assertEquals(1, count));
-    String dashboard = html(browser.get("/dashboard"));
-    assertTrue(dashboard.contains("<h1>Welcome, alice!</h1>"), dashboard);
-    assertTrue(dashboard.contains("You are an administrator."), dashboard);
-    assertTrue(dashboard.contains("<form method=\"post\" action=\"/logout\">"), dashboard);
-    assertTrue(dashboard.contains("href=\"/shop\"") && dashboard.contains("href=\"/wizard/step1\""), dashboard);
-    assertEquals("You've visited this page 2 times", text(browser.get("/")));
-    if (storesSessionsOnServer()) {
-      Browser withOldKey = browser();
-      withOldKey.setCookie(COOKIE, before);
-      assertEquals("You've visited this page 1 times", text(withOldKey.get("/")));
+    Browser browser() {
+        return new Browser(() -> client);
     }
-  }
 
-  @Test
-  void dashboard_withoutLogin_redirectsToLogin() {
-    assertRedirect("/login", browser().get("/dashboard"));
-  }
-
-  @Test
-  void dashboard_ofANonAdministrator_saysNothingAboutAdministration() {
-    Browser browser = browser();
-    logIn(browser, "bob", "builder");
-    String dashboard = html(browser.get("/dashboard"));
-    assertTrue(dashboard.contains("<h1>Welcome, bob!</h1>"), dashboard);
-    assertFalse(dashboard.contains("administrator."), dashboard);
-  }
-
-  @Test
-  void logout_clearsTheSessionAndExpiresTheCookie() {
-    Browser browser = browser();
-    logIn(browser, "alice", "wonderland");
-    String loggedIn = browser.cookie(COOKIE);
-    HttpResponse<Buffer> logout = browser.post("/logout");
-    assertRedirect("/login?message=logged_out", logout);
-    String expired = Browser.setCookie(logout, COOKIE);
-    assertNotNull(expired, "logout did not expire the cookie");
-    assertTrue(expired.startsWith(COOKIE + "=;"), expired);
-    assertTrue(expired.contains("; Max-Age=0"), expired);
-    assertTrue(expired.contains("; Path=/"), expired);
-    assertNull(browser.cookie(COOKIE));
-    storedSessions().ifPresent(count -> assertEquals(0, count));
-    assertRedirect("/login", browser.get("/dashboard"));
-    if (storesSessionsOnServer()) {
-      Browser replaying = browser();
-      replaying.setCookie(COOKIE, loggedIn);
-      assertRedirect("/login", replaying.get("/dashboard"));
+    /** Logs {@code browser} in and checks the redirect to the dashboard. */
+    static HttpResponse<Buffer> logIn(Browser browser, String username, String password) {
+        HttpResponse<Buffer> response = browser.postForm("/login", "username", username, "password", password);
+        assertEquals(302, response.statusCode());
+        assertEquals("/dashboard", response.getHeader("location"));
+        return response;
     }
-  }
 
-  @Test
-  void logout_withoutASession_justRedirects() {
-    HttpResponse<Buffer> logout = browser().post("/logout");
-    assertRedirect("/login?message=logged_out", logout);
-    assertNull(Browser.setCookie(logout, COOKIE));
-  }
-
-  // ------------------------------------------------------------------ re-authentication check
-
-  @Test
-  void transfer_needsALoginLessThanFiveMinutesOld() {
-    Browser browser = browser();
-    assertRedirect("/re-authenticate", browser.post("/banking/transfer"));
-    logIn(browser, "bob", "builder");
-    assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
-    clock.advance(Duration.ofSeconds(300));
-    assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
-    clock.advance(Duration.ofSeconds(1));
-    assertRedirect("/re-authenticate", browser.post("/banking/transfer"));
-    String page = html(browser.get("/re-authenticate"));
-    assertTrue(page.contains("<a href=\"/login\">Log in again</a>"), page);
-    logIn(browser, "bob", "builder");
-    assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
-  }
-
-  // ------------------------------------------------------------------ shopping cart
-
-  @Test
-  void cart_addsViewsAndClears() {
-    Browser browser = browser();
-    assertJson(200, new JsonObject().put("items", new JsonObject()).put("total", 0.0), browser.get("/cart"));
-    assertJson(200, new JsonObject().put("success", true)
-        .put("cart", new JsonObject().put("p1", item("Vert.x mug", 12.5, 1))),
-      browser.post("/cart/add/p1"));
-    assertJson(200, new JsonObject().put("success", true)
-        .put("cart", new JsonObject().put("p1", item("Vert.x mug", 12.5, 3))),
-      browser.post("/cart/add/p1?quantity=2"));
-    assertJson(200, new JsonObject().put("success", true).put("cart", new JsonObject()
-        .put("p1", item("Vert.x mug", 12.5, 3)).put("p3", item("Event loop T-shirt", 19.99, 1))),
-      browser.post("/cart/add/p3"));
-    assertJson(200, new JsonObject().put("items", new JsonObject()
-        .put("p1", item("Vert.x mug", 12.5, 3)).put("p3", item("Event loop T-shirt", 19.99, 1)))
-        .put("total", 57.49),
-      browser.get("/cart"));
-    assertJson(200, new JsonObject().put("success", true), browser.post("/cart/clear"));
-    assertJson(200, new JsonObject().put("items", new JsonObject()).put("total", 0.0), browser.get("/cart"));
-  }
-
-  @Test
-  void cartAdd_refusesBadQuantitiesAndUnknownProducts() {
-    Browser browser = browser();
-    JsonObject badQuantity = new JsonObject().put("error", "quantity must be a whole number of at least 1");
-    for (String quantity : List.of("abc", "0", "-1", "1.5", "", "99999999999")) {
-      assertJson(400, badQuantity, browser.post("/cart/add/p1?quantity=" + quantity));
+    static void assertRedirect(String location, HttpResponse<Buffer> response) {
+        assertEquals(302, response.statusCode(), () -> "body: " + response.bodyAsString());
+        assertEquals(location, response.getHeader("location"));
     }
-    assertJson(404, new JsonObject().put("error", "Product not found"), browser.post("/cart/add/p9"));
-    assertJson(200, new JsonObject().put("items", new JsonObject()).put("total", 0.0), browser.get("/cart"));
-  }
 
-  @Test
-  void shop_postsFormsToTheCart() {
-    Browser browser = browser();
-    String shop = html(browser.get("/shop"));
-    for (String product : List.of("p1", "p2", "p3")) {
-      assertTrue(shop.contains("<form method=\"post\" action=\"/cart/add/" + product + "\">"), shop);
+    static void assertJson(int status, JsonObject expected, HttpResponse<Buffer> response) {
+        assertEquals(status, response.statusCode(), () -> "body: " + response.bodyAsString());
+        assertEquals("application/json", response.getHeader("content-type"));
+        assertEquals(expected, response.bodyAsJsonObject());
     }
-    assertTrue(shop.contains("href=\"/cart\"") && shop.contains("href=\"/login\"")
-      && shop.contains("href=\"/dashboard\"") && shop.contains("href=\"/wizard/step1\""), shop);
-    assertJson(200, new JsonObject().put("success", true)
-        .put("cart", new JsonObject().put("p2", item("Session cookie jar", 4.99, 2))),
-      browser.postForm("/cart/add/p2", "quantity", "2"));
-  }
 
-  // ------------------------------------------------------------------ multi-step wizard
+    static String html(HttpResponse<Buffer> response) {
+        assertEquals(200, response.statusCode(), () -> "body: " + response.bodyAsString());
+        assertEquals("text/html; charset=utf-8", response.getHeader("content-type"));
+        return response.bodyAsString();
+    }
 
-  @Test
-  void wizard_walksThroughThreeStepsAndForgetsTheAnswers() {
-    Browser browser = browser();
-    assertRedirect("/wizard/step1", browser.get("/wizard/step2"));
-    assertRedirect("/wizard/step1", browser.get("/wizard/confirm"));
-    String step1 = html(browser.get("/wizard/step1"));
-    assertTrue(step1.contains("<form method=\"post\" action=\"/wizard/step1\">"), step1);
-    assertTrue(step1.contains("href=\"/login\"") && step1.contains("href=\"/shop\""), step1);
+    static String text(HttpResponse<Buffer> response) {
+        assertEquals(200, response.statusCode(), () -> "body: " + response.bodyAsString());
+        assertEquals("text/plain; charset=utf-8", response.getHeader("content-type"));
+        return response.bodyAsString();
+    }
 
-    assertRedirect("/wizard/step1?error=invalid_data", browser.postForm("/wizard/step1", "name", "Ada"));
-    assertRedirect("/wizard/step1?error=invalid_data",
-      browser.postForm("/wizard/step1", "name", "Ada", "email", "not-an-email"));
-    assertRedirect("/wizard/step1?error=invalid_data",
-      browser.postForm("/wizard/step1", "name", " ", "email", "ada@example.com"));
-    assertTrue(html(browser.get("/wizard/step1?error=invalid_data")).contains("Please check your answers."));
+    static JsonObject item(String name, double price, int quantity) {
+        return new JsonObject().put("name", name).put("price", price).put("quantity", quantity);
+    }
 
-    assertRedirect("/wizard/step2",
-      browser.postForm("/wizard/step1", "name", "Ada <Lovelace>", "email", "ada@example.com"));
-    assertTrue(html(browser.get("/wizard/step1")).contains("value=\"Ada &lt;Lovelace&gt;\""));
-    String step2 = html(browser.get("/wizard/step2"));
-    assertTrue(step2.contains("Hello Ada &lt;Lovelace&gt;, choose a plan."), step2);
-    assertTrue(step2.contains("<form method=\"post\" action=\"/wizard/step2\">"), step2);
-    assertRedirect("/wizard/step2?error=invalid_data", browser.postForm("/wizard/step2", "plan", "gold"));
-    assertRedirect("/wizard/step2?error=invalid_data", browser.post("/wizard/step2"));
-    assertRedirect("/wizard/confirm", browser.postForm("/wizard/step2", "plan", "pro"));
+    // ------------------------------------------------------------------ cross-site requests
 
-    String confirm = html(browser.get("/wizard/confirm"));
-    assertTrue(confirm.contains("<li>Name: Ada &lt;Lovelace&gt;</li>"), confirm);
-    assertTrue(confirm.contains("<li>Email: ada@example.com</li>"), confirm);
-    assertTrue(confirm.contains("<li>Plan: pro</li>"), confirm);
-    assertTrue(confirm.contains("<form method=\"post\" action=\"/wizard/complete\">"), confirm);
+    @Test
+    void crossSitePosts_withTheVictimsCookie_areRefused_sameSiteAndNonBrowserOnesPass() {
+        Browser browser = browser();
+        logIn(browser, "alice", "wonderland");
+        String host = "127.0.0.1:" + app.port();
+        for (String path : new String[] {"/banking/transfer", "/cart/add/p1", "/login", "/logout"}) {
+            HttpResponse<Buffer> fetched =
+                    browser.postWithHeaders(path, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example");
+            assertEquals(403, fetched.statusCode(), path);
+            assertEquals("Cross-site request refused.\n", fetched.bodyAsString());
+            assertEquals(
+                    403,
+                    browser.postWithHeaders(path, "Origin", "https://evil.example")
+                            .statusCode(),
+                    path + ", an older browser that sends Origin only");
+            assertEquals(
+                    403,
+                    browser.postWithHeaders(path, "Sec-Fetch-Site", "same-site").statusCode(),
+                    path + ", a sibling subdomain");
+            assertEquals(
+                    403, browser.postWithHeaders(path, "Origin", "null").statusCode(), path + ", an opaque origin");
+        }
+        assertJson(
+                200,
+                new JsonObject().put("success", true),
+                browser.postWithHeaders(
+                        "/banking/transfer", "Sec-Fetch-Site", "same-origin", "Origin", "http://" + host));
+        assertJson(
+                200,
+                new JsonObject().put("success", true),
+                browser.postWithHeaders("/banking/transfer", "Origin", "http://" + host));
+        assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
+        assertEquals(200, browser.get("/dashboard").statusCode(), "the refused requests logged nobody out");
+    }
 
-    HttpResponse<Buffer> complete = browser.post("/wizard/complete");
-    assertEquals(302, complete.statusCode());
-    String location = complete.getHeader("location");
-    assertTrue(location.matches("/wizard/success\\?id=[0-9a-f]{12}"), location);
-    assertJson(200, new JsonObject().putNull("user_id").put("session_keys", JsonArray.of("last_visit")),
-      browser.get("/session-demo"));
-    String success = html(browser.get(location));
-    assertTrue(success.contains("<strong>" + location.substring(location.indexOf('=') + 1) + "</strong>"), success);
-    assertRedirect("/wizard/step1", browser.post("/wizard/complete"));
-  }
+    // ------------------------------------------------------------------ visit counter
+
+    @Test
+    void counter_countsVisitsPerBrowser() {
+        Browser first = browser();
+        Browser second = browser();
+        assertEquals("You've visited this page 1 times", text(first.get("/")));
+        assertEquals("You've visited this page 2 times", text(first.get("/")));
+        assertEquals("You've visited this page 1 times", text(second.get("/")));
+        assertEquals("You've visited this page 3 times", text(first.get("/")));
+    }
+
+    @Test
+    void counter_setsSessionCookieWithSafeAttributes() {
+        HttpResponse<Buffer> response = browser().get("/");
+        String setCookie = Browser.setCookie(response, COOKIE);
+        assertNotNull(setCookie, "no session cookie set");
+        assertTrue(setCookie.contains("; Max-Age=86400"), setCookie);
+        assertTrue(setCookie.contains("; Path=/"), setCookie);
+        assertTrue(setCookie.contains("; HTTPOnly"), setCookie);
+        assertTrue(setCookie.contains("; SameSite=Lax"), setCookie);
+        assertFalse(setCookie.contains("Secure;") || setCookie.endsWith("Secure"), setCookie);
+    }
+
+    @Test
+    void root_showsBrowsersTheCountAndLinksToEveryExample() {
+        Browser browser = browser();
+        browser.get("/");
+        String page = html(browser.getHtml("/"));
+        assertTrue(page.contains("<h1>You&#39;ve visited this page 2 times</h1>"), page);
+        for (String link : List.of("/session-demo", "/login", "/dashboard", "/shop", "/cart", "/wizard/step1")) {
+            assertTrue(page.contains("href=\"" + link + "\""), link);
+        }
+    }
+
+    @Test
+    void tamperedCookie_startsFreshSession() {
+        Browser browser = browser();
+        browser.setCookie(COOKIE, "not-a-session-we-issued");
+        assertEquals("You've visited this page 1 times", text(browser.get("/")));
+        assertNotEquals("not-a-session-we-issued", browser.cookie(COOKIE));
+        assertEquals("You've visited this page 2 times", text(browser.get("/")));
+    }
+
+    @Test
+    void sessions_surviveARestartOfTheApp() {
+        Browser browser = browser();
+        logIn(browser, "alice", "wonderland");
+        stop();
+        start();
+        assertTrue(html(browser.get("/dashboard")).contains("<h1>Welcome, alice!</h1>"));
+    }
+
+    // ------------------------------------------------------------------ session demo
+
+    @Test
+    void sessionDemo_listsKeysAndStoresLastVisit() {
+        Browser browser = browser();
+        assertJson(
+                200,
+                new JsonObject().putNull("user_id").put("session_keys", JsonArray.of("last_visit")),
+                browser.get("/session-demo"));
+        browser.get("/");
+        assertJson(
+                200,
+                new JsonObject().putNull("user_id").put("session_keys", JsonArray.of("last_visit", "counter")),
+                browser.get("/session-demo"));
+    }
+
+    @Test
+    void sessionDemo_afterLogin_showsUserId() {
+        Browser browser = browser();
+        logIn(browser, "bob", "builder");
+        assertJson(
+                200,
+                new JsonObject()
+                        .put("user_id", 2)
+                        .put(
+                                "session_keys",
+                                JsonArray.of("user_id", "username", "auth_time", "is_admin", "last_visit")),
+                browser.get("/session-demo"));
+    }
+
+    // ------------------------------------------------------------------ login flow
+
+    @Test
+    void loginPage_showsFormAndEscapedMessages() {
+        Browser browser = browser();
+        String page = html(browser.get("/login"));
+        assertTrue(page.contains("<form method=\"post\" action=\"/login\">"), page);
+        assertTrue(page.contains("name=\"username\""), page);
+        assertTrue(page.contains("name=\"password\" type=\"password\""), page);
+        assertTrue(
+                page.contains("href=\"/dashboard\"")
+                        && page.contains("href=\"/shop\"")
+                        && page.contains("href=\"/wizard/step1\""),
+                page);
+        assertTrue(html(browser.get("/login?error=invalid_credentials")).contains("Wrong username or password."));
+        assertTrue(html(browser.get("/login?message=logged_out")).contains("You have been logged out."));
+        String hostile = html(browser.get("/login?error=%3Cscript%3Ealert(1)%3C/script%3E&message=%22%3E%3Cb%3E"));
+        assertTrue(hostile.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), hostile);
+        assertTrue(hostile.contains("&quot;&gt;&lt;b&gt;"), hostile);
+        assertFalse(hostile.contains("<script>") || hostile.contains("\"><b>"), hostile);
+    }
+
+    @Test
+    void login_withWrongCredentials_redirectsWithErrorAndStartsNoSession() {
+        Browser browser = browser();
+        for (String[] credentials : new String[][] {{"alice", "builder"}, {"carol", "wonderland"}, {"alice", ""}}) {
+            HttpResponse<Buffer> response =
+                    browser.postForm("/login", "username", credentials[0], "password", credentials[1]);
+            assertRedirect("/login?error=invalid_credentials", response);
+            assertNull(Browser.setCookie(response, COOKIE));
+        }
+        assertRedirect("/login?error=invalid_credentials", browser.post("/login"));
+        assertRedirect("/login", browser.get("/dashboard"));
+    }
+
+    @Test
+    void login_givesANewSessionKeyKeepsTheDataAndShowsTheDashboard() {
+        Browser browser = browser();
+        browser.get("/");
+        String before = browser.cookie(COOKIE);
+        HttpResponse<Buffer> login = logIn(browser, "alice", "wonderland");
+        String after = Browser.setCookie(login, COOKIE);
+        assertNotNull(after, "login set no cookie");
+        assertNotEquals(before, browser.cookie(COOKIE));
+        // The redirect came after the save completed: the store already holds the new session, and only it.
+        storedSessions().ifPresent(count -> assertEquals(1, count));
+        String dashboard = html(browser.get("/dashboard"));
+        assertTrue(dashboard.contains("<h1>Welcome, alice!</h1>"), dashboard);
+        assertTrue(dashboard.contains("You are an administrator."), dashboard);
+        assertTrue(dashboard.contains("<form method=\"post\" action=\"/logout\">"), dashboard);
+        assertTrue(dashboard.contains("href=\"/shop\"") && dashboard.contains("href=\"/wizard/step1\""), dashboard);
+        assertEquals("You've visited this page 2 times", text(browser.get("/")));
+        if (storesSessionsOnServer()) {
+            Browser withOldKey = browser();
+            withOldKey.setCookie(COOKIE, before);
+            assertEquals("You've visited this page 1 times", text(withOldKey.get("/")));
+        }
+    }
+
+    @Test
+    void dashboard_withoutLogin_redirectsToLogin() {
+        assertRedirect("/login", browser().get("/dashboard"));
+    }
+
+    @Test
+    void dashboard_ofANonAdministrator_saysNothingAboutAdministration() {
+        Browser browser = browser();
+        logIn(browser, "bob", "builder");
+        String dashboard = html(browser.get("/dashboard"));
+        assertTrue(dashboard.contains("<h1>Welcome, bob!</h1>"), dashboard);
+        assertFalse(dashboard.contains("administrator."), dashboard);
+    }
+
+    @Test
+    void logout_clearsTheSessionAndExpiresTheCookie() {
+        Browser browser = browser();
+        logIn(browser, "alice", "wonderland");
+        String loggedIn = browser.cookie(COOKIE);
+        HttpResponse<Buffer> logout = browser.post("/logout");
+        assertRedirect("/login?message=logged_out", logout);
+        String expired = Browser.setCookie(logout, COOKIE);
+        assertNotNull(expired, "logout did not expire the cookie");
+        assertTrue(expired.startsWith(COOKIE + "=;"), expired);
+        assertTrue(expired.contains("; Max-Age=0"), expired);
+        assertTrue(expired.contains("; Path=/"), expired);
+        assertNull(browser.cookie(COOKIE));
+        storedSessions().ifPresent(count -> assertEquals(0, count));
+        assertRedirect("/login", browser.get("/dashboard"));
+        if (storesSessionsOnServer()) {
+            Browser replaying = browser();
+            replaying.setCookie(COOKIE, loggedIn);
+            assertRedirect("/login", replaying.get("/dashboard"));
+        }
+    }
+
+    @Test
+    void logout_withoutASession_justRedirects() {
+        HttpResponse<Buffer> logout = browser().post("/logout");
+        assertRedirect("/login?message=logged_out", logout);
+        assertNull(Browser.setCookie(logout, COOKIE));
+    }
+
+    // ------------------------------------------------------------------ re-authentication check
+
+    @Test
+    void transfer_needsALoginLessThanFiveMinutesOld() {
+        Browser browser = browser();
+        assertRedirect("/re-authenticate", browser.post("/banking/transfer"));
+        logIn(browser, "bob", "builder");
+        assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
+        clock.advance(Duration.ofSeconds(300));
+        assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
+        clock.advance(Duration.ofSeconds(1));
+        assertRedirect("/re-authenticate", browser.post("/banking/transfer"));
+        String page = html(browser.get("/re-authenticate"));
+        assertTrue(page.contains("<a href=\"/login\">Log in again</a>"), page);
+        logIn(browser, "bob", "builder");
+        assertJson(200, new JsonObject().put("success", true), browser.post("/banking/transfer"));
+    }
+
+    // ------------------------------------------------------------------ shopping cart
+
+    @Test
+    void cart_addsViewsAndClears() {
+        Browser browser = browser();
+        assertJson(200, new JsonObject().put("items", new JsonObject()).put("total", 0.0), browser.get("/cart"));
+        assertJson(
+                200,
+                new JsonObject()
+                        .put("success", true)
+                        .put("cart", new JsonObject().put("p1", item("Vert.x mug", 12.5, 1))),
+                browser.post("/cart/add/p1"));
+        assertJson(
+                200,
+                new JsonObject()
+                        .put("success", true)
+                        .put("cart", new JsonObject().put("p1", item("Vert.x mug", 12.5, 3))),
+                browser.post("/cart/add/p1?quantity=2"));
+        assertJson(
+                200,
+                new JsonObject()
+                        .put("success", true)
+                        .put(
+                                "cart",
+                                new JsonObject()
+                                        .put("p1", item("Vert.x mug", 12.5, 3))
+                                        .put("p3", item("Event loop T-shirt", 19.99, 1))),
+                browser.post("/cart/add/p3"));
+        assertJson(
+                200,
+                new JsonObject()
+                        .put(
+                                "items",
+                                new JsonObject()
+                                        .put("p1", item("Vert.x mug", 12.5, 3))
+                                        .put("p3", item("Event loop T-shirt", 19.99, 1)))
+                        .put("total", 57.49),
+                browser.get("/cart"));
+        assertJson(200, new JsonObject().put("success", true), browser.post("/cart/clear"));
+        assertJson(200, new JsonObject().put("items", new JsonObject()).put("total", 0.0), browser.get("/cart"));
+    }
+
+    @Test
+    void cartAdd_refusesBadQuantitiesAndUnknownProducts() {
+        Browser browser = browser();
+        JsonObject badQuantity = new JsonObject().put("error", "quantity must be a whole number of at least 1");
+        for (String quantity : List.of("abc", "0", "-1", "1.5", "", "99999999999")) {
+            assertJson(400, badQuantity, browser.post("/cart/add/p1?quantity=" + quantity));
+        }
+        assertJson(404, new JsonObject().put("error", "Product not found"), browser.post("/cart/add/p9"));
+        assertJson(200, new JsonObject().put("items", new JsonObject()).put("total", 0.0), browser.get("/cart"));
+    }
+
+    @Test
+    void shop_postsFormsToTheCart() {
+        Browser browser = browser();
+        String shop = html(browser.get("/shop"));
+        for (String product : List.of("p1", "p2", "p3")) {
+            assertTrue(shop.contains("<form method=\"post\" action=\"/cart/add/" + product + "\">"), shop);
+        }
+        assertTrue(
+                shop.contains("href=\"/cart\"")
+                        && shop.contains("href=\"/login\"")
+                        && shop.contains("href=\"/dashboard\"")
+                        && shop.contains("href=\"/wizard/step1\""),
+                shop);
+        assertJson(
+                200,
+                new JsonObject()
+                        .put("success", true)
+                        .put("cart", new JsonObject().put("p2", item("Session cookie jar", 4.99, 2))),
+                browser.postForm("/cart/add/p2", "quantity", "2"));
+    }
+
+    // ------------------------------------------------------------------ multi-step wizard
+
+    @Test
+    void wizard_walksThroughThreeStepsAndForgetsTheAnswers() {
+        Browser browser = browser();
+        assertRedirect("/wizard/step1", browser.get("/wizard/step2"));
+        assertRedirect("/wizard/step1", browser.get("/wizard/confirm"));
+        String step1 = html(browser.get("/wizard/step1"));
+        assertTrue(step1.contains("<form method=\"post\" action=\"/wizard/step1\">"), step1);
+        assertTrue(step1.contains("href=\"/login\"") && step1.contains("href=\"/shop\""), step1);
+
+        assertRedirect("/wizard/step1?error=invalid_data", browser.postForm("/wizard/step1", "name", "Ada"));
+        assertRedirect(
+                "/wizard/step1?error=invalid_data",
+                browser.postForm("/wizard/step1", "name", "Ada", "email", "not-an-email"));
+        assertRedirect(
+                "/wizard/step1?error=invalid_data",
+                browser.postForm("/wizard/step1", "name", " ", "email", "ada@example.com"));
+        assertTrue(html(browser.get("/wizard/step1?error=invalid_data")).contains("Please check your answers."));
+
+        assertRedirect(
+                "/wizard/step2",
+                browser.postForm("/wizard/step1", "name", "Ada <Lovelace>", "email", "ada@example.com"));
+        assertTrue(html(browser.get("/wizard/step1")).contains("value=\"Ada &lt;Lovelace&gt;\""));
+        String step2 = html(browser.get("/wizard/step2"));
+        assertTrue(step2.contains("Hello Ada &lt;Lovelace&gt;, choose a plan."), step2);
+        assertTrue(step2.contains("<form method=\"post\" action=\"/wizard/step2\">"), step2);
+        assertRedirect("/wizard/step2?error=invalid_data", browser.postForm("/wizard/step2", "plan", "gold"));
+        assertRedirect("/wizard/step2?error=invalid_data", browser.post("/wizard/step2"));
+        assertRedirect("/wizard/confirm", browser.postForm("/wizard/step2", "plan", "pro"));
+
+        String confirm = html(browser.get("/wizard/confirm"));
+        assertTrue(confirm.contains("<li>Name: Ada &lt;Lovelace&gt;</li>"), confirm);
+        assertTrue(confirm.contains("<li>Email: ada@example.com</li>"), confirm);
+        assertTrue(confirm.contains("<li>Plan: pro</li>"), confirm);
+        assertTrue(confirm.contains("<form method=\"post\" action=\"/wizard/complete\">"), confirm);
+
+        HttpResponse<Buffer> complete = browser.post("/wizard/complete");
+        assertEquals(302, complete.statusCode());
+        String location = complete.getHeader("location");
+        assertTrue(location.matches("/wizard/success\\?id=[0-9a-f]{12}"), location);
+        assertJson(
+                200,
+                new JsonObject().putNull("user_id").put("session_keys", JsonArray.of("last_visit")),
+                browser.get("/session-demo"));
+        String success = html(browser.get(location));
+        assertTrue(success.contains("<strong>" + location.substring(location.indexOf('=') + 1) + "</strong>"), success);
+        assertRedirect("/wizard/step1", browser.post("/wizard/complete"));
+    }
 }

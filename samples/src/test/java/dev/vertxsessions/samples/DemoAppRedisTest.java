@@ -2,8 +2,6 @@ package dev.vertxsessions.samples;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.redis.RedisServerExtension;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -11,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The demo on the Redis backend, configured as {@code SESSION_BACKEND=redis REDIS_URL=...} would, against a real
@@ -18,24 +17,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 class DemoAppRedisTest extends ServerSideDemoAppContractTest {
 
-  @RegisterExtension
-  static RedisServerExtension redis = new RedisServerExtension();
-  private static final AtomicInteger TESTS = new AtomicInteger();
-  private String prefix;
+    @RegisterExtension
+    static RedisServerExtension redis = new RedisServerExtension();
 
-  @Override
-  SessionConfig sessionConfig(Path tempDir) {
-    prefix = "demo" + TESTS.incrementAndGet() + ":"; // each test counts only its own sessions
-    return DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis", "REDIS_URL", redis.url())).sessionConfig()
-      .setBackendOption("redis_key_prefix", prefix);
-  }
+    private static final AtomicInteger TESTS = new AtomicInteger();
+    private String prefix;
 
-  @Override
-  OptionalInt storedSessions() {
-    try {
-      return OptionalInt.of(((List<?>) redis.command("KEYS", prefix + "*")).size());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    @Override
+    SessionConfig sessionConfig(Path tempDir) {
+        prefix = "demo" + TESTS.incrementAndGet() + ":"; // each test counts only its own sessions
+        return DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis", "REDIS_URL", redis.url()))
+                .sessionConfig()
+                .setBackendOption("redis_key_prefix", prefix);
     }
-  }
+
+    @Override
+    OptionalInt storedSessions() {
+        try {
+            return OptionalInt.of(((List<?>) redis.command("KEYS", prefix + "*")).size());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 }

@@ -1,14 +1,5 @@
 package dev.vertxsessions.samples;
 
-import dev.vertxsessions.SessionConfig;
-import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -16,133 +7,172 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vertxsessions.SessionConfig;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
 class DemoSettingsTest {
 
-  private static final String SECRET = "0123456789abcdef0123456789abcdef";
+    private static final String SECRET = "0123456789abcdef0123456789abcdef";
 
-  private static String error(String... env) {
-    Map<String, String> map = new HashMap<>();
-    for (int i = 0; i < env.length; i += 2) {
-      map.put(env[i], env[i + 1]);
+    private static String error(String... env) {
+        Map<String, String> map = new HashMap<>();
+        for (int i = 0; i < env.length; i += 2) {
+            map.put(env[i], env[i + 1]);
+        }
+        return assertThrows(IllegalArgumentException.class, () -> DemoSettings.fromEnv(map))
+                .getMessage();
     }
-    return assertThrows(IllegalArgumentException.class, () -> DemoSettings.fromEnv(map)).getMessage();
-  }
 
-  @Test
-  void noVariables_giveCookieSessionsOnPort8080WithARandomSecret() {
-    DemoSettings settings = DemoSettings.fromEnv(Map.of());
-    SessionConfig config = settings.sessionConfig();
-    assertEquals(8080, settings.port());
-    assertEquals(DemoSettings.Backend.COOKIE, settings.backend());
-    assertEquals("signed", config.getManagerName());
-    assertTrue(config.getSecretKey().matches("[0-9a-f]{64}"), "a 32-byte key in hex");
-    assertNotEquals(config.getSecretKey(), DemoSettings.fromEnv(Map.of()).sessionConfig().getSecretKey());
-    assertEquals(Duration.ofSeconds(86400), config.getExpiry());
-    assertFalse(config.isCookieSecure());
-    assertEquals(1, settings.warnings().size());
-    assertTrue(settings.warnings().get(0).contains("SESSION_SECRET is not set"), settings.warnings().get(0));
-    assertTrue(settings.warnings().get(0).contains("will not survive a restart"), settings.warnings().get(0));
-  }
+    @Test
+    void noVariables_giveCookieSessionsOnPort8080WithARandomSecret() {
+        DemoSettings settings = DemoSettings.fromEnv(Map.of());
+        SessionConfig config = settings.sessionConfig();
+        assertEquals(8080, settings.port());
+        assertEquals(DemoSettings.Backend.COOKIE, settings.backend());
+        assertEquals("signed", config.getManagerName());
+        assertTrue(config.getSecretKey().matches("[0-9a-f]{64}"), "a 32-byte key in hex");
+        assertNotEquals(
+                config.getSecretKey(),
+                DemoSettings.fromEnv(Map.of()).sessionConfig().getSecretKey());
+        assertEquals(Duration.ofSeconds(86400), config.getExpiry());
+        assertFalse(config.isCookieSecure());
+        assertEquals(1, settings.warnings().size());
+        assertTrue(
+                settings.warnings().get(0).contains("SESSION_SECRET is not set"),
+                settings.warnings().get(0));
+        assertTrue(
+                settings.warnings().get(0).contains("will not survive a restart"),
+                settings.warnings().get(0));
+    }
 
-  @Test
-  void emptyVariables_takeTheirDefaults() {
-    DemoSettings settings = DemoSettings.fromEnv(Map.of("PORT", "", "SESSION_BACKEND", "", "SESSION_EXPIRY", ""));
-    assertEquals(8080, settings.port());
-    assertEquals(DemoSettings.Backend.COOKIE, settings.backend());
-  }
+    @Test
+    void emptyVariables_takeTheirDefaults() {
+        DemoSettings settings = DemoSettings.fromEnv(Map.of("PORT", "", "SESSION_BACKEND", "", "SESSION_EXPIRY", ""));
+        assertEquals(8080, settings.port());
+        assertEquals(DemoSettings.Backend.COOKIE, settings.backend());
+    }
 
-  @Test
-  void everyVariable_reachesTheConfiguration() {
-    DemoSettings settings = DemoSettings.fromEnv(Map.of("PORT", "9090", "SESSION_SECRET", SECRET,
-      "SESSION_EXPIRY", "600", "SESSION_COOKIE_SECURE", "TRUE"));
-    SessionConfig config = settings.sessionConfig();
-    assertEquals(9090, settings.port());
-    assertEquals(SECRET, config.getSecretKey());
-    assertEquals(Duration.ofSeconds(600), config.getExpiry());
-    assertTrue(config.isCookieSecure());
-    assertEquals(List.of(), settings.warnings());
-  }
+    @Test
+    void everyVariable_reachesTheConfiguration() {
+        DemoSettings settings = DemoSettings.fromEnv(Map.of(
+                "PORT", "9090", "SESSION_SECRET", SECRET, "SESSION_EXPIRY", "600", "SESSION_COOKIE_SECURE", "TRUE"));
+        SessionConfig config = settings.sessionConfig();
+        assertEquals(9090, settings.port());
+        assertEquals(SECRET, config.getSecretKey());
+        assertEquals(Duration.ofSeconds(600), config.getExpiry());
+        assertTrue(config.isCookieSecure());
+        assertEquals(List.of(), settings.warnings());
+    }
 
-  @Test
-  void fileBackend_usesTheDirectoryAndNeedsNoSecret() {
-    DemoSettings settings = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "File", "SESSION_DIR", "/tmp/demo"));
-    SessionConfig config = settings.sessionConfig();
-    assertEquals(DemoSettings.Backend.FILE, settings.backend());
-    assertEquals("file", config.getManagerName());
-    assertEquals("/tmp/demo", config.getBackendOptions().getString("directory"));
-    assertNull(config.getSecretKey());
-    assertEquals(List.of(), settings.warnings());
-    assertNull(DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file")).sessionConfig().getBackendOptions()
-      .getString("directory"), "the file backend's default directory, sessions");
-  }
+    @Test
+    void fileBackend_usesTheDirectoryAndNeedsNoSecret() {
+        DemoSettings settings = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "File", "SESSION_DIR", "/tmp/demo"));
+        SessionConfig config = settings.sessionConfig();
+        assertEquals(DemoSettings.Backend.FILE, settings.backend());
+        assertEquals("file", config.getManagerName());
+        assertEquals("/tmp/demo", config.getBackendOptions().getString("directory"));
+        assertNull(config.getSecretKey());
+        assertEquals(List.of(), settings.warnings());
+        assertNull(
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file"))
+                        .sessionConfig()
+                        .getBackendOptions()
+                        .getString("directory"),
+                "the file backend's default directory, sessions");
+    }
 
-  @Test
-  void redisBackend_isChosenByNameWithTheUrl() {
-    SessionConfig config = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis",
-      "REDIS_URL", "redis://:pw@cache:6380/1")).sessionConfig();
-    assertEquals("redis", config.getManagerName());
-    assertEquals("redis://:pw@cache:6380/1", config.getBackendOptions().getString("redis_url"));
-    assertNull(DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis")).sessionConfig().getBackendOptions()
-      .getString("redis_url"), "the Redis backend's default URL");
-  }
+    @Test
+    void redisBackend_isChosenByNameWithTheUrl() {
+        SessionConfig config = DemoSettings.fromEnv(
+                        Map.of("SESSION_BACKEND", "redis", "REDIS_URL", "redis://:pw@cache:6380/1"))
+                .sessionConfig();
+        assertEquals("redis", config.getManagerName());
+        assertEquals("redis://:pw@cache:6380/1", config.getBackendOptions().getString("redis_url"));
+        assertNull(
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis"))
+                        .sessionConfig()
+                        .getBackendOptions()
+                        .getString("redis_url"),
+                "the Redis backend's default URL");
+    }
 
-  @Test
-  void postgresBackend_isChosenByNameWithTheDatabaseUrl() {
-    SessionConfig config = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "postgres",
-      "DATABASE_URL", "postgresql://app:pw@db:5433/app")).sessionConfig();
-    assertEquals("postgres", config.getManagerName());
-    assertEquals(new JsonObject().put("url", "postgresql://app:pw@db:5433/app"),
-      config.getBackendOptions().getJsonObject("postgres"));
-    assertEquals(new JsonObject().put("url", "postgresql://postgres@127.0.0.1:5432/postgres"),
-      DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "Postgres")).sessionConfig().getBackendOptions()
-        .getJsonObject("postgres"), "the demo's default database");
-    assertNull(DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file")).sessionConfig().getBackendOptions()
-      .getJsonObject("postgres"), "other backends get no postgres options");
-  }
+    @Test
+    void postgresBackend_isChosenByNameWithTheDatabaseUrl() {
+        SessionConfig config = DemoSettings.fromEnv(
+                        Map.of("SESSION_BACKEND", "postgres", "DATABASE_URL", "postgresql://app:pw@db:5433/app"))
+                .sessionConfig();
+        assertEquals("postgres", config.getManagerName());
+        assertEquals(
+                new JsonObject().put("url", "postgresql://app:pw@db:5433/app"),
+                config.getBackendOptions().getJsonObject("postgres"));
+        assertEquals(
+                new JsonObject().put("url", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "Postgres"))
+                        .sessionConfig()
+                        .getBackendOptions()
+                        .getJsonObject("postgres"),
+                "the demo's default database");
+        assertNull(
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file"))
+                        .sessionConfig()
+                        .getBackendOptions()
+                        .getJsonObject("postgres"),
+                "other backends get no postgres options");
+    }
 
-  @Test
-  void invalidDatabaseUrl_isRefusedWithoutEchoingIt() {
-    String message = error("SESSION_BACKEND", "postgres", "DATABASE_URL", "mysql://app:hunter2@db/app");
-    assertEquals("DATABASE_URL must be postgresql://user:password@host:port/database, got a value of 26 characters",
-      message);
-  }
+    @Test
+    void invalidDatabaseUrl_isRefusedWithoutEchoingIt() {
+        String message = error("SESSION_BACKEND", "postgres", "DATABASE_URL", "mysql://app:hunter2@db/app");
+        assertEquals(
+                "DATABASE_URL must be postgresql://user:password@host:port/database, got a value of 26 characters",
+                message);
+    }
 
-  @Test
-  void sessionConfig_isACopy() {
-    DemoSettings settings = DemoSettings.fromEnv(Map.of("SESSION_SECRET", SECRET));
-    settings.sessionConfig().setExpiry(Duration.ofSeconds(5));
-    assertEquals(Duration.ofSeconds(86400), settings.sessionConfig().getExpiry());
-  }
+    @Test
+    void sessionConfig_isACopy() {
+        DemoSettings settings = DemoSettings.fromEnv(Map.of("SESSION_SECRET", SECRET));
+        settings.sessionConfig().setExpiry(Duration.ofSeconds(5));
+        assertEquals(Duration.ofSeconds(86400), settings.sessionConfig().getExpiry());
+    }
 
-  @Test
-  void invalidValues_areRefusedNamingTheVariable() {
-    assertEquals("PORT must be a whole number from 0 to 65535, got 'http'", error("PORT", "http"));
-    assertEquals("PORT must be a whole number from 0 to 65535, got '65536'", error("PORT", "65536"));
-    assertEquals("PORT must be a whole number from 0 to 65535, got '-1'", error("PORT", "-1"));
-    assertEquals("SESSION_BACKEND must be cookie, file, redis or postgres, got 'memcached'",
-      error("SESSION_BACKEND", "memcached"));
-    assertEquals("SESSION_EXPIRY must be a whole number of seconds from 1 to 2147483647, got '0'",
-      error("SESSION_EXPIRY", "0"));
-    assertEquals("SESSION_EXPIRY must be a whole number of seconds from 1 to 2147483647, got '1h'",
-      error("SESSION_EXPIRY", "1h"));
-    assertEquals("SESSION_COOKIE_SECURE must be true or false, got 'yes'", error("SESSION_COOKIE_SECURE", "yes"));
-    assertEquals("SESSION_DIR must be a directory path, got 'a\0b'", error("SESSION_DIR", "a\0b"));
-  }
+    @Test
+    void invalidValues_areRefusedNamingTheVariable() {
+        assertEquals("PORT must be a whole number from 0 to 65535, got 'http'", error("PORT", "http"));
+        assertEquals("PORT must be a whole number from 0 to 65535, got '65536'", error("PORT", "65536"));
+        assertEquals("PORT must be a whole number from 0 to 65535, got '-1'", error("PORT", "-1"));
+        assertEquals(
+                "SESSION_BACKEND must be cookie, file, redis or postgres, got 'memcached'",
+                error("SESSION_BACKEND", "memcached"));
+        assertEquals(
+                "SESSION_EXPIRY must be a whole number of seconds from 1 to 2147483647, got '0'",
+                error("SESSION_EXPIRY", "0"));
+        assertEquals(
+                "SESSION_EXPIRY must be a whole number of seconds from 1 to 2147483647, got '1h'",
+                error("SESSION_EXPIRY", "1h"));
+        assertEquals("SESSION_COOKIE_SECURE must be true or false, got 'yes'", error("SESSION_COOKIE_SECURE", "yes"));
+        assertEquals("SESSION_DIR must be a directory path, got 'a\0b'", error("SESSION_DIR", "a\0b"));
+    }
 
-  @Test
-  void invalidSecrets_andRedisUrls_areRefusedWithoutEchoingThem() {
-    String secret = error("SESSION_SECRET", "hunter2");
-    assertEquals("SESSION_SECRET must be at least 32 bytes, got 7; generate one with `openssl rand -hex 32`", secret);
-    String url = error("SESSION_BACKEND", "redis", "REDIS_URL", "http://user:hunter2@cache");
-    assertEquals("REDIS_URL must start with redis://, rediss:// or unix://, got a value of 25 characters", url);
-    assertFalse(secret.contains("hunter2") || url.contains("hunter2"));
-  }
+    @Test
+    void invalidSecrets_andRedisUrls_areRefusedWithoutEchoingThem() {
+        String secret = error("SESSION_SECRET", "hunter2");
+        assertEquals(
+                "SESSION_SECRET must be at least 32 bytes, got 7; generate one with `openssl rand -hex 32`", secret);
+        String url = error("SESSION_BACKEND", "redis", "REDIS_URL", "http://user:hunter2@cache");
+        assertEquals("REDIS_URL must start with redis://, rediss:// or unix://, got a value of 25 characters", url);
+        assertFalse(secret.contains("hunter2") || url.contains("hunter2"));
+    }
 
-  @Test
-  void severalInvalidValues_areAllNamed() {
-    String message = error("PORT", "x", "SESSION_EXPIRY", "-5", "SESSION_BACKEND", "file");
-    assertTrue(message.contains("PORT must be"), message);
-    assertTrue(message.contains("SESSION_EXPIRY must be"), message);
-    assertFalse(message.contains("SESSION_BACKEND"), message);
-  }
+    @Test
+    void severalInvalidValues_areAllNamed() {
+        String message = error("PORT", "x", "SESSION_EXPIRY", "-5", "SESSION_BACKEND", "file");
+        assertTrue(message.contains("PORT must be"), message);
+        assertTrue(message.contains("SESSION_EXPIRY must be"), message);
+        assertFalse(message.contains("SESSION_BACKEND"), message);
+    }
 }

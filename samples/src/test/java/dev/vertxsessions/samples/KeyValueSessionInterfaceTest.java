@@ -1,63 +1,62 @@
 package dev.vertxsessions.samples;
 
-import dev.vertxsessions.SessionConfig;
-import org.junit.jupiter.api.Test;
-
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.OptionalInt;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vertxsessions.SessionConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+
 /** The custom backend example, driving the whole demo over HTTP, plus what it stores. */
 class KeyValueSessionInterfaceTest extends DemoAppContractTest {
 
-  private KeyValueStore store;
+    private KeyValueStore store;
 
-  @Override
-  SessionConfig sessionConfig(Path tempDir) {
-    store = new KeyValueStore(clock);
-    return new SessionConfig().setManager(KeyValueSessionInterface.factory(store));
-  }
+    @Override
+    SessionConfig sessionConfig(Path tempDir) {
+        store = new KeyValueStore(clock);
+        return new SessionConfig().setManager(KeyValueSessionInterface.factory(store));
+    }
 
-  @Override
-  boolean storesSessionsOnServer() {
-    return true;
-  }
+    @Override
+    boolean storesSessionsOnServer() {
+        return true;
+    }
 
-  @Override
-  OptionalInt storedSessions() {
-    return OptionalInt.of(store.size());
-  }
+    @Override
+    OptionalInt storedSessions() {
+        return OptionalInt.of(store.size());
+    }
 
-  @Test
-  void session_isStoredUnderItsCookieValue() {
-    Browser browser = browser();
-    text(browser.get("/"));
-    String key = browser.cookie(COOKIE);
-    assertTrue(store.contains("session:" + key), key);
-    assertEquals("{\"counter\":1}", store.get("session:" + key).await());
-  }
+    @Test
+    void session_isStoredUnderItsCookieValue() {
+        Browser browser = browser();
+        text(browser.get("/"));
+        String key = browser.cookie(COOKIE);
+        assertTrue(store.contains("session:" + key), key);
+        assertEquals("{\"counter\":1}", store.get("session:" + key).await());
+    }
 
-  @Test
-  void unknownKey_startsASessionWithANewKey() {
-    Browser browser = browser();
-    String forged = "x".repeat(43);
-    browser.setCookie(COOKIE, forged);
-    assertEquals("You've visited this page 1 times", text(browser.get("/")));
-    assertNotEquals(forged, browser.cookie(COOKIE));
-    assertFalse(store.contains("session:" + forged));
-  }
+    @Test
+    void unknownKey_startsASessionWithANewKey() {
+        Browser browser = browser();
+        String forged = "x".repeat(43);
+        browser.setCookie(COOKIE, forged);
+        assertEquals("You've visited this page 1 times", text(browser.get("/")));
+        assertNotEquals(forged, browser.cookie(COOKIE));
+        assertFalse(store.contains("session:" + forged));
+    }
 
-  @Test
-  void expiredSession_startsAfresh() {
-    Browser browser = browser();
-    browser.get("/");
-    browser.get("/");
-    clock.advance(Duration.ofSeconds(86400));
-    assertEquals("You've visited this page 1 times", text(browser.get("/")));
-  }
+    @Test
+    void expiredSession_startsAfresh() {
+        Browser browser = browser();
+        browser.get("/");
+        browser.get("/");
+        clock.advance(Duration.ofSeconds(86400));
+        assertEquals("You've visited this page 1 times", text(browser.get("/")));
+    }
 }

@@ -6,7 +6,6 @@ import dev.vertxsessions.SessionBackendProvider;
 import dev.vertxsessions.SessionConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-
 import java.util.Set;
 
 /**
@@ -16,19 +15,19 @@ import java.util.Set;
  */
 public final class PostgresSessionProvider implements SessionBackendProvider {
 
-  @Override
-  public String name() {
-    return "postgres";
-  }
+    @Override
+    public String name() {
+        return "postgres";
+    }
 
-  @Override
-  public Set<String> jsonKeys() {
-    return Set.of(PostgresSessionOptions.JSON_KEY);
-  }
+    @Override
+    public Set<String> jsonKeys() {
+        return Set.of(PostgresSessionOptions.JSON_KEY);
+    }
 
-  @Override
-  public SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options) {
-    JsonObject own = OptionsReader.of(null, options, jsonKeys()).object(PostgresSessionOptions.JSON_KEY);
-    return PostgresSessionBackend.create(vertx, config.getClock(), PostgresSessionOptions.fromJson(own));
-  }
+    @Override
+    public SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options) {
+        JsonObject own = OptionsReader.of(null, options, jsonKeys()).object(PostgresSessionOptions.JSON_KEY);
+        return PostgresSessionBackend.create(vertx, config.getClock(), PostgresSessionOptions.fromJson(own));
+    }
 }

@@ -2,10 +2,9 @@ package dev.vertxsessions.samples.postgres;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.contract.BackendContractTest;
+import java.time.Clock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
-
-import java.time.Clock;
 
 /**
  * The backend contract every built-in backend passes, run on the PostgreSQL sample against a real server; a second
@@ -14,26 +13,27 @@ import java.time.Clock;
 @ExtendWith(PostgresServer.Extension.class)
 class PostgresContractTest extends BackendContractTest {
 
-  private final PostgresServer postgres;
-  private String table;
+    private final PostgresServer postgres;
+    private String table;
 
-  PostgresContractTest(PostgresServer postgres) {
-    this.postgres = postgres; // null only when every test is skipped
-  }
+    PostgresContractTest(PostgresServer postgres) {
+        this.postgres = postgres; // null only when every test is skipped
+    }
 
-  @BeforeEach
-  void newTable() {
-    table = PostgresServer.uniqueTable("contract");
-  }
+    @BeforeEach
+    void newTable() {
+        table = PostgresServer.uniqueTable("contract");
+    }
 
-  @Override
-  protected SessionConfig config(Clock clock) {
-    return new SessionConfig().setBackend(PostgresSessionBackend.factory(
-      PostgresSessionOptions.of(postgres.url()).withTable(table)));
-  }
+    @Override
+    protected SessionConfig config(Clock clock) {
+        return new SessionConfig()
+                .setBackend(PostgresSessionBackend.factory(
+                        PostgresSessionOptions.of(postgres.url()).withTable(table)));
+    }
 
-  @Override
-  protected SessionConfig sharedStoreConfig(Clock clock) {
-    return config(clock); // the same table
-  }
+    @Override
+    protected SessionConfig sharedStoreConfig(Clock clock) {
+        return config(clock); // the same table
+    }
 }

@@ -1,5 +1,13 @@
 package dev.vertxsessions.samples.postgres;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionBackend.Capability;
 import dev.vertxsessions.SessionChanges;
@@ -11,11 +19,6 @@ import dev.vertxsessions.TestChanges;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -26,14 +29,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The PostgreSQL backend on its SPI against a real server: what the demo's HTTP contract cannot reach (a logout
@@ -43,300 +42,404 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith({VertxExtension.class, PostgresServer.Extension.class})
 class PostgresSessionBackendTest {
 
-  private static final String ID = "a".repeat(43);
-  private static final String OTHER_ID = "b".repeat(43);
-  private static final Duration LIFETIME = Duration.ofHours(1);
+    private static final String ID = "a".repeat(43);
+    private static final String OTHER_ID = "b".repeat(43);
+    private static final Duration LIFETIME = Duration.ofHours(1);
 
-  private Vertx vertx;
-  private PostgresServer postgres;
-  private MutableClock clock;
-  private SessionMetrics metrics;
-  private String table;
-  private PostgresSessionBackend backend;
+    private Vertx vertx;
+    private PostgresServer postgres;
+    private MutableClock clock;
+    private SessionMetrics metrics;
+    private String table;
+    private PostgresSessionBackend backend;
 
-  @BeforeEach
-  void start(Vertx vertx, PostgresServer postgres) {
-    this.vertx = vertx;
-    this.postgres = postgres;
-    clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.MILLIS));
-    metrics = new SessionMetrics();
-    table = PostgresServer.uniqueTable("backend");
-    backend = start(table);
-  }
-
-  @AfterEach
-  void close() {
-    backend.close().await();
-  }
-
-  private PostgresSessionBackend start(String table) {
-    PostgresSessionBackend started = PostgresSessionBackend.create(vertx, clock,
-      PostgresSessionOptions.of(postgres.url()).withTable(table));
-    started.start(metrics).await();
-    return started;
-  }
-
-  private long now() {
-    return clock.millis();
-  }
-
-  /** A request that loaded the session {@code id} (or not: isNew) and put {@code changed}. */
-  private SessionChanges put(String id, boolean isNew, Map<String, Object> changed) {
-    return TestChanges.of(id, null, isNew, false, changed, Set.of(), changed, now(), now() + LIFETIME.toMillis(),
-      now(), null);
-  }
-
-  private static Map<String, Object> map(Object... keysAndValues) {
-    Map<String, Object> map = new LinkedHashMap<>();
-    for (int i = 0; i < keysAndValues.length; i += 2) {
-      map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    @BeforeEach
+    void start(Vertx vertx, PostgresServer postgres) {
+        this.vertx = vertx;
+        this.postgres = postgres;
+        clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.MILLIS));
+        metrics = new SessionMetrics();
+        table = PostgresServer.uniqueTable("backend");
+        backend = start(table);
     }
-    return map;
-  }
 
-  private String psql(String sql) throws Exception {
-    return postgres.psql(sql);
-  }
-
-  @Test
-  void capabilities_areThoseOfAServerSideSharedStore() {
-    assertEquals(EnumSet.allOf(Capability.class), backend.capabilities());
-  }
-
-  @Test
-  void save_thenLoad_givesPlainJsonBackInTheOrderKeysWerePut() {
-    Map<String, Object> nested = map("list", new ArrayList<>(List.of(1, "two", map("three", 3.5))),
-      "empty", map(), "nothing", null);
-    Map<String, Object> data = map("zebra", "stripes \u00e9\u6f22 \"quoted\"", "count", 7, "big", 1L << 40,
-      "ratio", 0.1, "yes", true, "nested", nested);
-    SessionChanges changes = TestChanges.of(ID, null, true, false, data, Set.of(), data, now() - 5000,
-      now() + LIFETIME.toMillis(), now(), Duration.ofMinutes(5));
-    assertTrue(backend.save(changes).await());
-
-    SessionRecord record = backend.load(ID).await();
-    assertEquals(data, record.data());
-    assertEquals(List.of("zebra", "count", "big", "ratio", "yes", "nested"), List.copyOf(record.data().keySet()));
-    Map<?, ?> loadedNested = (Map<?, ?>) record.data().get("nested");
-    assertInstanceOf(LinkedHashMap.class, loadedNested, "a plain map, not a JsonObject");
-    assertInstanceOf(ArrayList.class, loadedNested.get("list"), "a plain list, not a JsonArray");
-    assertInstanceOf(Long.class, record.data().get("big"));
-    assertEquals(now() - 5000, record.createdAtMillis());
-    assertEquals(now() + LIFETIME.toMillis(), record.expiresAtMillis());
-    assertEquals(Duration.ofMinutes(5), record.perSessionExpiry());
-    assertNull(backend.load(OTHER_ID).await());
-  }
-
-  @Test
-  void saves_ofDifferentKeys_mergeAndKeepTheKeyOrder() throws Exception {
-    backend.save(put(ID, true, map("a", 1, "b", 2, "c", 3))).await();
-    // Two requests that loaded {a, b, c}: one changes b and adds d, the other removes a and adds e.
-    assertTrue(backend.save(put(ID, false, map("b", 20, "d", 4))).await());
-    SessionChanges removing = TestChanges.of(ID, null, false, false, map("e", 5), Set.of("a"),
-      map("b", 2, "c", 3, "e", 5), now(), now() + LIFETIME.toMillis(), now(), null);
-    assertTrue(backend.save(removing).await());
-
-    SessionRecord record = backend.load(ID).await();
-    assertEquals(map("b", 20, "c", 3, "d", 4, "e", 5), record.data());
-    assertEquals(List.of("b", "c", "d", "e"), List.copyOf(record.data().keySet()));
-    assertEquals("{b,c,d,e}", psql("SELECT key_order FROM " + table));
-  }
-
-  @Test
-  void clear_keepsOnlyTheKeysTheRequestHolds() {
-    backend.save(put(ID, true, map("a", 1, "b", 2, "c", 3))).await();
-    backend.save(put(ID, false, map("late", true))).await(); // another request, after this one loaded
-    SessionChanges cleared = TestChanges.of(ID, null, false, true, map("x", 9), Set.of(), map("c", 3, "x", 9),
-      now(), now() + LIFETIME.toMillis(), now(), null);
-    assertTrue(backend.save(cleared).await());
-    SessionRecord record = backend.load(ID).await();
-    assertEquals(map("c", 3, "x", 9), record.data());
-    assertEquals(List.of("c", "x"), List.copyOf(record.data().keySet()));
-  }
-
-  @Test
-  void save_ofASessionDeletedMeanwhile_writesNothing() throws Exception {
-    backend.save(put(ID, true, map("user_id", 42))).await();
-    SessionChanges slowRequest = put(ID, false, map("cart", List.of("mug")));
-    backend.delete(ID).await(); // a logout in another tab, after the slow request loaded the session
-    assertFalse(backend.save(slowRequest).await());
-    assertNull(backend.load(ID).await());
-    assertEquals("0", psql("SELECT count(*) FROM " + table));
-  }
-
-  @Test
-  void save_ofAnExpiredSession_writesNothing() {
-    backend.save(put(ID, true, map("user_id", 42))).await();
-    clock.advance(LIFETIME.plusSeconds(1));
-    assertFalse(backend.save(put(ID, false, map("user_id", 43))).await());
-    SessionRecord expired = backend.load(ID).await();
-    assertEquals(42, expired.data().get("user_id"), "an expired row is returned for the middleware to refuse");
-    assertTrue(expired.expiresAtMillis() < now());
-  }
-
-  @Test
-  void regenerate_movesTheDataToTheNewIdAndMergesInOneStatement() throws Exception {
-    long created = now() - 60_000;
-    backend.save(TestChanges.of(ID, null, true, false, map("cart", List.of("mug"), "step", 1), Set.of(),
-      map("cart", List.of("mug"), "step", 1), created, now() + LIFETIME.toMillis(), now(), null)).await();
-    SessionChanges login = TestChanges.of(OTHER_ID, ID, false, false, map("user_id", 42), Set.of("step"),
-      map("cart", List.of("mug"), "user_id", 42), created, now() + LIFETIME.toMillis(), now(), null);
-    assertTrue(backend.save(login).await());
-
-    assertNull(backend.load(ID).await());
-    SessionRecord moved = backend.load(OTHER_ID).await();
-    assertEquals(map("cart", List.of("mug"), "user_id", 42), moved.data());
-    assertEquals(created, moved.createdAtMillis());
-    assertEquals("1", psql("SELECT count(*) FROM " + table));
-  }
-
-  @Test
-  void regenerate_ofASessionDeletedMeanwhile_writesNothing() throws Exception {
-    backend.save(put(ID, true, map("cart", List.of("mug")))).await();
-    backend.delete(ID).await();
-    SessionChanges login = TestChanges.of(OTHER_ID, ID, false, false, map("user_id", 42), Set.of(),
-      map("cart", List.of("mug"), "user_id", 42), now(), now() + LIFETIME.toMillis(), now(), null);
-    assertFalse(backend.save(login).await());
-    assertEquals("0", psql("SELECT count(*) FROM " + table));
-  }
-
-  @Test
-  void parallelUpdates_ofOneKey_loseNothing() {
-    backend.save(put(ID, true, map("visits", 0))).await();
-    SessionChanges session = put(ID, false, Map.of());
-    List<Future<Object>> updates = new ArrayList<>();
-    for (int i = 0; i < 50; i++) {
-      updates.add(backend.update(session, "visits", value -> ((Number) value).intValue() + 1));
+    @AfterEach
+    void close() {
+        backend.close().await();
     }
-    Future.all(updates).await();
-    assertEquals(50, backend.load(ID).await().data().get("visits"));
-    List<Object> results = new ArrayList<>();
-    updates.forEach(update -> results.add(update.result()));
-    assertEquals(50, results.stream().distinct().count(), "each update saw the one before: " + results);
-  }
 
-  @Test
-  void update_ofANewSession_createsIt_andNullRemovesTheKey() {
-    SessionChanges fresh = put(ID, true, Map.of());
-    assertEquals(List.of("a"), backend.update(fresh, "items", value -> value == null ? List.of("a") : value)
-      .await());
-    SessionRecord created = backend.load(ID).await();
-    assertEquals(map("items", List.of("a")), created.data());
-    assertNull(backend.update(put(ID, false, Map.of()), "items", value -> null).await());
-    assertEquals(Map.of(), backend.load(ID).await().data());
-  }
-
-  @Test
-  void newSession_savedAfterAnUpdateCreatedIt_keepsBothAndItsLifetime() {
-    SessionChanges fresh = TestChanges.of(ID, null, true, false, Map.of(), Set.of(), Map.of(), now(),
-      now() + LIFETIME.toMillis(), now(), Duration.ofMinutes(5));
-    backend.update(fresh, "visits", value -> 1).await();
-    assertTrue(backend.save(put(ID, true, map("theme", "dark"))).await()); // still new: its first save
-    SessionRecord record = backend.load(ID).await();
-    assertEquals(map("visits", 1, "theme", "dark"), record.data());
-    assertEquals(Duration.ofMinutes(5), record.perSessionExpiry(), "a save without setExpiry keeps the stored one");
-  }
-
-  @Test
-  void update_ofASessionDeletedMeanwhile_failsAndCreatesNothing() throws Exception {
-    backend.save(put(ID, true, map("visits", 1))).await();
-    backend.delete(ID).await();
-    Throwable failure = assertThrows(Throwable.class,
-      () -> backend.update(put(ID, false, Map.of()), "visits", value -> 2).await());
-    assertInstanceOf(SessionException.class, failure);
-    assertTrue(failure.getMessage().startsWith("session no longer exists"), failure.getMessage());
-    assertEquals("0", psql("SELECT count(*) FROM " + table));
-  }
-
-  @Test
-  void update_whoseFunctionThrows_failsWithThatExceptionAndChangesNothing() {
-    backend.save(put(ID, true, map("visits", 1))).await();
-    IllegalStateException thrown = new IllegalStateException("no more visits");
-    Throwable failure = assertThrows(Throwable.class, () -> backend.update(put(ID, false, Map.of()), "visits",
-      value -> {
-        throw thrown;
-      }).await());
-    assertSame(thrown, failure);
-    assertEquals(1, backend.load(ID).await().data().get("visits"));
-  }
-
-  @Test
-  void sweeper_deletesExpiredRowsOnlyAndCountsThem() throws Exception {
-    backend.save(put(ID, true, map("k", 1))).await();
-    clock.advance(Duration.ofMinutes(30));
-    backend.save(put(OTHER_ID, true, map("k", 2))).await();
-    clock.advance(Duration.ofMinutes(31)); // ID has expired, OTHER_ID has not
-    assertEquals(1, backend.sweep().await());
-    assertEquals(OTHER_ID, psql("SELECT id FROM " + table));
-    assertEquals(1, metrics.sweeperDeletions());
-    assertEquals(0, backend.sweep().await());
-  }
-
-  @Test
-  void sweeper_deletesMoreThanOneBatch() throws Exception {
-    psql("INSERT INTO " + table + " (id, created_at, expires_at) SELECT 'expired-' || n, now(), now() - interval "
-      + "'1 hour' FROM generate_series(1, " + (PostgresSessionBackend.SWEEP_BATCH + 5) + ") n");
-    assertEquals(PostgresSessionBackend.SWEEP_BATCH + 5, backend.sweep().await());
-    assertEquals("0", psql("SELECT count(*) FROM " + table));
-  }
-
-  @Test
-  void stringsWithANulCharacter_failTheSaveAsJsonbRefusesThem() {
-    Throwable failure = assertThrows(Throwable.class,
-      () -> backend.save(put(ID, true, map("name", "a\u0000b"))).await());
-    assertInstanceOf(SessionException.class, failure);
-    assertFalse(failure instanceof SessionStoreUnavailableException, "a data error, not an outage: " + failure);
-  }
-
-  @Test
-  void start_ofSeveralInstancesAtOnce_createsTheTableOnce() {
-    String shared = PostgresServer.uniqueTable("together");
-    List<PostgresSessionBackend> backends = new ArrayList<>();
-    List<Future<Void>> starts = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      PostgresSessionBackend instance = PostgresSessionBackend.create(vertx, clock,
-        PostgresSessionOptions.of(postgres.url()).withTable(shared));
-      backends.add(instance);
-      starts.add(instance.start(new SessionMetrics()));
+    private PostgresSessionBackend start(String table) {
+        PostgresSessionBackend started = PostgresSessionBackend.create(
+                vertx, clock, PostgresSessionOptions.of(postgres.url()).withTable(table));
+        started.start(metrics).await();
+        return started;
     }
-    try {
-      Future.all(starts).await();
-      backends.get(0).save(put(ID, true, map("k", 1))).await();
-      assertEquals(map("k", 1), backends.get(3).load(ID).await().data());
-    } finally {
-      backends.forEach(instance -> instance.close().await());
+
+    private long now() {
+        return clock.millis();
     }
-  }
 
-  @Test
-  void start_onATableOfAnotherShape_failsNamingTheTable() throws Exception {
-    String theirs = PostgresServer.uniqueTable("theirs");
-    psql("CREATE TABLE " + theirs + " (id integer PRIMARY KEY, payload text)");
-    PostgresSessionBackend wrong = PostgresSessionBackend.create(vertx, clock,
-      PostgresSessionOptions.of(postgres.url()).withTable(theirs));
-    Throwable failure = assertThrows(Throwable.class, () -> wrong.start(new SessionMetrics()).await());
-    assertInstanceOf(SessionStoreUnavailableException.class, failure);
-    // The index on expires_at is created first, so that is the column the message names.
-    assertTrue(failure.getMessage().contains("(table " + theirs + "): ERROR: column \"expires_at\" does not exist"),
-      failure.getMessage());
-  }
+    /** A request that loaded the session {@code id} (or not: isNew) and put {@code changed}. */
+    private SessionChanges put(String id, boolean isNew, Map<String, Object> changed) {
+        return TestChanges.of(
+                id, null, isNew, false, changed, Set.of(), changed, now(), now() + LIFETIME.toMillis(), now(), null);
+    }
 
-  @Test
-  void schema_isWhatTheDesignNoteSays() throws Exception {
-    assertEquals(String.join("\n", Arrays.asList("id|text|NO", "data|jsonb|NO", "key_order|ARRAY|NO",
-        "created_at|timestamp with time zone|NO", "expires_at|timestamp with time zone|NO",
-        "per_session_expiry_s|integer|YES")),
-      psql("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '"
-        + table + "' ORDER BY ordinal_position"));
-    assertEquals(table + "_expires_at_idx|" + table + "_pkey",
-      String.join("|", psql("SELECT indexname FROM pg_indexes WHERE tablename = '" + table + "' ORDER BY 1")
-        .split("\n")));
-  }
+    private static Map<String, Object> map(Object... keysAndValues) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return map;
+    }
 
-  @Test
-  void close_isIdempotentAndLaterCallsFail() {
-    PostgresSessionBackend closing = start(PostgresServer.uniqueTable("closing"));
-    closing.close().await();
-    closing.close().await();
-    assertThrows(Throwable.class, () -> closing.load(ID).await());
-  }
+    private String psql(String sql) throws Exception {
+        return postgres.psql(sql);
+    }
+
+    @Test
+    void capabilities_areThoseOfAServerSideSharedStore() {
+        assertEquals(EnumSet.allOf(Capability.class), backend.capabilities());
+    }
+
+    @Test
+    void save_thenLoad_givesPlainJsonBackInTheOrderKeysWerePut() {
+        Map<String, Object> nested =
+                map("list", new ArrayList<>(List.of(1, "two", map("three", 3.5))), "empty", map(), "nothing", null);
+        Map<String, Object> data = map(
+                "zebra",
+                "stripes \u00e9\u6f22 \"quoted\"",
+                "count",
+                7,
+                "big",
+                1L << 40,
+                "ratio",
+                0.1,
+                "yes",
+                true,
+                "nested",
+                nested);
+        SessionChanges changes = TestChanges.of(
+                ID,
+                null,
+                true,
+                false,
+                data,
+                Set.of(),
+                data,
+                now() - 5000,
+                now() + LIFETIME.toMillis(),
+                now(),
+                Duration.ofMinutes(5));
+        assertTrue(backend.save(changes).await());
+
+        SessionRecord record = backend.load(ID).await();
+        assertEquals(data, record.data());
+        assertEquals(
+                List.of("zebra", "count", "big", "ratio", "yes", "nested"),
+                List.copyOf(record.data().keySet()));
+        Map<?, ?> loadedNested = (Map<?, ?>) record.data().get("nested");
+        assertInstanceOf(LinkedHashMap.class, loadedNested, "a plain map, not a JsonObject");
+        assertInstanceOf(ArrayList.class, loadedNested.get("list"), "a plain list, not a JsonArray");
+        assertInstanceOf(Long.class, record.data().get("big"));
+        assertEquals(now() - 5000, record.createdAtMillis());
+        assertEquals(now() + LIFETIME.toMillis(), record.expiresAtMillis());
+        assertEquals(Duration.ofMinutes(5), record.perSessionExpiry());
+        assertNull(backend.load(OTHER_ID).await());
+    }
+
+    @Test
+    void saves_ofDifferentKeys_mergeAndKeepTheKeyOrder() throws Exception {
+        backend.save(put(ID, true, map("a", 1, "b", 2, "c", 3))).await();
+        // Two requests that loaded {a, b, c}: one changes b and adds d, the other removes a and adds e.
+        assertTrue(backend.save(put(ID, false, map("b", 20, "d", 4))).await());
+        SessionChanges removing = TestChanges.of(
+                ID,
+                null,
+                false,
+                false,
+                map("e", 5),
+                Set.of("a"),
+                map("b", 2, "c", 3, "e", 5),
+                now(),
+                now() + LIFETIME.toMillis(),
+                now(),
+                null);
+        assertTrue(backend.save(removing).await());
+
+        SessionRecord record = backend.load(ID).await();
+        assertEquals(map("b", 20, "c", 3, "d", 4, "e", 5), record.data());
+        assertEquals(List.of("b", "c", "d", "e"), List.copyOf(record.data().keySet()));
+        assertEquals("{b,c,d,e}", psql("SELECT key_order FROM " + table));
+    }
+
+    @Test
+    void clear_keepsOnlyTheKeysTheRequestHolds() {
+        backend.save(put(ID, true, map("a", 1, "b", 2, "c", 3))).await();
+        backend.save(put(ID, false, map("late", true))).await(); // another request, after this one loaded
+        SessionChanges cleared = TestChanges.of(
+                ID,
+                null,
+                false,
+                true,
+                map("x", 9),
+                Set.of(),
+                map("c", 3, "x", 9),
+                now(),
+                now() + LIFETIME.toMillis(),
+                now(),
+                null);
+        assertTrue(backend.save(cleared).await());
+        SessionRecord record = backend.load(ID).await();
+        assertEquals(map("c", 3, "x", 9), record.data());
+        assertEquals(List.of("c", "x"), List.copyOf(record.data().keySet()));
+    }
+
+    @Test
+    void save_ofASessionDeletedMeanwhile_writesNothing() throws Exception {
+        backend.save(put(ID, true, map("user_id", 42))).await();
+        SessionChanges slowRequest = put(ID, false, map("cart", List.of("mug")));
+        backend.delete(ID).await(); // a logout in another tab, after the slow request loaded the session
+        assertFalse(backend.save(slowRequest).await());
+        assertNull(backend.load(ID).await());
+        assertEquals("0", psql("SELECT count(*) FROM " + table));
+    }
+
+    @Test
+    void save_ofAnExpiredSession_writesNothing() {
+        backend.save(put(ID, true, map("user_id", 42))).await();
+        clock.advance(LIFETIME.plusSeconds(1));
+        assertFalse(backend.save(put(ID, false, map("user_id", 43))).await());
+        SessionRecord expired = backend.load(ID).await();
+        assertEquals(42, expired.data().get("user_id"), "an expired row is returned for the middleware to refuse");
+        assertTrue(expired.expiresAtMillis() < now());
+    }
+
+    @Test
+    void regenerate_movesTheDataToTheNewIdAndMergesInOneStatement() throws Exception {
+        long created = now() - 60_000;
+        backend.save(TestChanges.of(
+                        ID,
+                        null,
+                        true,
+                        false,
+                        map("cart", List.of("mug"), "step", 1),
+                        Set.of(),
+                        map("cart", List.of("mug"), "step", 1),
+                        created,
+                        now() + LIFETIME.toMillis(),
+                        now(),
+                        null))
+                .await();
+        SessionChanges login = TestChanges.of(
+                OTHER_ID,
+                ID,
+                false,
+                false,
+                map("user_id", 42),
+                Set.of("step"),
+                map("cart", List.of("mug"), "user_id", 42),
+                created,
+                now() + LIFETIME.toMillis(),
+                now(),
+                null);
+        assertTrue(backend.save(login).await());
+
+        assertNull(backend.load(ID).await());
+        SessionRecord moved = backend.load(OTHER_ID).await();
+        assertEquals(map("cart", List.of("mug"), "user_id", 42), moved.data());
+        assertEquals(created, moved.createdAtMillis());
+        assertEquals("1", psql("SELECT count(*) FROM " + table));
+    }
+
+    @Test
+    void regenerate_ofASessionDeletedMeanwhile_writesNothing() throws Exception {
+        backend.save(put(ID, true, map("cart", List.of("mug")))).await();
+        backend.delete(ID).await();
+        SessionChanges login = TestChanges.of(
+                OTHER_ID,
+                ID,
+                false,
+                false,
+                map("user_id", 42),
+                Set.of(),
+                map("cart", List.of("mug"), "user_id", 42),
+                now(),
+                now() + LIFETIME.toMillis(),
+                now(),
+                null);
+        assertFalse(backend.save(login).await());
+        assertEquals("0", psql("SELECT count(*) FROM " + table));
+    }
+
+    @Test
+    void parallelUpdates_ofOneKey_loseNothing() {
+        backend.save(put(ID, true, map("visits", 0))).await();
+        SessionChanges session = put(ID, false, Map.of());
+        List<Future<Object>> updates = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            updates.add(backend.update(session, "visits", value -> ((Number) value).intValue() + 1));
+        }
+        Future.all(updates).await();
+        assertEquals(50, backend.load(ID).await().data().get("visits"));
+        List<Object> results = new ArrayList<>();
+        updates.forEach(update -> results.add(update.result()));
+        assertEquals(50, results.stream().distinct().count(), "each update saw the one before: " + results);
+    }
+
+    @Test
+    void update_ofANewSession_createsIt_andNullRemovesTheKey() {
+        SessionChanges fresh = put(ID, true, Map.of());
+        assertEquals(
+                List.of("a"),
+                backend.update(fresh, "items", value -> value == null ? List.of("a") : value)
+                        .await());
+        SessionRecord created = backend.load(ID).await();
+        assertEquals(map("items", List.of("a")), created.data());
+        assertNull(
+                backend.update(put(ID, false, Map.of()), "items", value -> null).await());
+        assertEquals(Map.of(), backend.load(ID).await().data());
+    }
+
+    @Test
+    void newSession_savedAfterAnUpdateCreatedIt_keepsBothAndItsLifetime() {
+        SessionChanges fresh = TestChanges.of(
+                ID,
+                null,
+                true,
+                false,
+                Map.of(),
+                Set.of(),
+                Map.of(),
+                now(),
+                now() + LIFETIME.toMillis(),
+                now(),
+                Duration.ofMinutes(5));
+        backend.update(fresh, "visits", value -> 1).await();
+        assertTrue(backend.save(put(ID, true, map("theme", "dark"))).await()); // still new: its first save
+        SessionRecord record = backend.load(ID).await();
+        assertEquals(map("visits", 1, "theme", "dark"), record.data());
+        assertEquals(Duration.ofMinutes(5), record.perSessionExpiry(), "a save without setExpiry keeps the stored one");
+    }
+
+    @Test
+    void update_ofASessionDeletedMeanwhile_failsAndCreatesNothing() throws Exception {
+        backend.save(put(ID, true, map("visits", 1))).await();
+        backend.delete(ID).await();
+        Throwable failure = assertThrows(
+                Throwable.class,
+                () -> backend.update(put(ID, false, Map.of()), "visits", value -> 2)
+                        .await());
+        assertInstanceOf(SessionException.class, failure);
+        assertTrue(failure.getMessage().startsWith("session no longer exists"), failure.getMessage());
+        assertEquals("0", psql("SELECT count(*) FROM " + table));
+    }
+
+    @Test
+    void update_whoseFunctionThrows_failsWithThatExceptionAndChangesNothing() {
+        backend.save(put(ID, true, map("visits", 1))).await();
+        IllegalStateException thrown = new IllegalStateException("no more visits");
+        Throwable failure = assertThrows(
+                Throwable.class,
+                () -> backend.update(put(ID, false, Map.of()), "visits", value -> {
+                            throw thrown;
+                        })
+                        .await());
+        assertSame(thrown, failure);
+        assertEquals(1, backend.load(ID).await().data().get("visits"));
+    }
+
+    @Test
+    void sweeper_deletesExpiredRowsOnlyAndCountsThem() throws Exception {
+        backend.save(put(ID, true, map("k", 1))).await();
+        clock.advance(Duration.ofMinutes(30));
+        backend.save(put(OTHER_ID, true, map("k", 2))).await();
+        clock.advance(Duration.ofMinutes(31)); // ID has expired, OTHER_ID has not
+        assertEquals(1, backend.sweep().await());
+        assertEquals(OTHER_ID, psql("SELECT id FROM " + table));
+        assertEquals(1, metrics.sweeperDeletions());
+        assertEquals(0, backend.sweep().await());
+    }
+
+    @Test
+    void sweeper_deletesMoreThanOneBatch() throws Exception {
+        psql("INSERT INTO " + table + " (id, created_at, expires_at) SELECT 'expired-' || n, now(), now() - interval "
+                + "'1 hour' FROM generate_series(1, " + (PostgresSessionBackend.SWEEP_BATCH + 5) + ") n");
+        assertEquals(PostgresSessionBackend.SWEEP_BATCH + 5, backend.sweep().await());
+        assertEquals("0", psql("SELECT count(*) FROM " + table));
+    }
+
+    @Test
+    void stringsWithANulCharacter_failTheSaveAsJsonbRefusesThem() {
+        Throwable failure = assertThrows(
+                Throwable.class,
+                () -> backend.save(put(ID, true, map("name", "a\u0000b"))).await());
+        assertInstanceOf(SessionException.class, failure);
+        assertFalse(failure instanceof SessionStoreUnavailableException, "a data error, not an outage: " + failure);
+    }
+
+    @Test
+    void start_ofSeveralInstancesAtOnce_createsTheTableOnce() {
+        String shared = PostgresServer.uniqueTable("together");
+        List<PostgresSessionBackend> backends = new ArrayList<>();
+        List<Future<Void>> starts = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            PostgresSessionBackend instance = PostgresSessionBackend.create(
+                    vertx, clock, PostgresSessionOptions.of(postgres.url()).withTable(shared));
+            backends.add(instance);
+            starts.add(instance.start(new SessionMetrics()));
+        }
+        try {
+            Future.all(starts).await();
+            backends.get(0).save(put(ID, true, map("k", 1))).await();
+            assertEquals(map("k", 1), backends.get(3).load(ID).await().data());
+        } finally {
+            backends.forEach(instance -> instance.close().await());
+        }
+    }
+
+    @Test
+    void start_onATableOfAnotherShape_failsNamingTheTable() throws Exception {
+        String theirs = PostgresServer.uniqueTable("theirs");
+        psql("CREATE TABLE " + theirs + " (id integer PRIMARY KEY, payload text)");
+        PostgresSessionBackend wrong = PostgresSessionBackend.create(
+                vertx, clock, PostgresSessionOptions.of(postgres.url()).withTable(theirs));
+        Throwable failure = assertThrows(
+                Throwable.class, () -> wrong.start(new SessionMetrics()).await());
+        assertInstanceOf(SessionStoreUnavailableException.class, failure);
+        // The index on expires_at is created first, so that is the column the message names.
+        assertTrue(
+                failure.getMessage().contains("(table " + theirs + "): ERROR: column \"expires_at\" does not exist"),
+                failure.getMessage());
+    }
+
+    @Test
+    void schema_isWhatTheDesignNoteSays() throws Exception {
+        assertEquals(
+                String.join(
+                        "\n",
+                        Arrays.asList(
+                                "id|text|NO",
+                                "data|jsonb|NO",
+                                "key_order|ARRAY|NO",
+                                "created_at|timestamp with time zone|NO",
+                                "expires_at|timestamp with time zone|NO",
+                                "per_session_expiry_s|integer|YES")),
+                psql("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '"
+                        + table + "' ORDER BY ordinal_position"));
+        assertEquals(
+                table + "_expires_at_idx|" + table + "_pkey",
+                String.join(
+                        "|",
+                        psql("SELECT indexname FROM pg_indexes WHERE tablename = '" + table + "' ORDER BY 1")
+                                .split("\n")));
+    }
+
+    @Test
+    void close_isIdempotentAndLaterCallsFail() {
+        PostgresSessionBackend closing = start(PostgresServer.uniqueTable("closing"));
+        closing.close().await();
+        closing.close().await();
+        assertThrows(Throwable.class, () -> closing.load(ID).await());
+    }
 }

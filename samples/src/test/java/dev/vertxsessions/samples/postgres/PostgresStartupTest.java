@@ -1,5 +1,11 @@
 package dev.vertxsessions.samples.postgres;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.SessionStoreUnavailableException;
@@ -9,20 +15,13 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the PostgreSQL backend does at start-up with a bad configuration or no database: fail, naming the key or
@@ -31,81 +30,96 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(VertxExtension.class)
 class PostgresStartupTest {
 
-  private static final String PASSWORD = "hunter2";
+    private static final String PASSWORD = "hunter2";
 
-  private static SessionConfig config(JsonObject postgres) {
-    return new SessionConfig(new JsonObject().put("manager", "postgres").put("postgres", postgres));
-  }
-
-  /** Starts the middleware and returns why it failed. */
-  private static Throwable startFailure(Vertx vertx, SessionConfig config) {
-    Future<SessionMiddleware> started = SessionMiddleware.start(vertx, config);
-    return assertThrows(Throwable.class, started::await, "the middleware started");
-  }
-
-  private static String configFailure(Vertx vertx, JsonObject postgres) {
-    Throwable failure = startFailure(vertx, config(postgres));
-    assertInstanceOf(IllegalArgumentException.class, failure);
-    assertFalse(failure.getMessage().contains(PASSWORD), failure.getMessage());
-    return failure.getMessage();
-  }
-
-  private static int closedPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
+    private static SessionConfig config(JsonObject postgres) {
+        return new SessionConfig(new JsonObject().put("manager", "postgres").put("postgres", postgres));
     }
-  }
 
-  @Test
-  void misspelledKey_failsAtStartUpNamingItAndTheNearestKey(Vertx vertx) {
-    assertEquals("unknown session config key 'postgres.urll' (did you mean 'url'?); known keys are postgres.url, "
-        + "postgres.table, postgres.pool_size, postgres.sweep_interval",
-      configFailure(vertx, new JsonObject().put("urll", "postgresql://app:" + PASSWORD + "@127.0.0.1/app")));
-  }
-
-  @Test
-  void invalidValues_failAtStartUpNamingTheKey(Vertx vertx) {
-    String url = "postgresql://app:" + PASSWORD + "@127.0.0.1:5432/app";
-    assertTrue(configFailure(vertx, new JsonObject()).startsWith("postgres.url is required, e.g. postgresql://"));
-    assertEquals("postgres.url must start with postgresql:// or postgres://, got a value of 33 characters",
-      configFailure(vertx, new JsonObject().put("url", "mysql://app:" + PASSWORD + "@127.0.0.1/app")));
-    assertEquals("postgres.table must be a table name of lowercase letters, digits and underscores (at most 40), "
-        + "optionally schema-qualified like app.sessions, got 'sessions; DROP TABLE users'",
-      configFailure(vertx, new JsonObject().put("url", url).put("table", "sessions; DROP TABLE users")));
-    assertEquals("postgres.pool_size must be from 1 to 1000, got 0",
-      configFailure(vertx, new JsonObject().put("url", url).put("pool_size", 0)));
-    assertEquals("postgres.pool_size must be a whole number, got a string",
-      configFailure(vertx, new JsonObject().put("url", url).put("pool_size", "4")));
-    assertEquals("postgres.sweep_interval must be at least 1 second, got 0",
-      configFailure(vertx, new JsonObject().put("url", url).put("sweep_interval", 0)));
-    Throwable notAnObject = startFailure(vertx, new SessionConfig(new JsonObject().put("manager", "postgres")
-      .put("postgres", url)));
-    assertEquals("postgres must be a JSON object, got a string", notAnObject.getMessage());
-  }
-
-  @Test
-  void closedPort_failsTheStartWithTheCause(Vertx vertx) throws IOException {
-    int port = closedPort();
-    Throwable failure = startFailure(vertx, config(new JsonObject()
-      .put("url", "postgresql://app:" + PASSWORD + "@127.0.0.1:" + port + "/app")));
-    assertInstanceOf(SessionStoreUnavailableException.class, failure);
-    String message = failure.getMessage();
-    assertTrue(message.startsWith("PostgreSQL at 127.0.0.1:" + port + "/app could not be used for sessions "
-      + "(table sessions): "), message);
-    assertFalse(message.contains(PASSWORD), message);
-    Throwable root = failure;
-    while (root.getCause() != null) {
-      root = root.getCause();
+    /** Starts the middleware and returns why it failed. */
+    private static Throwable startFailure(Vertx vertx, SessionConfig config) {
+        Future<SessionMiddleware> started = SessionMiddleware.start(vertx, config);
+        return assertThrows(Throwable.class, started::await, "the middleware started");
     }
-    assertInstanceOf(ConnectException.class, root, () -> "root cause: " + failure.getCause());
-  }
 
-  @Test
-  void demoApp_withItsDatabaseDown_failsToStartInsteadOfServing503s(Vertx vertx) throws IOException {
-    SessionConfig config = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "postgres",
-      "DATABASE_URL", "postgresql://postgres@127.0.0.1:" + closedPort() + "/postgres")).sessionConfig();
-    Throwable failure = assertThrows(Throwable.class, () -> DemoApp.start(vertx, config, 0, 1).await());
-    assertInstanceOf(SessionStoreUnavailableException.class, failure);
-    assertTrue(failure.getMessage().contains("could not be used for sessions"), failure.getMessage());
-  }
+    private static String configFailure(Vertx vertx, JsonObject postgres) {
+        Throwable failure = startFailure(vertx, config(postgres));
+        assertInstanceOf(IllegalArgumentException.class, failure);
+        assertFalse(failure.getMessage().contains(PASSWORD), failure.getMessage());
+        return failure.getMessage();
+    }
+
+    private static int closedPort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Test
+    void misspelledKey_failsAtStartUpNamingItAndTheNearestKey(Vertx vertx) {
+        assertEquals(
+                "unknown session config key 'postgres.urll' (did you mean 'url'?); known keys are postgres.url, "
+                        + "postgres.table, postgres.pool_size, postgres.sweep_interval",
+                configFailure(vertx, new JsonObject().put("urll", "postgresql://app:" + PASSWORD + "@127.0.0.1/app")));
+    }
+
+    @Test
+    void invalidValues_failAtStartUpNamingTheKey(Vertx vertx) {
+        String url = "postgresql://app:" + PASSWORD + "@127.0.0.1:5432/app";
+        assertTrue(configFailure(vertx, new JsonObject()).startsWith("postgres.url is required, e.g. postgresql://"));
+        assertEquals(
+                "postgres.url must start with postgresql:// or postgres://, got a value of 33 characters",
+                configFailure(vertx, new JsonObject().put("url", "mysql://app:" + PASSWORD + "@127.0.0.1/app")));
+        assertEquals(
+                "postgres.table must be a table name of lowercase letters, digits and underscores (at most 40), "
+                        + "optionally schema-qualified like app.sessions, got 'sessions; DROP TABLE users'",
+                configFailure(vertx, new JsonObject().put("url", url).put("table", "sessions; DROP TABLE users")));
+        assertEquals(
+                "postgres.pool_size must be from 1 to 1000, got 0",
+                configFailure(vertx, new JsonObject().put("url", url).put("pool_size", 0)));
+        assertEquals(
+                "postgres.pool_size must be a whole number, got a string",
+                configFailure(vertx, new JsonObject().put("url", url).put("pool_size", "4")));
+        assertEquals(
+                "postgres.sweep_interval must be at least 1 second, got 0",
+                configFailure(vertx, new JsonObject().put("url", url).put("sweep_interval", 0)));
+        Throwable notAnObject = startFailure(
+                vertx,
+                new SessionConfig(new JsonObject().put("manager", "postgres").put("postgres", url)));
+        assertEquals("postgres must be a JSON object, got a string", notAnObject.getMessage());
+    }
+
+    @Test
+    void closedPort_failsTheStartWithTheCause(Vertx vertx) throws IOException {
+        int port = closedPort();
+        Throwable failure = startFailure(
+                vertx,
+                config(new JsonObject().put("url", "postgresql://app:" + PASSWORD + "@127.0.0.1:" + port + "/app")));
+        assertInstanceOf(SessionStoreUnavailableException.class, failure);
+        String message = failure.getMessage();
+        assertTrue(
+                message.startsWith("PostgreSQL at 127.0.0.1:" + port + "/app could not be used for sessions "
+                        + "(table sessions): "),
+                message);
+        assertFalse(message.contains(PASSWORD), message);
+        Throwable root = failure;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        assertInstanceOf(ConnectException.class, root, () -> "root cause: " + failure.getCause());
+    }
+
+    @Test
+    void demoApp_withItsDatabaseDown_failsToStartInsteadOfServing503s(Vertx vertx) throws IOException {
+        SessionConfig config = DemoSettings.fromEnv(Map.of(
+                        "SESSION_BACKEND",
+                        "postgres",
+                        "DATABASE_URL",
+                        "postgresql://postgres@127.0.0.1:" + closedPort() + "/postgres"))
+                .sessionConfig();
+        Throwable failure = assertThrows(
+                Throwable.class, () -> DemoApp.start(vertx, config, 0, 1).await());
+        assertInstanceOf(SessionStoreUnavailableException.class, failure);
+        assertTrue(failure.getMessage().contains("could not be used for sessions"), failure.getMessage());
+    }
 }
