@@ -9,9 +9,10 @@
 #   bench/memory.sh
 #   SESSIONS=10000 WARMUP=2 bench/memory.sh         # smoke run
 #
-# Environment: SESSIONS [100000], WARMUP [5], MEM_SERVERS ["vertx-local ours-signed ours-file ours-redis"],
-# JAVA_OPTS and SKIP_BUILD as for http.sh. vertx-local (Vert.x-Web's in-memory store) is the reference that
-# does keep every session in the heap.
+# Environment: SESSIONS [100000], WARMUP [5], MEM_SERVERS ["vertx-local ours-memory ours-signed ours-file
+# ours-redis"], JAVA_OPTS and SKIP_BUILD as for http.sh. vertx-local (Vert.x-Web's in-memory store) and
+# ours-memory keep every session in the heap; for ours-memory the bound memory_max_sessions (default 10,000) is
+# raised to MEMORY_MAX_SESSIONS [SESSIONS + 1000] so that it keeps all of them, as vertx-local does.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,8 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 
 SESSIONS=${SESSIONS:-100000}
 WARMUP=${WARMUP:-5}
-MEM_SERVERS=${MEM_SERVERS:-"vertx-local ours-signed ours-file ours-redis"}
+MEM_SERVERS=${MEM_SERVERS:-"vertx-local ours-memory ours-signed ours-file ours-redis"}
+export MEMORY_MAX_SESSIONS=${MEMORY_MAX_SESSIONS:-$((SESSIONS + 1000))}
 
 need java mvn wrk redis-server jcmd
 build

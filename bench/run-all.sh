@@ -2,7 +2,8 @@
 # The full run behind BENCHMARKS.md: machine facts, then http.sh with its defaults (the 8 s warm-up), http.sh
 # again in steady state (30 s warm-up, then 15 s on new connections: on two cores the JIT compiler is still busy 8 s
 # into a run, and busy again for ~10 s after the connections change), memory.sh and jmh.sh, all written to
-# bench/target/full-<timestamp>/summary.md (and shown). About 35 minutes.
+# bench/target/full-<timestamp>/summary.md (and shown). Each HTTP table is the median of ROUNDS [3] interleaved
+# rounds; about 85 minutes with 3 rounds (ROUNDS=1: about 35).
 #
 #   bench/run-all.sh
 #   QUIET_WAIT=25 bench/run-all.sh   # first wait (up to 25 min) until the 1-minute load average is below 0.8

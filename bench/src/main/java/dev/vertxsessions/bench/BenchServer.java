@@ -42,12 +42,13 @@ import java.util.stream.Stream;
  * implement too, so every server runs exactly the same handler code. {@code bare} has no session handler: its
  * routes answer "1" and "0" and are the ceiling for the others.
  *
- * <p>Servers: {@code bare}, {@code vertx-local} (SessionHandler + LocalSessionStore), {@code vertx-cookie}
- * (CookieSessionStore), {@code vertx-redis} (RedisSessionStore), {@code ours-signed} (default signed cookies),
- * {@code ours-file} (file backend in a fresh temporary directory, deleted at exit), {@code ours-redis} (manager
- * {@code redis}). The Redis servers connect to {@code REDIS_URL} (default {@code redis://127.0.0.1:6379}), with a
- * pool of 16 connections for both. {@code INSTANCES} (default: the number of processors) HTTP server verticles
- * share one session handler.
+ * <p>Servers: {@code bare}, {@code vertx-local} (SessionHandler + LocalSessionStore), {@code ours-memory}
+ * (manager {@code memory}), {@code vertx-cookie} (CookieSessionStore), {@code ours-signed} (default signed
+ * cookies), {@code vertx-redis} (RedisSessionStore), {@code ours-redis} (manager {@code redis}), {@code ours-file}
+ * (file backend in a fresh temporary directory, deleted at exit). The Redis servers connect to {@code REDIS_URL}
+ * (default {@code redis://127.0.0.1:6379}) with 16 connections in total: ours one pool of 16, Vert.x-Web one
+ * client per verticle with 16 / instances each. {@code INSTANCES} (default: the number of processors) HTTP
+ * server verticles; each competitor is built as its documentation says (see {@link #sessionsPerVerticle}).
  *
  * <p>Prints {@code READY <server> <port>} when it listens. Exits with status 3 and a message when the chosen
  * backend is not in this build of vertx-sessions (e.g. the Redis backend before it is merged), 2 on bad usage.
@@ -57,8 +58,15 @@ public final class BenchServer {
     /** Exit status when the requested backend class is not on the class path. */
     public static final int EXIT_BACKEND_MISSING = 3;
 
-    static final List<String> SERVERS =
-            List.of("bare", "vertx-local", "vertx-cookie", "vertx-redis", "ours-signed", "ours-file", "ours-redis");
+    static final List<String> SERVERS = List.of(
+            "bare",
+            "vertx-local",
+            "ours-memory",
+            "vertx-cookie",
+            "ours-signed",
+            "vertx-redis",
+            "ours-redis",
+            "ours-file");
 
     /** Fixed, public secrets: this is a benchmark, not a deployment. */
     private static final String SECRET = "bench-secret-0123456789abcdef0123456789abcdef";
@@ -88,13 +96,14 @@ public final class BenchServer {
 
         Vertx vertx = Vertx.vertx();
         Path directory = name.equals("ours-file") ? Files.createTempDirectory("vertx-sessions-bench-") : null;
-        Handler<RoutingContext> sessions = sessionHandler(vertx, name, redisUrl, directory);
-        if (sessions instanceof SessionMiddleware) {
+        SessionsPerVerticle sessions = sessionsPerVerticle(vertx, name, redisUrl, directory, instances);
+        Handler<RoutingContext> shared = name.startsWith("ours-") ? sessions.create(vertx) : null;
+        if (shared instanceof SessionMiddleware) {
             // For the server log: how the loads went (e.g. how many took a save in flight instead of reading the
             // store).
             Runtime.getRuntime()
                     .addShutdownHook(new Thread(() -> System.out.println("METRICS "
-                            + ((SessionMiddleware) sessions).metrics().toJson().encode())));
+                            + ((SessionMiddleware) shared).metrics().toJson().encode())));
         }
         if (directory != null) {
             System.out.println("session directory: " + directory);
@@ -108,25 +117,67 @@ public final class BenchServer {
                 });
     }
 
-    /** Returns the session handler of a server, or null for {@code bare}. Created once, shared by all verticles. */
-    public static Handler<RoutingContext> sessionHandler(Vertx vertx, String name, String redisUrl, Path directory) {
+    /**
+     * Makes the session handler of one HTTP server verticle; called inside the verticle's {@code start()}, on its
+     * event loop. Returns null for {@code bare}.
+     */
+    @FunctionalInterface
+    public interface SessionsPerVerticle {
+        Handler<RoutingContext> create(Vertx vertx);
+    }
+
+    /**
+     * Returns how each verticle gets its session handler, built the way each library documents it:
+     * <ul>
+     *   <li>Vert.x-Web: {@code SessionHandler} and its store are created inside each verticle's {@code start()}, so
+     *   the store binds to that verticle's context (CookieSessionStore and RedisSessionStore keep the context they
+     *   are created on and answer with its futures; a store shared across verticles would make every request hop
+     *   event loops). {@code LocalSessionStore.create(vertx)} in every verticle opens the same local map by name, so
+     *   sessions are still shared; {@code vertx-redis} gets one Redis client per verticle with a pool of
+     *   {@code 16 / instances} connections (16 in total, as ours).</li>
+     *   <li>vertx-sessions: one {@link SessionMiddleware} created here, once, and shared by every verticle, as its
+     *   README says ("create the middleware once and share it": it is thread-safe).</li>
+     * </ul>
+     */
+    public static SessionsPerVerticle sessionsPerVerticle(
+            Vertx vertx, String name, String redisUrl, Path directory, int instances) {
         switch (name) {
             case "bare":
-                return null;
+                return v -> null;
             case "vertx-local":
-                return SessionHandler.create(LocalSessionStore.create(vertx));
+                return v -> SessionHandler.create(LocalSessionStore.create(v));
             case "vertx-cookie":
-                return SessionHandler.create(CookieSessionStore.create(vertx, SECRET));
-            case "vertx-redis":
-                Redis redis = Redis.createClient(
-                        vertx,
-                        new RedisOptions()
-                                .setConnectionString(redisUrl)
-                                .setMaxPoolSize(REDIS_POOL_SIZE)
-                                .setMaxPoolWaiting(1024));
-                return SessionHandler.create(RedisSessionStore.create(vertx, redis));
+                return v -> SessionHandler.create(CookieSessionStore.create(v, SECRET));
+            case "vertx-redis": {
+                int poolPerVerticle = Math.max(1, REDIS_POOL_SIZE / instances);
+                return v -> SessionHandler.create(RedisSessionStore.create(
+                        v,
+                        Redis.createClient(
+                                v,
+                                new RedisOptions()
+                                        .setConnectionString(redisUrl)
+                                        .setMaxPoolSize(poolPerVerticle)
+                                        .setMaxPoolWaiting(1024))));
+            }
+            default:
+                SessionMiddleware shared = ourMiddleware(vertx, name, redisUrl, directory);
+                return v -> shared;
+        }
+    }
+
+    /** Our middleware for an {@code ours-*} server: created once per process, shared by all verticles. */
+    public static SessionMiddleware ourMiddleware(Vertx vertx, String name, String redisUrl, Path directory) {
+        switch (name) {
             case "ours-signed":
                 return SessionMiddleware.create(vertx, new SessionConfig().setSecretKey(SECRET));
+            case "ours-memory": {
+                SessionConfig config = new SessionConfig().setManager("memory");
+                String max = System.getenv("MEMORY_MAX_SESSIONS"); // memory.sh raises the bound (default 10,000)
+                if (max != null && !max.isEmpty()) {
+                    config.setBackendOption("memory_max_sessions", Integer.parseInt(max));
+                }
+                return SessionMiddleware.create(vertx, config);
+            }
             case "ours-file":
                 return SessionMiddleware.create(
                         vertx,
@@ -145,17 +196,18 @@ public final class BenchServer {
 
     /** One HTTP server with the two routes; Vert.x spreads connections over the instances. */
     public static final class HttpVerticle extends VerticleBase {
-        private final Handler<RoutingContext> sessions;
+        private final SessionsPerVerticle sessionsPerVerticle;
         private final int port;
 
-        /** Serves the two routes behind {@code sessions} (null: no sessions) on 127.0.0.1:{@code port}. */
-        public HttpVerticle(Handler<RoutingContext> sessions, int port) {
-            this.sessions = sessions;
+        /** Serves the two routes on 127.0.0.1:{@code port} behind the handler {@code sessions} makes in start(). */
+        public HttpVerticle(SessionsPerVerticle sessions, int port) {
+            this.sessionsPerVerticle = sessions;
             this.port = port;
         }
 
         @Override
         public Future<?> start() {
+            Handler<RoutingContext> sessions = sessionsPerVerticle.create(vertx);
             Router router = Router.router(vertx);
             if (sessions == null) {
                 router.get("/counter").handler(ctx -> text(ctx, "1"));
