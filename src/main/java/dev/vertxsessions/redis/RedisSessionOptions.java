@@ -24,6 +24,8 @@ public class RedisSessionOptions {
     private int poolSize = 16;
     private Duration timeout = Duration.ofSeconds(2);
     private JsonObject clientOptions;
+    private int waitReplicas;
+    private Duration waitTimeout = Duration.ofMillis(500);
 
     /** Creates options with the defaults. */
     public RedisSessionOptions() {}
@@ -35,6 +37,8 @@ public class RedisSessionOptions {
         poolSize = other.poolSize;
         timeout = other.timeout;
         clientOptions = other.clientOptions == null ? null : other.clientOptions.copy();
+        waitReplicas = other.waitReplicas;
+        waitTimeout = other.waitTimeout;
     }
 
     /** Creates options from JSON; throws {@link IllegalArgumentException} naming the key for a bad value. */
@@ -51,6 +55,8 @@ public class RedisSessionOptions {
         if (options.has("redis_options")) {
             setClientOptions(options.object("redis_options"));
         }
+        setWaitReplicas((int) Math.min(Integer.MAX_VALUE, options.integer("redis_wait_replicas", waitReplicas)));
+        setWaitTimeout(options.millis("redis_wait_timeout_ms", waitTimeout));
     }
 
     /** Returns these options as JSON; a password in {@code redis_url} is masked, so the result can be logged. */
@@ -59,7 +65,9 @@ public class RedisSessionOptions {
                 .put("redis_url", OptionsReader.withoutPassword(url))
                 .put("redis_key_prefix", keyPrefix)
                 .put("redis_pool_size", poolSize)
-                .put("redis_timeout_ms", timeout.toMillis());
+                .put("redis_timeout_ms", timeout.toMillis())
+                .put("redis_wait_replicas", waitReplicas)
+                .put("redis_wait_timeout_ms", waitTimeout.toMillis());
         if (clientOptions != null) {
             json.put("redis_options", clientOptions.copy());
         }
@@ -143,6 +151,47 @@ public class RedisSessionOptions {
     public RedisSessionOptions setClientOptions(JsonObject clientOptions) {
         this.clientOptions = clientOptions == null ? null : clientOptions.copy();
         return this;
+    }
+
+    /** Returns how many replicas must acknowledge each write before it succeeds; 0 is off. */
+    public int getWaitReplicas() {
+        return waitReplicas;
+    }
+
+    /**
+     * Sets how many replicas must acknowledge each write ({@code WAIT}, on the connection that wrote) before
+     * {@code commit()} and the save succeed; fewer within {@code redis_wait_timeout_ms} fail the write with a 503
+     * (JSON {@code redis_wait_replicas}). With all replicas, a confirmed write survives any failover. Defaults to 0
+     * (off: a write succeeds once the master has it).
+     */
+    public RedisSessionOptions setWaitReplicas(int waitReplicas) {
+        if (waitReplicas < 0) {
+            throw new IllegalArgumentException("redis_wait_replicas must be 0 (off) or more, got " + waitReplicas);
+        }
+        this.waitReplicas = waitReplicas;
+        return this;
+    }
+
+    /** Returns how long a write waits for its replicas. */
+    public Duration getWaitTimeout() {
+        return waitTimeout;
+    }
+
+    /**
+     * Sets how long a write waits for {@code redis_wait_replicas} replicas (JSON {@code redis_wait_timeout_ms}); it
+     * must be less than {@code redis_timeout_ms}, which bounds the write and the wait together. Defaults to 500 ms.
+     */
+    public RedisSessionOptions setWaitTimeout(Duration waitTimeout) {
+        if (waitTimeout == null || waitTimeout.isNegative() || waitTimeout.isZero()) {
+            throw new IllegalArgumentException("redis_wait_timeout_ms must be a positive number of milliseconds");
+        }
+        this.waitTimeout = waitTimeout;
+        return this;
+    }
+
+    /** Returns the durability setting these options give. */
+    WaitForReplicas waitForReplicas() {
+        return waitReplicas == 0 ? WaitForReplicas.OFF : new WaitForReplicas(waitReplicas, waitTimeout);
     }
 
     /** Builds the client options: redis_options, then redis_url (unless it lists endpoints) and the pool size. */

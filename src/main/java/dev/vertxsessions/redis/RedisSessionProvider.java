@@ -18,8 +18,14 @@ import java.util.Set;
 public final class RedisSessionProvider implements SessionBackendProvider {
 
     /** The JSON keys of the Redis backend (here, so reading them needs no Redis client class). */
-    static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(
-            List.of("redis_url", "redis_key_prefix", "redis_pool_size", "redis_timeout_ms", "redis_options")));
+    static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(List.of(
+            "redis_url",
+            "redis_key_prefix",
+            "redis_pool_size",
+            "redis_timeout_ms",
+            "redis_options",
+            "redis_wait_replicas",
+            "redis_wait_timeout_ms")));
 
     @Override
     public String name() {

@@ -12,6 +12,7 @@ import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
@@ -31,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /*
@@ -46,9 +48,10 @@ import java.util.function.UnaryOperator;
  *
  * Round trips. Load = one HGETALL. A request that changes the session = one EVALSHA of SAVE (EVAL once after a
  * NOSCRIPT, i.e. after Redis restarted). A read-only request writes nothing; with rolling, it runs SAVE with an
- * empty delta (EXISTS + HSET m:expires + PEXPIRE, one round trip). Logout = one DEL. regenerate() = one EVALSHA
- * (RENAME inside SAVE). update()/increment() = one EVALSHA of UPDATE per attempt, usually one attempt. Every call
- * is bounded by redis_timeout_ms; a call that fails or times out fails the request with
+ * empty delta (EXISTS + HSET m:expires + PEXPIRE, one round trip). Logout = one EVALSHA of DELETE (a DEL in a
+ * script, for the deadline below). regenerate() = one EVALSHA (RENAME inside SAVE). update()/increment() = one
+ * EVALSHA of UPDATE per attempt, usually one attempt. Besides, one TIME every 30 s samples Redis's clock (see
+ * Failover). Every call is bounded by redis_timeout_ms; a call that fails or times out fails the request with
  * SessionStoreUnavailableException (503). A script runs atomically, so nothing is ever written half.
  *
  * Per-key merge. SAVE applies only this request's delta to the hash as it is now: HDEL of the keys it removed,
@@ -76,6 +79,50 @@ import java.util.function.UnaryOperator;
  * only updates from other processes can conflict.
  *
  * Only keys under the prefix are ever named: every command and script takes its keys from key(id).
+ *
+ * Failover: what a successful commit() means. Redis replicates asynchronously: a master answers a write before
+ * any replica has it, and a failover (Sentinel or Cluster promoting a replica) drops whatever the promoted replica
+ * had not received. So by default a commit() that succeeded means "the master applied it", and a failover soon
+ * after can still lose it. On a LAN the window is the replication lag, usually under a millisecond, except when
+ * the master stalls: a master paused (a VM freeze, a long fork, SIGSTOP) while its replica is promoted reads, on
+ * resuming, the writes its clients had sent it, runs and acknowledges them, and loses them when it is demoted and
+ * resyncs from the new master. Two rules and one option close this:
+ *
+ * Timeout rule: a call that timed out never applies later. Each call borrows a pooled connection (Redis.connect(),
+ * as Redis.send() does inside) and hands it back when it completes. At the deadline it closes the connection's
+ * socket instead (RedisClientInternals: the client's close() would only hand it back, with the command still
+ * queued on it, for the next call to queue behind); a connection that arrives from the pool's queue after the
+ * deadline goes back unused, nothing sent. Closing cannot take back what the server has received, though: a paused
+ * Redis reads its socket buffers when it resumes and runs what it finds, FIN or RST notwithstanding (measured on
+ * Redis 7.0). So every write is a script, and every script starts with DEADLINE_GUARD: the last argument is the
+ * call's deadline in Redis's clock, and a script that starts later writes nothing and fails with LATE. The deadline
+ * is RedisClock's last TIME sample, plus the time from its arrival to the call's start (System.nanoTime), plus
+ * redis_timeout_ms, so it is never later than the moment this process gives up; this process's wall clock and its
+ * offset from Redis's do not matter. What can shift it: Redis's clock stepping between samples (30 s apart),
+ * or Redis servers whose clocks disagree (Cluster nodes; a master and the replica that replaces it), which NTP
+ * keeps to milliseconds; a LATE reply drops the sample so that the next call takes a new one. Reads need no guard.
+ * A Cluster connection wraps one pooled connection per master and does not expose them (nor does Sentinel's with
+ * autoFailover): it is handed back on a timeout, and the guard alone keeps its queued writes from applying late.
+ *
+ * Durability option (WaitForReplicas, off by default; redis_wait_replicas / redis_wait_timeout_ms): each write
+ * script is followed, in the same batch and so on the same connection, by WAIT <replicas> <timeout ms>; the call
+ * succeeds only when that many replicas acknowledged every write of the connection, the script's included, and
+ * otherwise fails with SessionStoreUnavailableException (503; the master has the write, so it may survive). A batch,
+ * because a Cluster connection sends a batch to the master of its key but a keyless WAIT alone to any master. The
+ * paused master above now finds that its replica is gone, WAIT answers 0 and the request gets a 503 instead of a
+ * 200 for a write about to vanish. With WAIT n and n replicas, every replica has each acknowledged write, so any
+ * promoted one keeps it; with fewer, Sentinel and Cluster prefer the replica with the most data, which has it unless
+ * a replica that had not acknowledged wins. The price: while fewer than n replicas are up, every write fails with
+ * 503 (with one replica, from the failover until the old master has come back as a replica; Sentinel converts it
+ * 8 s after it returns at the earliest), and each write waits for a replica's acknowledgement (no extra round trip
+ * for this process, one between master and replica). Cluster batches are not redirected (MOVED, ASK): during a
+ * slot migration, durable writes to the moving slots fail with 503 until the client's slot map catches up (1 s).
+ *
+ * Without the option, the server setting min-replicas-to-write N (with min-replicas-max-lag S) on each master
+ * narrows the window: a master whose replicas have not acknowledged for S seconds refuses writes (NOREPLICAS, a
+ * 503 here), so a master cut off from its replicas stops accepting writes after S seconds, and a master that was
+ * paused for longer than S refuses what it finds queued when it resumes (measured on Redis 7.0). Writes it accepted
+ * within those S seconds can still be lost; only WAIT makes an acknowledged write one a replica has.
  */
 final class RedisSessionStore {
 
@@ -92,6 +139,18 @@ final class RedisSessionStore {
     static final int MAX_UPDATE_ATTEMPTS = 100;
     /** The random pause between later update attempts grows up to 2^6 = 64 ms. */
     private static final int MAX_BACKOFF_SHIFT = 6;
+
+    /**
+     * Runs first in every script: the last ARGV is the call's deadline in Redis's clock (epoch ms), and a script
+     * that starts after it writes nothing. table.remove takes it out of ARGV, so each script sees its own arguments.
+     */
+    private static final String DEADLINE_GUARD = """
+    local deadline = tonumber(table.remove(ARGV))
+    local now = redis.call('TIME')
+    if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then
+      return redis.error_reply('LATE this call reached Redis after its deadline (redis_timeout_ms); nothing written')
+    end
+    """;
 
     private static final Script SAVE = new Script("save", """
     -- KEYS[1]: the session's key; KEYS[2]: where its data is now (the previous key after regenerate)
@@ -160,6 +219,11 @@ final class RedisSessionStore {
     return fields
     """);
 
+    private static final Script DELETE = new Script("delete", """
+    -- KEYS[1]: a session's key
+    return redis.call('DEL', KEYS[1])
+    """);
+
     /** A session as loaded: values still as JSON bytes, keyed by session key. */
     static final class Stored {
         long createdAt;
@@ -197,10 +261,15 @@ final class RedisSessionStore {
     /** Whether the client was created here (and is closed here) rather than handed in by the application. */
     private final boolean ownsClient;
 
+    // Failover safety (design note, "Failover"): the durability setting, and Redis's clock as last sampled.
+    private final WaitForReplicas waitForReplicas;
+    private volatile RedisClock redisClock;
+
     RedisSessionStore(Vertx vertx, RedisSessionOptions options, Redis client, boolean forceTwoStepMove) {
         this.vertx = vertx;
         this.keyPrefix = options.getKeyPrefix();
         this.timeoutMillis = options.getTimeout().toMillis();
+        this.waitForReplicas = options.waitForReplicas().checkAgainst(options.getTimeout());
         this.ownsClient = client == null;
         RedisOptions clientOptions = options.clientOptions();
         this.twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
@@ -391,7 +460,8 @@ final class RedisSessionStore {
         if (!SessionIds.isWellFormed(id)) {
             return Future.succeededFuture();
         }
-        return send(Request.cmd(Command.DEL).arg(key(id)))
+        // A script rather than a DEL, so that a logout that timed out cannot happen later either (design note).
+        return eval(DELETE, List.of(key(id)), List.of())
                 .transform(ar -> ar.succeeded()
                         ? Future.<Void>succeededFuture()
                         : Future.failedFuture(failure("delete a session", ar.cause())));
@@ -434,26 +504,177 @@ final class RedisSessionStore {
         });
     }
 
-    /** Runs a script with EVALSHA, and with EVAL (which also caches it) when Redis does not know it yet. */
+    /**
+     * Runs a script (all of them write) on one pooled connection, bounded by redis_timeout_ms: EVALSHA, and EVAL
+     * (which also caches it) when Redis does not know it yet. The script gets this call's deadline in Redis's clock
+     * and writes nothing if it starts later; with {@link #waitForReplicas} on, a WAIT follows it on the same
+     * connection and the call succeeds only when enough replicas acknowledged.
+     */
     private Future<Response> eval(Script script, List<String> keys, List<Object> args) {
-        return send(script.request(Command.EVALSHA, keys, args))
+        long startNanos = System.nanoTime();
+        return onOneConnection(connection -> redisClock(connection).compose(clock -> {
+                    List<Object> guarded = new ArrayList<>(args);
+                    guarded.add(Long.toString(clock.deadlineMillis(startNanos, timeoutMillis)));
+                    return write(connection, script.request(Command.EVALSHA, keys, guarded))
+                            .recover(error -> isNoScript(error)
+                                    ? write(connection, script.request(Command.EVAL, keys, guarded))
+                                    : Future.failedFuture(error));
+                }))
                 .transform(ar -> {
                     if (ar.succeeded()) {
                         return Future.succeededFuture(ar.result());
                     }
-                    if (isRedisError(ar.cause(), "NOSCRIPT")) {
-                        return send(script.request(Command.EVAL, keys, args));
+                    if (isLate(ar.cause())) {
+                        // Usually a call that really was late. If Redis's clock stepped, or this server's clock differs
+                        // from the
+                        // one sampled (a new master after a failover), the next call samples it again.
+                        redisClock = null;
                     }
-                    return Future.failedFuture(ar.cause());
-                })
-                .transform(ar -> ar.succeeded()
-                        ? Future.succeededFuture(ar.result())
-                        : Future.failedFuture(failure("run the " + script.name + " script", ar.cause())));
+                    return Future.failedFuture(failure("run the " + script.name + " script", ar.cause()));
+                });
     }
 
-    /** Sends one command through the pool, bounded by redis_timeout_ms. */
+    /** Sends one command (a read: every write is a script) on one pooled connection, bounded by redis_timeout_ms. */
     private Future<Response> send(Request request) {
-        return redis.send(request).timeout(timeoutMillis, TimeUnit.MILLISECONDS);
+        return onOneConnection(connection -> connection.send(request));
+    }
+
+    /**
+     * Borrows a pooled connection, runs {@code call} on it and hands it back, all within redis_timeout_ms. A call
+     * that runs out of time closes the connection's socket rather than handing it back, so nothing queued on it is
+     * sent later; a connection that arrives after the deadline goes back to the pool unused.
+     */
+    private <T> Future<T> onOneConnection(Function<RedisConnection, Future<T>> call) {
+        Promise<T> outcome = Promise.promise();
+        Borrowed borrowed = new Borrowed();
+        long timer = vertx.setTimer(timeoutMillis, id -> {
+            RedisConnection stuck = borrowed.timeOut();
+            if (stuck != null && !RedisClientInternals.closeSocket(stuck)) {
+                LOG.log(
+                        Level.DEBUG,
+                        "a Redis call timed out on a connection whose socket cannot be closed; it went back "
+                                + "to the pool, and the scripts' deadline keeps a late write from applying");
+            }
+            outcome.tryFail(new TimeoutException("redis_timeout_ms elapsed"));
+        });
+        redis.connect().onComplete(connected -> {
+            if (connected.failed()) {
+                if (borrowed.finish()) {
+                    vertx.cancelTimer(timer);
+                    outcome.tryFail(connected.cause());
+                }
+                return;
+            }
+            RedisConnection connection = connected.result();
+            if (!borrowed.lend(connection)) {
+                connection.close(); // waited past the deadline in the pool's queue: nothing was sent on it
+                return;
+            }
+            Future<T> result;
+            try {
+                result = call.apply(connection);
+            } catch (RuntimeException e) {
+                result = Future.failedFuture(e);
+            }
+            result.onComplete(done -> {
+                if (borrowed.finish()) {
+                    vertx.cancelTimer(timer);
+                    connection.close(); // back to the pool
+                    outcome.handle(done);
+                }
+            });
+        });
+        return outcome.future();
+    }
+
+    /** Sends a script, then (durability on) a WAIT in the same batch, so that it runs on the same connection. */
+    private Future<Response> write(RedisConnection connection, Request script) {
+        if (!waitForReplicas.isOn()) {
+            return connection.send(script);
+        }
+        // One batch, not two sends: a Cluster connection sends a batch to one node, the master of the script's key,
+        // but a keyless WAIT sent alone to any master. WAIT counts the replicas that have every write this connection
+        // made so far, the script's included.
+        Request wait = Request.cmd(Command.WAIT)
+                .arg(waitForReplicas.replicas())
+                .arg(waitForReplicas.timeout().toMillis());
+        return connection.batch(List.of(script, wait)).compose(replies -> {
+            long acknowledged = replies.get(1) == null ? 0 : replies.get(1).toLong();
+            if (acknowledged < waitForReplicas.replicas()) {
+                return Future.failedFuture(new SessionStoreUnavailableException(
+                        "only " + acknowledged + " of "
+                                + waitForReplicas.replicas()
+                                + " Redis replicas (redis_wait_replicas) acknowledged a write within "
+                                + waitForReplicas.timeout().toMillis()
+                                + " ms (redis_wait_timeout_ms); the master has it, but a failover "
+                                + "could lose it",
+                        null));
+            }
+            return Future.succeededFuture(replies.get(0));
+        });
+    }
+
+    /**
+     * Returns Redis's clock as sampled at most {@link RedisClock#MAX_AGE_NANOS} ago, sampling it with TIME on
+     * {@code connection} when it is older (one round trip every half minute, not per call).
+     */
+    private Future<RedisClock> redisClock(RedisConnection connection) {
+        RedisClock clock = redisClock;
+        long now = System.nanoTime();
+        if (clock != null && now - clock.receivedNanos < RedisClock.MAX_AGE_NANOS) {
+            return Future.succeededFuture(clock);
+        }
+        return connection.send(Request.cmd(Command.TIME)).map(time -> {
+            long received = System.nanoTime();
+            long redisMillis = time.get(0).toLong() * 1000 + time.get(1).toLong() / 1000;
+            RedisClock sampled = new RedisClock(redisMillis, received);
+            redisClock = sampled;
+            return sampled;
+        });
+    }
+
+    /**
+     * Redis's clock (TIME) as read in a reply received at {@code receivedNanos} (System.nanoTime). It was read before
+     * the reply arrived, so {@code redisMillis + time elapsed here since} is never ahead of Redis's clock: a deadline
+     * computed from it is, in Redis's clock, no later than the moment this process stops waiting. Neither this
+     * process's wall clock nor its offset from Redis's matters; only a step of Redis's own clock between samples does.
+     */
+    private record RedisClock(long redisMillis, long receivedNanos) {
+        static final long MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+        long deadlineMillis(long startNanos, long timeoutMillis) {
+            return redisMillis + Math.floorDiv(startNanos - receivedNanos, 1_000_000L) + timeoutMillis; // rounds down
+        }
+    }
+
+    /** Who owns a borrowed connection: the call until it finishes, or the timer once the deadline passed. */
+    private static final class Borrowed {
+        private RedisConnection connection;
+        private boolean over;
+
+        /** Records the connection; false when the deadline passed already. */
+        synchronized boolean lend(RedisConnection connection) {
+            this.connection = connection;
+            return !over;
+        }
+
+        /** Ends the call normally; false when the deadline passed first. */
+        synchronized boolean finish() {
+            if (over) {
+                return false;
+            }
+            over = true;
+            return true;
+        }
+
+        /** Ends the call at the deadline; returns the connection it was running on, null when none or finished. */
+        synchronized RedisConnection timeOut() {
+            if (over) {
+                return null;
+            }
+            over = true;
+            return connection;
+        }
     }
 
     private SessionException failure(String what, Throwable cause) {
@@ -468,6 +689,21 @@ final class RedisSessionStore {
             return new SessionStoreUnavailableException("Redis refused to " + what + ": " + cause.getMessage(), cause);
         }
         return new SessionStoreUnavailableException("Redis could not be reached to " + what + ": " + cause, cause);
+    }
+
+    /** Returns whether a script failed because Redis does not know it: alone, or as the first command of a batch. */
+    private static boolean isNoScript(Throwable error) {
+        return isScriptError(error, "NOSCRIPT");
+    }
+
+    /** Returns whether a script's deadline guard refused to run it: alone, or as the first command of a batch. */
+    private static boolean isLate(Throwable error) {
+        return isScriptError(error, "LATE");
+    }
+
+    private static boolean isScriptError(Throwable error, String kind) {
+        // A failed batch reports "ERR [<index>] <error>" for each command that failed.
+        return isRedisError(error, kind) || isRedisError(error, "ERR [0] " + kind);
     }
 
     /** Returns whether {@code error} is a Redis error reply of the given kind (e.g. NOSCRIPT). */
@@ -536,9 +772,9 @@ final class RedisSessionStore {
         final String source;
         final String sha1;
 
-        Script(String name, String source) {
+        Script(String name, String body) {
             this.name = name;
-            this.source = source;
+            this.source = DEADLINE_GUARD + body;
             try {
                 MessageDigest digest = MessageDigest.getInstance("SHA-1");
                 this.sha1 = HexFormat.of().formatHex(digest.digest(source.getBytes(StandardCharsets.UTF_8)));

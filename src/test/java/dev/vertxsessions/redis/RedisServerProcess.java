@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
@@ -24,8 +25,12 @@ import org.junit.jupiter.api.Assumptions;
  * same port to simulate an outage, paused (SIGSTOP) to simulate a server that does not answer. It also speaks just
  * enough RESP over a plain socket for tests to inspect what the backend stored.
  *
- * <p>Tests use it through {@link RedisServerExtension}, which starts one per test class. {@link #start()} skips the
- * caller (JUnit Assumptions) when {@code redis-server} is not on the PATH.
+ * <p>Tests use it through {@link RedisServerExtension}, which starts one per test class. Besides a plain server
+ * it starts the parts of a deployment: a replica ({@link #startReplicaOf}), a Redis Cluster node
+ * ({@link #startClusterNode}) and a Sentinel ({@link #startSentinel}).
+ *
+ * <p>{@link #start()} and the others skip the calling test (JUnit Assumptions) when {@code redis-server} is not on
+ * the PATH.
  */
 public final class RedisServerProcess implements AutoCloseable {
 
@@ -36,39 +41,152 @@ public final class RedisServerProcess implements AutoCloseable {
 
     final int port;
     private final Path directory;
+    private final List<String> arguments;
     private Process process;
     private Socket admin;
     private boolean paused;
 
-    private RedisServerProcess(int port, Path directory) {
+    private RedisServerProcess(int port, Path directory, List<String> arguments) {
         this.port = port;
         this.directory = directory;
+        this.arguments = arguments;
     }
 
     /** Starts a server on a free port, or skips the test when redis-server is not installed. */
     public static RedisServerProcess start() throws IOException {
-        Assumptions.assumeTrue(onPath(), MISSING);
-        int port;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = socket.getLocalPort();
-        }
-        RedisServerProcess server = new RedisServerProcess(port, Files.createTempDirectory("redis-test-"));
+        return startWith(freePort(false), List.of());
+    }
+
+    /** Starts a replica of {@code master} on a free port. */
+    static RedisServerProcess startReplicaOf(RedisServerProcess master) throws IOException {
+        return startWith(freePort(false), List.of("--replicaof", "127.0.0.1", Integer.toString(master.port)));
+    }
+
+    /** Starts an empty Redis Cluster node (not yet part of a cluster) on a free port whose bus port is free too. */
+    static RedisServerProcess startClusterNode(int nodeTimeoutMillis) throws IOException {
+        int port = freePort(true);
+        return startWith(
+                port,
+                List.of(
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes-" + port + ".conf",
+                        "--cluster-node-timeout",
+                        Integer.toString(nodeTimeoutMillis)));
+    }
+
+    /**
+     * Starts a Sentinel that watches {@code master} under {@code masterName} with the given quorum, finding it down
+     * after {@code downAfterMillis} without an answer.
+     */
+    static RedisServerProcess startSentinel(
+            RedisServerProcess master, String masterName, int quorum, int downAfterMillis, int failoverTimeoutMillis)
+            throws IOException {
+        assumeInstalled();
+        int port = freePort(false);
+        Path directory = Files.createTempDirectory("redis-sentinel-");
+        Path config = directory.resolve("sentinel.conf");
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "port " + port,
+                        "bind 127.0.0.1",
+                        "dir " + directory,
+                        "sentinel monitor " + masterName + " 127.0.0.1 " + master.port + " " + quorum,
+                        "sentinel down-after-milliseconds " + masterName + " " + downAfterMillis,
+                        "sentinel failover-timeout " + masterName + " " + failoverTimeoutMillis,
+                        "sentinel parallel-syncs " + masterName + " 1",
+                        ""));
+        RedisServerProcess sentinel =
+                new RedisServerProcess(port, directory, List.of(config.toString(), "--sentinel", "--daemonize", "no"));
+        sentinel.launch();
+        return sentinel;
+    }
+
+    private static RedisServerProcess startWith(int port, List<String> extra) throws IOException {
+        assumeInstalled();
+        Path directory = Files.createTempDirectory("redis-test-");
+        List<String> arguments = new ArrayList<>(List.of(
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory.toString(),
+                "--daemonize",
+                "no",
+                // A replica syncs at once, not after the 5 s a master waits by default for more replicas to share the
+                // sync.
+                "--repl-diskless-sync-delay",
+                "0"));
+        arguments.addAll(extra);
+        RedisServerProcess server = new RedisServerProcess(port, directory, arguments);
         server.launch();
         return server;
     }
 
+    private static void assumeInstalled() {
+        Assumptions.assumeTrue(
+                onPath(),
+                PROGRAM + " is not on the PATH: install it (e.g. apt-get install redis-server) "
+                        + "to run the Redis backend tests");
+    }
+
+    /** Returns a free loopback port; with {@code busToo}, one whose Cluster bus port (port + 10000) is free too. */
+    @SuppressWarnings("try") // the bus port is only held open to see that it is free
+    private static int freePort(boolean busToo) throws IOException {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port;
+            try (ServerSocket socket = new ServerSocket(
+                    busToo ? 20000 + ThreadLocalRandom.current().nextInt(30000) : 0,
+                    1,
+                    InetAddress.getLoopbackAddress())) {
+                port = socket.getLocalPort();
+            } catch (IOException taken) {
+                continue;
+            }
+            if (!busToo) {
+                return port;
+            }
+            try (ServerSocket bus = new ServerSocket(port + 10000, 1, InetAddress.getLoopbackAddress())) {
+                return port;
+            } catch (IOException taken) {
+                // try another
+            }
+        }
+        throw new IOException("no free loopback port found");
+    }
+
     /** Returns whether redis-server is an executable file in one of the PATH's directories. */
     static boolean onPath() {
+        return onPath(PROGRAM);
+    }
+
+    /** Returns whether {@code program} is an executable file in one of the PATH's directories. */
+    static boolean onPath(String program) {
         String path = System.getenv("PATH");
         if (path == null) {
             return false;
         }
         for (String dir : path.split(java.io.File.pathSeparator)) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, PROGRAM))) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Returns the lines of the server's log (its standard output) that contain {@code marker}. */
+    List<String> logLines(String marker) throws IOException {
+        return Files.readAllLines(directory.resolve("redis.log")).stream()
+                .filter(line -> line.contains(marker))
+                .collect(java.util.stream.Collectors.toList());
     }
 
     /** Returns the connection string of this server. */
@@ -123,8 +241,13 @@ public final class RedisServerProcess implements AutoCloseable {
         if (admin == null) {
             admin = connect();
         }
-        write(admin.getOutputStream(), args);
-        return read(admin.getInputStream());
+        try {
+            write(admin.getOutputStream(), args);
+            return read(admin.getInputStream());
+        } catch (IOException e) {
+            closeAdmin(); // the next command opens a new connection
+            throw e;
+        }
     }
 
     /** Opens a MONITOR connection that reports the commands clients send from now on. */
@@ -194,20 +317,10 @@ public final class RedisServerProcess implements AutoCloseable {
 
     private void launch() throws IOException {
         paused = false;
-        ProcessBuilder builder = new ProcessBuilder(
-                        PROGRAM,
-                        "--port",
-                        Integer.toString(port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        directory.toString(),
-                        "--daemonize",
-                        "no")
+        List<String> command = new ArrayList<>();
+        command.add(PROGRAM);
+        command.addAll(arguments);
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
                         directory.resolve("redis.log").toFile()));
