@@ -112,9 +112,7 @@ public abstract class BaseSessionInterface implements Session {
      * saved first), and {@link #isNew()} says whether the session may be created.
      */
     protected Future<Object> updateStored(String key, UnaryOperator<Object> update) {
-        Object value = update.apply(storable(key));
-        put(key, value);
-        return Future.succeededFuture(value);
+        return updateLocally(key, update);
     }
 
     /**
@@ -457,16 +455,7 @@ public abstract class BaseSessionInterface implements Session {
             return Future.failedFuture(new SessionException("session was invalidated; it cannot be updated"));
         }
         UnaryOperator<Object> normalized = value -> JsonValues.normalize(key, update.apply(value));
-        if (binding != null) {
-            return binding.update(this, key, normalized);
-        }
-        try {
-            Object value = normalized.apply(storable(key));
-            put(key, value);
-            return Future.succeededFuture(value);
-        } catch (RuntimeException e) {
-            return Future.failedFuture(e);
-        }
+        return binding != null ? binding.update(this, key, normalized) : updateLocally(key, normalized);
     }
 
     /** Adds one to the integer stored at {@code key} (absent counts as 0) atomically, and returns the new value. */
@@ -636,6 +625,16 @@ public abstract class BaseSessionInterface implements Session {
             }
         }
         return copy;
+    }
+
+    /** Applies {@code update} to the value of {@code key} in this session, which is then saved with it. */
+    final Future<Object> updateLocally(String key, UnaryOperator<Object> update) {
+        try {
+            put(key, update.apply(storable(key)));
+            return Future.succeededFuture(get(key));
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
     }
 
     /** Returns the JSON form in which the value of {@code key} was stored or last serialized, or null. */

@@ -455,17 +455,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
      */
     private Future<Object> update(
             RequestState state, BaseSessionInterface session, String key, UnaryOperator<Object> update) {
-        UnaryOperator<Object> storable = value -> JsonValues.toStorable(update.apply(value));
         if (!atomicUpdates) {
-            try {
-                Object current = session.get(key);
-                Object value = storable.apply(JsonValues.toStorable(current));
-                session.put(key, value);
-                return Future.succeededFuture(session.get(key));
-            } catch (RuntimeException e) {
-                return Future.failedFuture(e);
-            }
+            return session.updateLocally(key, update);
         }
+        UnaryOperator<Object> storable = value -> JsonValues.toStorable(update.apply(value));
         Future<Void> before = Future.succeededFuture();
         if (session.hasPendingChanges()) {
             if (state == null) {

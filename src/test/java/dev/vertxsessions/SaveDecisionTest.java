@@ -4,6 +4,7 @@ import static dev.vertxsessions.SaveDecision.COOKIE_ONLY;
 import static dev.vertxsessions.SaveDecision.DELETE;
 import static dev.vertxsessions.SaveDecision.NOTHING;
 import static dev.vertxsessions.SaveDecision.SAVE;
+import static dev.vertxsessions.SaveDecision.decide;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,21 +13,6 @@ import org.junit.jupiter.api.Test;
 
 /** The save rules as a table: what the middleware does with a session in each state when its response goes out. */
 class SaveDecisionTest {
-
-    /** Arguments in the order of {@link SaveDecision#decide}. */
-    private static SaveDecision decide(
-            boolean destroyed,
-            boolean empty,
-            boolean modified,
-            boolean stored,
-            boolean movePending,
-            boolean requestHadCookie,
-            boolean rolling,
-            boolean lazy,
-            boolean cookieDue) {
-        return SaveDecision.decide(
-                destroyed, empty, modified, stored, movePending, requestHadCookie, rolling, lazy, cookieDue);
-    }
 
     @Test
     void untouchedSessions_costNothing() {
