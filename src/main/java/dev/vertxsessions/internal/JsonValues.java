@@ -90,20 +90,6 @@ public final class JsonValues {
         return MAPPER.convertValue(value, type);
     }
 
-    /** Returns the data with ClusterSerializable values replaced by their JSON envelope. */
-    public static Map<String, Object> toStorable(Map<String, Object> data) {
-        Map<String, Object> out = null;
-        for (Map.Entry<String, Object> entry : data.entrySet()) {
-            if (entry.getValue() instanceof ClusterSerializable) {
-                if (out == null) {
-                    out = new LinkedHashMap<>(data);
-                }
-                out.put(entry.getKey(), envelope((ClusterSerializable) entry.getValue()));
-            }
-        }
-        return out == null ? data : out;
-    }
-
     /** Returns whether {@code value} serializes itself (ClusterSerializable) and is stored in a JSON envelope. */
     public static boolean needsEnvelope(Object value) {
         return value instanceof ClusterSerializable;
@@ -112,14 +98,6 @@ public final class JsonValues {
     /** Wraps one value in the JSON envelope when it is ClusterSerializable. */
     public static Object toStorable(Object value) {
         return value instanceof ClusterSerializable clusterSerializable ? envelope(clusterSerializable) : value;
-    }
-
-    /** Replaces JSON envelopes in {@code data} (in place) with the objects they hold. */
-    public static Map<String, Object> fromStorable(Map<String, Object> data) {
-        for (Map.Entry<String, Object> entry : data.entrySet()) {
-            entry.setValue(fromStorable(entry.getValue()));
-        }
-        return data;
     }
 
     /** Returns the object a JSON envelope holds, or the value itself. */
