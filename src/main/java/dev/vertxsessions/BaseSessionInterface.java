@@ -2,6 +2,7 @@ package dev.vertxsessions;
 
 import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionIds;
+import dev.vertxsessions.internal.VertxWebBridge;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Session;
@@ -35,6 +36,15 @@ public abstract class BaseSessionInterface implements Session {
 
     /** The session key that {@link #setRememberMe(boolean)} keeps its choice under. */
     public static final String REMEMBER_ME_KEY = "__vertx-sessions.rememberMe";
+
+    /** The session key that {@link #regenerate()} marks a session promoted under (see {@link #isAnonymous()}). */
+    public static final String PROMOTED_KEY = "__vertx-sessions.promoted";
+
+    /**
+     * How the keys of the middleware's own choices start. A session that holds nothing else counts as empty: an
+     * emptied session is deleted even when it was promoted or chose a cookie.
+     */
+    static final String RESERVED_KEY_PREFIX = "__vertx-sessions.";
 
     /** What the middleware does for this session's {@link #commit()} and {@link #update}; null when unattached. */
     private SessionBinding binding;
@@ -352,14 +362,37 @@ public abstract class BaseSessionInterface implements Session {
         modified = true;
     }
 
-    /** Returns the keys of the session, in insertion order (read-only). */
+    /** Returns the keys of the session, in insertion order, without the middleware's reserved keys (read-only). */
     public Set<String> keys() {
-        return Collections.unmodifiableSet(data.keySet());
+        return ownData().keySet();
     }
 
-    /** Returns the key-value pairs of the session (read-only). */
+    /** Returns the key-value pairs of the session, without the middleware's reserved keys (read-only). */
     public Set<Map.Entry<String, Object>> items() {
-        return Collections.unmodifiableMap(data).entrySet();
+        return ownData().entrySet();
+    }
+
+    /** Returns the application's own data: a read-only view, or a copy without the reserved keys when there are any. */
+    private Map<String, Object> ownData() {
+        if (!hasReservedKey()) {
+            return Collections.unmodifiableMap(data);
+        }
+        Map<String, Object> own = new LinkedHashMap<>(data);
+        own.keySet().removeIf(BaseSessionInterface::isReserved);
+        return Collections.unmodifiableMap(own);
+    }
+
+    private boolean hasReservedKey() {
+        for (String key : data.keySet()) {
+            if (isReserved(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isReserved(String key) {
+        return key.startsWith(RESERVED_KEY_PREFIX);
     }
 
     /** Returns the session's data as a read-only view. */
@@ -368,10 +401,22 @@ public abstract class BaseSessionInterface implements Session {
         return Collections.unmodifiableMap(data);
     }
 
-    /** Returns whether the session has no data. */
+    /**
+     * Returns whether the session holds no data besides the middleware's reserved keys (whether it is promoted, its
+     * cookie choice): an emptied session is deleted when the response is sent.
+     */
     @Override
     public boolean isEmpty() {
-        return data.isEmpty();
+        return data.isEmpty() || !hasOwnKey();
+    }
+
+    private boolean hasOwnKey() {
+        for (String key : data.keySet()) {
+            if (!isReserved(key)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Returns whether the session was changed by this request and not saved yet. */
@@ -399,9 +444,31 @@ public abstract class BaseSessionInterface implements Session {
         return this;
     }
 
-    /** Returns this session's lifetime: the one set with {@link #setExpiry(long)}, or the configured expiry. */
+    /**
+     * Returns this session's lifetime: the one set with {@link #setExpiry(long)}, else {@code anonymous_expiry} while
+     * the session {@link #isAnonymous() is anonymous} (when configured), else the configured {@code expiry}.
+     */
     public Duration getExpiry() {
-        return expiry != null ? expiry : config.getExpiry();
+        if (expiry != null) {
+            return expiry;
+        }
+        Duration anonymous = config.getAnonymousExpiry();
+        return anonymous != null && isAnonymous() ? anonymous : config.getExpiry();
+    }
+
+    /**
+     * Returns whether this session is anonymous: neither {@link #regenerate()} (the call that belongs to every
+     * login) nor a Vert.x-Web user in the session has promoted it. Anonymous sessions live {@code anonymous_expiry}
+     * when it is set, and backends that bound their size evict them first. A {@link #clear()} makes a session
+     * anonymous again.
+     */
+    public boolean isAnonymous() {
+        return isAnonymous(data);
+    }
+
+    /** Returns whether a session holding {@code data} is anonymous (see {@link #isAnonymous()}). */
+    static boolean isAnonymous(Map<String, Object> data) {
+        return !Boolean.TRUE.equals(data.get(PROMOTED_KEY)) && !data.containsKey(VertxWebBridge.USER_HOLDER_KEY);
     }
 
     /** Returns this session's lifetime in seconds (the seed's {@code get_expiry_age}). */
@@ -420,8 +487,11 @@ public abstract class BaseSessionInterface implements Session {
     /**
      * Gives the session a new key, keeping its data, and deletes the old key when the response is sent. Call it at
      * login to prevent session fixation. Vert.x-Web's authentication handlers call it through {@link #regenerateId()}.
+     * It also promotes the session: it is no longer {@link #isAnonymous() anonymous} (kept under
+     * {@link #PROMOTED_KEY}).
      */
     public BaseSessionInterface regenerate() {
+        put(PROMOTED_KEY, true);
         if (stored && previousId == null) {
             previousId = id;
         }

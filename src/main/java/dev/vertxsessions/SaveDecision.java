@@ -18,7 +18,7 @@ enum SaveDecision {
      * Decides.
      *
      * @param destroyed {@code invalidate()} or {@code destroy()} ran
-     * @param empty the session holds no data
+     * @param empty the session holds no data besides the middleware's reserved keys
      * @param modified the session changed since it was loaded or last saved
      * @param stored the session is in the store (loaded, or saved earlier in this request)
      * @param movePending a {@code regenerate()} left the data under the previous ID

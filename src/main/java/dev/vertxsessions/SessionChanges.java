@@ -123,6 +123,14 @@ public final class SessionChanges {
         return perSessionExpiry;
     }
 
+    /**
+     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (see
+     * {@link BaseSessionInterface#isAnonymous()}). A backend that bounds its size evicts anonymous sessions first.
+     */
+    public boolean isAnonymous() {
+        return BaseSessionInterface.isAnonymous(data);
+    }
+
     /** Returns whether this change set changes nothing but the expiry (a rolling renewal or an atomic update). */
     public boolean isEmpty() {
         return !cleared && changed.isEmpty() && removed.isEmpty() && previousId == null;

@@ -44,6 +44,7 @@ public class SessionConfig {
             "cookie_encryption",
             "expiry",
             "absolute_expiry",
+            "anonymous_expiry",
             "rolling",
             "lazy_session",
             "cache_control",
@@ -64,6 +65,7 @@ public class SessionConfig {
     private boolean cookieEncryption;
     private Duration expiry = Duration.ofSeconds(86400);
     private Duration absoluteExpiry;
+    private Duration anonymousExpiry;
     private boolean rolling;
     private boolean lazySession = true;
     private String cacheControl = "private";
@@ -91,6 +93,7 @@ public class SessionConfig {
         cookieEncryption = other.cookieEncryption;
         expiry = other.expiry;
         absoluteExpiry = other.absoluteExpiry;
+        anonymousExpiry = other.anonymousExpiry;
         rolling = other.rolling;
         lazySession = other.lazySession;
         cacheControl = other.cacheControl;
@@ -134,6 +137,10 @@ public class SessionConfig {
             Long seconds = nullableInteger(json, "absolute_expiry");
             setAbsoluteExpiry(seconds == null ? null : Duration.ofSeconds(seconds));
         }
+        if (json.containsKey("anonymous_expiry")) {
+            Long seconds = nullableInteger(json, "anonymous_expiry");
+            setAnonymousExpiry(seconds == null ? null : Duration.ofSeconds(seconds));
+        }
         if (json.containsKey("rolling")) setRolling(bool(json, "rolling"));
         if (json.containsKey("lazy_session")) setLazySession(bool(json, "lazy_session"));
         if (json.containsKey("cache_control")) setCacheControl(string(json, "cache_control"));
@@ -160,6 +167,7 @@ public class SessionConfig {
                 .put("cookie_encryption", cookieEncryption)
                 .put("expiry", expiry.toSeconds())
                 .put("absolute_expiry", absoluteExpiry == null ? null : absoluteExpiry.toSeconds())
+                .put("anonymous_expiry", anonymousExpiry == null ? null : anonymousExpiry.toSeconds())
                 .put("rolling", rolling)
                 .put("lazy_session", lazySession)
                 .put("cache_control", cacheControl)
@@ -192,6 +200,11 @@ public class SessionConfig {
         if (absoluteExpiry != null && absoluteExpiry.compareTo(expiry) < 0) {
             throw new IllegalArgumentException("absolute_expiry (" + absoluteExpiry.toSeconds()
                     + " s) must not be shorter than expiry (" + expiry.toSeconds() + " s)");
+        }
+        if (anonymousExpiry != null && anonymousExpiry.compareTo(expiry) > 0) {
+            throw new IllegalArgumentException("anonymous_expiry (" + anonymousExpiry.toSeconds()
+                    + " s) must not be longer than expiry (" + expiry.toSeconds() + " s): shorten it, or leave it "
+                    + "unset so that anonymous sessions live as long as the others");
         }
         return this;
     }
@@ -397,6 +410,31 @@ public class SessionConfig {
                     "absolute_expiry must be a positive number of seconds or null, got " + absoluteExpiry.toSeconds());
         }
         this.absoluteExpiry = absoluteExpiry;
+        return this;
+    }
+
+    /** Returns how long a session that was never promoted lives after its last save, or null for {@code expiry}. */
+    public Duration getAnonymousExpiry() {
+        return anonymousExpiry;
+    }
+
+    /**
+     * Sets how long an anonymous session lives after its last save (JSON {@code anonymous_expiry}, in seconds, or
+     * null): one that neither {@code regenerate()} nor a login (a Vert.x-Web user in the session) has promoted. A
+     * flood of requests without a cookie then fills the store only for this long, and backends that bound their size
+     * evict anonymous sessions first. {@code setExpiry} on a session overrides it. Defaults to null: anonymous
+     * sessions live {@code expiry}, as the others.
+     */
+    public SessionConfig setAnonymousExpiry(Duration anonymousExpiry) {
+        checkMutable();
+        if (anonymousExpiry != null
+                && (anonymousExpiry.isNegative()
+                        || anonymousExpiry.isZero()
+                        || anonymousExpiry.toSeconds() > Integer.MAX_VALUE)) {
+            throw new IllegalArgumentException("anonymous_expiry must be a positive number of seconds or null, got "
+                    + anonymousExpiry.toSeconds());
+        }
+        this.anonymousExpiry = anonymousExpiry;
         return this;
     }
 

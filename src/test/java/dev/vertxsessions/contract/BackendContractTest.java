@@ -304,6 +304,44 @@ public abstract class BackendContractTest {
         assertEquals(FRESH, browser.get("/state").bodyAsString());
     }
 
+    @Test
+    void anonymousExpiry_endsAnAnonymousSession_whileAPromotedOneLivesOn() {
+        TestServer server =
+                start(config -> config.setExpiry(Duration.ofSeconds(600)).setAnonymousExpiry(Duration.ofSeconds(60)));
+        Browser anonymous = new Browser(server);
+        Browser member = new Browser(server);
+        assertSessionCookie(anonymous.get("/"), 60);
+        assertSessionCookie(member.get("/"), 60);
+        HttpResponse<Buffer> login = member.post("/login");
+        assertEquals(200, login.statusCode());
+        assertSessionCookie(login, 600); // regenerate() promoted it
+        assertEquals(
+                "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
+                member.get("/state").bodyAsString(),
+                "the promotion mark is not one of the application's keys");
+        clock.advance(Duration.ofSeconds(61));
+        assertEquals(FRESH, anonymous.get("/state").bodyAsString());
+        assertEquals("alice", member.get("/get/user").bodyAsString());
+        assertEquals("You've visited this page 2 times", member.get("/").bodyAsString());
+    }
+
+    @Test
+    void anonymousExpiry_endsAgainAfterALogoutThatClears_andAVertxWebLoginPromotes() {
+        TestServer server =
+                start(config -> config.setExpiry(Duration.ofSeconds(600)).setAnonymousExpiry(Duration.ofSeconds(60)));
+        Browser browser = new Browser(server);
+        browser.post("/login");
+        assertCookieExpired(browser.post("/logout"));
+        assertSessionCookie(browser.get("/"), 60); // anonymous again
+        Browser basic = new Browser(server);
+        HttpResponse<Buffer> me = basic.get("/private/me", "alice");
+        assertEquals(200, me.statusCode());
+        assertSessionCookie(me, 600); // a Vert.x-Web user in the session promotes it
+        clock.advance(Duration.ofSeconds(61));
+        assertEquals(FRESH, browser.get("/state").bodyAsString());
+        assertEquals("alice", basic.get("/private/me").bodyAsString());
+    }
+
     // ------------------------------------------------------------------ hostile cookie values
 
     @Test
