@@ -22,6 +22,7 @@ public final class SessionMetrics {
     private final LongAdder conflicts = new LongAdder();
     private final LongAdder oversizeRejections = new LongAdder();
     private final LongAdder sweeperDeletions = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
 
     /** Returns how many requests carried a session cookie and were looked up in the backend. */
     public long loads() {
@@ -81,6 +82,14 @@ public final class SessionMetrics {
         return sweeperDeletions.sum();
     }
 
+    /**
+     * Returns how many sessions a backend deleted before their expiry to stay within its size limit (the file
+     * backend's {@code file_max_sessions} and {@code file_max_bytes}: always anonymous sessions).
+     */
+    public long evictions() {
+        return evictions.sum();
+    }
+
     /** Returns every counter as JSON, keyed by the method names in snake_case. */
     public JsonObject toJson() {
         return new JsonObject()
@@ -94,7 +103,8 @@ public final class SessionMetrics {
                 .put("expired_sessions", expiredSessions())
                 .put("conflicts", conflicts())
                 .put("oversize_rejections", oversizeRejections())
-                .put("sweeper_deletions", sweeperDeletions());
+                .put("sweeper_deletions", sweeperDeletions())
+                .put("evictions", evictions());
     }
 
     void loaded() {
@@ -140,5 +150,10 @@ public final class SessionMetrics {
     /** Adds sessions a backend's sweeper deleted (see {@link #sweeperDeletions()}). */
     public void recordSweeperDeletions(long count) {
         sweeperDeletions.add(count);
+    }
+
+    /** Counts a session a backend deleted to stay within its size limit (see {@link #evictions()}). */
+    public void recordEviction() {
+        evictions.increment();
     }
 }

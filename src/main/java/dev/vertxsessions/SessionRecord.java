@@ -36,6 +36,14 @@ public record SessionRecord(
         data = Collections.unmodifiableMap(Objects.requireNonNull(data, "data"));
     }
 
+    /**
+     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (see
+     * {@link BaseSessionInterface#isAnonymous()}).
+     */
+    public boolean isAnonymous() {
+        return BaseSessionInterface.isAnonymous(data);
+    }
+
     /** Creates a record that needs no rewrite: what most backends return. */
     public SessionRecord(
             String id,

@@ -51,7 +51,12 @@ public final class FileSessionInterface implements SessionBackend {
 
     static FileSessionInterface create(Vertx vertx, FileSessionOptions options, Clock clock) {
         return new FileSessionInterface(new FileSessionStore(
-                vertx, options.getDirectory(), options.getPrefix(), options.getSweepInterval(), clock));
+                vertx,
+                options.getDirectory(),
+                options.getPrefix(),
+                options.getSweepInterval(),
+                new FileQuota(options.getMaxSessions(), options.getMaxBytes()),
+                clock));
     }
 
     @Override
@@ -111,8 +116,7 @@ public final class FileSessionInterface implements SessionBackend {
 
     @Override
     public Future<Void> start(SessionMetrics metrics) {
-        store.useMetrics(metrics);
-        return Future.succeededFuture();
+        return store.start(metrics);
     }
 
     @Override

@@ -12,17 +12,19 @@ import java.util.Set;
 
 /**
  * Options of the file backend, with the seed's JSON keys {@code directory}, {@code prefix} and
- * {@code sweep_interval}.
+ * {@code sweep_interval}, and an optional quota: {@code file_max_sessions} and {@code file_max_bytes}.
  */
 public class FileSessionOptions {
 
     /** The JSON keys of these options. */
-    public static final Set<String> JSON_KEYS =
-            Collections.unmodifiableSet(new LinkedHashSet<>(List.of("directory", "prefix", "sweep_interval")));
+    public static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(
+            List.of("directory", "prefix", "sweep_interval", "file_max_sessions", "file_max_bytes")));
 
     private Path directory = Path.of("sessions");
     private String prefix = "session_";
     private Duration sweepInterval = Duration.ofMinutes(10);
+    private long maxSessions = Long.MAX_VALUE;
+    private long maxBytes = Long.MAX_VALUE;
 
     /** Creates options with the defaults. */
     public FileSessionOptions() {}
@@ -32,6 +34,8 @@ public class FileSessionOptions {
         directory = other.directory;
         prefix = other.prefix;
         sweepInterval = other.sweepInterval;
+        maxSessions = other.maxSessions;
+        maxBytes = other.maxBytes;
     }
 
     /** Creates options from JSON; throws {@link IllegalArgumentException} naming the key for a bad value. */
@@ -49,6 +53,12 @@ public class FileSessionOptions {
             setPrefix(options.string("prefix", null));
         }
         setSweepInterval(options.seconds("sweep_interval", sweepInterval));
+        if (options.has("file_max_sessions") && json.getValue("file_max_sessions") != null) {
+            setMaxSessions(options.integer("file_max_sessions", 0));
+        }
+        if (options.has("file_max_bytes") && json.getValue("file_max_bytes") != null) {
+            setMaxBytes(options.integer("file_max_bytes", 0));
+        }
     }
 
     /** Returns these options as JSON. */
@@ -56,7 +66,9 @@ public class FileSessionOptions {
         return new JsonObject()
                 .put("directory", directory.toString())
                 .put("prefix", prefix)
-                .put("sweep_interval", sweepInterval.toSeconds());
+                .put("sweep_interval", sweepInterval.toSeconds())
+                .put("file_max_sessions", maxSessions == Long.MAX_VALUE ? null : maxSessions)
+                .put("file_max_bytes", maxBytes == Long.MAX_VALUE ? null : maxBytes);
     }
 
     /** Returns the directory of the session files. */
@@ -105,6 +117,45 @@ public class FileSessionOptions {
             throw new IllegalArgumentException("sweep_interval must be 0 (off) or a positive number of seconds");
         }
         this.sweepInterval = sweepInterval;
+        return this;
+    }
+
+    /** Returns the most session files the directory may hold, or {@link Long#MAX_VALUE} for no limit. */
+    public long getMaxSessions() {
+        return maxSessions;
+    }
+
+    /**
+     * Sets the most session files the directory may hold (JSON {@code file_max_sessions}; null for no limit). A new
+     * session beyond it evicts the least recently written anonymous sessions (never a promoted one: regenerated, or
+     * holding a Vert.x-Web user); when none is left, the request gets a 503. A login moves a file, so it needs no
+     * room. Counted by this process (see README). Defaults to no limit.
+     */
+    public FileSessionOptions setMaxSessions(long maxSessions) {
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException(
+                    "file_max_sessions must be at least 1, or null for no limit, got " + maxSessions);
+        }
+        this.maxSessions = maxSessions;
+        return this;
+    }
+
+    /** Returns the most bytes the session files may take together, or {@link Long#MAX_VALUE} for no limit. */
+    public long getMaxBytes() {
+        return maxBytes;
+    }
+
+    /**
+     * Sets the most bytes the session files may take together, by their lengths (JSON {@code file_max_bytes}; null
+     * for no limit). Evicts like {@link #setMaxSessions(long)}. A file is at least 1024 bytes long, and the disk
+     * rounds it up to its block size (often 4096). Defaults to no limit.
+     */
+    public FileSessionOptions setMaxBytes(long maxBytes) {
+        if (maxBytes < 1024) {
+            throw new IllegalArgumentException(
+                    "file_max_bytes must be at least 1024 (one session file), or null for no limit, got " + maxBytes);
+        }
+        this.maxBytes = maxBytes;
         return this;
     }
 }

@@ -3,6 +3,7 @@ package dev.vertxsessions.file;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionMetrics;
+import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionIds;
@@ -28,7 +29,10 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -172,16 +176,18 @@ final class FileSessionStore {
     private final Path lockPath;
     private final String prefix;
     private final Clock clock;
+    private final FileQuota quota;
     private final SharedLock lock;
     private final WorkerExecutor workers;
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile SessionMetrics metrics;
     private final long sweeperTimer;
 
-    FileSessionStore(Vertx vertx, Path directory, String prefix, Duration sweepInterval, Clock clock) {
+    FileSessionStore(Vertx vertx, Path directory, String prefix, Duration sweepInterval, FileQuota quota, Clock clock) {
         this.vertx = vertx;
         this.prefix = prefix;
         this.clock = clock;
+        this.quota = quota;
         boolean posix = directory.getFileSystem().supportedFileAttributeViews().contains("posix");
         this.privateFile = posix
                 ? new FileAttribute<?>[] {
@@ -265,8 +271,26 @@ final class FileSessionStore {
                 false);
     }
 
-    void useMetrics(SessionMetrics metrics) {
+    /**
+     * Hands the store the middleware's counters and, with a quota, fills its index from the directory (on the
+     * worker pool; expired files are left to the sweeper and not counted).
+     */
+    Future<Void> start(SessionMetrics metrics) {
         this.metrics = metrics;
+        if (!quota.isBounded()) {
+            return Future.succeededFuture();
+        }
+        return workers.executeBlocking(
+                () -> {
+                    indexDirectory();
+                    return null;
+                },
+                false);
+    }
+
+    /** Returns the quota of this store (its index is empty when it has no limit). */
+    FileQuota quota() {
+        return quota;
     }
 
     /** Counts a load answered from what a save wrote, without reading the file. */
@@ -305,11 +329,18 @@ final class FileSessionStore {
                 data.putAll(changes.changed());
                 long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
                 byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
-                if (changes.previousId() != null) {
-                    writeNewFile(changes.id(), 1, json);
-                    Files.deleteIfExists(pathOf(changes.previousId()));
-                } else {
-                    writeNextVersion(current, changes.id(), json);
+                boolean move = changes.previousId() != null;
+                admit(changes.id(), changes.previousId(), move ? null : current, json, changes.isAnonymous());
+                try {
+                    if (move) {
+                        writeNewFile(changes.id(), 1, json);
+                        Files.deleteIfExists(pathOf(changes.previousId()));
+                    } else {
+                        writeNextVersion(current, changes.id(), json);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    forgetIfGone(changes.id());
+                    throw e;
                 }
                 return new Written(json, lock.operations.get(stripe(changes.id())));
             }
@@ -336,7 +367,14 @@ final class FileSessionStore {
                 long expiresAt = stored == null
                         ? session.expiresAtMillis()
                         : Math.max(stored.expiresAt, session.expiresAtMillis());
-                writeNextVersion(current, session.id(), json(createdAt, expiresAt, perSession, data));
+                byte[] json = json(createdAt, expiresAt, perSession, data);
+                admit(session.id(), null, current, json, session.isAnonymous());
+                try {
+                    writeNextVersion(current, session.id(), json);
+                } catch (IOException | RuntimeException e) {
+                    forgetIfGone(session.id());
+                    throw e;
+                }
                 return value;
             }
         });
@@ -349,6 +387,7 @@ final class FileSessionStore {
         }
         return locked(id, () -> {
             Files.deleteIfExists(pathOf(id));
+            quota.forget(id);
             return null;
         });
     }
@@ -359,6 +398,7 @@ final class FileSessionStore {
             Stored current = readNow(id);
             if (current != null && current.expiresAt <= clock.millis()) {
                 Files.deleteIfExists(pathOf(id));
+                quota.forget(id);
             }
             return null;
         });
@@ -452,7 +492,11 @@ final class FileSessionStore {
         }
         return withLock(id, () -> {
             Stored again = readNow(id);
-            return again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id));
+            if (again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id))) {
+                quota.forget(id);
+                return true;
+            }
+            return false;
         });
     }
 
@@ -468,6 +512,98 @@ final class FileSessionStore {
                     }
                 },
                 false);
+    }
+
+    /**
+     * Asks the quota for room for {@code json} as the file of {@code id} (in place in {@code current} when it fits
+     * there, else a new file), evicting anonymous sessions as needed. Does nothing without a limit.
+     */
+    private void admit(String id, String previousId, Current current, byte[] json, boolean isAnonymous)
+            throws IOException {
+        if (!quota.isBounded()) {
+            return;
+        }
+        long length = current != null && current.version != null && current.version.otherSlotFits(json)
+                ? 2L * current.version.slotBytes
+                : SessionFileLayout.newFileBytes(json.length);
+        quota.admit(id, previousId, length, isAnonymous, this::tryEvict);
+    }
+
+    /**
+     * Deletes the file of {@code victim} for the quota, under its stripe lock if that is free now; never waits, so
+     * two writers evicting from each other's stripes cannot deadlock. Returns whether the file is gone.
+     */
+    private boolean tryEvict(String victim) throws IOException {
+        int stripe = stripe(victim);
+        ReentrantLock local = lock.stripes[stripe];
+        if (local.isHeldByCurrentThread()) {
+            return evict(victim, stripe); // the writer's own stripe: its file lock is held already
+        }
+        if (!local.tryLock()) {
+            return false;
+        }
+        try (FileLock held = lock.channel.tryLock(stripe, 1, false)) {
+            return held != null && evict(victim, stripe);
+        } finally {
+            local.unlock();
+        }
+    }
+
+    private boolean evict(String victim, int stripe) throws IOException {
+        lock.operations.incrementAndGet(stripe);
+        Files.deleteIfExists(pathOf(victim));
+        SessionMetrics current = metrics;
+        if (current != null) {
+            current.recordEviction();
+        }
+        return true;
+    }
+
+    /** Forgets a file in the quota when a failed write left none. */
+    private void forgetIfGone(String id) {
+        if (quota.isBounded() && !Files.exists(pathOf(id), LinkOption.NOFOLLOW_LINKS)) {
+            quota.forget(id);
+        }
+    }
+
+    /** Fills the quota's index with the live session files of the directory, least recently written first. */
+    private void indexDirectory() throws IOException {
+        record Found(String id, long length, long modified, boolean isAnonymous) {}
+        List<Found> found = new ArrayList<>();
+        long now = clock.millis();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
+                    continue;
+                }
+                String id = name.substring(prefix.length());
+                try {
+                    BasicFileAttributes attributes =
+                            Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    Stored stored = readNow(id);
+                    if (stored != null && stored.expiresAt > now) {
+                        found.add(new Found(
+                                id,
+                                attributes.size(),
+                                attributes.lastModifiedTime().toMillis(),
+                                new SessionRecord(
+                                                id,
+                                                stored.data,
+                                                stored.createdAt,
+                                                stored.expiresAt,
+                                                stored.perSessionExpiry)
+                                        .isAnonymous()));
+                    }
+                } catch (IOException e) {
+                    // gone since listed, or unreadable: not counted (the sweeper reports unreadable entries)
+                }
+            }
+        }
+        found.sort(Comparator.comparingLong(Found::modified));
+        for (Found file : found) {
+            quota.found(file.id(), file.length(), file.isAnonymous());
+        }
     }
 
     /**

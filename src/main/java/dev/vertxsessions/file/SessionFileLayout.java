@@ -78,13 +78,19 @@ final class SessionFileLayout {
         if (needed > MAX_SLOT_BYTES) {
             throw new IllegalArgumentException("session too large for a session file: " + json.length + " bytes");
         }
+        byte[] file = new byte[newFileBytes(json.length)];
+        ByteBuffer.wrap(file).put(slot(sequence, json));
+        return file;
+    }
+
+    /** Returns the size of a new file holding JSON of {@code jsonBytes}: two slots with room to grow. */
+    static int newFileBytes(int jsonBytes) {
+        int needed = HEADER_BYTES + jsonBytes;
         int slotBytes = MIN_SLOT_BYTES;
         while (slotBytes < needed * 2 && slotBytes < MAX_SLOT_BYTES) {
             slotBytes *= 2;
         }
-        byte[] file = new byte[2 * slotBytes];
-        ByteBuffer.wrap(file).put(slot(sequence, json));
-        return file;
+        return 2 * slotBytes;
     }
 
     /** Returns the bytes of one slot: header and JSON. */

@@ -610,7 +610,8 @@ class FileBackendTest {
 
     @Test
     void savedVersion_isLatestOnlyUntilTheSessionsStripeIsLockedAgain() throws Exception {
-        FileSessionStore store = new FileSessionStore(vertx, dir, "other_", Duration.ZERO, clock);
+        FileSessionStore store = new FileSessionStore(
+                vertx, dir, "other_", Duration.ZERO, new FileQuota(Long.MAX_VALUE, Long.MAX_VALUE), clock);
         try {
             String id = dev.vertxsessions.internal.SessionIds.generate();
             FileSessionStore.Written first =
