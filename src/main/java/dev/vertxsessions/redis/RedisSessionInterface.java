@@ -3,6 +3,7 @@ package dev.vertxsessions.redis;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
+import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -10,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -52,7 +54,7 @@ public final class RedisSessionInterface implements SessionBackend {
      */
     public static SessionBackendFactory factory(RedisSessionOptions options) {
         RedisSessionOptions copy = new RedisSessionOptions(options);
-        return (vertx, config) -> create(vertx, copy, null, false);
+        return (vertx, config) -> create(vertx, config, copy, null, false);
     }
 
     /**
@@ -62,7 +64,7 @@ public final class RedisSessionInterface implements SessionBackend {
     public static SessionBackendFactory factory(Redis client, RedisSessionOptions options) {
         Objects.requireNonNull(client, "client");
         RedisSessionOptions copy = new RedisSessionOptions(options);
-        return (vertx, config) -> create(vertx, copy, client, false);
+        return (vertx, config) -> create(vertx, config, copy, client, false);
     }
 
     /**
@@ -77,12 +79,15 @@ public final class RedisSessionInterface implements SessionBackend {
                     own.put(entry.getKey(), entry.getValue());
                 }
             });
-            return create(vertx, new RedisSessionOptions(own), null, twoStepMove);
+            return create(vertx, config, new RedisSessionOptions(own), null, twoStepMove);
         };
     }
 
-    static RedisSessionInterface create(Vertx vertx, RedisSessionOptions options, Redis client, boolean twoStepMove) {
-        return new RedisSessionInterface(new RedisSessionStore(vertx, options, client, twoStepMove));
+    static RedisSessionInterface create(
+            Vertx vertx, SessionConfig config, RedisSessionOptions options, Redis client, boolean twoStepMove) {
+        Duration anonymous = config.getAnonymousExpiry();
+        return new RedisSessionInterface(new RedisSessionStore(
+                vertx, options, client, twoStepMove, anonymous == null ? Duration.ZERO : anonymous));
     }
 
     @Override

@@ -47,6 +47,6 @@ public final class RedisSessionProvider implements SessionBackendProvider {
                             + "(it is an optional dependency of vertx-sessions): add it to your build",
                     e);
         }
-        return RedisSessionInterface.create(vertx, new RedisSessionOptions(options), null, false);
+        return RedisSessionInterface.create(vertx, config, new RedisSessionOptions(options), null, false);
     }
 }

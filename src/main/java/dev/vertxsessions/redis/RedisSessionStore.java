@@ -46,6 +46,14 @@ import java.util.function.UnaryOperator;
  * min(now + expiry, created + absolute_expiry), set on every write with PEXPIRE (relative, so clock skew between
  * the application and Redis does not matter). Redis deletes expired sessions itself: there is no sweeper.
  *
+ * Eviction. With anonymous_expiry set, an anonymous session's key lives at most anonymous_expiry, and a promoted
+ * session's key (regenerated, or holding a Vert.x-Web user) lives anonymous_expiry longer than its expiry, which
+ * m:expires still enforces on load. So every promoted key outlives every anonymous key, and under
+ * maxmemory-policy volatile-ttl Redis, which evicts the key closest to its expiry among those it samples, evicts
+ * anonymous sessions before any promoted one. The price: a promoted session's key stays up to anonymous_expiry after
+ * the session expired, and a request that loaded the session before it expired and saves after renews it (without
+ * the margin, Redis would have deleted the key and the save would write nothing).
+ *
  * Round trips. Load = one HGETALL. A request that changes the session = one EVALSHA of SAVE (EVAL once after a
  * NOSCRIPT, i.e. after Redis restarted). A read-only request writes nothing; with rolling, it runs SAVE with an
  * empty delta (EXISTS + HSET m:expires + PEXPIRE, one round trip). Logout = one EVALSHA of DELETE (a DEL in a
@@ -258,6 +266,8 @@ final class RedisSessionStore {
     private final String keyPrefix;
     private final long timeoutMillis;
     private final boolean twoStepMove;
+    /** Added to a promoted session's key TTL: anonymous_expiry, so volatile-ttl evicts anonymous keys first. */
+    private final long promotedTtlMarginMillis;
     /** Whether the client was created here (and is closed here) rather than handed in by the application. */
     private final boolean ownsClient;
 
@@ -265,8 +275,14 @@ final class RedisSessionStore {
     private final WaitForReplicas waitForReplicas;
     private volatile RedisClock redisClock;
 
-    RedisSessionStore(Vertx vertx, RedisSessionOptions options, Redis client, boolean forceTwoStepMove) {
+    RedisSessionStore(
+            Vertx vertx,
+            RedisSessionOptions options,
+            Redis client,
+            boolean forceTwoStepMove,
+            Duration promotedTtlMargin) {
         this.vertx = vertx;
+        this.promotedTtlMarginMillis = promotedTtlMargin.toMillis();
         this.keyPrefix = options.getKeyPrefix();
         this.timeoutMillis = options.getTimeout().toMillis();
         this.waitForReplicas = options.waitForReplicas().checkAgainst(options.getTimeout());
@@ -274,6 +290,16 @@ final class RedisSessionStore {
         RedisOptions clientOptions = options.clientOptions();
         this.twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
         this.redis = client != null ? client : Redis.createClient(vertx, clientOptions);
+    }
+
+    /**
+     * Returns the TTL of a session's key: its time to live, plus {@code anonymous_expiry} for a promoted session,
+     * so that every promoted key outlives every anonymous one (design note, "Eviction"). The session's own expiry is
+     * still {@code m:expires}, checked on load.
+     */
+    long ttlMillis(SessionChanges changes) {
+        long ttl = changes.timeToLive().toMillis();
+        return changes.isAnonymous() ? ttl : ttl + promotedTtlMarginMillis;
     }
 
     /** Returns the Redis key of a session. */
@@ -323,7 +349,7 @@ final class RedisSessionStore {
                 previousId != null ? previousId : id,
                 !changes.isNew(),
                 changes.cleared(),
-                changes.timeToLive().toMillis(),
+                ttlMillis(changes),
                 changes.createdAtMillis(),
                 changes.expiresAtMillis(),
                 changes.perSessionExpiry(),
@@ -419,7 +445,7 @@ final class RedisSessionStore {
         args.add(json != null ? "1" : "0");
         args.add(json != null ? json : new byte[0]);
         args.add(session.isNew() ? "0" : "1");
-        args.add(Long.toString(Math.max(1, session.timeToLive().toMillis())));
+        args.add(Long.toString(Math.max(1, ttlMillis(session))));
         args.add(Long.toString(session.createdAtMillis()));
         args.add(Long.toString(session.expiresAtMillis()));
         args.add(
@@ -494,7 +520,7 @@ final class RedisSessionStore {
                     changes.id(),
                     false,
                     false,
-                    changes.timeToLive().toMillis(),
+                    ttlMillis(changes),
                     stored == null ? changes.createdAtMillis() : stored.createdAt,
                     changes.expiresAtMillis(),
                     perSession,
