@@ -25,6 +25,11 @@ import java.util.Map;
  * SESSION_SECRET         cookie signing key, at least 32 bytes (default: a random key, so that cookie sessions
  *                        end when the demo stops)
  * SESSION_EXPIRY         session lifetime in seconds (default 86400)
+ * SESSION_ANONYMOUS_EXPIRY  lifetime of a session nobody logged in to, in seconds (default 1800, at most
+ *                        SESSION_EXPIRY)
+ * SESSION_FILE_MAX_SESSIONS  most session files of the file backend; beyond, anonymous sessions are evicted
+ *                        (default 100000)
+ * SESSION_FILE_MAX_BYTES most bytes of session files of the file backend (default: no limit)
  * SESSION_COOKIE_SECURE  true to send the cookie over HTTPS only (default false)
  * REDIS_URL              Redis of the redis backend (default redis://127.0.0.1:6379)
  * DATABASE_URL           PostgreSQL of the postgres backend (default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -34,6 +39,9 @@ import java.util.Map;
  * every invalid variable.
  */
 public final class DemoSettings {
+
+    private static final long DEFAULT_ANONYMOUS_EXPIRY_SECONDS = 1800;
+    private static final long DEFAULT_MAX_FILES = 100_000;
 
     /** Where sessions are kept. */
     public enum Backend {
@@ -131,6 +139,29 @@ public final class DemoSettings {
             }
         }
 
+        // A flood of requests without a cookie must not fill the store for a day: anonymous sessions live 30 min.
+        String anonymousExpiry = value(env, "SESSION_ANONYMOUS_EXPIRY");
+        Duration anonymous = Duration.ofSeconds(DEFAULT_ANONYMOUS_EXPIRY_SECONDS);
+        if (anonymousExpiry != null) {
+            Long seconds = wholeNumber(anonymousExpiry);
+            if (seconds == null || seconds < 1 || seconds > config.getExpiry().toSeconds()) {
+                errors.add("SESSION_ANONYMOUS_EXPIRY must be a whole number of seconds from 1 to SESSION_EXPIRY ("
+                        + config.getExpiry().toSeconds() + "), got " + quote(anonymousExpiry));
+            } else {
+                anonymous = Duration.ofSeconds(seconds);
+            }
+        }
+        config.setAnonymousExpiry(anonymous.compareTo(config.getExpiry()) < 0 ? anonymous : config.getExpiry());
+
+        if (backend == Backend.FILE) {
+            Long maxSessions = limit(env, "SESSION_FILE_MAX_SESSIONS", 1, errors);
+            config.setBackendOption("file_max_sessions", maxSessions != null ? maxSessions : DEFAULT_MAX_FILES);
+            Long maxBytes = limit(env, "SESSION_FILE_MAX_BYTES", 1024, errors);
+            if (maxBytes != null) {
+                config.setBackendOption("file_max_bytes", maxBytes);
+            }
+        }
+
         String secure = value(env, "SESSION_COOKIE_SECURE");
         if (secure != null) {
             if (secure.equalsIgnoreCase("true") || secure.equalsIgnoreCase("false")) {
@@ -195,6 +226,20 @@ public final class DemoSettings {
     private static String value(Map<String, String> env, String name) {
         String value = env.get(name);
         return value == null || value.isEmpty() ? null : value;
+    }
+
+    /** Returns the limit in variable {@code name}, null when unset; an error when it is below {@code min}. */
+    private static Long limit(Map<String, String> env, String name, long min, List<String> errors) {
+        String value = value(env, name);
+        if (value == null) {
+            return null;
+        }
+        Long parsed = wholeNumber(value);
+        if (parsed == null || parsed < min) {
+            errors.add(name + " must be a whole number of at least " + min + ", got " + quote(value));
+            return null;
+        }
+        return parsed;
     }
 
     /** Returns the non-negative whole number {@code value} spells, or null. */

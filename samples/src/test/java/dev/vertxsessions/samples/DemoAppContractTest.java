@@ -187,11 +187,20 @@ abstract class DemoAppContractTest {
         HttpResponse<Buffer> response = browser().get("/");
         String setCookie = Browser.setCookie(response, COOKIE);
         assertNotNull(setCookie, "no session cookie set");
-        assertTrue(setCookie.contains("; Max-Age=86400"), setCookie);
+        assertTrue(setCookie.contains("; Max-Age=1800"), setCookie); // anonymous: SESSION_ANONYMOUS_EXPIRY
         assertTrue(setCookie.contains("; Path=/"), setCookie);
         assertTrue(setCookie.contains("; HTTPOnly"), setCookie);
         assertTrue(setCookie.contains("; SameSite=Lax"), setCookie);
         assertFalse(setCookie.contains("Secure;") || setCookie.endsWith("Secure"), setCookie);
+    }
+
+    @Test
+    void login_promotesTheSessionToTheFullExpiry() {
+        Browser browser = browser();
+        browser.get("/");
+        String setCookie = Browser.setCookie(logIn(browser, "alice", "wonderland"), COOKIE);
+        assertNotNull(setCookie, "no session cookie set at login");
+        assertTrue(setCookie.contains("; Max-Age=86400"), setCookie);
     }
 
     @Test

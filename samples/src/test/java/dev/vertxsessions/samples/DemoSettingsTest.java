@@ -51,6 +51,39 @@ class DemoSettingsTest {
     }
 
     @Test
+    void floodDefaults_anonymousSessionsLive30Minutes_andTheFileBackendHoldsAtMost100000() {
+        SessionConfig cookie = DemoSettings.fromEnv(Map.of()).sessionConfig();
+        assertEquals(Duration.ofSeconds(1800), cookie.getAnonymousExpiry());
+        assertNull(cookie.getBackendOptions().getValue("file_max_sessions"));
+        SessionConfig file =
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file")).sessionConfig();
+        assertEquals(100_000L, file.getBackendOptions().getLong("file_max_sessions"));
+        assertNull(file.getBackendOptions().getValue("file_max_bytes"));
+        SessionConfig chosen = DemoSettings.fromEnv(Map.of(
+                        "SESSION_BACKEND", "file",
+                        "SESSION_EXPIRY", "600",
+                        "SESSION_FILE_MAX_SESSIONS", "20000",
+                        "SESSION_FILE_MAX_BYTES", "50000000"))
+                .sessionConfig();
+        assertEquals(Duration.ofSeconds(600), chosen.getAnonymousExpiry(), "never longer than SESSION_EXPIRY");
+        assertEquals(20_000L, chosen.getBackendOptions().getLong("file_max_sessions"));
+        assertEquals(50_000_000L, chosen.getBackendOptions().getLong("file_max_bytes"));
+    }
+
+    @Test
+    void badFloodSettings_nameTheVariable() {
+        assertEquals(
+                "SESSION_ANONYMOUS_EXPIRY must be a whole number of seconds from 1 to SESSION_EXPIRY (600), got '900'",
+                error("SESSION_EXPIRY", "600", "SESSION_ANONYMOUS_EXPIRY", "900"));
+        assertEquals(
+                "SESSION_FILE_MAX_SESSIONS must be a whole number of at least 1, got '0'",
+                error("SESSION_BACKEND", "file", "SESSION_FILE_MAX_SESSIONS", "0"));
+        assertEquals(
+                "SESSION_FILE_MAX_BYTES must be a whole number of at least 1024, got 'lots'",
+                error("SESSION_BACKEND", "file", "SESSION_FILE_MAX_BYTES", "lots"));
+    }
+
+    @Test
     void emptyVariables_takeTheirDefaults() {
         DemoSettings settings = DemoSettings.fromEnv(Map.of("PORT", "", "SESSION_BACKEND", "", "SESSION_EXPIRY", ""));
         assertEquals(8080, settings.port());
