@@ -159,18 +159,23 @@ awk -v result="$RESULT" -v rps="$RPS" -v quota="$QUOTA" -v logins="$LOGIN_TOTAL"
     split(result, kv, " ")
     for (i in kv) { split(kv[i], p, "="); r[p[1]] = p[2] }
     errors = r["non2xx"] + r["socket"]
-    for (i = 1; i <= n; i++) { if (files[i] > fmax) fmax = files[i]; if (du[i] > dmax) dmax = du[i] }
+    fmin = files[1]
+    for (i = 2; i < n; i++) { if (files[i] > fmax) fmax = files[i]; if (files[i] < fmin) fmin = files[i] }
+    for (i = 1; i <= n; i++) if (du[i] > dmax) dmax = du[i]
+    final = files[n]
     # Heap: once the directory is full (the quota index is then at its largest), the last third of the samples
     # against the middle third.
     k = int(n / 3); if (k < 1) k = 1
     for (i = n - 2 * k + 1; i <= n - k; i++) mid += heap[i]
     for (i = n - k + 1; i <= n; i++) last += heap[i]
     mid /= k; last /= k
-    filesOk = fmax <= quota
+    # The last sample is taken after the flood: an exact count. The others list a directory in which thousands of
+    # files a second come and go, so a listing may see a new file and still the one evicted for it (or neither).
+    filesOk = final <= quota && fmax <= quota * 1.001
     heapOk = last <= mid * 1.25 + 16384
     ok = errors == 0 && r["requests"] > 0 && filesOk && heapOk && failed == 0 && kept == members
-    printf "flood: %s  requests=%d (%.0f/s) errors=%d p99 of the last round=%sms | session files max %d (quota %d) %s, disk max %d KB | live heap middle/last third %d/%d KB %s | logins %d, failed %d | members kept %d of %d | saves failed after the response %d\n",
-      ok ? "PASS" : "FAIL", r["requests"], rps, errors, r["p99_ms"], fmax, quota, filesOk ? "(bounded)" : "(OVER)",
-      dmax, mid, last, heapOk ? "(flat)" : "(GROWING)", logins, failed, kept, members, savefail
+    printf "flood: %s  requests=%d (%.0f/s) errors=%d p99 of the last round=%sms | session files after the flood %d (quota %d) %s, listed during it %d to %d, disk max %d KB | live heap middle/last third %d/%d KB %s | logins %d, failed %d | members kept %d of %d | saves failed after the response %d\n",
+      ok ? "PASS" : "FAIL", r["requests"], rps, errors, r["p99_ms"], final, quota, filesOk ? "(bounded)" : "(OVER)",
+      fmin, fmax, dmax, mid, last, heapOk ? "(flat)" : "(GROWING)", logins, failed, kept, members, savefail
     exit ok ? 0 : 1
   }' "$SAMPLES"

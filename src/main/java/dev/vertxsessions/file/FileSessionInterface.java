@@ -24,8 +24,9 @@ import java.util.function.UnaryOperator;
  * cookie can never name a file outside the directory. Writes are atomic (a reader or a crash sees the old or the
  * new version, never a mix), merge per key under a lock that other processes sharing the directory respect, and
  * never bring back a session that a logout deleted. Expired files are treated as absent, deleted when read, and
- * swept periodically ({@code sweep_interval}). Reads and locked writes run on a dedicated worker pool; reads take no
- * lock. The design note at the top of {@code FileSessionStore.java} explains the mechanism.
+ * swept periodically ({@code sweep_interval}). An optional quota ({@code file_max_sessions}, {@code file_max_bytes})
+ * evicts the oldest anonymous sessions, never a promoted one. Reads and locked writes run on a dedicated worker
+ * pool; reads take no lock. The design note at the top of {@code FileSessionStore.java} explains the mechanism.
  */
 public final class FileSessionInterface implements SessionBackend {
 

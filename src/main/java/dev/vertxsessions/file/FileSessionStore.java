@@ -79,6 +79,10 @@ import java.util.function.UnaryOperator;
  * pool, no longer through Vert.x's readFile, which follows links and has no size limit; they still take no lock,
  * but share the pool's threads with locked writes. A lock file that is not a regular file fails start-up: opened
  * through a link, it would create or lock a file elsewhere.
+ *
+ * Quota (file_max_sessions, file_max_bytes): a locked write that adds a file or makes one longer first asks
+ * FileQuota for room, which may evict the oldest anonymous sessions under their own stripe locks (tryLock, never
+ * waiting); FileQuota's design note explains it.
  */
 final class FileSessionStore {
 

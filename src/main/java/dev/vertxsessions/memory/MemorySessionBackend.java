@@ -27,7 +27,9 @@ import java.util.function.UnaryOperator;
  *
  * <p>It keeps the guarantees of the server-side backends: saves merge per key, updates are atomic, a logout is
  * never undone by a slow request, and regenerate moves the data. It is bounded: past {@code memory_max_sessions}
- * the least recently used session is evicted (expired ones first). Values are kept as JSON bytes, so a route
+ * expired sessions go first, then the least recently used anonymous ones (never promoted by {@code regenerate()}
+ * or a login), and only when none is left the least recently used promoted one; {@code metrics().evictions()}
+ * counts them. Values are kept as JSON bytes, so a route
  * handler that changes an object after putting it cannot change what is stored. One lock guards the map: every
  * operation is a few map operations and a JSON copy, far below what would make the lock contended.
  */
@@ -44,6 +46,7 @@ public final class MemorySessionBackend implements SessionBackend {
         long createdAt;
         long expiresAt;
         Duration perSessionExpiry;
+        boolean anonymous;
     }
 
     private final Vertx vertx;
@@ -149,6 +152,7 @@ public final class MemorySessionBackend implements SessionBackend {
             if (changes.perSessionExpiry() != null) {
                 entry.perSessionExpiry = changes.perSessionExpiry();
             }
+            entry.anonymous = changes.isAnonymous();
             put(changes.id(), entry);
             return Future.succeededFuture(true);
         }
@@ -184,6 +188,7 @@ public final class MemorySessionBackend implements SessionBackend {
                     entry.values.put(key, JsonValues.write(value));
                 }
                 entry.expiresAt = Math.max(entry.expiresAt, session.expiresAtMillis());
+                entry.anonymous = session.isAnonymous();
                 put(session.id(), entry);
                 return Future.succeededFuture(value);
             } catch (IOException | RuntimeException e) {
@@ -202,16 +207,31 @@ public final class MemorySessionBackend implements SessionBackend {
         return entry;
     }
 
-    /** Stores {@code entry}, evicting expired sessions, then the least recently used, past the bound. */
+    /**
+     * Stores {@code entry}; past the bound, evicts expired sessions, then the least recently used anonymous ones,
+     * then the least recently used promoted ones (never the one just stored).
+     */
     private void put(String id, Entry entry) {
         sessions.put(id, entry);
-        if (sessions.size() > maxSessions) {
-            removeExpired();
+        if (sessions.size() <= maxSessions) {
+            return;
         }
-        Iterator<String> eldest = sessions.keySet().iterator();
+        removeExpired();
+        evict(id, true);
+        evict(id, false);
+    }
+
+    private void evict(String kept, boolean anonymousOnly) {
+        Iterator<Map.Entry<String, Entry>> eldest = sessions.entrySet().iterator();
         while (sessions.size() > maxSessions && eldest.hasNext()) {
-            eldest.next();
-            eldest.remove();
+            Map.Entry<String, Entry> candidate = eldest.next();
+            if (!candidate.getKey().equals(kept) && (!anonymousOnly || candidate.getValue().anonymous)) {
+                eldest.remove();
+                SessionMetrics current = metrics;
+                if (current != null) {
+                    current.recordEviction();
+                }
+            }
         }
     }
 
