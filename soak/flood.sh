@@ -159,7 +159,8 @@ awk -v result="$RESULT" -v rps="$RPS" -v quota="$QUOTA" -v logins="$LOGIN_TOTAL"
     split(result, kv, " ")
     for (i in kv) { split(kv[i], p, "="); r[p[1]] = p[2] }
     errors = r["non2xx"] + r["socket"]
-    fmin = files[1]
+    # Samples 2 to n-1 were taken during the flood (the first before it, the last after it).
+    fmin = n > 2 ? files[2] : files[n]; fmax = fmin
     for (i = 2; i < n; i++) { if (files[i] > fmax) fmax = files[i]; if (files[i] < fmin) fmin = files[i] }
     for (i = 1; i <= n; i++) if (du[i] > dmax) dmax = du[i]
     final = files[n]
