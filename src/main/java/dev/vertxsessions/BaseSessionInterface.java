@@ -407,7 +407,7 @@ public abstract class BaseSessionInterface implements Session {
      */
     @Override
     public boolean isEmpty() {
-        return data.isEmpty() || !hasOwnKey();
+        return !hasOwnKey();
     }
 
     private boolean hasOwnKey() {

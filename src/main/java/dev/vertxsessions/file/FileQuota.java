@@ -28,6 +28,9 @@ import java.util.Map;
  * stripe never wait for each other; a victim whose stripe is busy is skipped (another writer is using it). The
  * deletion itself (one unlink) runs under this object's monitor, which is also what orders concurrent admissions.
  *
+ * A write that fails after its admission is forgotten if it left no file; a failed move also leaves the session
+ * it moved from uncounted. Either way the count can be low by one per failure (a disk error) until the next start.
+ *
  * Limits: lengths are the files' lengths (the disk also rounds each file up to a block, 4 KiB on most file systems,
  * so file_max_sessions bounds the disk use better than file_max_bytes for small sessions). Files that other
  * processes sharing the directory create or delete are seen at the next start-up only: give each process its

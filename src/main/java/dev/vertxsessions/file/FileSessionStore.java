@@ -292,11 +292,6 @@ final class FileSessionStore {
                 false);
     }
 
-    /** Returns the quota of this store (its index is empty when it has no limit). */
-    FileQuota quota() {
-        return quota;
-    }
-
     /** Counts a load answered from what a save wrote, without reading the file. */
     void loadedFromSave() {
         SessionMetrics current = metrics;
