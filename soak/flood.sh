@@ -34,6 +34,8 @@ for tool in java jcmd mvn wrk curl; do
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=soak/lib.sh
+. "$ROOT/soak/lib.sh"
 WORK="$(mktemp -d /tmp/vertx-sessions-flood.XXXXXX)"
 DIR="$WORK/sessions"
 SERVER_PID=""
@@ -46,9 +48,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "flood: building the demo and its class path"
-(cd "$ROOT" && mvn -q test-compile dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$WORK/classpath.txt" >/dev/null)
-CLASSPATH="$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$WORK/classpath.txt")"
+CLASSPATH="$(soak_classpath "$ROOT" "$WORK")"
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 URL="http://127.0.0.1:$PORT"
@@ -85,11 +85,6 @@ for i in $(seq 1 "$MEMBERS"); do
   [ "$result" = ok ] || { echo "flood: member $i could not log in: $result"; exit 1; }
 done
 
-live_heap_kb() {
-  jcmd "$1" GC.run >/dev/null 2>&1 || true
-  jcmd "$1" GC.heap_info 2>/dev/null | grep -v -e Metaspace -e 'class space' \
-    | grep -o 'total [0-9]*K, used [0-9]*K' | sed 's/.*used \([0-9]*\)K/\1/' | awk '{s += $1} END {print s + 0}'
-}
 sample() {
   local files du
   # Files come and go while they are counted: the errors about vanished ones are expected.

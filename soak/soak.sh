@@ -30,6 +30,8 @@ for tool in java jcmd mvn wrk; do
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=soak/lib.sh
+. "$ROOT/soak/lib.sh"
 WORK="$(mktemp -d /tmp/vertx-sessions-soak.XXXXXX)"
 SERVER_PID=""
 WRK_PID=""
@@ -41,16 +43,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "soak: building test classes and the class path"
-(cd "$ROOT" && mvn -q test-compile dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$WORK/classpath.txt" >/dev/null)
-CLASSPATH="$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$WORK/classpath.txt")"
+CLASSPATH="$(soak_classpath "$ROOT" "$WORK")"
 
-# Live heap in KB: the sum of "used" over the heap's generations (G1, Parallel or Serial), after a full GC.
-live_heap_kb() {
-  jcmd "$1" GC.run >/dev/null 2>&1 || true
-  jcmd "$1" GC.heap_info 2>/dev/null | grep -v -e Metaspace -e 'class space' \
-    | grep -o 'total [0-9]*K, used [0-9]*K' | sed 's/.*used \([0-9]*\)K/\1/' | awk '{s += $1} END {print s + 0}'
-}
 
 OVERALL=0
 SUMMARY=""

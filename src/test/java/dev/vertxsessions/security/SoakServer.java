@@ -4,6 +4,7 @@ import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.file.FileSessionInterface;
+import dev.vertxsessions.file.FileSessionOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
@@ -27,9 +28,12 @@ public final class SoakServer {
         String backend = args[0];
         SessionConfig config = new SessionConfig();
         if (backend.equals("file")) {
-            config.setBackend(FileSessionInterface.factory(Path.of(args[1]), "session_"))
-                    .setExpiry(Duration.ofSeconds(10))
-                    .setBackendOption("sweep_interval", 2);
+            // The sweep interval belongs to the factory's options: a backend given in code reads no JSON option.
+            config.setBackend(FileSessionInterface.factory(new FileSessionOptions()
+                            .setDirectory(Path.of(args[1]))
+                            .setPrefix("session_")
+                            .setSweepInterval(Duration.ofSeconds(2))))
+                    .setExpiry(Duration.ofSeconds(10));
         } else if (backend.equals("signed")) {
             String secret = System.getenv("SOAK_SECRET");
             config.setSecretKey(secret != null ? secret : "soak-only-secret-soak-only-secret-0123456789");
