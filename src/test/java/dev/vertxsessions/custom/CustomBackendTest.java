@@ -137,7 +137,10 @@ public class CustomBackendTest {
         assertFalse(newKey.equals(key));
         assertNull(MemorySession.STORE.get("session:" + key));
         assertEquals(
-                new JsonObject().put("counter", 2).put("user_id", 42),
+                new JsonObject()
+                        .put("counter", 2)
+                        .put(BaseSessionInterface.PROMOTED_KEY, true)
+                        .put("user_id", 42),
                 entry(newKey).getJsonObject("data"));
 
         HttpResponse<Buffer> logout = server.post("/logout", newKey);

@@ -463,7 +463,7 @@ class FileBackendTest {
         assertEquals("1", server.get("/peek", newId).bodyAsString());
         assertFalse(Files.exists(file(id)));
         assertEquals(
-                Map.of("counter", 1, "user_id", "alice"),
+                Map.of("counter", 1, "user_id", "alice", BaseSessionInterface.PROMOTED_KEY, true),
                 new JsonObject(SessionFiles.json(file(newId)))
                         .getJsonObject("data")
                         .getMap());

@@ -197,7 +197,7 @@ class VertxWebStoreBackendTest {
 
         assertNull(store.get(anonymous).await());
         assertEquals(
-                Map.of("counter", 1, "user_id", "alice", CREATED_KEY, t0),
+                Map.of("counter", 1, "user_id", "alice", CREATED_KEY, t0, BaseSessionInterface.PROMOTED_KEY, true),
                 store.get(loggedIn).await().data());
         HttpResponse<Buffer> old = server.get("/peek", anonymous);
         assertEquals("0", old.bodyAsString(), "the pre-login ID loads nothing");
