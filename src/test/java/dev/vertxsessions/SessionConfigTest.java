@@ -232,4 +232,20 @@ class SessionConfigTest {
                 .setAbsoluteExpiry(Duration.ofHours(1));
         assertEquals("absolute_expiry (3600 s) must not be shorter than expiry (7200 s)", failure(config::validate));
     }
+
+    @Test
+    void anonymousExpiry_isReadFromJson_andMayNotExceedExpiry() {
+        SessionConfig config = new SessionConfig(
+                new JsonObject().put("secret_key", SECRET).put("expiry", 7200).put("anonymous_expiry", 1800));
+        assertEquals(Duration.ofSeconds(1800), config.validate().getAnonymousExpiry());
+        assertEquals(1800L, config.toJson().getLong("anonymous_expiry"));
+        assertNull(new SessionConfig().getAnonymousExpiry());
+        assertEquals(
+                "anonymous_expiry (9000 s) must not be longer than expiry (7200 s): shorten it, or leave it unset so "
+                        + "that anonymous sessions live as long as the others",
+                failure(config.setAnonymousExpiry(Duration.ofSeconds(9000))::validate));
+        assertEquals(
+                "anonymous_expiry must be a positive number of seconds or null, got 0",
+                failure(() -> new SessionConfig(new JsonObject().put("anonymous_expiry", 0))));
+    }
 }

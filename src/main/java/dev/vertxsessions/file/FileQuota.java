@@ -50,7 +50,6 @@ final class FileQuota {
 
     private final Map<String, Long> promoted = new HashMap<>();
     private long bytes;
-    private long evicted;
 
     FileQuota(long maxSessions, long maxBytes) {
         this.maxSessions = maxSessions;
@@ -91,7 +90,6 @@ final class FileQuota {
                 bytes -= victim.getValue();
                 sessionsAfter--;
                 bytesAfter -= victim.getValue();
-                evicted++;
             }
             if (sessionsAfter > maxSessions || bytesAfter > maxBytes) {
                 throw new SessionStoreUnavailableException(
@@ -119,19 +117,9 @@ final class FileQuota {
         }
     }
 
-    /** Returns how many session files the quota counts. */
-    synchronized long sessions() {
+    /** Returns how many session files the quota counts (call with the monitor held). */
+    private long sessions() {
         return (long) anonymous.size() + promoted.size();
-    }
-
-    /** Returns the total length of the session files the quota counts. */
-    synchronized long bytes() {
-        return bytes;
-    }
-
-    /** Returns how many anonymous sessions were evicted since start-up. */
-    synchronized long evicted() {
-        return evicted;
     }
 
     private Long lengthOf(String id) {
