@@ -146,7 +146,7 @@ class RedisEvictionTest {
         for (String member : loginsDuringFlood) {
             assertEquals("member", server.get("/whoami", member).bodyAsString(), "a new login was evicted");
         }
-        long memberKeys = ((List<?>) redis.command("KEYS", "session:*")).size();
-        assertTrue(memberKeys < FLOOD / 2, "the store holds " + memberKeys + " sessions");
+        long storedSessions = ((List<?>) redis.command("KEYS", "session:*")).size();
+        assertTrue(storedSessions < FLOOD / 2, "the store holds " + storedSessions + " sessions");
     }
 }
