@@ -374,7 +374,7 @@ public abstract class BaseSessionInterface implements Session {
 
     /** Returns the application's own data: a read-only view, or a copy without the reserved keys when there are any. */
     private Map<String, Object> ownData() {
-        if (!hasReservedKey()) {
+        if (!hasKey(true)) {
             return Collections.unmodifiableMap(data);
         }
         Map<String, Object> own = new LinkedHashMap<>(data);
@@ -382,9 +382,10 @@ public abstract class BaseSessionInterface implements Session {
         return Collections.unmodifiableMap(own);
     }
 
-    private boolean hasReservedKey() {
+    /** Returns whether the session holds a reserved key ({@code reserved} true) or one of the application's. */
+    private boolean hasKey(boolean reserved) {
         for (String key : data.keySet()) {
-            if (isReserved(key)) {
+            if (isReserved(key) == reserved) {
                 return true;
             }
         }
@@ -407,16 +408,7 @@ public abstract class BaseSessionInterface implements Session {
      */
     @Override
     public boolean isEmpty() {
-        return !hasOwnKey();
-    }
-
-    private boolean hasOwnKey() {
-        for (String key : data.keySet()) {
-            if (!isReserved(key)) {
-                return true;
-            }
-        }
-        return false;
+        return !hasKey(false);
     }
 
     /** Returns whether the session was changed by this request and not saved yet. */

@@ -75,9 +75,10 @@ final class FileQuota {
             throws IOException {
         Long before = lengthOf(id);
         Long moved = previousId == null ? null : lengthOf(previousId);
-        long sessionsAfter = sessions() + (before == null ? 1 : 0) - (moved == null ? 0 : 1);
+        long sessions = (long) anonymous.size() + promoted.size();
+        long sessionsAfter = sessions + (before == null ? 1 : 0) - (moved == null ? 0 : 1);
         long bytesAfter = bytes + length - (before == null ? 0 : before) - (moved == null ? 0 : moved);
-        boolean adds = sessionsAfter > sessions() || bytesAfter > bytes;
+        boolean adds = sessionsAfter > sessions || bytesAfter > bytes;
         if (adds) {
             Iterator<Map.Entry<String, Long>> oldest = anonymous.entrySet().iterator();
             while ((sessionsAfter > maxSessions || bytesAfter > maxBytes) && oldest.hasNext()) {
@@ -115,11 +116,6 @@ final class FileQuota {
         if (length != null) {
             bytes -= length;
         }
-    }
-
-    /** Returns how many session files the quota counts (call with the monitor held). */
-    private long sessions() {
-        return (long) anonymous.size() + promoted.size();
     }
 
     private Long lengthOf(String id) {

@@ -481,10 +481,10 @@ final class FileSessionStore {
             }
             return false;
         }
-        if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
+        String id = sessionIdOf(name);
+        if (id == null) {
             return false;
         }
-        String id = name.substring(prefix.length());
         Stored stored = readNow(id);
         if (stored == null || stored.expiresAt > now) {
             return false; // absent, not a session file (these are left alone), or alive
@@ -572,11 +572,10 @@ final class FileSessionStore {
         long now = clock.millis();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
             for (Path file : files) {
-                String name = file.getFileName().toString();
-                if (!name.startsWith(prefix) || !SessionIds.isWellFormed(name.substring(prefix.length()))) {
+                String id = sessionIdOf(file.getFileName().toString());
+                if (id == null) {
                     continue;
                 }
-                String id = name.substring(prefix.length());
                 try {
                     BasicFileAttributes attributes =
                             Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -827,6 +826,15 @@ final class FileSessionStore {
         IOException clean = new IOException(reason == null ? type : type.isEmpty() ? reason : type + ": " + reason);
         clean.setStackTrace(e.getStackTrace());
         return clean;
+    }
+
+    /** Returns the session ID a file of this name holds, or null when the name is not a session file's. */
+    private String sessionIdOf(String fileName) {
+        if (!fileName.startsWith(prefix)) {
+            return null;
+        }
+        String id = fileName.substring(prefix.length());
+        return SessionIds.isWellFormed(id) ? id : null;
     }
 
     private Path pathOf(String id) {
