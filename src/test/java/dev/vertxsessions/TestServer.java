@@ -135,6 +135,16 @@ public final class TestServer implements AutoCloseable {
         return response.headers().getAll("set-cookie");
     }
 
+    /**
+     * Saves {@code session} now and answers {@code body} once it is stored, or 503 with the failure's message: a
+     * route after which the test sees the store as it is.
+     */
+    public static void endAfterCommit(RoutingContext ctx, BaseSessionInterface session, String body) {
+        session.commit()
+                .onSuccess(v -> ctx.end(body))
+                .onFailure(e -> ctx.response().setStatusCode(503).end(e.getMessage()));
+    }
+
     /** A handler answering 200 text with what {@code body} returns for the request's session. */
     public static Handler<RoutingContext> text(java.util.function.Function<BaseSessionInterface, Object> body) {
         return ctx -> ctx.response()

@@ -163,6 +163,11 @@ class FileBackendTest {
         return dir.resolve("session_" + id);
     }
 
+    /** Returns the data of the newest version in the session file of {@code id}. */
+    JsonObject storedData(String id) throws IOException {
+        return new JsonObject(SessionFiles.json(file(id))).getJsonObject("data");
+    }
+
     Set<String> tree() throws IOException {
         try (Stream<Path> paths = Files.walk(root)) {
             // Directory sizes and times change with the legitimate session files this test creates and removes.
@@ -227,11 +232,7 @@ class FileBackendTest {
         assertEquals("2", server.get("/peek", id).bodyAsString());
         assertEquals("You've visited this page 3 times", server.get("/", id).bodyAsString());
         assertEquals("3", server.get("/peek", id).bodyAsString());
-        assertEquals(
-                Map.of("counter", 3),
-                new JsonObject(SessionFiles.json(file(id)))
-                        .getJsonObject("data")
-                        .getMap());
+        assertEquals(Map.of("counter", 3), storedData(id).getMap());
     }
 
     @Test
@@ -252,11 +253,7 @@ class FileBackendTest {
         assertEquals("3", server.get("/peek", id).bodyAsString());
         assertEquals(inode, Files.getAttribute(file(id), "unix:ino"));
         assertEquals(grown, Files.size(file(id)));
-        assertEquals(
-                3,
-                new JsonObject(SessionFiles.json(file(id)))
-                        .getJsonObject("data")
-                        .getInteger("counter"));
+        assertEquals(3, storedData(id).getInteger("counter"));
     }
 
     @Test
@@ -464,9 +461,7 @@ class FileBackendTest {
         assertFalse(Files.exists(file(id)));
         assertEquals(
                 Map.of("counter", 1, "user_id", "alice", BaseSessionInterface.PROMOTED_KEY, true),
-                new JsonObject(SessionFiles.json(file(newId)))
-                        .getJsonObject("data")
-                        .getMap());
+                storedData(newId).getMap());
         assertEquals("0", server.get("/peek", id).bodyAsString(), "the old ID is dead");
     }
 
@@ -489,11 +484,7 @@ class FileBackendTest {
         assertEquals("durable", response.bodyAsString());
         String id = TestServer.sessionCookie(response);
         // No other request in between: the file must already be there when the response arrives.
-        assertEquals(
-                Map.of("committed", true),
-                new JsonObject(SessionFiles.json(file(id)))
-                        .getJsonObject("data")
-                        .getMap());
+        assertEquals(Map.of("committed", true), storedData(id).getMap());
     }
 
     @Test
@@ -552,9 +543,9 @@ class FileBackendTest {
         String value = server.get("/same-value", id).bodyAsString();
         assertTrue(
                 value.matches("(v(\\d+)-)\\1{199}"), "one whole written value, not a mix: " + value.substring(0, 40));
-        JsonObject stored = new JsonObject(SessionFiles.json(file(id)));
-        assertEquals(value, stored.getJsonObject("data").getString("same"));
-        assertEquals(1, stored.getJsonObject("data").getInteger("counter"));
+        JsonObject stored = storedData(id);
+        assertEquals(value, stored.getString("same"));
+        assertEquals(1, stored.getInteger("counter"));
     }
 
     @Test
@@ -601,11 +592,7 @@ class FileBackendTest {
         // The save merged its change into the file as /hold left it, and the waiting load got exactly that.
         assertEquals("[counter, held]", peek.await().bodyAsString());
         assertEquals(before + 1, server.middleware.metrics().loadsFromSaves());
-        assertEquals(
-                Map.of("counter", 2, "held", true),
-                new JsonObject(SessionFiles.json(file(id)))
-                        .getJsonObject("data")
-                        .getMap());
+        assertEquals(Map.of("counter", 2, "held", true), storedData(id).getMap());
     }
 
     @Test

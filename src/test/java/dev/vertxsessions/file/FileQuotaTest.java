@@ -16,7 +16,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
 import java.io.IOException;
@@ -67,30 +66,24 @@ class FileQuotaTest {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             int visits = session.get("visits", 0) + 1;
             session.put("visits", visits);
-            committed(ctx, session, "visit " + visits);
+            TestServer.endAfterCommit(ctx, session, "visit " + visits);
         });
         router.get("/grow").handler(ctx -> {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             session.put("blob", "x".repeat(800)); // needs a 2048-byte file
-            committed(ctx, session, "grown");
+            TestServer.endAfterCommit(ctx, session, "grown");
         });
         router.post("/login").handler(ctx -> {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             session.regenerate().put("user", "alice");
-            committed(ctx, session, "welcome");
+            TestServer.endAfterCommit(ctx, session, "welcome");
         });
         router.post("/logout").handler(ctx -> {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             session.clear();
-            committed(ctx, session, "bye");
+            TestServer.endAfterCommit(ctx, session, "bye");
         });
         router.get("/whoami").handler(TestServer.text(s -> s.get("user", "anonymous") + " " + s.get("visits", 0)));
-    }
-
-    private static void committed(RoutingContext ctx, BaseSessionInterface session, String body) {
-        session.commit()
-                .onSuccess(v -> ctx.end(body))
-                .onFailure(e -> ctx.response().setStatusCode(503).end("store full"));
     }
 
     TestServer start(FileSessionOptions options) {
@@ -179,7 +172,10 @@ class FileQuotaTest {
 
         HttpResponse<Buffer> anonymous = server.get("/visit");
         assertEquals(503, anonymous.statusCode());
-        assertEquals("store full", anonymous.bodyAsString());
+        assertEquals(
+                "session directory is full: file_max_sessions is reached and no anonymous session is left to evict; "
+                        + "raise the limit",
+                anonymous.bodyAsString());
         assertNull(TestServer.setCookie(anonymous, "session_id"), "no cookie for a session that was not stored");
         HttpResponse<Buffer> newLogin = server.send(HttpMethod.POST, "/login", null);
         assertEquals(503, newLogin.statusCode(), "a login without a session needs a new file: none is evicted");

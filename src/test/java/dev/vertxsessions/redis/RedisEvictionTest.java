@@ -12,7 +12,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
 import java.io.IOException;
@@ -66,12 +65,12 @@ class RedisEvictionTest {
         router.get("/visit").handler(ctx -> {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             session.put("padding", PADDING);
-            committed(ctx, session, "visit");
+            TestServer.endAfterCommit(ctx, session, "visit");
         });
         router.post("/login").handler(ctx -> {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             session.regenerate().put("user", "member").put("padding", PADDING);
-            committed(ctx, session, "welcome");
+            TestServer.endAfterCommit(ctx, session, "welcome");
         });
         router.post("/login-ending").handler(ctx -> {
             // Stands for a member in the last 30 s of its idle lifetime: its key expires before any anonymous one's
@@ -81,15 +80,9 @@ class RedisEvictionTest {
                     .setExpiry(Duration.ofSeconds(30))
                     .put("user", "member")
                     .put("padding", PADDING);
-            committed(ctx, session, "welcome");
+            TestServer.endAfterCommit(ctx, session, "welcome");
         });
         router.get("/whoami").handler(TestServer.text(s -> s.get("user", "anonymous")));
-    }
-
-    private static void committed(RoutingContext ctx, BaseSessionInterface session, String body) {
-        session.commit()
-                .onSuccess(v -> ctx.end(body))
-                .onFailure(e -> ctx.response().setStatusCode(503).end(e.getMessage()));
     }
 
     private String login(String cookie) {

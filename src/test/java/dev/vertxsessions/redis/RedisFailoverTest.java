@@ -193,8 +193,7 @@ class RedisFailoverTest {
         void tearDown() {
             try {
                 // What the sentinels did, for the output file of a slow or failed run. "+tilt": the machine was so busy
-                // that
-                // a sentinel was not scheduled for 2 s, and it stops acting for 30 s.
+                // that a sentinel was not scheduled for 2 s, and it stops acting for 30 s.
                 for (RedisServerProcess sentinel : sentinels) {
                     sentinel.logLines(" +").forEach(line -> step("sentinel " + sentinel.port + ": " + line));
                 }

@@ -1,8 +1,8 @@
 package dev.vertxsessions.security;
 
-import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
+import dev.vertxsessions.TestServer;
 import dev.vertxsessions.file.FileSessionInterface;
 import dev.vertxsessions.file.FileSessionOptions;
 import io.vertx.core.Vertx;
@@ -44,14 +44,7 @@ public final class SoakServer {
         SessionMiddleware sessions = SessionMiddleware.create(vertx, config);
         Router router = Router.router(vertx);
         router.route().handler(sessions);
-        router.get("/").handler(ctx -> {
-            BaseSessionInterface session = SessionMiddleware.session(ctx);
-            int counter = session.get("counter", 0) + 1;
-            session.put("counter", counter);
-            ctx.response()
-                    .putHeader("content-type", "text/plain")
-                    .end("You've visited this page " + counter + " times");
-        });
+        TestServer.counter(router);
         router.get("/logout").handler(ctx -> {
             SessionMiddleware.session(ctx).clear();
             ctx.response().putHeader("content-type", "text/plain").end("Logged out");
