@@ -68,6 +68,10 @@ public abstract class BaseSessionInterface implements Session {
     private long expiresAt = Long.MAX_VALUE;
     private long accessedAt;
     private Duration expiry;
+    /** The data as loaded, in its stored form (what a move on a failed response carries), or null when new. */
+    private Map<String, Object> loadedData;
+
+    private Duration loadedExpiry;
     private final LinkedHashMap<String, Object> data = new LinkedHashMap<>();
     /**
      * The JSON form of values that serialize themselves (ClusterSerializable, such as Vert.x-Web's user holder),
@@ -160,6 +164,8 @@ public abstract class BaseSessionInterface implements Session {
         this.createdAt = createdAtMillis;
         this.expiresAt = expiresAtMillis;
         this.expiry = perSessionExpiry;
+        this.loadedData = storedData;
+        this.loadedExpiry = perSessionExpiry;
         this.stored = true;
         return true;
     }
@@ -441,11 +447,16 @@ public abstract class BaseSessionInterface implements Session {
      * the session {@link #isAnonymous() is anonymous} (when configured), else the configured {@code expiry}.
      */
     public Duration getExpiry() {
-        if (expiry != null) {
-            return expiry;
+        return lifetime(expiry, data);
+    }
+
+    /** Returns the lifetime of a session holding {@code values} whose per-session expiry is {@code perSession}. */
+    private Duration lifetime(Duration perSession, Map<String, Object> values) {
+        if (perSession != null) {
+            return perSession;
         }
         Duration anonymous = config.getAnonymousExpiry();
-        return anonymous != null && isAnonymous() ? anonymous : config.getExpiry();
+        return anonymous != null && isAnonymous(values) ? anonymous : config.getExpiry();
     }
 
     /**
@@ -759,6 +770,34 @@ public abstract class BaseSessionInterface implements Session {
                 SessionLifetimes.expiresAt(config, now, getCreatedAt(), getExpiry()),
                 now,
                 expiry);
+    }
+
+    /**
+     * Returns a change set that only moves the stored session, as it was loaded, to the ID {@link #regenerate()}
+     * gave it, and resets the change tracking: what a response that saves nothing else (a 5xx) still does.
+     */
+    final SessionChanges startMove() {
+        Map<String, Object> snapshot = loadedData == null ? Map.of() : Collections.unmodifiableMap(loadedData);
+        long now = currentTimeMillis();
+        Duration lifetime = lifetime(loadedExpiry, snapshot);
+        SessionChanges changes = new SessionChanges(
+                id(),
+                previousId,
+                false,
+                false,
+                Map.of(),
+                Set.of(),
+                snapshot,
+                getCreatedAt(),
+                SessionLifetimes.expiresAt(config, now, getCreatedAt(), lifetime),
+                now,
+                loadedExpiry);
+        changed.clear();
+        removed.clear();
+        cleared = false;
+        modified = false;
+        previousId = null;
+        return changes;
     }
 
     /** Records a save that started (and is undone by {@link #saveFailed}): the session is stored until its expiry. */

@@ -2,7 +2,13 @@ package dev.vertxsessions;
 
 /**
  * What the middleware does with a session when its response goes out (or on {@code commit()}): a pure function
- * of the session's state, so the rules can be read, and tested, in one place.
+ * of the session's state and the response's status, so the rules can be read, and tested, in one place.
+ *
+ * <p>The status rules: a logout ({@code invalidate()}, {@code destroy()}, or a session emptied by {@code clear()})
+ * is a security decision and deletes the session whatever the status. A {@code regenerate()} is one too: on a 5xx
+ * response, which saves nothing else, the stored session still moves to its new ID ({@link #MOVE}), so the ID the
+ * browser held before is dead. Otherwise 5xx saves nothing; 4xx saves a session that holds data (a form that
+ * answers 422 keeps its flash message), but never stores or sends a new session that holds nothing.
  */
 enum SaveDecision {
     /** Nothing to store and nothing to forget. */
@@ -11,11 +17,13 @@ enum SaveDecision {
     COOKIE_ONLY,
     /** Store the session and (see {@link #cookieNeeded}) send its cookie. */
     SAVE,
+    /** Only move the stored session, as it was loaded, to the new ID a {@code regenerate()} gave it. */
+    MOVE,
     /** Delete the stored session (logout, or emptied) and expire its cookie. */
     DELETE;
 
     /**
-     * Decides.
+     * The state of a session when its response goes out.
      *
      * @param destroyed {@code invalidate()} or {@code destroy()} ran
      * @param empty the session holds no data besides the middleware's reserved keys
@@ -23,27 +31,40 @@ enum SaveDecision {
      * @param stored the session is in the store (loaded, or saved earlier in this request)
      * @param movePending a {@code regenerate()} left the data under the previous ID
      * @param requestHadCookie the request carried a session cookie (a logout must expire it)
-     * @param rolling every request renews the expiry ({@code rolling})
-     * @param lazy new sessions are stored only once they hold data ({@code lazy_session})
      * @param cookieDue an atomic update stored the session without a save
      */
-    static SaveDecision decide(
+    record State(
             boolean destroyed,
             boolean empty,
             boolean modified,
             boolean stored,
             boolean movePending,
             boolean requestHadCookie,
-            boolean rolling,
-            boolean lazy,
-            boolean cookieDue) {
-        if (destroyed || (empty && modified)) {
-            return stored || movePending || requestHadCookie ? DELETE : NOTHING;
+            boolean cookieDue) {}
+
+    /**
+     * Decides.
+     *
+     * @param state the session's state
+     * @param rolling every request renews the expiry ({@code rolling})
+     * @param lazy new sessions are stored only once they hold data ({@code lazy_session})
+     * @param status the response's status code
+     */
+    static SaveDecision decide(State state, boolean rolling, boolean lazy, int status) {
+        if (state.destroyed() || (state.empty() && state.modified())) {
+            return state.stored() || state.movePending() || state.requestHadCookie() ? DELETE : NOTHING;
         }
-        if (modified || (rolling && stored) || (!stored && !lazy)) {
+        if (status >= 500) {
+            return state.movePending() ? MOVE : NOTHING;
+        }
+        boolean isNewAndEmpty = !state.stored() && !state.movePending() && state.empty();
+        if (status >= 400 && isNewAndEmpty) {
+            return NOTHING;
+        }
+        if (state.modified() || (rolling && state.stored()) || (!state.stored() && !lazy)) {
             return SAVE;
         }
-        return cookieDue ? COOKIE_ONLY : NOTHING;
+        return state.cookieDue() ? COOKIE_ONLY : NOTHING;
     }
 
     /**

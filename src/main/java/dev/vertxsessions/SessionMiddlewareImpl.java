@@ -42,7 +42,9 @@ import java.util.function.UnaryOperator;
  *    ctx.user(); SaveDecision says whether to save, delete or do nothing; a save hands the backend one immutable
  *    SessionChanges. The cookie to send is kept in the request's state and written into the headers when they go
  *    out (so a reroute, which clears the headers, loses nothing), and only if its save has not failed by then: a
- *    failed save never gives the browser a cookie for a session that was not stored. 5xx responses save nothing.
+ *    failed save never gives the browser a cookie for a session that was not stored. Whatever the status, a logout
+ *    deletes and a regenerate moves the session (security decisions); otherwise 5xx responses save nothing, and no
+ *    error answer stores a new session that holds nothing (SaveDecision).
  *    Responses of requests that used a session are marked Cache-Control: private (cache_control).
  */
 final class SessionMiddlewareImpl implements SessionMiddleware {
@@ -94,7 +96,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
 
         @Override
         public Future<Void> commit(BaseSessionInterface session) {
-            return finish(this, true);
+            return finish(this, true, ctx.response().getStatusCode());
         }
 
         @Override
@@ -300,17 +302,17 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
 
     private void headersEnd(RequestState state) {
         HttpServerResponse response = state.ctx.response();
-        if (response.getStatusCode() < 500) {
-            Future<Void> saved = finish(state, false);
-            if (saved.failed()) {
-                // Failed before the headers went out (a cookie over 4096 bytes, a store that failed at once): do not
-                // answer 2xx, and answer a store failure as the load path does.
-                int status = statusOf(saved.cause());
-                response.setStatusCode(status);
-                LOG.log(Level.WARNING, "session save failed, answering " + status + ": " + saved.cause());
-            } else {
-                saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
+        int status = response.getStatusCode();
+        Future<Void> saved = finish(state, false, status);
+        if (saved.failed()) {
+            // Failed before the headers went out (a cookie over 4096 bytes, a store that failed at once): do not
+            // answer 2xx, and answer a store failure as the load path does. An error answer keeps its status.
+            if (status < 500) {
+                response.setStatusCode(statusOf(saved.cause()));
             }
+            LOG.log(Level.WARNING, "session save failed, answering " + response.getStatusCode() + ": " + saved.cause());
+        } else {
+            saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
         }
         state.session.detach(afterHeaders);
         boolean cookieSent = state.cookieHeader != null && !state.cookieWrite.failed();
@@ -325,23 +327,28 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
     }
 
-    /** Deletes, saves or leaves the session as {@link SaveDecision} says, and chooses the cookie to send. */
-    private Future<Void> finish(RequestState state, boolean explicit) {
+    /**
+     * Deletes, saves, moves or leaves the session as {@link SaveDecision} says for a response of {@code status}, and
+     * chooses the cookie to send.
+     */
+    private Future<Void> finish(RequestState state, boolean explicit, int status) {
         Settings current = settings;
         BaseSessionInterface session = state.session;
         VertxWebBridge.syncUser(
                 state.ctx, session, state.userAtLoad, session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
         state.userAtLoad = state.ctx.user();
         SaveDecision decision = SaveDecision.decide(
-                session.isDestroyed(),
-                session.isEmpty(),
-                session.isModified(),
-                !session.isNew(),
-                session.getPreviousSessionKey() != null,
-                state.hadCookie,
+                new SaveDecision.State(
+                        session.isDestroyed(),
+                        session.isEmpty(),
+                        session.isModified(),
+                        !session.isNew(),
+                        session.getPreviousSessionKey() != null,
+                        state.hadCookie,
+                        session.isCookieDue()),
                 current.config.isRolling(),
                 current.config.isLazySession(),
-                session.isCookieDue());
+                status);
         if (explicit && decision != SaveDecision.NOTHING && state.ctx.response().headWritten()) {
             return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
         }
@@ -350,7 +357,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 return delete(state, current);
             }
             case SAVE -> {
-                return save(state, current);
+                return save(state, current, session.startSave());
+            }
+            case MOVE -> {
+                return save(state, current, session.startMove());
             }
             case COOKIE_ONLY -> {
                 if (SaveDecision.cookieNeeded(
@@ -380,9 +390,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         return all;
     }
 
-    private Future<Void> save(RequestState state, Settings current) {
+    private Future<Void> save(RequestState state, Settings current, SessionChanges changes) {
         BaseSessionInterface session = state.session;
-        SessionChanges changes = session.startSave();
         String cookieValue;
         Future<Void> saved;
         try {
@@ -465,7 +474,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 return Future.failedFuture(new SessionException(
                         "session has unsaved changes and its response was " + "sent: it cannot be updated"));
             }
-            before = finish(state, true);
+            before = finish(state, true, state.ctx.response().getStatusCode());
         }
         return before.compose(v -> {
             SessionChanges context = session.updateContext();
@@ -510,10 +519,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     @Override
     public Future<Void> flush(RoutingContext ctx, boolean ignoreStatus) {
         RequestState state = ctx.get(STATE_KEY);
-        if (state == null || (!ignoreStatus && ctx.response().getStatusCode() >= 500)) {
+        if (state == null) {
             return Future.succeededFuture();
         }
-        return finish(state, true);
+        return finish(state, true, ignoreStatus ? 200 : ctx.response().getStatusCode());
     }
 
     /** Replaces the request's session with a new, empty one, and deletes the one it had from the store. */
@@ -542,7 +551,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         VertxWebBridge.setUser(ctx, user);
         state.session.regenerate();
-        return finish(state, true);
+        return finish(state, true, ctx.response().getStatusCode());
     }
 
     @Override

@@ -2,9 +2,9 @@ package dev.vertxsessions;
 
 import static dev.vertxsessions.SaveDecision.COOKIE_ONLY;
 import static dev.vertxsessions.SaveDecision.DELETE;
+import static dev.vertxsessions.SaveDecision.MOVE;
 import static dev.vertxsessions.SaveDecision.NOTHING;
 import static dev.vertxsessions.SaveDecision.SAVE;
-import static dev.vertxsessions.SaveDecision.decide;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +13,38 @@ import org.junit.jupiter.api.Test;
 
 /** The save rules as a table: what the middleware does with a session in each state when its response goes out. */
 class SaveDecisionTest {
+
+    /** The decision for a 200 answer, the arguments in the order of {@link SaveDecision.State}'s, then the options. */
+    private static SaveDecision decide(
+            boolean destroyed,
+            boolean empty,
+            boolean modified,
+            boolean stored,
+            boolean movePending,
+            boolean requestHadCookie,
+            boolean rolling,
+            boolean lazy,
+            boolean cookieDue) {
+        return decide(200, destroyed, empty, modified, stored, movePending, requestHadCookie, rolling, lazy, cookieDue);
+    }
+
+    private static SaveDecision decide(
+            int status,
+            boolean destroyed,
+            boolean empty,
+            boolean modified,
+            boolean stored,
+            boolean movePending,
+            boolean requestHadCookie,
+            boolean rolling,
+            boolean lazy,
+            boolean cookieDue) {
+        return SaveDecision.decide(
+                new SaveDecision.State(destroyed, empty, modified, stored, movePending, requestHadCookie, cookieDue),
+                rolling,
+                lazy,
+                status);
+    }
 
     @Test
     void untouchedSessions_costNothing() {
@@ -52,6 +84,27 @@ class SaveDecisionTest {
                 NOTHING,
                 decide(true, true, true, false, false, false, false, true, false),
                 "nothing stored, no cookie: nothing to forget");
+    }
+
+    @Test
+    void logoutsAndRegenerates_areHonouredWhateverTheStatus() {
+        for (int status : new int[] {400, 401, 403, 404, 422, 500, 503}) {
+            assertEquals(DELETE, decide(status, true, true, true, true, false, true, false, true, false), "invalidate");
+            assertEquals(DELETE, decide(status, false, true, true, true, false, true, false, true, false), "clear");
+        }
+        assertEquals(MOVE, decide(500, false, false, true, false, true, true, false, true, false), "regenerate on 500");
+        assertEquals(MOVE, decide(503, false, false, true, false, true, true, false, true, false), "regenerate on 503");
+        assertEquals(SAVE, decide(401, false, false, true, false, true, true, false, true, false), "4xx saves all");
+    }
+
+    @Test
+    void errorAnswers_saveNothingElse_andNeverANewEmptySession() {
+        assertEquals(NOTHING, decide(500, false, false, true, true, false, true, false, true, false), "5xx change");
+        assertEquals(NOTHING, decide(500, false, true, false, false, false, false, false, false, false), "5xx eager");
+        assertEquals(NOTHING, decide(401, false, true, false, false, false, false, false, false, false), "401 eager");
+        assertEquals(NOTHING, decide(404, false, true, false, false, false, true, false, false, false), "404 eager");
+        assertEquals(SAVE, decide(422, false, false, true, false, false, false, false, true, false), "422 flash");
+        assertEquals(SAVE, decide(302, false, true, false, false, false, false, false, false, false), "302 eager");
     }
 
     @Test

@@ -342,6 +342,76 @@ public abstract class BackendContractTest {
         assertEquals("alice", basic.get("/private/me").bodyAsString());
     }
 
+    // ------------------------------------------------------------------ error answers
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(
+            strings = {
+                "/boom/destroy/fail500",
+                "/boom/destroy/end503",
+                "/boom/destroy/fail403",
+                "/boom/destroy/end400",
+                "/boom/clear/fail500",
+                "/boom/clear/end503",
+                "/boom/clear/end401"
+            })
+    void logoutOnAnErrorAnswer_stillEndsTheSession(String path) {
+        TestServer server = start();
+        Browser browser = new Browser(server);
+        browser.post("/login");
+        String loggedIn = browser.cookie();
+        assertEquals("alice", browser.get("/get/user").bodyAsString());
+        HttpResponse<Buffer> boom = browser.get(path);
+        int expected = Integer.parseInt(path.substring(path.length() - 3));
+        assertEquals(expected, boom.statusCode());
+        assertCookieExpired(boom);
+        assertNull(browser.cookie());
+        assertEquals("none", browser.get("/get/user").bodyAsString(), "still logged in after " + path);
+        if (has(Capability.SERVER_SIDE)) {
+            assertFresh(server, loggedIn);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(ints = {500, 503})
+    void regenerateOnAServerError_stillMovesTheSession_asItWasLoaded(int status) {
+        TestServer server = start();
+        Browser browser = new Browser(server);
+        browser.get("/");
+        String before = browser.cookie();
+        HttpResponse<Buffer> failed = browser.get("/regenerate-then/" + status);
+        assertEquals(status, failed.statusCode());
+        String after = assertSessionCookie(failed, DAY_SECONDS);
+        assertNotEquals(before, after, "the regenerate was honoured");
+        assertEquals(
+                "{\"isNew\":false,\"keys\":[\"counter\"]}",
+                browser.get("/state").bodyAsString(),
+                "the session moved as it was loaded; the failed request's own change is not saved");
+        if (has(Capability.SERVER_SIDE)) {
+            assertFresh(server, before);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"/status/401", "/status/404", "/status/500", "/no-such-route"})
+    void eagerMode_errorAnswerToANewVisitor_storesAndSendsNothing(String path) {
+        TestServer server = start(config -> config.setLazySession(false));
+        HttpResponse<Buffer> error = server.get(path);
+        assertEquals(path.startsWith("/status/") ? Integer.parseInt(path.substring(8)) : 404, error.statusCode());
+        assertNoSessionCookie(error);
+        assertEquals(0, server.middleware.metrics().saves(), "nothing was stored");
+        assertSessionCookie(server.get("/state"), DAY_SECONDS); // a 200 still stores the new session
+    }
+
+    @Test
+    void errorAnswerOfASessionThatHoldsData_isSaved_asBefore() {
+        Browser browser = new Browser(start());
+        HttpResponse<Buffer> flash = browser.get("/flash/422");
+        assertEquals(422, flash.statusCode());
+        assertSessionCookie(flash, DAY_SECONDS);
+        assertEquals("check your answers", browser.get("/get/flash").bodyAsString());
+    }
+
     // ------------------------------------------------------------------ hostile cookie values
 
     @Test
@@ -680,6 +750,37 @@ public abstract class BackendContractTest {
                         })
                         .onSuccess(todos -> ctx.end(String.valueOf(todos)))
                         .onFailure(ctx::fail));
+        router.get("/boom/:how/:answer").handler(ctx -> {
+            BaseSessionInterface session = session(ctx);
+            if (ctx.pathParam("how").equals("destroy")) {
+                session.destroy();
+            } else {
+                session.clear();
+            }
+            String answer = ctx.pathParam("answer");
+            int status = Integer.parseInt(answer.substring(answer.length() - 3));
+            if (answer.startsWith("fail")) {
+                ctx.fail(status);
+            } else {
+                ctx.response().setStatusCode(status).end();
+            }
+        });
+        router.get("/regenerate-then/:status").handler(ctx -> {
+            session(ctx).regenerate().put("late", true);
+            ctx.response()
+                    .setStatusCode(Integer.parseInt(ctx.pathParam("status")))
+                    .end();
+        });
+        router.get("/status/:status")
+                .handler(ctx -> ctx.response()
+                        .setStatusCode(Integer.parseInt(ctx.pathParam("status")))
+                        .end());
+        router.get("/flash/:status").handler(ctx -> {
+            session(ctx).put("flash", "check your answers");
+            ctx.response()
+                    .setStatusCode(Integer.parseInt(ctx.pathParam("status")))
+                    .end();
+        });
         router.get("/gate/:gate/put/:key/:value")
                 .handler(ctx -> held(ctx, session -> {
                     session.put(ctx.pathParam("key"), ctx.pathParam("value"));
