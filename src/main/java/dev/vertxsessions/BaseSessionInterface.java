@@ -291,7 +291,9 @@ public abstract class BaseSessionInterface implements Session {
 
     /**
      * Sets {@code key} to {@code value}; a null value removes the key, as in Vert.x-Web. Throws
-     * {@link IllegalArgumentException} at once when the value cannot be written as JSON.
+     * {@link IllegalArgumentException} at once when the value cannot be written as JSON, or when the key is one the
+     * middleware reserves (those starting with {@code __vertx-sessions.}; Vert.x-Web's user key takes only the user
+     * object its authentication handlers put).
      */
     @Override
     public BaseSessionInterface put(String key, Object value) {
@@ -300,12 +302,32 @@ public abstract class BaseSessionInterface implements Session {
             remove(key);
             return this;
         }
-        data.put(key, JsonValues.normalize(key, value));
+        checkWritable(key);
+        if (key.equals(VertxWebBridge.USER_HOLDER_KEY) && !JsonValues.serializesItself(value)) {
+            throw new IllegalArgumentException("session key '" + key + "' holds the user of Vert.x-Web's "
+                    + "authentication and takes only the object its handlers put; store your own data under "
+                    + "another key");
+        }
+        write(key, JsonValues.normalize(key, value));
+        return this;
+    }
+
+    /** Stores an already normalized value, reserved keys included: the map API checks the key before. */
+    private void write(String key, Object normalized) {
+        data.put(key, normalized);
         envelopes.remove(key);
         changed.add(key);
         removed.remove(key);
         modified = true;
-        return this;
+    }
+
+    /** Refuses the keys the middleware keeps its own choices under, so that a client-chosen key cannot set them. */
+    private static void checkWritable(String key) {
+        if (isReserved(key)) {
+            throw new IllegalArgumentException("session key '" + key + "' is reserved: keys starting with "
+                    + RESERVED_KEY_PREFIX + " hold the middleware's own state (use regenerate() and setRememberMe()); "
+                    + "choose another key");
+        }
     }
 
     /** Sets {@code key} to {@code value} unless the session has the key already. */
@@ -335,6 +357,7 @@ public abstract class BaseSessionInterface implements Session {
     @Override
     @SuppressWarnings({"unchecked", "TypeParameterUnusedInFormals"}) // the signature of Vert.x-Web's Session
     public <T> T remove(String key) {
+        checkWritable(key);
         if (!data.containsKey(key)) {
             return null;
         }
@@ -494,7 +517,7 @@ public abstract class BaseSessionInterface implements Session {
      * {@link #PROMOTED_KEY}).
      */
     public BaseSessionInterface regenerate() {
-        put(PROMOTED_KEY, true);
+        write(PROMOTED_KEY, true);
         if (stored && previousId == null) {
             previousId = id;
         }
@@ -524,6 +547,7 @@ public abstract class BaseSessionInterface implements Session {
     public Future<Object> update(String key, UnaryOperator<Object> update) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(update, "update");
+        checkWritable(key);
         if (destroyed) {
             return Future.failedFuture(new SessionException("session was invalidated; it cannot be updated"));
         }
@@ -553,7 +577,7 @@ public abstract class BaseSessionInterface implements Session {
      * login form. Kept with the session under {@link #REMEMBER_ME_KEY}; the cookie is re-sent with this response.
      */
     public BaseSessionInterface setRememberMe(boolean remember) {
-        put(REMEMBER_ME_KEY, remember);
+        write(REMEMBER_ME_KEY, remember);
         return this;
     }
 

@@ -72,14 +72,22 @@ public final class JsonValues {
         if (value instanceof ClusterSerializable) {
             return value;
         }
+        Object converted;
         try {
-            return MAPPER.convertValue(value, Object.class);
+            converted = MAPPER.convertValue(value, Object.class);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(
                     "session value for key '" + key + "' (" + value.getClass().getName()
                             + ") cannot be written as JSON: " + e.getMessage(),
                     e);
         }
+        if (isEnvelope(converted)) {
+            // A client-chosen value must never be read back as an object of a class it names.
+            throw new IllegalArgumentException("session value for key '" + key + "' has the shape of a serialized "
+                    + "object ({\"" + CS_CLASS + "\": ..., \"" + CS_DATA + "\": ...}), which the session keeps for "
+                    + "values that serialize themselves; wrap it in another object");
+        }
+        return converted;
     }
 
     /** Converts a stored value to {@code type}, e.g. a map back into a POJO. */
@@ -95,6 +103,14 @@ public final class JsonValues {
         return value instanceof ClusterSerializable;
     }
 
+    /**
+     * Returns whether {@code value} is an object that keeps its own serialized form (a ClusterSerializable other than
+     * Vert.x's JSON types, which are stored as plain JSON): what Vert.x-Web puts into a session.
+     */
+    public static boolean serializesItself(Object value) {
+        return value instanceof ClusterSerializable && !(value instanceof JsonObject) && !(value instanceof JsonArray);
+    }
+
     /** Wraps one value in the JSON envelope when it is ClusterSerializable. */
     public static Object toStorable(Object value) {
         return value instanceof ClusterSerializable clusterSerializable ? envelope(clusterSerializable) : value;
@@ -102,13 +118,18 @@ public final class JsonValues {
 
     /** Returns the object a JSON envelope holds, or the value itself. */
     public static Object fromStorable(Object value) {
-        if (value instanceof Map) {
+        if (isEnvelope(value)) {
             Map<?, ?> map = (Map<?, ?>) value;
-            if (map.size() == 2 && map.get(CS_CLASS) instanceof String && map.get(CS_DATA) instanceof String) {
-                return openEnvelope((String) map.get(CS_CLASS), (String) map.get(CS_DATA));
-            }
+            return openEnvelope((String) map.get(CS_CLASS), (String) map.get(CS_DATA));
         }
         return value;
+    }
+
+    private static boolean isEnvelope(Object value) {
+        return value instanceof Map<?, ?> map
+                && map.size() == 2
+                && map.get(CS_CLASS) instanceof String
+                && map.get(CS_DATA) instanceof String;
     }
 
     /** Writes session data (already storable) as JSON bytes. */
