@@ -68,7 +68,7 @@ public class SessionConfig {
     private Duration anonymousExpiry;
     private boolean rolling;
     private boolean lazySession = true;
-    private String cacheControl = "private";
+    private String cacheControl = "auto";
     private Duration backendTimeout = Duration.ofSeconds(10);
     private String managerName = "signed";
     private SessionBackendFactory backend;
@@ -492,17 +492,20 @@ public class SessionConfig {
     }
 
     /**
-     * Sets how responses that carry session data are kept out of shared caches (JSON {@code cache_control}):
-     * {@code private} or {@code no-store} is added to the {@code Cache-Control} header of every response that sets
-     * the session cookie or belongs to a request that had a session, unless the route set {@code Cache-Control}
-     * itself; {@code off} adds nothing. Defaults to {@code private}.
+     * Sets how responses that carry session data are kept out of caches (JSON {@code cache_control}), for every
+     * response that sets the session cookie or belongs to a request that had a session, unless the route set
+     * {@code Cache-Control} itself: {@code auto} adds {@code no-store} while the session is logged in (a Vert.x-Web
+     * user, or promoted by {@code regenerate()}), so that no cache, the browser's back-forward cache included, keeps
+     * a private page after a logout, and {@code private} otherwise, so that shared caches never keep a page with
+     * someone's session in it; {@code private} or {@code no-store} adds that directive to every such response;
+     * {@code off} adds nothing. Defaults to {@code auto}.
      */
     public SessionConfig setCacheControl(String cacheControl) {
         checkMutable();
         String value = cacheControl == null ? null : cacheControl.toLowerCase(Locale.ROOT);
-        if (!"private".equals(value) && !"no-store".equals(value) && !"off".equals(value)) {
+        if (!"auto".equals(value) && !"private".equals(value) && !"no-store".equals(value) && !"off".equals(value)) {
             throw new IllegalArgumentException(
-                    "cache_control must be private, no-store or off (got " + quote(cacheControl) + ")");
+                    "cache_control must be auto, private, no-store or off (got " + quote(cacheControl) + ")");
         }
         this.cacheControl = value;
         return this;

@@ -45,7 +45,8 @@ import java.util.function.UnaryOperator;
  *    failed save never gives the browser a cookie for a session that was not stored. Whatever the status, a logout
  *    deletes and a regenerate moves the session (security decisions); otherwise 5xx responses save nothing, and no
  *    error answer stores a new session that holds nothing (SaveDecision).
- *    Responses of requests that used a session are marked Cache-Control: private (cache_control).
+ *    Responses of requests that used a session get a Cache-Control (cache_control): no-store for a logged-in session,
+ *    private for an anonymous one.
  */
 final class SessionMiddlewareImpl implements SessionMiddleware {
 
@@ -87,6 +88,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         String cookieHeader;
 
         Future<?> cookieWrite;
+        /** A save of this request failed (e.g. an awaited commit()): an error answer then does not retry it. */
+        boolean saveFailed;
 
         RequestState(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
             this.ctx = ctx;
@@ -319,12 +322,26 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         if (cookieSent) {
             settings.cookie.set(response.headers(), state.cookieHeader, true);
         }
-        String cacheControl = settings.config.getCacheControl();
-        if ((cookieSent || state.hadCookie)
-                && !"off".equals(cacheControl)
-                && !response.headers().contains(HttpHeaders.CACHE_CONTROL)) {
-            response.headers().set(HttpHeaders.CACHE_CONTROL, cacheControl);
+        if ((cookieSent || state.hadCookie) && !response.headers().contains(HttpHeaders.CACHE_CONTROL)) {
+            String directive = cacheDirective(settings.config.getCacheControl(), state);
+            if (directive != null) {
+                response.headers().set(HttpHeaders.CACHE_CONTROL, directive);
+            }
         }
+    }
+
+    /**
+     * Returns the {@code Cache-Control} of a response that carries a session, or null for none: with {@code auto}, a
+     * logged-in session's pages ({@code ctx.user()}, or a session promoted by {@code regenerate()}) are never stored,
+     * not even by the browser (the Back button after a logout must not show them); an anonymous session's pages stay
+     * out of shared caches only.
+     */
+    private static String cacheDirective(String cacheControl, RequestState state) {
+        return switch (cacheControl) {
+            case "off" -> null;
+            case "auto" -> state.ctx.user() != null || !state.session.isAnonymous() ? "no-store" : "private";
+            default -> cacheControl;
+        };
     }
 
     /**
@@ -360,7 +377,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 return save(state, current, session.startSave());
             }
             case MOVE -> {
-                return save(state, current, session.startMove());
+                // Not when this request's own save of the move failed already: the error answer reports that.
+                return state.saveFailed ? Future.succeededFuture() : save(state, current, session.startMove());
             }
             case COOKIE_ONLY -> {
                 if (SaveDecision.cookieNeeded(
@@ -411,6 +429,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 metrics.saved();
             } else {
                 session.saveFailed(changes);
+                state.saveFailed = true;
                 metrics.saveFailed(ar.cause());
             }
         });

@@ -404,6 +404,24 @@ public abstract class BackendContractTest {
     }
 
     @Test
+    void pagesOfALoggedInSession_areNeverStored_andAnonymousOnesArePrivate() {
+        TestServer server = start();
+        Browser browser = new Browser(server);
+        assertEquals("private", browser.get("/").getHeader("cache-control"), "an anonymous session");
+        assertEquals("private", browser.get("/peek").getHeader("cache-control"));
+        HttpResponse<Buffer> login = browser.post("/login");
+        assertEquals("no-store", login.getHeader("cache-control"), "the login's own answer");
+        assertEquals("no-store", browser.get("/get/user").getHeader("cache-control"), "a logged-in page");
+        HttpResponse<Buffer> logout = browser.post("/logout");
+        assertEquals("private", logout.getHeader("cache-control"), "the logout's answer: nothing private in it");
+        Browser basic = new Browser(server);
+        HttpResponse<Buffer> me = basic.get("/private/me", "alice");
+        assertEquals("no-store", me.getHeader("cache-control"), "a Vert.x-Web user");
+        assertEquals("no-store", basic.get("/private/me").getHeader("cache-control"));
+        assertEquals(null, server.get("/status/204").getHeader("cache-control"), "no session, nothing to hide");
+    }
+
+    @Test
     void errorAnswerOfASessionThatHoldsData_isSaved_asBefore() {
         Browser browser = new Browser(start());
         HttpResponse<Buffer> flash = browser.get("/flash/422");
