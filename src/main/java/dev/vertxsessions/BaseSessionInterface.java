@@ -677,6 +677,18 @@ public abstract class BaseSessionInterface implements Session {
         return valid;
     }
 
+    /**
+     * Makes the session, loaded as {@code from}, the session {@code to} that another request moved it to: the ID it is
+     * saved under, or the one a pending move of this request starts from.
+     */
+    final void retarget(String from, String to) {
+        if (from.equals(previousId)) {
+            previousId = to;
+        } else if (from.equals(id)) {
+            id = to;
+        }
+    }
+
     /** Returns the session as loaded by a seed-style {@link #load()}, or null when it loaded nothing. */
     final SessionRecord toRecord() {
         if (!stored) {

@@ -90,6 +90,12 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         Future<?> cookieWrite;
         /** A save of this request failed (e.g. an awaited commit()): an error answer then does not retry it. */
         boolean saveFailed;
+        /** The ID the session was loaded under, and the position of {@link EndedSessions} before the load. */
+        String loadedId;
+
+        long loadedAt;
+        /** A move by another request that this request's write follows, and must wait for. */
+        Future<?> followedMove;
 
         RequestState(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
             this.ctx = ctx;
@@ -128,10 +134,12 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private final SeedSessionBackend seedBackend;
     private final boolean serverSide;
     private final boolean atomicUpdates;
+    private final boolean perKeyMerge;
     private final SessionMetrics metrics = new SessionMetrics();
     private final WriteAdmission admission;
     private final SavesInFlight savesInFlight = new SavesInFlight();
     private final FailedMoves failedMoves = new FailedMoves();
+    private final EndedSessions endedSessions = new EndedSessions();
     private final Future<Void> ready;
 
     SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
@@ -145,6 +153,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         Set<SessionBackend.Capability> capabilities = backend.capabilities();
         this.serverSide = capabilities.contains(SessionBackend.Capability.SERVER_SIDE);
         this.atomicUpdates = capabilities.contains(SessionBackend.Capability.ATOMIC_UPDATE);
+        this.perKeyMerge = capabilities.contains(SessionBackend.Capability.PER_KEY_MERGE);
         this.admission = new WriteAdmission(vertx);
         this.ready = call(() -> backend.start(metrics))
                 .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
@@ -197,12 +206,15 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         String cookie = settings.cookie.read(ctx.request().headers());
         if (cookie == null || cookie.isEmpty() || cookie.length() > MAX_COOKIE_VALUE_CHARS) {
             start(ctx, newSession(), null);
+            ctx.next();
             return;
         }
         metrics.loaded();
+        long position = endedSessions.position();
         if (serverSide && !SessionIds.isWellFormed(cookie)) {
             metrics.tampered(); // never reaches the store
             start(ctx, newSession(), cookie);
+            ctx.next();
             return;
         }
         SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
@@ -217,9 +229,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         Future<SessionRecord> loaded = loading;
         if (loaded.isComplete()) {
-            loaded(ctx, cookie, loaded); // e.g. signed cookies: no need to pause the request
+            loaded(ctx, cookie, loaded, position); // e.g. signed cookies: no need to pause the request
         } else {
-            pauseUntil(ctx.request(), loaded, () -> loaded(ctx, cookie, loaded));
+            pauseUntil(ctx.request(), loaded, () -> loaded(ctx, cookie, loaded, position));
         }
     }
 
@@ -255,7 +267,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         });
     }
 
-    private void loaded(RoutingContext ctx, String cookie, Future<SessionRecord> loading) {
+    private void loaded(RoutingContext ctx, String cookie, Future<SessionRecord> loading, long position) {
         if (loading.failed()) {
             Throwable cause = loading.cause();
             metrics.loadFailed();
@@ -273,7 +285,12 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             // Found under the ID a failed regenerate left it: save it, so the browser gets its cookie back.
             session.markModified();
         }
-        start(ctx, session, cookie);
+        RequestState state = start(ctx, session, cookie);
+        if (!session.isNew()) {
+            state.loadedId = session.id();
+            state.loadedAt = position;
+        }
+        ctx.next();
     }
 
     private BaseSessionInterface newSession() {
@@ -282,8 +299,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         return session;
     }
 
-    /** Attaches the session to the request; {@code cookie} is the session cookie the request carried, or null. */
-    private void start(RoutingContext ctx, BaseSessionInterface session, String cookie) {
+    /**
+     * Attaches the session to the request and returns its state; {@code cookie} is the session cookie the request
+     * carried, or null. The caller goes on with {@code ctx.next()}.
+     */
+    private RequestState start(RoutingContext ctx, BaseSessionInterface session, String cookie) {
         RequestState state = new RequestState(ctx, session, cookie != null);
         attach(state, session);
         if (cookie != null && !session.isNew()) {
@@ -291,7 +311,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         ctx.put(STATE_KEY, state);
         ctx.addHeadersEndHandler(v -> headersEnd(state));
-        ctx.next();
+        return state;
     }
 
     private void attach(RequestState state, BaseSessionInterface session) {
@@ -369,6 +389,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         if (explicit && decision != SaveDecision.NOTHING && state.ctx.response().headWritten()) {
             return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
         }
+        if (decision != SaveDecision.NOTHING && state.loadedId != null && !followEnd(state, decision)) {
+            metrics.conflict(); // another request of this process logged the session out, or moved it
+            return Future.succeededFuture();
+        }
         switch (decision) {
             case DELETE -> {
                 return delete(state, current);
@@ -393,10 +417,38 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
     }
 
+    /**
+     * Makes this request's write follow what another request of this process did to the session since it was loaded:
+     * a move (regenerate) makes the write go to the new ID; returns false, when the write must be dropped with no
+     * cookie sent: the session was deleted (a logout), or moved where this backend cannot merge into (the write
+     * would undo the other request's change). A logout follows a move on every backend.
+     */
+    private boolean followEnd(RequestState state, SaveDecision decision) {
+        EndedSessions.Ended end = endedSessions.endOf(state.loadedId, state.loadedAt, state);
+        if (end == null) {
+            return true;
+        }
+        if (end.isDelete()) {
+            return decision == SaveDecision.DELETE;
+        }
+        if (decision != SaveDecision.DELETE && !(serverSide && perKeyMerge)) {
+            return false;
+        }
+        String from = state.loadedId;
+        state.session.retarget(from, end.movedTo);
+        if (from.equals(state.cookieId)) {
+            state.cookieId = end.movedTo; // the mover's response gives the browser that cookie
+        }
+        state.loadedId = end.movedTo;
+        state.followedMove = end.write;
+        return true;
+    }
+
     private Future<Void> delete(RequestState state, Settings current) {
         List<Future<Void>> deletes = new ArrayList<>();
         for (String id : state.session.startDelete()) {
             Future<Void> deleted = call(() -> backend.delete(id));
+            endedSessions.deleted(id, deleted, state);
             track(id, deleted, null);
             deletes.add(deleted);
         }
@@ -414,12 +466,16 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         Future<Void> saved;
         try {
             cookieValue = backend.cookieValue(changes);
-            saved = call(() -> backend.save(changes)).map(stored -> {
-                if (!stored) {
-                    metrics.conflict();
-                }
-                return null;
-            });
+            Future<?> after = state.followedMove;
+            saved = call(() -> after == null || after.isComplete()
+                            ? backend.save(changes)
+                            : after.transform(moved -> backend.save(changes)))
+                    .map(stored -> {
+                        if (!stored) {
+                            metrics.conflict();
+                        }
+                        return null;
+                    });
         } catch (RuntimeException e) {
             cookieValue = null;
             saved = Future.failedFuture(e);
@@ -435,6 +491,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         });
         if (saved.failed()) {
             return saved;
+        }
+        if (changes.previousId() != null) {
+            endedSessions.moved(changes.previousId(), changes.id(), saved, state);
         }
         session.saved(changes);
         boolean cookieChoiceChanged = changes.changed().containsKey(BaseSessionInterface.REMEMBER_ME_KEY)
@@ -553,8 +612,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         BaseSessionInterface old = state.session;
         for (String id : old.startDelete()) {
-            track(id, call(() -> backend.delete(id)), null);
+            Future<Void> deleted = call(() -> backend.delete(id));
+            endedSessions.deleted(id, deleted, state);
+            track(id, deleted, null);
         }
+        state.loadedId = null;
         old.detach(afterHeaders);
         BaseSessionInterface fresh = newSession();
         attach(state, fresh);

@@ -579,6 +579,58 @@ public abstract class BackendContractTest {
                 })));
     }
 
+    @Test
+    void slowRequestThatLoadedBeforeALogin_neverSetsTheDeadCookie_andItsWriteFollowsTheSession(VertxTestContext test) {
+        TestServer server = start();
+        String before = TestServer.sessionCookie(server.get("/"));
+        String[] after = new String[1];
+        Gate slow = gate("slow");
+        Future<HttpResponse<Buffer>> slowDone = send(server, "/gate/slow/put/wizard/step1", before);
+        slow.entered()
+                .compose(v -> send(server, HttpMethod.POST, "/login", before))
+                .compose(login -> {
+                    test.verify(() -> assertEquals(200, login.statusCode()));
+                    after[0] = TestServer.sessionCookie(login);
+                    return slow.open(slowDone);
+                })
+                .compose(late -> {
+                    test.verify(() -> {
+                        assertEquals(200, late.statusCode());
+                        String set = TestServer.setCookie(late, COOKIE);
+                        if (set != null) {
+                            assertEquals(after[0], TestServer.cookieValue(set), "the late response set a dead cookie");
+                        }
+                    });
+                    return send(server, "/state", after[0]);
+                })
+                .onComplete(test.succeeding(state -> test.verify(() -> {
+                    String keys = has(Capability.SERVER_SIDE) && has(Capability.PER_KEY_MERGE)
+                            ? "[\"counter\",\"user\",\"wizard\"]" // the late write followed the session
+                            : "[\"counter\",\"user\"]"; // it would have undone the login: dropped
+                    assertEquals("{\"isNew\":false,\"keys\":" + keys + "}", state.bodyAsString());
+                    test.completeNow();
+                })));
+    }
+
+    @Test
+    void slowRequestThatLoadedBeforeALogout_setsNoCookie(VertxTestContext test) {
+        TestServer server = start();
+        String cookie = TestServer.sessionCookie(server.post("/login", null));
+        Gate slow = gate("slow");
+        Future<HttpResponse<Buffer>> slowDone = send(server, "/gate/slow/put/late/1", cookie);
+        slow.entered()
+                .compose(v -> send(server, HttpMethod.POST, "/logout", cookie))
+                .compose(logout -> {
+                    test.verify(() -> assertCookieExpired(logout));
+                    return slow.open(slowDone);
+                })
+                .onComplete(test.succeeding(late -> test.verify(() -> {
+                    assertEquals(200, late.statusCode());
+                    assertNoSessionCookie(late); // a signed cookie here would log the browser in again
+                    test.completeNow();
+                })));
+    }
+
     // ------------------------------------------------------------------ two servers, one store
 
     @Test
