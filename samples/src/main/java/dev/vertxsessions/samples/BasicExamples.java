@@ -33,7 +33,7 @@ final class BasicExamples {
                 return;
             }
             String text = "You've visited this page " + ar.result() + " times";
-            if (wantsHtml(ctx)) {
+            if (Pages.wantsHtml(ctx)) {
                 // A browser gets the same sentence on a page that links to every example.
                 Pages.html(ctx, "Home", "<h1>" + Pages.escape(text) + "</h1>\n" + INDEX);
             } else {
@@ -62,11 +62,6 @@ final class BasicExamples {
                                 new JsonArray(session.keys().stream().toList())));
     }
 
-    private static boolean wantsHtml(RoutingContext ctx) {
-        String accept = ctx.request().getHeader("accept");
-        return accept != null && accept.contains("text/html");
-    }
-
     private static final String INDEX = "<p>Reload to count again: the count lives in your session.</p>\n"
             + "<h2>Examples</h2>\n<ul>\n"
             + "<li><a href=\"/session-demo\">Session demo</a>: the keys your session holds (JSON)</li>\n"
@@ -74,7 +69,8 @@ final class BasicExamples {
             + "log out</li>\n"
             + "<li><a href=\"/dashboard\">Re-authentication check</a>: the dashboard's money transfer needs a login "
             + "less than 5 minutes old</li>\n"
-            + "<li><a href=\"/shop\">Shopping cart</a>: add products, <a href=\"/cart\">view the cart</a> (JSON)</li>\n"
+            + "<li><a href=\"/shop\">Shopping cart</a>: add products, <a href=\"/cart\">view the cart</a> (a page for "
+            + "browsers, JSON for API clients)</li>\n"
             + "<li><a href=\"/wizard/step1\">Multi-step wizard</a>: a form over three pages</li>\n"
             + "</ul>";
 }

@@ -6,12 +6,15 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * The seed guide's "Shopping Cart": the cart lives in the session as {@code {product_id: {name, price, quantity}}}.
+ * API clients get JSON. Browsers ({@code Accept: text/html}) get pages: after adding or emptying, a
+ * {@code 303 See Other} to the cart page, so that reloading it or going back never posts the form again.
  */
 final class CartExample {
 
@@ -23,6 +26,10 @@ final class CartExample {
             new Product("p2", "Session cookie jar", new BigDecimal("4.99")),
             new Product("p3", "Event loop T-shirt", new BigDecimal("19.99")));
 
+    /** Where a person goes on from a cart page. */
+    private static final String BACK_LINKS =
+            "<p><a href=\"/shop\">Back to the shop</a> | <a href=\"/dashboard\">Your dashboard</a></p>";
+
     private CartExample() {}
 
     static void mount(Router router) {
@@ -32,16 +39,41 @@ final class CartExample {
         router.post("/cart/clear").handler(CartExample::clearCart);
     }
 
-    /** GET /cart answers with the items and their total. */
+    /**
+     * GET /cart answers with the items and their total: as JSON, or as a page with links back for browsers
+     * ({@code Accept: text/html}).
+     */
     private static void viewCart(RoutingContext ctx) {
         Map<String, Object> cart = SessionMiddleware.session(ctx).get("cart", Map.of());
         BigDecimal total = BigDecimal.ZERO;
+        StringBuilder rows = new StringBuilder();
         for (Object item : cart.values()) {
             Map<String, Object> fields = asMap(item);
             BigDecimal price = BigDecimal.valueOf(((Number) fields.get("price")).doubleValue()); // exact cents
-            total = total.add(price.multiply(BigDecimal.valueOf(((Number) fields.get("quantity")).longValue())));
+            long quantity = ((Number) fields.get("quantity")).longValue();
+            BigDecimal subtotal = price.multiply(BigDecimal.valueOf(quantity));
+            total = total.add(subtotal);
+            rows.append("<tr><td>")
+                    .append(Pages.escape(fields.get("name")))
+                    .append("</td><td>")
+                    .append(money(price))
+                    .append("</td><td>")
+                    .append(quantity)
+                    .append("</td><td>")
+                    .append(money(subtotal))
+                    .append("</td></tr>\n");
         }
-        Pages.json(ctx, new JsonObject().put("items", new JsonObject(cart)).put("total", total.doubleValue()));
+        if (!Pages.wantsHtml(ctx)) {
+            Pages.json(ctx, new JsonObject().put("items", new JsonObject(cart)).put("total", total.doubleValue()));
+            return;
+        }
+        String contents = cart.isEmpty()
+                ? "<p>Your cart is empty.</p>\n"
+                : "<table>\n<tr><th>Product</th><th>Price</th><th>Quantity</th><th>Subtotal</th></tr>\n" + rows
+                        + "<tr><th colspan=\"3\">Total</th><th>" + money(total) + "</th></tr>\n</table>\n"
+                        + "<form method=\"post\" action=\"/cart/clear\"><button type=\"submit\">Empty the cart</button>"
+                        + "</form>\n";
+        Pages.html(ctx, "Cart", "<h1>Your cart</h1>\n" + contents + BACK_LINKS);
     }
 
     /**
@@ -52,12 +84,12 @@ final class CartExample {
         String productId = ctx.pathParam("product_id");
         Integer quantity = parseQuantity(ctx.request().getParam("quantity"));
         if (quantity == null) {
-            Pages.json(ctx, 400, new JsonObject().put("error", "quantity must be a whole number of at least 1"));
+            refuse(ctx, 400, "quantity must be a whole number of at least 1");
             return;
         }
         Product product = CATALOGUE.get(productId);
         if (product == null) {
-            Pages.json(ctx, 404, new JsonObject().put("error", "Product not found"));
+            refuse(ctx, 404, "Product not found");
             return;
         }
         BaseSessionInterface session = SessionMiddleware.session(ctx);
@@ -79,8 +111,13 @@ final class CartExample {
                         Pages.sessionFailure(ctx, ar.cause());
                         return;
                     }
-                    Pages.json(
-                            ctx, new JsonObject().put("success", true).put("cart", new JsonObject(asMap(ar.result()))));
+                    if (Pages.wantsHtml(ctx)) {
+                        Pages.seeOther(ctx, "/cart"); // a browser's form: show the cart
+                    } else {
+                        Pages.json(
+                                ctx,
+                                new JsonObject().put("success", true).put("cart", new JsonObject(asMap(ar.result()))));
+                    }
                 });
     }
 
@@ -90,7 +127,28 @@ final class CartExample {
         if (session.containsKey("cart")) {
             session.remove("cart");
         }
-        Pages.json(ctx, new JsonObject().put("success", true));
+        if (Pages.wantsHtml(ctx)) {
+            Pages.seeOther(ctx, "/cart");
+        } else {
+            Pages.json(ctx, new JsonObject().put("success", true));
+        }
+    }
+
+    /** Answers a refused addition: {@code {"error": message}}, or a page with a way back for browsers. */
+    private static void refuse(RoutingContext ctx, int status, String message) {
+        if (Pages.wantsHtml(ctx)) {
+            Pages.html(
+                    ctx,
+                    status,
+                    "Not added",
+                    "<h1>Nothing was added to your cart</h1>\n" + Pages.notice("error", message) + BACK_LINKS);
+        } else {
+            Pages.json(ctx, status, new JsonObject().put("error", message));
+        }
+    }
+
+    private static String money(BigDecimal amount) {
+        return amount.setScale(2, RoundingMode.HALF_UP).toPlainString();
     }
 
     /** GET /shop is the page a person uses: the catalogue with forms that POST to /cart/add. */
@@ -112,9 +170,8 @@ final class CartExample {
                 ctx,
                 "Shop",
                 "<h1>Shop</h1>\n"
-                        + "<p>Adding answers with the cart as JSON; come back here with your browser's back button.</p>\n"
                         + "<table>\n<tr><th>Product</th><th>Price</th><th></th></tr>\n" + rows + "</table>\n"
-                        + "<p><a href=\"/cart\">View the cart</a> (JSON)</p>\n"
+                        + "<p><a href=\"/cart\">View the cart</a> (API clients get it as JSON)</p>\n"
                         + "<form method=\"post\" action=\"/cart/clear\"><button type=\"submit\">Empty the cart</button></form>\n"
                         + "<p>Logged in? Your <a href=\"/dashboard\">dashboard</a>. Not yet? <a href=\"/login\">Log in</a>.</p>");
     }

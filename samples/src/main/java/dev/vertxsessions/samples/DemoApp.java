@@ -112,11 +112,13 @@ public final class DemoApp {
     }
 
     /**
-     * Returns the router of one verticle instance: the session middleware, then a body handler (the middleware pauses
-     * the request while it loads, so the body waits), the cross-site guard, and every example.
+     * Returns the router of one verticle instance: the favicon (no session needed), the session middleware, then a
+     * body handler (the middleware pauses the request while it loads, so the body waits), the cross-site guard, and
+     * every example.
      */
     static Router router(Vertx vertx, SessionMiddleware sessions) {
         Router router = Router.router(vertx);
+        Pages.mountFavicon(router);
         router.route()
                 .handler(sessions)
                 .handler(BodyHandler.create(false).setBodyLimit(64 * 1024)) // no uploads

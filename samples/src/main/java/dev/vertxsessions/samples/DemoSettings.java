@@ -3,7 +3,9 @@ package dev.vertxsessions.samples;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.redis.RedisSessionOptions;
 import dev.vertxsessions.samples.postgres.PostgresSessionOptions;
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.RedisOptions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -14,6 +16,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The demo's settings, read from environment variables, all optional:
@@ -27,11 +31,14 @@ import java.util.Map;
  * SESSION_EXPIRY         session lifetime in seconds (default 86400)
  * SESSION_ANONYMOUS_EXPIRY  lifetime of a session nobody logged in to, in seconds (default 1800, at most
  *                        SESSION_EXPIRY)
+ * SESSION_ABSOLUTE_EXPIRY  longest life of a session since it was created, however active, in seconds (default
+ *                        43200, or SESSION_EXPIRY when that is longer; at least SESSION_EXPIRY)
  * SESSION_FILE_MAX_SESSIONS  most session files of the file backend; beyond, anonymous sessions are evicted
  *                        (default 100000)
  * SESSION_FILE_MAX_BYTES most bytes of session files of the file backend (default: no limit)
  * SESSION_COOKIE_SECURE  true to send the cookie over HTTPS only (default false)
  * REDIS_URL              Redis of the redis backend (default redis://127.0.0.1:6379)
+ * REDIS_OPTIONS          Vert.x RedisOptions as a JSON object, for Sentinel, Cluster or TLS (default none)
  * DATABASE_URL           PostgreSQL of the postgres backend (default postgresql://postgres@127.0.0.1:5432/postgres)
  * </pre>
  *
@@ -41,7 +48,11 @@ import java.util.Map;
 public final class DemoSettings {
 
     private static final long DEFAULT_ANONYMOUS_EXPIRY_SECONDS = 1800;
+    private static final long DEFAULT_ABSOLUTE_EXPIRY_SECONDS = 43_200;
     private static final long DEFAULT_MAX_FILES = 100_000;
+    /** RedisOptions fields that are null by default, which {@code toJson()} therefore leaves out. */
+    private static final Set<String> REDIS_FIELDS_WITHOUT_DEFAULT =
+            Set.of("user", "password", "preferredProtocolVersion", "tracingPolicy");
 
     /** Where sessions are kept. */
     public enum Backend {
@@ -153,6 +164,24 @@ public final class DemoSettings {
         }
         config.setAnonymousExpiry(anonymous.compareTo(config.getExpiry()) < 0 ? anonymous : config.getExpiry());
 
+        // A copy of a signed cookie cannot be revoked, and every save slides its expiry: without an absolute lifetime
+        // a copy kept fresh stays logged in forever. 12 h, or the sliding expiry when that is longer (the library
+        // refuses an absolute expiry shorter than the sliding one).
+        String absoluteExpiry = value(env, "SESSION_ABSOLUTE_EXPIRY");
+        Duration absolute = Duration.ofSeconds(
+                Math.max(DEFAULT_ABSOLUTE_EXPIRY_SECONDS, config.getExpiry().toSeconds()));
+        if (absoluteExpiry != null) {
+            Long seconds = wholeNumber(absoluteExpiry);
+            if (seconds == null || seconds < config.getExpiry().toSeconds() || seconds > Integer.MAX_VALUE) {
+                errors.add("SESSION_ABSOLUTE_EXPIRY must be a whole number of seconds from SESSION_EXPIRY ("
+                        + config.getExpiry().toSeconds() + ") to " + Integer.MAX_VALUE + ", got "
+                        + quote(absoluteExpiry));
+            } else {
+                absolute = Duration.ofSeconds(seconds);
+            }
+        }
+        config.setAbsoluteExpiry(absolute);
+
         if (backend == Backend.FILE) {
             Long maxSessions = limit(env, "SESSION_FILE_MAX_SESSIONS", 1, errors);
             config.setBackendOption("file_max_sessions", maxSessions != null ? maxSessions : DEFAULT_MAX_FILES);
@@ -180,6 +209,14 @@ public final class DemoSettings {
                 // The URL may carry a password: say how long it is, not what it is.
                 errors.add("REDIS_URL must start with redis://, rediss:// or unix://, got a value of "
                         + redisUrl.length() + " characters");
+            }
+        }
+
+        String redisOptions = value(env, "REDIS_OPTIONS");
+        if (redisOptions != null) {
+            JsonObject options = redisOptions(redisOptions, errors);
+            if (options != null) {
+                config.setBackendOption("redis_options", options);
             }
         }
 
@@ -226,6 +263,53 @@ public final class DemoSettings {
     private static String value(Map<String, String> env, String name) {
         String value = env.get(name);
         return value == null || value.isEmpty() ? null : value;
+    }
+
+    /**
+     * Returns REDIS_OPTIONS as JSON, or null after adding an error. Vert.x's RedisOptions ignores a field it does not
+     * know or a value of the wrong type, so that a misspelt "endpoints" would silently connect to REDIS_URL instead
+     * of the Sentinels; each top-level field must therefore read back as it was given. Messages name fields, never
+     * values: the options may hold a password.
+     */
+    private static JsonObject redisOptions(String value, List<String> errors) {
+        JsonObject json;
+        try {
+            json = new JsonObject(value);
+        } catch (DecodeException e) {
+            errors.add("REDIS_OPTIONS must be a JSON object of Vert.x RedisOptions, e.g. "
+                    + "{\"type\":\"SENTINEL\",\"masterName\":\"mymaster\",\"endpoints\":[\"redis://127.0.0.1:26379\"]}; got "
+                    + value.length() + " characters that are not a JSON object");
+            return null;
+        }
+        Set<String> fields = new TreeSet<>(new RedisOptions().toJson().fieldNames());
+        fields.addAll(REDIS_FIELDS_WITHOUT_DEFAULT);
+        for (String field : json.fieldNames()) {
+            if (!fields.contains(field)) {
+                errors.add("REDIS_OPTIONS has no field " + quote(field) + " of Vert.x RedisOptions; its fields are "
+                        + String.join(", ", fields));
+                return null;
+            }
+            Object given = json.getValue(field);
+            boolean accepted;
+            try {
+                JsonObject readBack = new RedisOptions(new JsonObject().put(field, given)).toJson();
+                // The client options come back with every default filled in (and key stores reshaped): only their
+                // type is checked here.
+                accepted = field.equals("netClientOptions")
+                        ? given instanceof JsonObject
+                        : new JsonObject()
+                                .put(field, given)
+                                .equals(new JsonObject().put(field, readBack.getValue(field)));
+            } catch (RuntimeException e) {
+                accepted = false; // e.g. an unknown enum name; the message would echo the value
+            }
+            if (!accepted) {
+                errors.add("REDIS_OPTIONS field " + quote(field) + " has a value Vert.x RedisOptions cannot use "
+                        + "(check its type and spelling, e.g. \"type\":\"SENTINEL\" in capitals)");
+                return null;
+            }
+        }
+        return json;
     }
 
     /** Returns the limit in variable {@code name}, null when unset; an error when it is below {@code min}. */

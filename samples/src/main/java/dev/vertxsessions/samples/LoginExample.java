@@ -95,13 +95,16 @@ final class LoginExample {
                 ctx,
                 "Dashboard",
                 "<h1>Welcome, " + Pages.escape(username) + "!</h1>\n"
+                        + ("transferred".equals(ctx.request().getParam("message"))
+                                ? Pages.notice("message", "Money transferred.")
+                                : "")
                         + (Boolean.TRUE.equals(session.get("is_admin")) ? "<p>You are an administrator.</p>\n" : "")
                         + "<p>You logged in " + authAge + " seconds ago.</p>\n"
                         + "<p>Go <a href=\"/shop\">shopping</a>, fill in the <a href=\"/wizard/step1\">wizard</a>, "
                         + "or look at your <a href=\"/session-demo\">session</a>.</p>\n"
                         + "<form method=\"post\" action=\"/banking/transfer\"><button type=\"submit\">Transfer money</button> "
                         + "(allowed within " + REAUTHENTICATE_AFTER_SECONDS / 60 + " minutes of logging in)</form>\n"
-                        + "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form>");
+                        + "<p>Log out with the button at the top of every page.</p>");
     }
 
     /**
@@ -120,7 +123,10 @@ final class LoginExample {
         });
     }
 
-    /** POST /banking/transfer is a sensitive operation: it needs a recent login. */
+    /**
+     * POST /banking/transfer is a sensitive operation: it needs a recent login. It answers {@code {"success": true}},
+     * or, to a browser's form, {@code 303 See Other} back to the dashboard, which says the money was transferred.
+     */
     private static void transfer(RoutingContext ctx, Clock clock) {
         BaseSessionInterface session = SessionMiddleware.session(ctx);
         long authTime = session.<Number>get("auth_time", 0).longValue();
@@ -129,7 +135,11 @@ final class LoginExample {
             return;
         }
         // A real application would move the money here.
-        Pages.json(ctx, new JsonObject().put("success", true));
+        if (Pages.wantsHtml(ctx)) {
+            Pages.seeOther(ctx, "/dashboard?message=transferred"); // a browser's form: back to the dashboard
+        } else {
+            Pages.json(ctx, new JsonObject().put("success", true));
+        }
     }
 
     private static void reauthenticatePage(RoutingContext ctx) {

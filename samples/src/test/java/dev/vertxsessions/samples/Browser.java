@@ -18,6 +18,10 @@ import java.util.function.Supplier;
  */
 final class Browser {
 
+    /** The Accept header Chromium sends for pages and form submissions. */
+    static final String PAGE_ACCEPT =
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
     private final Supplier<WebClient> clients;
     private final Map<String, String> cookies = new ConcurrentHashMap<>();
 
@@ -31,8 +35,17 @@ final class Browser {
     }
 
     HttpResponse<Buffer> getHtml(String path) {
-        return send(clients.get().request(HttpMethod.GET, path).putHeader("accept", "text/html,*/*;q=0.8"))
+        return send(clients.get().request(HttpMethod.GET, path).putHeader("accept", PAGE_ACCEPT))
                 .await();
+    }
+
+    /** Gets with extra request headers: {@code headers} are name, value, name, value, ... */
+    HttpResponse<Buffer> getWithHeaders(String path, String... headers) {
+        HttpRequest<Buffer> request = clients.get().request(HttpMethod.GET, path);
+        for (int i = 0; i < headers.length; i += 2) {
+            request.putHeader(headers[i], headers[i + 1]);
+        }
+        return send(request).await();
     }
 
     HttpResponse<Buffer> post(String path) {
@@ -63,6 +76,21 @@ final class Browser {
             form.add(fields[i], fields[i + 1]);
         }
         HttpRequest<Buffer> request = withCookies(clients.get().request(HttpMethod.POST, path));
+        return request.sendForm(form).onSuccess(this::keepCookies).await();
+    }
+
+    /**
+     * Posts an HTML form as a browser submits one from a page of the demo: {@code Accept: text/html} and
+     * {@code Sec-Fetch-Site: same-origin}. {@code fields} are name, value, name, value, ...
+     */
+    HttpResponse<Buffer> submitForm(String path, String... fields) {
+        MultiMap form = MultiMap.caseInsensitiveMultiMap();
+        for (int i = 0; i < fields.length; i += 2) {
+            form.add(fields[i], fields[i + 1]);
+        }
+        HttpRequest<Buffer> request = withCookies(clients.get().request(HttpMethod.POST, path))
+                .putHeader("accept", PAGE_ACCEPT)
+                .putHeader("sec-fetch-site", "same-origin");
         return request.sendForm(form).onSuccess(this::keepCookies).await();
     }
 

@@ -457,6 +457,139 @@ abstract class DemoAppContractTest {
                 browser.postForm("/cart/add/p2", "quantity", "2"));
     }
 
+    // ------------------------------------------------------------------ pages for browsers
+
+    static final String BACK_LINKS =
+            "<p><a href=\"/shop\">Back to the shop</a> | <a href=\"/dashboard\">Your dashboard</a></p>";
+
+    static void assertSeeOther(String location, HttpResponse<Buffer> response) {
+        assertEquals(303, response.statusCode(), () -> "body: " + response.bodyAsString());
+        assertEquals(location, response.getHeader("location"));
+        assertEquals(0, response.body() == null ? 0 : response.body().length(), "no body");
+    }
+
+    /** Returns the navigation bar of an HTML page. */
+    static String nav(String page) {
+        int start = page.indexOf("<nav>");
+        int end = page.indexOf("</nav>");
+        assertTrue(start >= 0 && end > start, page);
+        return page.substring(start, end + "</nav>".length());
+    }
+
+    @Test
+    void cartAdd_fromABrowserForm_seesOtherToTheCartPage_withLinksBack() {
+        Browser browser = browser();
+        assertSeeOther("/cart", browser.submitForm("/cart/add/p2", "quantity", "2"));
+        assertSeeOther("/cart", browser.submitForm("/cart/add/p1"));
+        String cart = html(browser.getHtml("/cart"));
+        assertTrue(cart.contains("<h1>Your cart</h1>"), cart);
+        assertTrue(cart.contains("<tr><td>Session cookie jar</td><td>4.99</td><td>2</td><td>9.98</td></tr>"), cart);
+        assertTrue(cart.contains("<tr><td>Vert.x mug</td><td>12.50</td><td>1</td><td>12.50</td></tr>"), cart);
+        assertTrue(cart.contains("<tr><th colspan=\"3\">Total</th><th>22.48</th></tr>"), cart);
+        assertTrue(cart.contains("<form method=\"post\" action=\"/cart/clear\">"), cart);
+        assertTrue(cart.contains(BACK_LINKS), cart);
+        // API clients see the same cart as JSON, as before.
+        JsonObject items =
+                new JsonObject().put("p2", item("Session cookie jar", 4.99, 2)).put("p1", item("Vert.x mug", 12.5, 1));
+        assertJson(200, new JsonObject().put("items", items).put("total", 22.48), browser.get("/cart"));
+        assertJson(
+                200,
+                new JsonObject().put("items", items).put("total", 22.48),
+                browser.getWithHeaders("/cart", "Accept", "application/json"));
+    }
+
+    @Test
+    void cartClear_fromABrowserForm_seesOtherToTheEmptyCartPage() {
+        Browser browser = browser();
+        browser.post("/cart/add/p3");
+        assertSeeOther("/cart", browser.submitForm("/cart/clear"));
+        String cart = html(browser.getHtml("/cart"));
+        assertTrue(cart.contains("<h1>Your cart</h1>\n<p>Your cart is empty.</p>\n" + BACK_LINKS), cart);
+        assertJson(200, new JsonObject().put("items", new JsonObject()).put("total", 0.0), browser.get("/cart"));
+    }
+
+    @Test
+    void cartAdd_refusedForABrowser_answersAPageWithTheStatusAndAWayBack() {
+        Browser browser = browser();
+        HttpResponse<Buffer> badQuantity = browser.submitForm("/cart/add/p1", "quantity", "0");
+        assertEquals(400, badQuantity.statusCode());
+        assertEquals("text/html; charset=utf-8", badQuantity.getHeader("content-type"));
+        assertTrue(
+                badQuantity
+                        .bodyAsString()
+                        .contains("<h1>Nothing was added to your cart</h1>\n"
+                                + "<p class=\"error\">quantity must be a whole number of at least 1</p>" + BACK_LINKS),
+                badQuantity.bodyAsString());
+        HttpResponse<Buffer> unknown = browser.submitForm("/cart/add/p9");
+        assertEquals(404, unknown.statusCode());
+        assertEquals("text/html; charset=utf-8", unknown.getHeader("content-type"));
+        assertTrue(
+                unknown.bodyAsString().contains("<p class=\"error\">Product not found</p>" + BACK_LINKS),
+                unknown.bodyAsString());
+        assertJson(
+                400,
+                new JsonObject().put("error", "quantity must be a whole number of at least 1"),
+                browser.postWithHeaders("/cart/add/p1?quantity=0", "Accept", "application/json"));
+    }
+
+    @Test
+    void transfer_fromABrowserForm_seesOtherToTheDashboard_whichSaysSo() {
+        Browser browser = browser();
+        logIn(browser, "alice", "wonderland");
+        assertSeeOther("/dashboard?message=transferred", browser.submitForm("/banking/transfer"));
+        String dashboard = html(browser.getHtml("/dashboard?message=transferred"));
+        assertTrue(
+                dashboard.contains("<h1>Welcome, alice!</h1>\n<p class=\"message\">Money transferred.</p>"), dashboard);
+        assertFalse(html(browser.getHtml("/dashboard")).contains("Money transferred."));
+        assertJson(
+                200,
+                new JsonObject().put("success", true),
+                browser.postWithHeaders("/banking/transfer", "Accept", "application/json"));
+        clock.advance(Duration.ofSeconds(301));
+        assertRedirect("/re-authenticate", browser.submitForm("/banking/transfer"));
+    }
+
+    @Test
+    void navigation_showsTheUserAndALogOutButton_whenLoggedIn_andLogInOtherwise() {
+        Browser browser = browser();
+        String logIn = "<a href=\"/login\">Log in</a></nav>";
+        String logOut =
+                "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form></nav>";
+        String anonymous = nav(html(browser.getHtml("/shop")));
+        assertTrue(anonymous.endsWith(logIn), anonymous);
+        assertFalse(anonymous.contains("/logout"), anonymous);
+
+        logIn(browser, "alice", "wonderland");
+        for (String page : List.of("/", "/dashboard", "/shop", "/cart", "/wizard/step1", "/login")) {
+            String loggedIn = nav(html(browser.getHtml(page)));
+            assertTrue(loggedIn.endsWith("<span class=\"user\">alice</span> " + logOut), page + ": " + loggedIn);
+            assertFalse(loggedIn.contains("href=\"/login\""), page + ": " + loggedIn);
+        }
+
+        assertRedirect("/login?message=logged_out", browser.submitForm("/logout"));
+        String afterLogout = nav(html(browser.getHtml("/login?message=logged_out")));
+        assertTrue(afterLogout.endsWith(logIn), afterLogout);
+    }
+
+    @Test
+    void favicon_isACacheableSvg_servedWithoutTouchingTheSession() {
+        Browser browser = browser();
+        logIn(browser, "alice", "wonderland");
+        String page = html(browser.getHtml("/dashboard"));
+        assertTrue(page.contains("<link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\">"), page);
+        for (String path : List.of("/favicon.ico", "/favicon.svg")) {
+            HttpResponse<Buffer> icon = browser.get(path);
+            assertEquals(200, icon.statusCode(), path);
+            assertEquals("image/svg+xml", icon.getHeader("content-type"), path);
+            assertEquals("public, max-age=86400", icon.getHeader("cache-control"), path);
+            assertTrue(icon.bodyAsString().startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\""), path);
+            assertEquals(List.of(), icon.headers().getAll("set-cookie"), path);
+        }
+        HttpResponse<Buffer> anonymous = browser().get("/favicon.ico");
+        assertEquals(200, anonymous.statusCode());
+        assertEquals(List.of(), anonymous.headers().getAll("set-cookie"));
+    }
+
     // ------------------------------------------------------------------ multi-step wizard
 
     @Test

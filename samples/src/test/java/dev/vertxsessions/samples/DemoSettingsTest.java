@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.redis.RedisSessionOptions;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.HashMap;
@@ -81,6 +82,93 @@ class DemoSettingsTest {
         assertEquals(
                 "SESSION_FILE_MAX_BYTES must be a whole number of at least 1024, got 'lots'",
                 error("SESSION_BACKEND", "file", "SESSION_FILE_MAX_BYTES", "lots"));
+    }
+
+    @Test
+    void absoluteExpiry_is12Hours_orTheExpiryWhenThatIsLonger_andCanBeSet() {
+        SessionConfig shortExpiry =
+                DemoSettings.fromEnv(Map.of("SESSION_EXPIRY", "3600")).sessionConfig();
+        assertEquals(Duration.ofSeconds(43_200), shortExpiry.getAbsoluteExpiry());
+        SessionConfig defaults = DemoSettings.fromEnv(Map.of()).sessionConfig();
+        assertEquals(Duration.ofSeconds(86_400), defaults.getAbsoluteExpiry(), "the default SESSION_EXPIRY, 24 h");
+        SessionConfig longExpiry =
+                DemoSettings.fromEnv(Map.of("SESSION_EXPIRY", "200000")).sessionConfig();
+        assertEquals(Duration.ofSeconds(200_000), longExpiry.getAbsoluteExpiry());
+        SessionConfig chosen = DemoSettings.fromEnv(Map.of("SESSION_EXPIRY", "3600", "SESSION_ABSOLUTE_EXPIRY", "7200"))
+                .sessionConfig();
+        assertEquals(Duration.ofSeconds(7200), chosen.getAbsoluteExpiry());
+        for (SessionConfig config : List.of(shortExpiry, defaults, longExpiry, chosen)) {
+            config.validate(); // what the middleware checks at start-up
+        }
+        assertEquals(
+                43_200L,
+                DemoSettings.fromEnv(Map.of("SESSION_EXPIRY", "3600"))
+                        .sessionConfig()
+                        .toJson()
+                        .getLong("absolute_expiry"));
+    }
+
+    @Test
+    void badAbsoluteExpiry_namesTheVariable() {
+        assertEquals(
+                "SESSION_ABSOLUTE_EXPIRY must be a whole number of seconds from SESSION_EXPIRY (86400) to 2147483647, "
+                        + "got '43200'",
+                error("SESSION_ABSOLUTE_EXPIRY", "43200"));
+        assertEquals(
+                "SESSION_ABSOLUTE_EXPIRY must be a whole number of seconds from SESSION_EXPIRY (600) to 2147483647, "
+                        + "got '12h'",
+                error("SESSION_EXPIRY", "600", "SESSION_ABSOLUTE_EXPIRY", "12h"));
+    }
+
+    @Test
+    void redisOptions_reachTheRedisBackend_forSentinel() {
+        String sentinel = "{\"type\":\"SENTINEL\",\"masterName\":\"mymaster\",\"role\":\"MASTER\","
+                + "\"endpoints\":[\"redis://10.0.0.1:26379\",\"redis://10.0.0.2:26379\"],\"password\":\"pw\","
+                + "\"hashSlotCacheTTL\":1000,\"netClientOptions\":{\"ssl\":true}}";
+        SessionConfig config = DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis", "REDIS_OPTIONS", sentinel))
+                .sessionConfig();
+        assertEquals(new JsonObject(sentinel), config.getBackendOptions().getJsonObject("redis_options"));
+        assertEquals(
+                new JsonObject(sentinel),
+                new RedisSessionOptions(config.getBackendOptions()).getClientOptions(),
+                "the Redis backend reads them");
+        assertNull(
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis"))
+                        .sessionConfig()
+                        .getBackendOptions()
+                        .getValue("redis_options"),
+                "none by default");
+    }
+
+    @Test
+    void invalidRedisOptions_areRefusedNamingTheVariable_withoutEchoingThem() {
+        String notJson = error("SESSION_BACKEND", "redis", "REDIS_OPTIONS", "{\"password\":\"hunter2\"");
+        assertEquals(
+                "REDIS_OPTIONS must be a JSON object of Vert.x RedisOptions, e.g. {\"type\":\"SENTINEL\","
+                        + "\"masterName\":\"mymaster\",\"endpoints\":[\"redis://127.0.0.1:26379\"]}; "
+                        + "got 21 characters that are not a JSON object",
+                notJson);
+        assertEquals(
+                "REDIS_OPTIONS must be a JSON object of Vert.x RedisOptions, e.g. {\"type\":\"SENTINEL\","
+                        + "\"masterName\":\"mymaster\",\"endpoints\":[\"redis://127.0.0.1:26379\"]}; "
+                        + "got 22 characters that are not a JSON object",
+                error("REDIS_OPTIONS", "[\"redis://cache:6379\"]"));
+        String typo = error("REDIS_OPTIONS", "{\"endpoint\":\"redis://:hunter2@s1:26379\"}");
+        assertTrue(
+                typo.startsWith("REDIS_OPTIONS has no field 'endpoint' of Vert.x RedisOptions; its fields are "), typo);
+        assertTrue(typo.contains(", endpoints, "), typo);
+        String lowerCase = error("REDIS_OPTIONS", "{\"type\":\"sentinel\",\"password\":\"hunter2\"}");
+        assertEquals(
+                "REDIS_OPTIONS field 'type' has a value Vert.x RedisOptions cannot use (check its type and spelling, "
+                        + "e.g. \"type\":\"SENTINEL\" in capitals)",
+                lowerCase);
+        String wrongType = error("REDIS_OPTIONS", "{\"password\":\"hunter2\",\"maxPoolWaiting\":\"many\"}");
+        assertTrue(wrongType.startsWith("REDIS_OPTIONS field 'maxPoolWaiting' has a value"), wrongType);
+        assertTrue(error("REDIS_OPTIONS", "{\"netClientOptions\":\"ssl\"}")
+                .startsWith("REDIS_OPTIONS field 'netClientOptions' has a value"));
+        for (String message : List.of(notJson, typo, lowerCase, wrongType)) {
+            assertFalse(message.contains("hunter2"), message);
+        }
     }
 
     @Test
