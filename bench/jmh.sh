@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Micro benchmarks (JMH): SignedCookieBenchmark, encode+sign and verify+decode of a one-key and a ~1 KB session,
+# signed only and signed+encrypted (AES-256-GCM, the default),
 # against a raw HMAC-SHA256 over the same bytes (throughput, ops/ms). Prints a markdown table; the full JMH
 # output goes to bench/target/jmh-<timestamp>.txt. (The file backend has no micro benchmark: its store is not
 # public API, and its cost per request is the ours-file rows of http.sh.)
@@ -29,23 +30,30 @@ java -jar "$JAR" "$PATTERN" "$@" -rf csv -rff "$OUT.csv" >"$OUT"
 grep -E '^# session=' "$OUT" | sort -u || true
 # Throughput of each codec operation as a share of the raw HMAC-SHA256 over the same bytes (same session size);
 # the part* rows are pieces of the codec timed alone (deflate/inflate only matter for the 1 KB session).
-awk -F, 'NR > 1 {
+awk -F, 'NR == 1 {
+    for (c = 1; c <= NF; c++) { h = $c; gsub(/["\r]/, "", h); if (h == "Param: session") sc = c; if (h == "Param: encrypted") ec = c }
+    next
+  }
+  {
     gsub(/["\r]/, ""); name = $1; sub(/.*\./, "", name)
-    key = $8 "/" name; score[key] = $5; error[key] = $6; unit[key] = $7; present[$8] = 1
+    enc = ec ? $ec : "false"
+    key = $sc "/" enc "/" name; score[key] = $5; error[key] = $6; present[$sc] = 1
   }
   END {
-    if ("small" in present || "1kb" in present) {
-      print ""
-      print "| session | operation | ops/ms | ± (99.9%) | share of raw HMAC-SHA256 |"
-      print "|---|---|---:|---:|---:|"
-      split("small 1kb", sizes, " ")
-      nops = split("rawHmacSha256 encodeAndSign verifyAndDecode partJsonWrite partJsonRead partDeflate partInflate", ops, " ")
-      for (i = 1; i <= 2; i++) {
+    print ""
+    print "| session | encrypted | operation | ops/ms | ± (99.9%) | share of raw HMAC-SHA256 |"
+    print "|---|---|---|---:|---:|---:|"
+    split("small 1kb", sizes, " ")
+    split("false true", modes, " ")
+    nops = split("rawHmacSha256 encodeAndSign verifyAndDecode partJsonWrite partJsonRead partDeflate partInflate", ops, " ")
+    for (i = 1; i <= 2; i++) {
+      for (m = 1; m <= 2; m++) {
         for (j = 1; j <= nops; j++) {
-          k = sizes[i] "/" ops[j]
-          if (k in score) {
-            printf "| %s | %s | %.1f | %.1f | %.0f%% |\n", sizes[i], ops[j], score[k], error[k],
-              100 * score[k] / score[sizes[i] "/rawHmacSha256"]
+          k = sizes[i] "/" modes[m] "/" ops[j]
+          base = sizes[i] "/" modes[m] "/rawHmacSha256"
+          if (k in score && base in score) {
+            printf "| %s | %s | %s | %.1f | %.1f | %.0f%% |\n", sizes[i], modes[m], ops[j], score[k], error[k],
+              100 * score[k] / score[base]
           }
         }
       }

@@ -62,7 +62,7 @@ public class SessionConfig {
     private boolean cookieHttpOnly = true;
     private String cookieSameSite = "lax";
     private boolean cookiePersistent = true;
-    private boolean cookieEncryption;
+    private boolean cookieEncryption = true;
     private Duration expiry = Duration.ofSeconds(86400);
     private Duration absoluteExpiry;
     private Duration anonymousExpiry;
@@ -367,7 +367,8 @@ public class SessionConfig {
     /**
      * Sets whether the signed-cookie backend also encrypts its cookies with AES-256-GCM, so clients cannot read the
      * session's contents (JSON {@code cookie_encryption}). Keys derive from {@code secret_key} and rotate with
-     * {@code fallback_secret_keys}. Cookies of the other mode are not accepted. Defaults to false.
+     * {@code fallback_secret_keys}. Cookies of the other mode are not accepted. Defaults to true; false gives the
+     * Nexios guide's readable signed cookies.
      */
     public SessionConfig setCookieEncryption(boolean cookieEncryption) {
         checkMutable();

@@ -81,7 +81,11 @@ public interface SessionMiddleware extends SessionHandler {
     /** Returns the configuration the middleware runs with: validated, and read-only. */
     SessionConfig config();
 
-    /** Stops the backend (sweeper timers, connections). */
+    /**
+     * Stops the backend (sweeper timers, connections). Vert.x calls it too, like it closes its own clients: when the
+     * verticle that created the middleware is undeployed, or with {@code vertx.close()} for a middleware created
+     * outside a verticle. Calling it again returns the same Future.
+     */
     Future<Void> close();
 
     /** Sets {@code expiry} in milliseconds (rounded up to seconds), as Vert.x-Web's session timeout. */

@@ -4,6 +4,7 @@ import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionCookie;
 import dev.vertxsessions.internal.SessionIds;
 import dev.vertxsessions.internal.VertxWebBridge;
+import io.vertx.core.Closeable;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -11,6 +12,9 @@ import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.internal.CloseFuture;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.ext.auth.User;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.Session;
@@ -142,6 +146,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private final EndedSessions endedSessions = new EndedSessions();
     private final Future<Void> ready;
 
+    private final CloseFuture closedWith;
+    private final Closeable closeHook = completion -> close().onComplete(completion);
+    private Future<Void> closed;
+
     SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
         this.vertx = vertx;
         this.settings = new Settings(config.frozenCopy());
@@ -157,6 +165,22 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         this.admission = new WriteAdmission(vertx);
         this.ready = call(() -> backend.start(metrics))
                 .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
+        this.closedWith = closeFutureOf(vertx);
+        if (closedWith != null) {
+            closedWith.add(closeHook);
+        }
+    }
+
+    /**
+     * What the middleware closes with, as Vert.x's own clients do: the verticle that creates it (closed on
+     * undeploy), or the Vert.x instance when it is created outside a verticle (closed by {@code vertx.close()}).
+     */
+    private static CloseFuture closeFutureOf(Vertx vertx) {
+        if (!(vertx instanceof VertxInternal internal)) {
+            return null;
+        }
+        ContextInternal context = internal.getContext();
+        return context != null ? context.closeFuture() : internal.closeFuture();
     }
 
     @Override
@@ -175,8 +199,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
 
     @Override
-    public Future<Void> close() {
-        return backend.close();
+    public synchronized Future<Void> close() {
+        if (closed == null) {
+            if (closedWith != null) {
+                closedWith.remove(closeHook);
+            }
+            closed = call(backend::close);
+        }
+        return closed;
     }
 
     // ------------------------------------------------------------------ a request

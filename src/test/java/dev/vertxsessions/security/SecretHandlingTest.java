@@ -143,10 +143,12 @@ class SecretHandlingTest {
             assertNotNull(newCookie, "a cookie verified with a fallback key is re-issued");
             assertNotEquals(oldCookie, newCookie);
 
-            SignedCookieCodec.Contents before = new SignedCookieCodec(oldKey, List.of()).decode(oldCookie);
-            SignedCookieCodec.Contents after = new SignedCookieCodec(newKey, List.of()).decode(newCookie);
+            SignedCookieCodec.Contents before = new SignedCookieCodec(oldKey, List.of(), true).decode(oldCookie);
+            SignedCookieCodec.Contents after = new SignedCookieCodec(newKey, List.of(), true).decode(newCookie);
             assertNotNull(after, "verifies with the new key alone");
-            assertNull(new SignedCookieCodec(oldKey, List.of()).decode(newCookie), "does not verify with the old key");
+            assertNull(
+                    new SignedCookieCodec(oldKey, List.of(), true).decode(newCookie),
+                    "does not verify with the old key");
             assertEquals(before.id, after.id);
             assertEquals(before.createdAt, after.createdAt);
             assertEquals(before.data, after.data);

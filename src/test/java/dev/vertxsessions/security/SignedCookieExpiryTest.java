@@ -49,6 +49,7 @@ class SignedCookieExpiryTest {
 
     private SessionConfig config(Duration absolute, boolean rolling) {
         return new SessionConfig()
+                .setCookieEncryption(false)
                 .setSecretKey(TestServer.SECRET)
                 .setExpiry(IDLE)
                 .setAbsoluteExpiry(absolute)

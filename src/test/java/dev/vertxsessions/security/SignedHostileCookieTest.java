@@ -27,7 +27,7 @@ class SignedHostileCookieTest extends HostileCookieContract {
 
     @Override
     protected SessionConfig config(Path directory) {
-        return new SessionConfig().setSecretKey(TestServer.SECRET);
+        return new SessionConfig().setCookieEncryption(false).setSecretKey(TestServer.SECRET);
     }
 
     @Test

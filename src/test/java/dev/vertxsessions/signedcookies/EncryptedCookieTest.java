@@ -21,7 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The opt-in AES-GCM mode: clients cannot read the session, and any change to nonce, tag or body is refused. */
+/** The AES-GCM mode (the default): clients cannot read the session, and any change to nonce, tag or body is refused. */
 @ExtendWith(VertxExtension.class)
 class EncryptedCookieTest {
 
@@ -59,6 +59,20 @@ class EncryptedCookieTest {
         byte[] bytes =
                 Base64.getUrlDecoder().decode(cookie.contains(".") ? cookie.substring(0, cookie.indexOf('.')) : cookie);
         return new String(bytes, StandardCharsets.ISO_8859_1);
+    }
+
+    @Test
+    void defaultConfiguration_encryptsTheCookie() {
+        TestServer server = TestServer.start(
+                vertx,
+                new SessionConfig().setSecretKey(TestServer.SECRET),
+                router -> router.get("/secret")
+                        .handler(TestServer.text(s -> s.put("card", "4111-1111").get("card"))));
+        servers.add(server);
+        String cookie = TestServer.sessionCookie(server.get("/secret"));
+        assertFalse(cookie.contains("."), "no readable payload before a signature: " + cookie);
+        assertFalse(plain(cookie).contains("4111"), "the client cannot read the session");
+        assertEquals("4111-1111", server.get("/secret", cookie).bodyAsString());
     }
 
     @Test

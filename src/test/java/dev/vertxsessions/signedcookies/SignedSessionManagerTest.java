@@ -50,7 +50,7 @@ class SignedSessionManagerTest {
     }
 
     TestServer server() {
-        return server(new SessionConfig().setSecretKey(TestServer.SECRET));
+        return server(new SessionConfig().setCookieEncryption(false).setSecretKey(TestServer.SECRET));
     }
 
     @Test
@@ -71,6 +71,7 @@ class SignedSessionManagerTest {
     @Test
     void cookie_carriesEveryConfiguredAttribute() {
         TestServer server = server(new SessionConfig()
+                .setCookieEncryption(false)
                 .setSecretKey(TestServer.SECRET)
                 .setCookieName("session_id")
                 .setCookiePath("/")
@@ -99,8 +100,10 @@ class SignedSessionManagerTest {
 
     @Test
     void rolling_reissuesTheCookieOnReads() {
-        TestServer server =
-                server(new SessionConfig().setSecretKey(TestServer.SECRET).setRolling(true));
+        TestServer server = server(new SessionConfig()
+                .setCookieEncryption(false)
+                .setSecretKey(TestServer.SECRET)
+                .setRolling(true));
         String cookie = TestServer.sessionCookie(server.get("/"));
         clock.advance(Duration.ofHours(20));
         HttpResponse<Buffer> read = server.get("/peek", cookie);
@@ -113,6 +116,7 @@ class SignedSessionManagerTest {
     @Test
     void logout_expiresTheCookieWithTheSamePathAndDomain() {
         TestServer server = server(new SessionConfig()
+                .setCookieEncryption(false)
                 .setSecretKey(TestServer.SECRET)
                 .setCookieName("nexios_session")
                 .setCookiePath("/")
@@ -132,8 +136,10 @@ class SignedSessionManagerTest {
 
     @Test
     void logout_onACustomPath_expiresThatPath() {
-        TestServer server =
-                server(new SessionConfig().setSecretKey(TestServer.SECRET).setCookiePath("/app"));
+        TestServer server = server(new SessionConfig()
+                .setCookieEncryption(false)
+                .setSecretKey(TestServer.SECRET)
+                .setCookiePath("/app"));
         String cookie = TestServer.sessionCookie(server.get("/"));
         String header = TestServer.setCookie(server.post("/logout", cookie), "session_id");
         assertTrue(header.matches("session_id=; Max-Age=0; Expires=[^;]+; Path=/app; HTTPOnly; SameSite=Lax"), header);
@@ -170,6 +176,7 @@ class SignedSessionManagerTest {
     @Test
     void absoluteExpiry_endsEvenAnActiveSession() {
         TestServer server = server(new SessionConfig()
+                .setCookieEncryption(false)
                 .setSecretKey(TestServer.SECRET)
                 .setExpiry(Duration.ofHours(1))
                 .setAbsoluteExpiry(Duration.ofHours(2)));
@@ -209,7 +216,8 @@ class SignedSessionManagerTest {
         }
         assertEquals(bad.size(), server.middleware.metrics().tamperedCookies());
         assertEquals(bad.size() + 0, server.middleware.metrics().loads());
-        TestServer otherKey = server(new SessionConfig().setSecretKey(OTHER_SECRET));
+        TestServer otherKey =
+                server(new SessionConfig().setCookieEncryption(false).setSecretKey(OTHER_SECRET));
         assertEquals("0", otherKey.get("/peek", cookie).bodyAsString(), "a cookie signed with another key is refused");
         assertEquals(1, otherKey.middleware.metrics().tamperedCookies());
     }
@@ -266,13 +274,16 @@ class SignedSessionManagerTest {
     @Test
     void fallbackKey_verifiesAndReissuesUnderTheCurrentKey() {
         String oldCookie = TestServer.sessionCookie(server().get("/"));
-        TestServer rotated = server(
-                new SessionConfig().setSecretKey(OTHER_SECRET).setFallbackSecretKeys(List.of(TestServer.SECRET)));
+        TestServer rotated = server(new SessionConfig()
+                .setCookieEncryption(false)
+                .setSecretKey(OTHER_SECRET)
+                .setFallbackSecretKeys(List.of(TestServer.SECRET)));
         HttpResponse<Buffer> read = rotated.get("/peek", oldCookie);
         assertEquals("1", read.bodyAsString());
         String reissued = TestServer.sessionCookie(read);
         assertNotEquals(oldCookie, reissued);
-        TestServer newOnly = server(new SessionConfig().setSecretKey(OTHER_SECRET));
+        TestServer newOnly =
+                server(new SessionConfig().setCookieEncryption(false).setSecretKey(OTHER_SECRET));
         assertEquals("1", newOnly.get("/peek", reissued).bodyAsString(), "re-issued under the current key");
         assertEquals("0", newOnly.get("/peek", oldCookie).bodyAsString(), "the removed key no longer verifies");
     }
