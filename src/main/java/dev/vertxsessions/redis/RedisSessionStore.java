@@ -560,9 +560,21 @@ final class RedisSessionStore {
                 });
     }
 
-    /** Sends one command (a read: every write is a script) on one pooled connection, bounded by redis_timeout_ms. */
+    /**
+     * Sends one command (a read: every write is a script) on one pooled connection, bounded by redis_timeout_ms. A
+     * read is idempotent, so when its connection closes under it (a pooled connection that an idle timeout or the
+     * server closed) it is sent once more on a fresh one.
+     */
     private Future<Response> send(Request request) {
-        return onOneConnection(connection -> connection.send(request));
+        return onOneConnection(connection -> connection.send(request))
+                .recover(error -> isClosedConnection(error)
+                        ? onOneConnection(connection -> connection.send(request))
+                        : Future.failedFuture(error));
+    }
+
+    /** Whether a call failed because its connection closed, before or while it was sent (not a timeout). */
+    private static boolean isClosedConnection(Throwable error) {
+        return isRedisError(error, "CONNECTION_CLOSED") || "Connection is closed".equals(error.getMessage());
     }
 
     /**

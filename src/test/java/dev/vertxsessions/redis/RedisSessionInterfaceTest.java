@@ -596,6 +596,23 @@ class RedisSessionInterfaceTest {
                         .bodyAsString());
     }
 
+    @Test
+    void aReadWhoseConnectionClosesUnderIt_isRetriedOnceOnAFreshConnection() {
+        ClosingProxy proxy = ClosingProxy.start(vertx, redis.url());
+        try {
+            TestServer server = start(config().setBackendOption("redis_url", proxy.url()));
+            String cookie = TestServer.sessionCookie(server.get("/put?k=user&v=ada&commit=1"));
+            assertEquals("ada", server.get("/peek", cookie).bodyAsString());
+            proxy.closeOnNext("HGETALL");
+            HttpResponse<Buffer> response = server.get("/peek", cookie);
+            assertEquals(1, proxy.closedConnections(), "the load's connection was closed under it");
+            assertEquals(200, response.statusCode());
+            assertEquals("ada", response.bodyAsString());
+        } finally {
+            proxy.close();
+        }
+    }
+
     private SessionConfig config() {
         return new SessionConfig()
                 .setManager("redis")
