@@ -105,6 +105,15 @@ public interface SessionBackend {
         return Future.succeededFuture();
     }
 
+    /**
+     * Checks that the backend can serve requests now, with one bounded round trip to its store (Redis: a PING), and
+     * fails with a {@link SessionStoreUnavailableException} naming the reason when it cannot. Defaults to success, for
+     * backends with nothing to reach.
+     */
+    default Future<Void> checkHealth() {
+        return Future.succeededFuture();
+    }
+
     /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
     default Future<Void> close() {
         return Future.succeededFuture();

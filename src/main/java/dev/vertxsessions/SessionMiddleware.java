@@ -75,6 +75,13 @@ public interface SessionMiddleware extends SessionHandler {
      */
     Future<Void> ready();
 
+    /**
+     * Completes when the backend has started and answers now ({@link SessionBackend#checkHealth()}: Redis answers a
+     * PING within redis_timeout_ms), or fails with the reason. Await it at start-up to refuse to start while the
+     * store is unreachable (requests would get 503), or call it from a health endpoint.
+     */
+    Future<Void> checkHealth();
+
     /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
     SessionMetrics metrics();
 

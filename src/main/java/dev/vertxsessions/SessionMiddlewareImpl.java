@@ -189,6 +189,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
 
     @Override
+    public Future<Void> checkHealth() {
+        return ready.compose(started -> call(backend::checkHealth));
+    }
+
+    @Override
     public SessionMetrics metrics() {
         return metrics;
     }

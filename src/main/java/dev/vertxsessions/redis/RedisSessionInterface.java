@@ -50,7 +50,8 @@ public final class RedisSessionInterface implements SessionBackend {
     /**
      * Returns the factory of this backend. It creates one Vert.x Redis client per middleware from the options;
      * the middleware's {@code close()} closes it. Nothing connects at start-up: the first request does, so an
-     * application starts even while Redis is down.
+     * application starts even while Redis is down; await {@link dev.vertxsessions.SessionMiddleware#checkHealth()}
+     * to refuse to start instead.
      */
     public static SessionBackendFactory factory(RedisSessionOptions options) {
         RedisSessionOptions copy = new RedisSessionOptions(options);
@@ -134,6 +135,11 @@ public final class RedisSessionInterface implements SessionBackend {
     @Override
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
         return store.update(session, key, update).map(updated -> updated.value);
+    }
+
+    @Override
+    public Future<Void> checkHealth() {
+        return store.ping();
     }
 
     @Override

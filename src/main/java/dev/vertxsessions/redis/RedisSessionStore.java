@@ -324,6 +324,14 @@ final class RedisSessionStore {
         });
     }
 
+    /** Sends a PING, bounded by redis_timeout_ms; fails naming why Redis cannot be reached. */
+    Future<Void> ping() {
+        return send(Request.cmd(Command.PING))
+                .transform(ar -> ar.succeeded()
+                        ? Future.succeededFuture()
+                        : Future.failedFuture(failure("answer a PING", ar.cause())));
+    }
+
     /** Applies a request's changes with one script; false when the session was gone and nothing was written. */
     Future<Boolean> save(SessionChanges changes) {
         List<String> kept = new ArrayList<>();

@@ -61,7 +61,10 @@ public final class DemoApp {
             System.err.println("Cannot start the demo: "
                     + (e instanceof BindException
                             ? "port " + settings.port() + " is in use; choose another with PORT"
-                            : e.getMessage()));
+                            : e.getMessage()
+                                    + (settings.backend() == DemoSettings.Backend.REDIS
+                                            ? " (start redis-server, or point REDIS_URL or REDIS_OPTIONS at it)"
+                                            : "")));
             vertx.close().await(10, TimeUnit.SECONDS);
             System.exit(1);
             return;
@@ -95,7 +98,9 @@ public final class DemoApp {
         }
         // SessionMiddleware.start(vertx, config) awaits the same Future, but leaves a middleware that failed to start
         // open: close it here, so that a failed start-up holds no timer or connection.
-        return sessions.ready()
+        // checkHealth() also waits for a store round trip (Redis: a PING), so an unreachable store stops the start-up
+        // with its reason instead of a demo that answers 503 on every page.
+        return sessions.checkHealth()
                 .recover(failure -> sessions.close().transform(closed -> Future.failedFuture(failure)))
                 .compose(started -> deploy(vertx, sessions, port, instances));
     }
