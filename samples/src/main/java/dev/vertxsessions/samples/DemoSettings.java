@@ -40,6 +40,8 @@ import java.util.TreeSet;
  * REDIS_URL              Redis of the redis backend (default redis://127.0.0.1:6379)
  * REDIS_OPTIONS          Vert.x RedisOptions as a JSON object, for Sentinel, Cluster or TLS (default none)
  * DATABASE_URL           PostgreSQL of the postgres backend (default postgresql://postgres@127.0.0.1:5432/postgres)
+ * SESSION_POSTGRES_MAX_SESSIONS  most live sessions of the postgres backend; beyond, anonymous sessions are
+ *                        evicted (default 100000)
  * </pre>
  *
  * An unset or empty variable takes its default. {@link #fromEnv} throws {@link IllegalArgumentException} naming
@@ -49,7 +51,8 @@ public final class DemoSettings {
 
     private static final long DEFAULT_ANONYMOUS_EXPIRY_SECONDS = 1800;
     private static final long DEFAULT_ABSOLUTE_EXPIRY_SECONDS = 43_200;
-    private static final long DEFAULT_MAX_FILES = 100_000;
+    /** The most sessions the file and postgres backends keep by default. */
+    private static final long DEFAULT_MAX_SESSIONS = 100_000;
     /** RedisOptions fields that are null by default, which {@code toJson()} therefore leaves out. */
     private static final Set<String> REDIS_FIELDS_WITHOUT_DEFAULT =
             Set.of("user", "password", "preferredProtocolVersion", "tracingPolicy");
@@ -184,7 +187,7 @@ public final class DemoSettings {
 
         if (backend == Backend.FILE) {
             Long maxSessions = limit(env, "SESSION_FILE_MAX_SESSIONS", 1, errors);
-            config.setBackendOption("file_max_sessions", maxSessions != null ? maxSessions : DEFAULT_MAX_FILES);
+            config.setBackendOption("file_max_sessions", maxSessions != null ? maxSessions : DEFAULT_MAX_SESSIONS);
             Long maxBytes = limit(env, "SESSION_FILE_MAX_BYTES", 1024, errors);
             if (maxBytes != null) {
                 config.setBackendOption("file_max_bytes", maxBytes);
@@ -225,7 +228,13 @@ public final class DemoSettings {
             String url = databaseUrl != null ? databaseUrl : DEFAULT_DATABASE_URL;
             try {
                 PostgresSessionOptions.of(url); // checks it
-                config.setBackendOption(PostgresSessionOptions.JSON_KEY, new JsonObject().put("url", url));
+                JsonObject postgres = new JsonObject().put("url", url);
+                if (backend == Backend.POSTGRES) {
+                    // The same flood bound as the file backend's: a table does not grow without limit either.
+                    Long maxSessions = limit(env, "SESSION_POSTGRES_MAX_SESSIONS", 1, errors);
+                    postgres.put("max_sessions", maxSessions != null ? maxSessions : DEFAULT_MAX_SESSIONS);
+                }
+                config.setBackendOption(PostgresSessionOptions.JSON_KEY, postgres);
             } catch (IllegalArgumentException e) {
                 // The URL may carry a password: say how long it is, not what it is.
                 errors.add("DATABASE_URL must be postgresql://user:password@host:port/database, got a value of "

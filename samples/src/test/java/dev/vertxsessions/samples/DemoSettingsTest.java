@@ -229,10 +229,12 @@ class DemoSettingsTest {
                 .sessionConfig();
         assertEquals("postgres", config.getManagerName());
         assertEquals(
-                new JsonObject().put("url", "postgresql://app:pw@db:5433/app"),
+                new JsonObject().put("url", "postgresql://app:pw@db:5433/app").put("max_sessions", 100_000L),
                 config.getBackendOptions().getJsonObject("postgres"));
         assertEquals(
-                new JsonObject().put("url", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                new JsonObject()
+                        .put("url", "postgresql://postgres@127.0.0.1:5432/postgres")
+                        .put("max_sessions", 100_000L),
                 DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "Postgres"))
                         .sessionConfig()
                         .getBackendOptions()
@@ -244,6 +246,20 @@ class DemoSettingsTest {
                         .getBackendOptions()
                         .getJsonObject("postgres"),
                 "other backends get no postgres options");
+    }
+
+    @Test
+    void postgresBackend_holdsAtMost100000Sessions_orSessionPostgresMaxSessions() {
+        assertEquals(
+                20_000L,
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "postgres", "SESSION_POSTGRES_MAX_SESSIONS", "20000"))
+                        .sessionConfig()
+                        .getBackendOptions()
+                        .getJsonObject("postgres")
+                        .getLong("max_sessions"));
+        assertEquals(
+                "SESSION_POSTGRES_MAX_SESSIONS must be a whole number of at least 1, got '0'",
+                error("SESSION_BACKEND", "postgres", "SESSION_POSTGRES_MAX_SESSIONS", "0"));
     }
 
     @Test

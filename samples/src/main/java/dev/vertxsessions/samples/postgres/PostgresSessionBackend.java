@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
+import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgException;
@@ -18,7 +20,10 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowIterator;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Transaction;
 import io.vertx.sqlclient.Tuple;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -32,7 +37,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /*
@@ -46,12 +54,32 @@ import java.util.function.UnaryOperator;
  *   created_at            timestamptz        set once
  *   expires_at            timestamptz        idle and absolute expiry applied, by the application's clock
  *   per_session_expiry_s  integer            setExpiry(...) in seconds; NULL = the configured expiry
- * plus an index on expires_at for the sweeper. start() creates both if missing, under an advisory lock so that
- * instances starting together do not race, and checks that an existing table has these columns.
+ *   anonymous             boolean            never promoted (SessionChanges.isAnonymous); once false, stays false
+ * plus an index on expires_at for the sweeper and one on the anonymous rows' expires_at for eviction. start()
+ * creates them if missing, under an advisory lock so that instances starting together do not race, checks that an
+ * existing table has these columns, and adds the anonymous column to a table of an earlier version (its rows
+ * count as promoted: never evicted).
  *
- * Round trips. Load = one SELECT. A save = one statement (below), whatever it changed. Logout = one DELETE.
- * update() = one transaction: [INSERT ... DO NOTHING for a new session], SELECT ... FOR UPDATE, the Java
- * function, UPDATE. The pool is shared by every event loop; prepared statements are cached per connection.
+ * Round trips. Load = one SELECT. Every write is one transaction (see Deadline): BEGIN with SET LOCAL (one round
+ * trip, pipelined), the statement below, COMMIT. A save = one statement, whatever it changed. Logout = one DELETE.
+ * update() = [INSERT ... DO NOTHING for a new session], SELECT ... FOR UPDATE, the Java function, UPDATE. With
+ * max_sessions, a new session at the bound adds one DELETE (see Bound). The pool is shared by every event loop;
+ * prepared statements are cached per connection.
+ *
+ * Deadline: a write the middleware gave up on never applies later. The middleware answers 503 when a call takes
+ * longer than backend_timeout_ms, so a write may use 9/10 of it, counted from the call; the last tenth is for the
+ * COMMIT and its reply. Each write runs in a transaction that starts with SET LOCAL statement_timeout = the time
+ * left, so PostgreSQL itself cancels a statement still waiting for a row lock (another transaction, an operator's
+ * psql, a batch job), for a conflicting insert, or for a slow server at that moment, by its own clock, and the
+ * transaction rolls back. COMMIT is sent only while time is left; a reply that arrives later rolls back. A write
+ * that waited in the pool's queue until no time was left is never sent. Either way the call fails with
+ * SessionStoreUnavailableException (503) saying that nothing was written. Why not a deadline in the SQL (WHERE
+ * clock_timestamp() < ...): an UPDATE that waited for a row lock re-checks its WHERE only when the other
+ * transaction changed the row and committed; after a SELECT ... FOR UPDATE or a rolled-back change it goes on
+ * without looking at the clock again, and an INSERT that waited for a conflicting one checks nothing. What is left:
+ * a COMMIT sent in time whose reply takes longer than the last tenth (a stalled disk, synchronous replication
+ * waiting for a standby), which then applies although the request got a 503. Loads have no deadline: they write
+ * nothing, and the middleware bounds them.
  *
  * Per-key merge. A save never writes the session it loaded back whole: it applies this request's delta to the
  * row as it is now, inside the statement that writes it,
@@ -79,10 +107,24 @@ import java.util.function.UnaryOperator;
  * treats an expired row as gone. The sweeper deletes expired rows every sweep_interval, 1000 at a time with
  * SKIP LOCKED, so several application instances sweeping the same table neither block nor double-count.
  *
+ * Bound (max_sessions, optional). Counting the table on every new session would cost a scan of it, and a counter
+ * row would serialize every insert, so each instance keeps its own count of live rows: exact at start-up and after
+ * each sweep, then plus the rows it adds and minus those it deletes. A new session (an insert, or the first write of
+ * a session created by update()) that would take the count over the bound first deletes, in its own transaction,
+ * the anonymous rows least recently written (lowest expires_at; SKIP LOCKED, so a row being written is passed
+ * over), never the session being written nor the one it moves from, never a promoted row. When too few are found it
+ * counts the live rows before refusing (other instances may have deleted some), and refuses with
+ * SessionStoreUnavailableException (503) only when the table is full of promoted sessions: an anonymous visitor
+ * then gets no session, a login from an anonymous session still succeeds (a move adds no row). Instances sharing
+ * the table each count only what they add, so together they can go over the bound until the next sweep, which
+ * counts the table and evicts the excess the same way. Evictions count in metrics().evictions().
+ *
  * Values. changed() values are plain JSON (maps, lists, strings, numbers, booleans, null), bound as one JsonObject
  * parameter; loads read data::text and parse it with Jackson into plain maps and lists. jsonb has two limits a
- * session store inherits: a string containing \u0000 is refused (the save fails with a SessionException), and a
- * number keeps its value but not its spelling (a double 1.0E20 comes back as the integer 100000000000000000000).
+ * session store inherits: it cannot store U+0000 in a string, so a key or a string value (at any depth) holding one
+ * fails the save or update with a SessionException (500) before anything is sent, naming the key, never the value;
+ * and a number keeps its value but not its spelling (a double 1.0E20 comes back as the integer
+ * 100000000000000000000).
  *
  * Failures. A connection problem, a timeout or an overloaded server (SQLSTATE classes 08, 40, 53, 57) fails with
  * SessionStoreUnavailableException, which the middleware answers with 503; any other SQL error with a
@@ -92,8 +134,11 @@ import java.util.function.UnaryOperator;
 /**
  * A session backend on PostgreSQL (the Vert.x reactive client): sessions live in one table, shared by every
  * application instance; saves merge per key in one SQL statement; a logout is never undone by a slow request;
- * updates are atomic; expired rows are swept. Choose it with {@code "manager": "postgres"} and the options under
- * {@code "postgres"} ({@link PostgresSessionOptions}), or in code:
+ * updates are atomic; expired rows are swept; a write that cannot finish within {@code backend_timeout_ms} is
+ * cancelled by PostgreSQL ({@code SET LOCAL statement_timeout}) and rolled back, so a 503 never hides a write that
+ * applies later; with {@code max_sessions}, anonymous sessions are evicted first. Choose it with
+ * {@code "manager": "postgres"} and the options under {@code "postgres"} ({@link PostgresSessionOptions}), or in
+ * code:
  *
  * <pre>{@code
  * SessionConfig config = new SessionConfig()
@@ -112,21 +157,34 @@ public final class PostgresSessionBackend implements SessionBackend {
     /** Rows one sweeper statement deletes at most; it repeats while it finds that many. */
     static final int SWEEP_BATCH = 1000;
 
+    /** SQLSTATE of a statement cancelled, here by statement_timeout. */
+    private static final String QUERY_CANCELED = "57014";
+
+    private static final String KEY_WITH_NUL = "a session key contains U+0000, which PostgreSQL cannot store";
+
     private final Vertx vertx;
     private final Clock clock;
     private final PostgresSessionOptions options;
     private final String database;
     private final Pool pool;
     private final Statements sql;
+    private final long backendTimeoutMillis;
+    /** How long a write may take from its call: backend_timeout_ms less the tenth kept for COMMIT and its reply. */
+    private final long writeBudgetMillis;
+    /** Live rows as this instance counts them (see Bound); only kept with max_sessions. */
+    private final AtomicLong sessionCount = new AtomicLong();
+
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile long sweeperTimer = -1;
     private volatile SessionMetrics metrics;
 
-    private PostgresSessionBackend(Vertx vertx, Clock clock, PostgresSessionOptions options) {
+    private PostgresSessionBackend(Vertx vertx, Clock clock, Duration backendTimeout, PostgresSessionOptions options) {
         this.vertx = vertx;
         this.clock = clock;
         this.options = options;
+        this.backendTimeoutMillis = backendTimeout.toMillis();
+        this.writeBudgetMillis = backendTimeoutMillis - backendTimeoutMillis / 10;
         this.database = options.describe();
         this.sql = new Statements(options.table());
         // Creating a pool opens no connection: the first one is opened by start().
@@ -140,12 +198,20 @@ public final class PostgresSessionBackend implements SessionBackend {
     /** Returns the factory of this backend for {@link dev.vertxsessions.SessionConfig#setBackend}. */
     public static SessionBackendFactory factory(PostgresSessionOptions options) {
         Objects.requireNonNull(options, "options");
-        return (vertx, config) -> create(vertx, config.getClock(), options);
+        return (vertx, config) -> create(vertx, config, options);
     }
 
-    /** Creates the backend; expiry is measured with {@code clock}, the middleware's. No I/O until start(). */
+    /**
+     * Creates the backend for the middleware of {@code config}: expiry is measured with its clock, and writes end
+     * within its backend_timeout_ms. No I/O until start().
+     */
+    static PostgresSessionBackend create(Vertx vertx, SessionConfig config, PostgresSessionOptions options) {
+        return new PostgresSessionBackend(vertx, config.getClock(), config.getBackendTimeout(), options);
+    }
+
+    /** Creates the backend with the clock {@code clock} and the default backend_timeout_ms; for tests. */
     static PostgresSessionBackend create(Vertx vertx, Clock clock, PostgresSessionOptions options) {
-        return new PostgresSessionBackend(vertx, clock, options);
+        return new PostgresSessionBackend(vertx, clock, new SessionConfig().getBackendTimeout(), options);
     }
 
     @Override
@@ -155,8 +221,9 @@ public final class PostgresSessionBackend implements SessionBackend {
     }
 
     /**
-     * Creates the table and its index if missing, checks the table's columns (and so the connection), then starts
-     * the sweeper. A failure closes the pool and fails with a {@link SessionStoreUnavailableException} naming the
+     * Creates the table and its indexes if missing, checks the table's columns (and so the connection), adds the
+     * anonymous column to a table of an earlier version, counts the live rows (with max_sessions), then starts the
+     * sweeper. A failure closes the pool and fails with a {@link SessionStoreUnavailableException} naming the
      * database and the cause.
      */
     @Override
@@ -166,7 +233,17 @@ public final class PostgresSessionBackend implements SessionBackend {
                         .preparedQuery(sql.lock)
                         .execute(Tuple.of("vertx-sessions:" + options.table()))
                         .compose(locked -> connection.query(sql.createTable).execute())
-                        .compose(created -> connection.query(sql.checkColumns).execute()))
+                        .compose(created -> connection.query(sql.checkColumns).execute())
+                        .compose(checked -> connection
+                                .preparedQuery(sql.findAnonymousColumn)
+                                .execute(Tuple.of(options.table())))
+                        // Only when missing: ALTER TABLE locks out every reader for a moment.
+                        .compose(found -> found.size() > 0
+                                ? Future.succeededFuture()
+                                : connection.query(sql.addAnonymousColumn).execute())
+                        .compose(added ->
+                                connection.query(sql.createAnonymousIndex).execute())
+                        .compose(indexed -> options.isBounded() ? countLive(connection) : Future.succeededFuture()))
                 .<Void>mapEmpty()
                 .onSuccess(started -> startSweeper())
                 .recover(e -> close().transform(released -> Future.failedFuture(new SessionStoreUnavailableException(
@@ -205,10 +282,17 @@ public final class PostgresSessionBackend implements SessionBackend {
                 });
     }
 
-    /** Applies the change set in one statement: UPDATE (loaded session), upsert (new session) or move (regenerate). */
+    /**
+     * Applies the change set in one statement: UPDATE (loaded session), upsert (new session) or move (regenerate),
+     * within the write's deadline. A key or string value holding U+0000 fails at once, before any I/O.
+     */
     @Override
     public Future<Boolean> save(SessionChanges changes) {
-        // $1..$7 mean the same in the three statements; the merge expressions (Statements.mergedData) use $2..$5.
+        SessionException unstorable = unstorable(changes);
+        if (unstorable != null) {
+            return Future.failedFuture(unstorable);
+        }
+        // $1..$8 mean the same in the three statements; the merge expressions (Statements.mergedData) use $2..$5.
         Tuple args = Tuple.tuple()
                 .addString(changes.id())
                 .addValue(new JsonObject(new LinkedHashMap<>(changes.changed())))
@@ -221,9 +305,11 @@ public final class PostgresSessionBackend implements SessionBackend {
                 .addValue(
                         changes.perSessionExpiry() == null
                                 ? null
-                                : (int) changes.perSessionExpiry().toSeconds());
+                                : (int) changes.perSessionExpiry().toSeconds())
+                .addBoolean(changes.isAnonymous());
         String statement;
         String previousId = changes.previousId();
+        boolean mayAdd = changes.isNew(); // insert and move return whether they added a row; an UPDATE never does
         if (previousId != null && !previousId.equals(changes.id())) {
             statement = sql.move;
             args.addOffsetDateTime(timestamp(changes.savedAtMillis()))
@@ -237,27 +323,51 @@ public final class PostgresSessionBackend implements SessionBackend {
             statement = sql.update;
             args.addOffsetDateTime(timestamp(changes.savedAtMillis()));
         }
-        return pool.preparedQuery(statement)
-                .execute(args)
-                .map(rows -> rows.rowCount() > 0)
-                .recover(e -> Future.failedFuture(failure("save a session", e)));
+        Counts counts = new Counts();
+        return write(
+                "save a session",
+                counts,
+                connection -> admit(connection, changes, counts)
+                        .compose(admitted -> connection.preparedQuery(statement).execute(args))
+                        .map(rows -> {
+                            if (mayAdd
+                                    && rows.size() > 0
+                                    && rows.iterator().next().getBoolean("added")) {
+                                counts.added++;
+                            }
+                            return rows.rowCount() > 0;
+                        }));
     }
 
     @Override
     public Future<Void> delete(String id) {
-        return pool.preparedQuery(sql.delete)
-                .execute(Tuple.of(id))
-                .<Void>mapEmpty()
-                .recover(e -> Future.failedFuture(failure("delete a session", e)));
+        Counts counts = new Counts();
+        return write(
+                        "delete a session",
+                        counts,
+                        connection -> connection
+                                .preparedQuery(sql.delete)
+                                .execute(Tuple.of(id))
+                                .map(rows -> counts.removed += rows.rowCount()))
+                .mapEmpty();
     }
 
-    /** Runs {@code update} on the key's stored value inside a transaction that holds the row lock. */
+    /**
+     * Runs {@code update} on the key's stored value inside a transaction that holds the row lock, within the
+     * write's deadline. A key holding U+0000 fails at once; a result holding it fails and changes nothing.
+     */
     @Override
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
+        if (hasNul(key)) {
+            return Future.failedFuture(new SessionException(KEY_WITH_NUL));
+        }
         OffsetDateTime now = timestamp(session.savedAtMillis());
         OffsetDateTime expiresAt = timestamp(session.expiresAtMillis());
-        RuntimeException[] functionFailure = new RuntimeException[1];
-        return pool.withTransaction(connection -> createIfNew(connection, session)
+        Counts counts = new Counts();
+        return write(
+                "update a session",
+                counts,
+                connection -> createIfNew(connection, session, counts)
                         .compose(created ->
                                 connection.preparedQuery(sql.lockKey).execute(Tuple.of(session.id(), key, now)))
                         .compose(rows -> {
@@ -275,9 +385,11 @@ public final class PostgresSessionBackend implements SessionBackend {
                                 return Future.failedFuture(new SessionException(
                                         "stored value of session key '" + key + "' could not be read as JSON", e));
                             } catch (RuntimeException e) {
-                                functionFailure[0] =
-                                        e; // reported as it is, not as a store failure; the transaction rolls back
-                                return Future.failedFuture(e);
+                                // Reported as it is, not as a store failure; the transaction rolls back.
+                                return Future.failedFuture(new FunctionFailure(e));
+                            }
+                            if (containsNul(value)) {
+                                return Future.failedFuture(new SessionException(valueWithNul(key)));
                             }
                             Tuple args = value == null
                                     ? Tuple.of(session.id(), key, expiresAt)
@@ -286,16 +398,161 @@ public final class PostgresSessionBackend implements SessionBackend {
                                     .preparedQuery(value == null ? sql.removeKey : sql.setKey)
                                     .execute(args)
                                     .map(value);
-                        }))
-                .recover(e -> Future.failedFuture(e == functionFailure[0] ? e : failure("update a session", e)));
+                        }));
     }
 
-    /** Deletes expired rows in batches; completes with how many. Runs every sweep_interval; tests call it directly. */
+    /**
+     * Runs {@code statements} in a transaction that PostgreSQL cancels when the write's time is up, and commits only
+     * while time is left (see Deadline). Applies {@code counts} to the session count once committed.
+     */
+    private <T> Future<T> write(String action, Counts counts, Function<SqlConnection, Future<T>> statements) {
+        long calledAt = System.nanoTime();
+        return pool.getConnection()
+                .recover(e -> Future.failedFuture(failure(action, e)))
+                .compose(connection -> {
+                    long waited = millisSince(calledAt);
+                    long left = writeBudgetMillis - waited;
+                    if (left < 1) {
+                        return connection.close().transform(closed -> Future.failedFuture(noTimeLeft(action, waited)));
+                    }
+                    // SET LOCAL goes out without waiting for BEGIN's reply (the client pipelines them): it adds no
+                    // round trip. If BEGIN failed, SET LOCAL did nothing and no statement is sent.
+                    Future<Transaction> begun = connection.begin();
+                    Future<RowSet<Row>> limited = connection
+                            .query("SET LOCAL statement_timeout = " + left)
+                            .execute();
+                    return Future.all(begun, limited)
+                            .compose(started -> statements.apply(connection))
+                            .compose(result -> millisSince(calledAt) < writeBudgetMillis
+                                    ? begun.result().commit().map(result)
+                                    : Future.failedFuture(late(action, left, null)))
+                            .recover(e -> rollback(begun).transform(rolledBack -> Future.failedFuture(e)))
+                            .eventually(connection::close)
+                            .recover(e -> Future.failedFuture(writeFailure(action, left, e)));
+                })
+                .onSuccess(written -> counts.applyTo(this));
+    }
+
+    /** Rolls back the transaction {@code begun} started, if it started and is still open. */
+    private static Future<Void> rollback(Future<Transaction> begun) {
+        return begun.succeeded()
+                ? begun.result().rollback().recover(e -> Future.succeededFuture())
+                : Future.succeededFuture();
+    }
+
+    /** Returns the failure to report for a write that ran with {@code left} ms of its budget. */
+    private Throwable writeFailure(String action, long left, Throwable cause) {
+        if (cause instanceof FunctionFailure function) {
+            return function.getCause();
+        }
+        if (cause instanceof PgException error && QUERY_CANCELED.equals(error.getSqlState())) {
+            return late(action, left, cause); // statement_timeout
+        }
+        return failure(action, cause);
+    }
+
+    private SessionStoreUnavailableException late(String action, long left, Throwable cause) {
+        return new SessionStoreUnavailableException(
+                database + " did not " + action + " within the " + left + " ms left of backend_timeout_ms ("
+                        + backendTimeoutMillis + " ms): another transaction held the row, or the server was slow;"
+                        + " nothing was written",
+                cause);
+    }
+
+    private SessionStoreUnavailableException noTimeLeft(String action, long waited) {
+        return new SessionStoreUnavailableException(
+                database + ": no time was left of backend_timeout_ms (" + backendTimeoutMillis + " ms) to " + action
+                        + " after waiting " + waited + " ms for a connection (pool_size " + options.poolSize()
+                        + "); nothing was sent",
+                null);
+    }
+
+    /**
+     * With max_sessions, makes room for a new session before it is written (see Bound): deletes the anonymous
+     * sessions least recently written if the count says the table is full, and refuses when it really is.
+     */
+    private Future<Void> admit(SqlConnection connection, SessionChanges changes, Counts counts) {
+        long over = sessionCount.get() + 1 - options.maxSessions();
+        if (!changes.isNew() || !options.isBounded() || over <= 0) {
+            return Future.succeededFuture();
+        }
+        String[] spared = changes.previousId() == null
+                ? new String[] {changes.id()}
+                : new String[] {changes.id(), changes.previousId()};
+        // One write evicts at most a batch; far over the bound (it was lowered), the sweeper trims the rest.
+        long wanted = Math.min(over, SWEEP_BATCH);
+        return evict(connection, spared, wanted).compose(evicted -> {
+            counts.evicted += evicted;
+            if (evicted == wanted) {
+                return Future.succeededFuture();
+            }
+            // Too few anonymous rows for what this instance counted: other instances may have deleted rows since.
+            return countLive(connection).compose(live -> {
+                sessionCount.set(live + evicted); // the evictions are taken off once committed
+                return live < options.maxSessions()
+                        ? Future.succeededFuture()
+                        : Future.failedFuture(new SessionStoreUnavailableException(
+                                "session table " + options.table() + " is full: " + PostgresSessionOptions.JSON_KEY
+                                        + ".max_sessions (" + options.maxSessions() + ") is reached and no anonymous"
+                                        + " session is left to evict; raise the limit",
+                                null));
+            });
+        });
+    }
+
+    /** Deletes up to {@code limit} anonymous sessions, least recently written first, except {@code spared}. */
+    private Future<Integer> evict(SqlClient client, String[] spared, long limit) {
+        return client.preparedQuery(sql.evict)
+                .execute(Tuple.tuple().addArrayOfString(spared).addInteger((int) limit))
+                .map(RowSet::rowCount);
+    }
+
+    /** Counts the live rows, and keeps the count. */
+    private Future<Long> countLive(SqlClient client) {
+        return client.preparedQuery(sql.countLive)
+                .execute(Tuple.of(timestamp(clock.millis())))
+                .map(rows -> {
+                    long live = rows.iterator().next().getLong("live");
+                    sessionCount.set(live);
+                    return live;
+                });
+    }
+
+    /**
+     * Deletes expired rows in batches and completes with how many; with max_sessions, then counts the live rows and
+     * evicts anonymous sessions down to the bound. Runs every sweep_interval; tests call it directly.
+     */
     Future<Integer> sweep() {
         if (closed.get() || !sweeping.compareAndSet(false, true)) {
             return Future.succeededFuture(0);
         }
-        return sweepFrom(0).andThen(done -> sweeping.set(false));
+        return sweepFrom(0)
+                .compose(expired -> options.isBounded()
+                        ? countLive(pool)
+                                .compose(live -> trim(live - options.maxSessions()))
+                                .map(expired)
+                        : Future.succeededFuture(expired))
+                .andThen(done -> sweeping.set(false));
+    }
+
+    /** Evicts {@code over} anonymous sessions, in batches, least recently written first. */
+    private Future<Void> trim(long over) {
+        if (over <= 0 || closed.get()) {
+            return Future.succeededFuture();
+        }
+        long batch = Math.min(over, SWEEP_BATCH);
+        return evict(pool, new String[0], batch).compose(evicted -> {
+            sessionCount.addAndGet(-evicted);
+            recordEvictions(evicted);
+            return evicted == batch ? trim(over - evicted) : Future.succeededFuture();
+        });
+    }
+
+    private void recordEvictions(int evicted) {
+        SessionMetrics current = metrics;
+        for (int i = 0; current != null && i < evicted; i++) {
+            current.recordEviction();
+        }
     }
 
     private Future<Integer> sweepFrom(int deletedSoFar) {
@@ -330,19 +587,81 @@ public final class PostgresSessionBackend implements SessionBackend {
     }
 
     /** For a new session, creates its row (if no other request did) so that there is a row to lock. */
-    private Future<?> createIfNew(SqlConnection connection, SessionChanges session) {
+    private Future<?> createIfNew(SqlConnection connection, SessionChanges session, Counts counts) {
         if (!session.isNew()) {
             return Future.succeededFuture();
         }
-        return connection
-                .preparedQuery(sql.createEmpty)
-                .execute(Tuple.of(
-                        session.id(),
-                        timestamp(session.createdAtMillis()),
-                        timestamp(session.expiresAtMillis()),
-                        session.perSessionExpiry() == null
-                                ? null
-                                : (int) session.perSessionExpiry().toSeconds()));
+        return admit(connection, session, counts)
+                .compose(admitted -> connection
+                        .preparedQuery(sql.createEmpty)
+                        .execute(Tuple.of(
+                                session.id(),
+                                timestamp(session.createdAtMillis()),
+                                timestamp(session.expiresAtMillis()),
+                                session.perSessionExpiry() == null
+                                        ? null
+                                        : (int) session.perSessionExpiry().toSeconds(),
+                                session.isAnonymous())))
+                .map(rows -> counts.added += rows.rowCount());
+    }
+
+    /** Returns why PostgreSQL would refuse to store the change set (U+0000 in a key or a string), or null. */
+    private static SessionException unstorable(SessionChanges changes) {
+        for (String key : changes.data().keySet()) {
+            if (hasNul(key)) {
+                return new SessionException(KEY_WITH_NUL);
+            }
+        }
+        for (String key : changes.removed()) {
+            if (hasNul(key)) {
+                return new SessionException(KEY_WITH_NUL);
+            }
+        }
+        for (Map.Entry<String, Object> entry : changes.changed().entrySet()) {
+            if (hasNul(entry.getKey())) {
+                return new SessionException(KEY_WITH_NUL);
+            }
+            if (containsNul(entry.getValue())) {
+                return new SessionException(valueWithNul(entry.getKey()));
+            }
+        }
+        return null;
+    }
+
+    /** Never quotes the value: it may be a secret. */
+    private static String valueWithNul(String key) {
+        return "session value of key '" + key + "' contains U+0000, which PostgreSQL jsonb cannot store";
+    }
+
+    private static boolean hasNul(String text) {
+        return text.indexOf('\u0000') >= 0;
+    }
+
+    /** Returns whether a string in {@code value}, an object key or a value at any depth, holds U+0000. */
+    private static boolean containsNul(Object value) {
+        if (value instanceof String text) {
+            return hasNul(text);
+        }
+        if (value instanceof JsonObject json) {
+            return containsNul(json.getMap());
+        }
+        if (value instanceof JsonArray array) {
+            return containsNul(array.getList());
+        }
+        if (value instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                if (containsNul(entry.getKey()) || containsNul(entry.getValue())) {
+                    return true;
+                }
+            }
+        } else if (value instanceof Iterable<?> items) {
+            for (Object item : items) {
+                if (containsNul(item)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Builds the record of a row; keys follow key_order, and keys the order misses (written by hand) come last. */
@@ -388,6 +707,10 @@ public final class PostgresSessionBackend implements SessionBackend {
                         || sqlState.startsWith("57"));
     }
 
+    private static long millisSince(long startNanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    }
+
     private static OffsetDateTime timestamp(long epochMillis) {
         return OffsetDateTime.ofInstant(Instant.ofEpochMilli(epochMillis), ZoneOffset.UTC);
     }
@@ -396,11 +719,37 @@ public final class PostgresSessionBackend implements SessionBackend {
         return timestamp.toInstant().toEpochMilli();
     }
 
+    /** What one write changed in the number of rows; applied to the session count once it committed. */
+    private static final class Counts {
+        int added;
+        int removed;
+        int evicted;
+
+        void applyTo(PostgresSessionBackend backend) {
+            backend.sessionCount.addAndGet((long) added - removed - evicted);
+            backend.recordEvictions(evicted);
+        }
+    }
+
+    /** Carries an exception of update()'s function through the write, to be reported as it is. */
+    private static final class FunctionFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        FunctionFailure(RuntimeException cause) {
+            super(cause);
+        }
+    }
+
     /** The SQL of one table, built once. The table name was checked to be a plain identifier. */
     static final class Statements {
 
         final String createTable;
         final String checkColumns;
+        final String findAnonymousColumn;
+        final String addAnonymousColumn;
+        final String createAnonymousIndex;
+        final String countLive;
+        final String evict;
         final String lock = "SELECT pg_advisory_xact_lock(hashtext($1))";
         final String load;
         final String update;
@@ -414,7 +763,8 @@ public final class PostgresSessionBackend implements SessionBackend {
         final String sweep;
 
         Statements(String table) {
-            String index = table.substring(table.indexOf('.') + 1) + "_expires_at_idx";
+            String name = table.substring(table.indexOf('.') + 1);
+            String index = name + "_expires_at_idx";
             // Without the SET, every start after the first logs two "already exists, skipping" notices as warnings.
             createTable = "SET LOCAL client_min_messages = warning;\n"
                     + "CREATE TABLE IF NOT EXISTS " + table + " (\n"
@@ -423,43 +773,61 @@ public final class PostgresSessionBackend implements SessionBackend {
                     + "  key_order text[] NOT NULL DEFAULT '{}',\n"
                     + "  created_at timestamptz NOT NULL,\n"
                     + "  expires_at timestamptz NOT NULL,\n"
-                    + "  per_session_expiry_s integer CHECK (per_session_expiry_s > 0)\n"
+                    + "  per_session_expiry_s integer CHECK (per_session_expiry_s > 0),\n"
+                    + "  anonymous boolean NOT NULL DEFAULT false\n"
                     + ");\n"
                     + "CREATE INDEX IF NOT EXISTS " + index + " ON " + table + " (expires_at)";
             checkColumns = "SELECT id, data, key_order, created_at, expires_at, per_session_expiry_s FROM " + table
                     + " LIMIT 0";
+            // Tables created by the version before max_sessions: their rows count as promoted (never evicted).
+            findAnonymousColumn = "SELECT FROM pg_attribute WHERE attrelid = $1::text::regclass"
+                    + " AND attname = 'anonymous' AND NOT attisdropped";
+            addAnonymousColumn =
+                    "ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS anonymous boolean NOT NULL DEFAULT false";
+            createAnonymousIndex = "CREATE INDEX IF NOT EXISTS " + name + "_anonymous_idx ON " + table
+                    + " (expires_at) WHERE anonymous";
+            countLive = "SELECT count(*) AS live FROM " + table + " WHERE expires_at > $1";
+            // $1 IDs never evicted (the session being written, the one it moves from), $2 how many at most.
+            evict = "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table
+                    + " WHERE anonymous AND id <> ALL($1::text[]) ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
             load = "SELECT data::text AS data, key_order, created_at, expires_at, per_session_expiry_s FROM " + table
                     + " WHERE id = $1";
 
             // $1 id, $2 changed (jsonb), $3 removed keys, $4 keys to order by (and, when cleared, to keep), $5 cleared,
-            // $6 expires_at, $7 per_session_expiry_s (NULL keeps the stored one), then one per statement:
-            // a loaded session: $8 now; the row must exist and be live, or nothing is written.
+            // $6 expires_at, $7 per_session_expiry_s (NULL keeps the stored one), $8 anonymous (a row once promoted
+            // stays promoted), then one per statement:
+            // a loaded session: $9 now; the row must exist and be live, or nothing is written.
             update = "UPDATE " + table + " AS s SET data = " + mergedData("s") + ", key_order = " + mergedKeyOrder("s")
-                    + ", expires_at = $6, per_session_expiry_s = coalesce($7::integer, s.per_session_expiry_s)"
-                    + " WHERE s.id = $1 AND s.expires_at > $8";
-            // a new session: $8 created_at. It merges into a row that an update() of this new session created.
-            insert =
-                    "INSERT INTO " + table + " AS s (id, data, key_order, created_at, expires_at, per_session_expiry_s)"
-                            + " SELECT $1, " + mergedData("e") + ", " + mergedKeyOrder("e") + ", $8, $6, $7::integer"
-                            + " FROM (SELECT '{}'::jsonb AS data, '{}'::text[] AS key_order) e"
-                            + " ON CONFLICT (id) DO UPDATE SET data = " + mergedData("s") + ", key_order = "
-                            + mergedKeyOrder("s")
-                            + ", expires_at = $6, per_session_expiry_s = coalesce($7::integer, s.per_session_expiry_s)";
-            // regenerate: $8 now, $9 previous ID, $10 created_at and $11 isNew (a new session starts from nothing).
-            move = "WITH moved AS (DELETE FROM " + table + " WHERE id = $9 AND expires_at > $8"
-                    + " RETURNING data, key_order, created_at, per_session_expiry_s),"
-                    + " source AS (SELECT * FROM moved UNION ALL SELECT '{}'::jsonb, '{}'::text[], $10::timestamptz, NULL::integer"
-                    + " WHERE $11::boolean AND NOT EXISTS (SELECT FROM moved))"
-                    + " INSERT INTO " + table + " (id, data, key_order, created_at, expires_at, per_session_expiry_s)"
+                    + ", expires_at = $6, per_session_expiry_s = coalesce($7::integer, s.per_session_expiry_s),"
+                    + " anonymous = s.anonymous AND $8 WHERE s.id = $1 AND s.expires_at > $9";
+            // a new session: $9 created_at. It merges into a row that an update() of this new session created;
+            // "added" says whether it inserted one (xmax is 0 only in a row version that an INSERT wrote).
+            insert = "INSERT INTO " + table
+                    + " AS s (id, data, key_order, created_at, expires_at, per_session_expiry_s, anonymous)"
+                    + " SELECT $1, " + mergedData("e") + ", " + mergedKeyOrder("e") + ", $9, $6, $7::integer, $8"
+                    + " FROM (SELECT '{}'::jsonb AS data, '{}'::text[] AS key_order) e"
+                    + " ON CONFLICT (id) DO UPDATE SET data = " + mergedData("s") + ", key_order = "
+                    + mergedKeyOrder("s")
+                    + ", expires_at = $6, per_session_expiry_s = coalesce($7::integer, s.per_session_expiry_s),"
+                    + " anonymous = s.anonymous AND $8 RETURNING s.xmax = 0 AS added";
+            // regenerate: $9 now, $10 previous ID, $11 created_at and $12 isNew (a new session starts from nothing,
+            // and then "added" is true).
+            move = "WITH moved AS (DELETE FROM " + table + " WHERE id = $10 AND expires_at > $9"
+                    + " RETURNING data, key_order, created_at, per_session_expiry_s, anonymous),"
+                    + " source AS (SELECT * FROM moved UNION ALL SELECT '{}'::jsonb, '{}'::text[], $11::timestamptz,"
+                    + " NULL::integer, true WHERE $12::boolean AND NOT EXISTS (SELECT FROM moved))"
+                    + " INSERT INTO " + table
+                    + " (id, data, key_order, created_at, expires_at, per_session_expiry_s, anonymous)"
                     + " SELECT $1, " + mergedData("m") + ", " + mergedKeyOrder("m") + ", m.created_at, $6,"
-                    + " coalesce($7::integer, m.per_session_expiry_s) FROM source m"
+                    + " coalesce($7::integer, m.per_session_expiry_s), m.anonymous AND $8 FROM source m"
                     + " ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, key_order = EXCLUDED.key_order,"
                     + " created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,"
-                    + " per_session_expiry_s = EXCLUDED.per_session_expiry_s";
+                    + " per_session_expiry_s = EXCLUDED.per_session_expiry_s, anonymous = EXCLUDED.anonymous"
+                    + " RETURNING NOT EXISTS (SELECT FROM moved) AS added";
             delete = "DELETE FROM " + table + " WHERE id = $1";
 
-            createEmpty = "INSERT INTO " + table + " (id, created_at, expires_at, per_session_expiry_s)"
-                    + " VALUES ($1, $2, $3, $4::integer) ON CONFLICT (id) DO NOTHING";
+            createEmpty = "INSERT INTO " + table + " (id, created_at, expires_at, per_session_expiry_s, anonymous)"
+                    + " VALUES ($1, $2, $3, $4::integer, $5) ON CONFLICT (id) DO NOTHING";
             lockKey = "SELECT (data -> $2::text)::text AS value FROM " + table
                     + " WHERE id = $1 AND expires_at > $3 FOR UPDATE";
             setKey = "UPDATE " + table + " SET data = data || $4::jsonb,"

@@ -17,10 +17,10 @@ import java.util.regex.Pattern;
  * <pre>{@code
  * {"manager": "postgres",
  *  "postgres": {"url": "postgresql://app:secret@db:5432/app", "table": "sessions", "pool_size": 4,
- *               "sweep_interval": 600}}
+ *               "sweep_interval": 600, "max_sessions": 100000}}
  * }</pre>
  *
- * A record rather than a bean with fluent setters: four values, all checked once in the constructor, is all a
+ * A record rather than a bean with fluent setters: five values, all checked once in the constructor, is all a
  * sample needs. Every check throws {@link IllegalArgumentException} naming the key ({@code postgres.url}) and
  * never echoing the URL's password.
  *
@@ -30,15 +30,20 @@ import java.util.regex.Pattern;
  *     start-up when missing. Defaults to {@code sessions}
  * @param poolSize how many connections the one shared pool opens at most. Defaults to 4
  * @param sweepInterval how often expired rows are deleted, in whole seconds in JSON. Defaults to 10 minutes
+ * @param maxSessions the most live sessions the table holds: a new session beyond it evicts the least recently
+ *     written anonymous sessions, never a promoted (logged-in) one, and is refused with a 503 when only promoted
+ *     ones are left. Each application instance counts the rows it adds between sweeps, so instances sharing the
+ *     table can go over it together until the next sweep trims the table back. {@link #NO_LIMIT} ({@code null} or
+ *     absent in JSON) for no limit, the default
  */
-public record PostgresSessionOptions(String url, String table, int poolSize, Duration sweepInterval) {
+public record PostgresSessionOptions(String url, String table, int poolSize, Duration sweepInterval, long maxSessions) {
 
     /** The top-level JSON key whose object holds these options. */
     public static final String JSON_KEY = "postgres";
 
     /** The keys of the {@code postgres} object. */
-    public static final Set<String> KEYS =
-            Collections.unmodifiableSet(new LinkedHashSet<>(List.of("url", "table", "pool_size", "sweep_interval")));
+    public static final Set<String> KEYS = Collections.unmodifiableSet(
+            new LinkedHashSet<>(List.of("url", "table", "pool_size", "sweep_interval", "max_sessions")));
 
     /** Default table name. */
     public static final String DEFAULT_TABLE = "sessions";
@@ -46,6 +51,8 @@ public record PostgresSessionOptions(String url, String table, int poolSize, Dur
     public static final int DEFAULT_POOL_SIZE = 4;
     /** Default sweep interval. */
     public static final Duration DEFAULT_SWEEP_INTERVAL = Duration.ofMinutes(10);
+    /** The value of {@link #maxSessions()} that sets no limit. */
+    public static final long NO_LIMIT = Long.MAX_VALUE;
 
     private static final int MAX_POOL_SIZE = 1000;
     // Unquoted identifiers only: the name is put into SQL text, so nothing that needs quoting gets in. 40 characters
@@ -74,11 +81,15 @@ public record PostgresSessionOptions(String url, String table, int poolSize, Dur
             throw new IllegalArgumentException(
                     JSON_KEY + ".sweep_interval must be at least 1 second, got " + sweepInterval.toSeconds());
         }
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException(
+                    JSON_KEY + ".max_sessions must be at least 1, or null for no limit, got " + maxSessions);
+        }
     }
 
     /** Creates options for the database at {@code url}, with the defaults for everything else. */
     public static PostgresSessionOptions of(String url) {
-        return new PostgresSessionOptions(url, DEFAULT_TABLE, DEFAULT_POOL_SIZE, DEFAULT_SWEEP_INTERVAL);
+        return new PostgresSessionOptions(url, DEFAULT_TABLE, DEFAULT_POOL_SIZE, DEFAULT_SWEEP_INTERVAL, NO_LIMIT);
     }
 
     /**
@@ -96,17 +107,28 @@ public record PostgresSessionOptions(String url, String table, int poolSize, Dur
                 options.string("url", null),
                 options.string("table", DEFAULT_TABLE),
                 (int) poolSize,
-                options.seconds("sweep_interval", DEFAULT_SWEEP_INTERVAL));
+                options.seconds("sweep_interval", DEFAULT_SWEEP_INTERVAL),
+                json != null && json.getValue("max_sessions") != null ? options.integer("max_sessions", 0) : NO_LIMIT);
     }
 
     /** Returns a copy that keeps sessions in {@code table}. */
     public PostgresSessionOptions withTable(String table) {
-        return new PostgresSessionOptions(url, table, poolSize, sweepInterval);
+        return new PostgresSessionOptions(url, table, poolSize, sweepInterval, maxSessions);
     }
 
     /** Returns a copy that sweeps every {@code sweepInterval}. */
     public PostgresSessionOptions withSweepInterval(Duration sweepInterval) {
-        return new PostgresSessionOptions(url, table, poolSize, sweepInterval);
+        return new PostgresSessionOptions(url, table, poolSize, sweepInterval, maxSessions);
+    }
+
+    /** Returns a copy that keeps at most {@code maxSessions} live sessions ({@link #NO_LIMIT} for no limit). */
+    public PostgresSessionOptions withMaxSessions(long maxSessions) {
+        return new PostgresSessionOptions(url, table, poolSize, sweepInterval, maxSessions);
+    }
+
+    /** Returns whether {@link #maxSessions()} sets a limit. */
+    public boolean isBounded() {
+        return maxSessions != NO_LIMIT;
     }
 
     /** Returns these options as the JSON object under {@code postgres}, the URL's password masked, fit for a log. */
@@ -115,7 +137,8 @@ public record PostgresSessionOptions(String url, String table, int poolSize, Dur
                 .put("url", OptionsReader.withoutPassword(url))
                 .put("table", table)
                 .put("pool_size", poolSize)
-                .put("sweep_interval", sweepInterval.toSeconds());
+                .put("sweep_interval", sweepInterval.toSeconds())
+                .put("max_sessions", isBounded() ? maxSessions : null);
     }
 
     /** Returns the connect options the URL describes, with prepared statements cached per connection. */

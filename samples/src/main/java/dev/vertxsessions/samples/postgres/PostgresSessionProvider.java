@@ -28,6 +28,6 @@ public final class PostgresSessionProvider implements SessionBackendProvider {
     @Override
     public SessionBackend create(Vertx vertx, SessionConfig config, JsonObject options) {
         JsonObject own = OptionsReader.of(null, options, jsonKeys()).object(PostgresSessionOptions.JSON_KEY);
-        return PostgresSessionBackend.create(vertx, config.getClock(), PostgresSessionOptions.fromJson(own));
+        return PostgresSessionBackend.create(vertx, config, PostgresSessionOptions.fromJson(own));
     }
 }

@@ -370,12 +370,50 @@ class PostgresSessionBackendTest {
     }
 
     @Test
-    void stringsWithANulCharacter_failTheSaveAsJsonbRefusesThem() {
+    void valuesWithANulCharacter_failTheSaveAtOnce_namingTheKeyButNeverTheValue() throws Exception {
+        List<Object> values = List.of(
+                "secret\u0000",
+                List.of("fine", "secret\u0000"),
+                map("nested", map("deeper", "secret\u0000")),
+                map("key\u0000", "fine"));
+        for (Object value : values) {
+            Future<Boolean> saved = backend.save(put(ID, true, map("profile", value)));
+            // Failed before any I/O: the middleware, which saves when the headers go out, then answers 500 and sends
+            // no cookie instead of a success for a session that is not stored.
+            assertTrue(saved.failed(), "failed at once for " + value);
+            assertInstanceOf(SessionException.class, saved.cause());
+            assertFalse(saved.cause() instanceof SessionStoreUnavailableException, "a data error, not an outage");
+            assertEquals(
+                    "session value of key 'profile' contains U+0000, which PostgreSQL jsonb cannot store",
+                    saved.cause().getMessage());
+        }
+        Future<Boolean> badKey = backend.save(put(ID, true, map("pro\u0000file", 1)));
+        assertTrue(badKey.failed());
+        assertEquals(
+                "a session key contains U+0000, which PostgreSQL cannot store",
+                badKey.cause().getMessage());
+        assertEquals("0", psql("SELECT count(*) FROM " + table));
+    }
+
+    @Test
+    void update_toAValueWithANulCharacter_failsNamingTheKey_andChangesNothing() {
+        backend.save(put(ID, true, map("name", "Ada"))).await();
         Throwable failure = assertThrows(
                 Throwable.class,
-                () -> backend.save(put(ID, true, map("name", "a\u0000b"))).await());
+                () -> backend.update(put(ID, false, Map.of()), "name", value -> value + "\u0000secret")
+                        .await());
         assertInstanceOf(SessionException.class, failure);
-        assertFalse(failure instanceof SessionStoreUnavailableException, "a data error, not an outage: " + failure);
+        assertFalse(failure instanceof SessionStoreUnavailableException, "a data error, not an outage");
+        assertEquals(
+                "session value of key 'name' contains U+0000, which PostgreSQL jsonb cannot store",
+                failure.getMessage());
+        assertEquals(map("name", "Ada"), backend.load(ID).await().data());
+
+        Future<Object> badKey = backend.update(put(ID, false, Map.of()), "na\u0000me", value -> 1);
+        assertTrue(badKey.failed(), "failed at once");
+        assertEquals(
+                "a session key contains U+0000, which PostgreSQL cannot store",
+                badKey.cause().getMessage());
     }
 
     @Test
@@ -424,11 +462,12 @@ class PostgresSessionBackendTest {
                                 "key_order|ARRAY|NO",
                                 "created_at|timestamp with time zone|NO",
                                 "expires_at|timestamp with time zone|NO",
-                                "per_session_expiry_s|integer|YES")),
+                                "per_session_expiry_s|integer|YES",
+                                "anonymous|boolean|NO")),
                 psql("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '"
                         + table + "' ORDER BY ordinal_position"));
         assertEquals(
-                table + "_expires_at_idx|" + table + "_pkey",
+                table + "_anonymous_idx|" + table + "_expires_at_idx|" + table + "_pkey",
                 String.join(
                         "|",
                         psql("SELECT indexname FROM pg_indexes WHERE tablename = '" + table + "' ORDER BY 1")

@@ -59,7 +59,7 @@ class PostgresStartupTest {
     void misspelledKey_failsAtStartUpNamingItAndTheNearestKey(Vertx vertx) {
         assertEquals(
                 "unknown session config key 'postgres.urll' (did you mean 'url'?); known keys are postgres.url, "
-                        + "postgres.table, postgres.pool_size, postgres.sweep_interval",
+                        + "postgres.table, postgres.pool_size, postgres.sweep_interval, postgres.max_sessions",
                 configFailure(vertx, new JsonObject().put("urll", "postgresql://app:" + PASSWORD + "@127.0.0.1/app")));
     }
 
@@ -83,6 +83,12 @@ class PostgresStartupTest {
         assertEquals(
                 "postgres.sweep_interval must be at least 1 second, got 0",
                 configFailure(vertx, new JsonObject().put("url", url).put("sweep_interval", 0)));
+        assertEquals(
+                "postgres.max_sessions must be at least 1, or null for no limit, got 0",
+                configFailure(vertx, new JsonObject().put("url", url).put("max_sessions", 0)));
+        assertEquals(
+                "postgres.max_sessions must be a whole number, got a string",
+                configFailure(vertx, new JsonObject().put("url", url).put("max_sessions", "1000")));
         Throwable notAnObject = startFailure(
                 vertx,
                 new SessionConfig(new JsonObject().put("manager", "postgres").put("postgres", url)));
