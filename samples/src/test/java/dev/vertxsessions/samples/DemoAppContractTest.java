@@ -343,6 +343,8 @@ abstract class DemoAppContractTest {
         String loggedIn = browser.cookie(COOKIE);
         HttpResponse<Buffer> logout = browser.post("/logout");
         assertRedirect("/login?message=logged_out", logout);
+        // Empties Chromium's back-forward cache, which may keep a no-store page (samples/browser/check.sh).
+        assertEquals("\"cache\"", logout.getHeader("clear-site-data"));
         String expired = Browser.setCookie(logout, COOKIE);
         assertNotNull(expired, "logout did not expire the cookie");
         assertTrue(expired.startsWith(COOKIE + "=;"), expired);
