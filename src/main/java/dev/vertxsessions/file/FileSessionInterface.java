@@ -35,8 +35,16 @@ public final class FileSessionInterface implements SessionBackend {
     private final Map<SessionChanges, FileSessionStore.Written> written =
             Collections.synchronizedMap(new WeakHashMap<>());
 
+    /** Null when the backend was built around a store alone (tests). */
+    private final DirectoryHealth health;
+
     FileSessionInterface(FileSessionStore store) {
+        this(store, null);
+    }
+
+    private FileSessionInterface(FileSessionStore store, DirectoryHealth health) {
         this.store = store;
+        this.health = health;
     }
 
     /** Returns the factory of this backend with {@code options} (its directory is created at start-up if missing). */
@@ -51,13 +59,15 @@ public final class FileSessionInterface implements SessionBackend {
     }
 
     static FileSessionInterface create(Vertx vertx, FileSessionOptions options, Clock clock) {
-        return new FileSessionInterface(new FileSessionStore(
-                vertx,
-                options.getDirectory(),
-                options.getPrefix(),
-                options.getSweepInterval(),
-                new FileQuota(options.getMaxSessions(), options.getMaxBytes()),
-                clock));
+        return new FileSessionInterface(
+                new FileSessionStore(
+                        vertx,
+                        options.getDirectory(),
+                        options.getPrefix(),
+                        options.getSweepInterval(),
+                        new FileQuota(options.getMaxSessions(), options.getMaxBytes()),
+                        clock),
+                new DirectoryHealth(vertx.fileSystem(), options.getDirectory()));
     }
 
     @Override
@@ -118,6 +128,15 @@ public final class FileSessionInterface implements SessionBackend {
     @Override
     public Future<Void> start(SessionMetrics metrics) {
         return store.start(metrics);
+    }
+
+    /**
+     * Checks that the directory is a directory with at least 16 MiB free that takes a new file (a read-only mount
+     * or a file system out of inodes does not).
+     */
+    @Override
+    public Future<Void> checkHealth() {
+        return health == null ? Future.succeededFuture() : health.check();
     }
 
     @Override

@@ -2,13 +2,16 @@ package dev.vertxsessions.samples;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
+import dev.vertxsessions.health.SessionHealthChecks;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import java.net.BindException;
 import java.util.List;
 import java.util.Locale;
@@ -127,6 +130,10 @@ public final class DemoApp {
     static Router router(Vertx vertx, SessionMiddleware sessions) {
         Router router = Router.router(vertx);
         Pages.mountFavicon(router);
+        // Before the middleware: a health probe gets no session. 200 UP, or 503 DOWN with the store's reason.
+        router.get("/health")
+                .handler(HealthCheckHandler.createWithHealthChecks(
+                        SessionHealthChecks.register(HealthChecks.create(vertx), sessions)));
         router.route()
                 .handler(sessions)
                 .handler(BodyHandler.create(false).setBodyLimit(64 * 1024)) // no uploads

@@ -337,6 +337,20 @@ abstract class DemoAppContractTest {
     }
 
     @Test
+    void health_reportsTheSessionStoreUp_withoutASession() {
+        HttpResponse<Buffer> health = browser().get("/health");
+        assertEquals(200, health.statusCode());
+        assertEquals("UP", health.bodyAsJsonObject().getString("outcome"));
+        assertEquals(
+                "sessions",
+                health.bodyAsJsonObject()
+                        .getJsonArray("checks")
+                        .getJsonObject(0)
+                        .getString("id"));
+        assertNull(Browser.setCookie(health, COOKIE));
+    }
+
+    @Test
     void logout_clearsTheSessionAndExpiresTheCookie() {
         Browser browser = browser();
         logIn(browser, "alice", "wonderland");
