@@ -254,10 +254,12 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
         Future<SessionRecord> loading = pending == null
-                ? call(() -> backend.load(cookie))
-                : pending.done.transform(ar -> call(() -> ar.succeeded() && pending.changes != null
-                        ? backend.loadAfterSave(cookie, pending.changes)
-                        : backend.load(cookie)));
+                ? call("load", () -> backend.load(cookie))
+                : pending.done.transform(ar -> call(
+                        "load",
+                        () -> ar.succeeded() && pending.changes != null
+                                ? backend.loadAfterSave(cookie, pending.changes)
+                                : backend.load(cookie)));
         if (serverSide) {
             loading =
                     loading.compose(record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie));
@@ -273,7 +275,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     /** Loads the session a failed regenerate left under its previous ID, for a browser that got the new one. */
     private Future<SessionRecord> loadFailedMove(String id) {
         String previousId = failedMoves.take(id);
-        return previousId == null ? Future.succeededFuture() : call(() -> backend.load(previousId));
+        return previousId == null ? Future.succeededFuture() : call("load", () -> backend.load(previousId));
     }
 
     /**
@@ -482,7 +484,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private Future<Void> delete(RequestState state, Settings current) {
         List<Future<Void>> deletes = new ArrayList<>();
         for (String id : state.session.startDelete()) {
-            Future<Void> deleted = call(() -> backend.delete(id));
+            Future<Void> deleted = call("delete", () -> backend.delete(id));
             endedSessions.deleted(id, deleted, state);
             track(id, deleted, null);
             deletes.add(deleted);
@@ -502,9 +504,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         try {
             cookieValue = backend.cookieValue(changes);
             Future<?> after = state.followedMove;
-            saved = call(() -> after == null || after.isComplete()
-                            ? backend.save(changes)
-                            : after.transform(moved -> backend.save(changes)))
+            saved = call(
+                            "save",
+                            () -> after == null || after.isComplete()
+                                    ? backend.save(changes)
+                                    : after.transform(moved -> backend.save(changes)))
                     .map(stored -> {
                         if (!stored) {
                             metrics.conflict();
@@ -591,11 +595,21 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         return before.compose(v -> {
             SessionChanges context = session.updateContext();
-            return call(() -> backend.update(context, key, storable)).map(value -> {
+            return call("update", () -> backend.update(context, key, storable)).map(value -> {
                 session.updated(key, value, context);
                 return session.get(key);
             });
         });
+    }
+
+    /** Calls the backend as {@link #call(Supplier)} and reports the call's time to the metrics' listeners. */
+    private <T> Future<T> call(String operation, Supplier<Future<T>> call) {
+        if (!metrics.timesBackendCalls()) {
+            return call(call);
+        }
+        long start = System.nanoTime();
+        return call(call)
+                .andThen(done -> metrics.backendCalled(operation, done.succeeded(), System.nanoTime() - start));
     }
 
     /** Calls the backend: a call that throws fails the Future, and one that does not answer in time gives a 503. */
@@ -647,7 +661,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         BaseSessionInterface old = state.session;
         for (String id : old.startDelete()) {
-            Future<Void> deleted = call(() -> backend.delete(id));
+            Future<Void> deleted = call("delete", () -> backend.delete(id));
             endedSessions.deleted(id, deleted, state);
             track(id, deleted, null);
         }
