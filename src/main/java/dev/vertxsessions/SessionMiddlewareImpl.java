@@ -15,6 +15,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.CloseFuture;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.spi.tracing.VertxTracer;
 import io.vertx.ext.auth.User;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.Session;
@@ -146,6 +147,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private final EndedSessions endedSessions = new EndedSessions();
     private final Future<Void> ready;
 
+    /** Vert.x's tracer, or null when Vert.x runs without tracing. */
+    private final VertxTracer<?, ?> tracer;
+    /** The backend's name in spans: the manager's name, or "custom" for a factory set in code. */
+    private final String backendName;
+
     private final CloseFuture closedWith;
     private final Closeable closeHook = completion -> close().onComplete(completion);
     private Future<Void> closed;
@@ -165,6 +171,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         this.admission = new WriteAdmission(vertx);
         this.ready = call(() -> backend.start(metrics))
                 .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
+        this.tracer = vertx instanceof VertxInternal internal ? internal.tracer() : null;
+        this.backendName = settings.config.getManagerName() != null ? settings.config.getManagerName() : "custom";
         this.closedWith = closeFutureOf(vertx);
         if (closedWith != null) {
             closedWith.add(closeHook);
@@ -602,14 +610,23 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         });
     }
 
-    /** Calls the backend as {@link #call(Supplier)} and reports the call's time to the metrics' listeners. */
+    /**
+     * Calls the backend as {@link #call(Supplier)}, reports the call's time to the metrics' listeners and, when
+     * Vert.x runs with a tracer, makes the call a span of the request's trace ({@link BackendCallSpan}).
+     */
     private <T> Future<T> call(String operation, Supplier<Future<T>> call) {
+        Future<T> result;
+        if (tracer == null) {
+            result = call(call);
+        } else {
+            BackendCallSpan span = BackendCallSpan.start(tracer, backendName, operation);
+            result = call(call).andThen(done -> span.end(done.cause()));
+        }
         if (!metrics.timesBackendCalls()) {
-            return call(call);
+            return result;
         }
         long start = System.nanoTime();
-        return call(call)
-                .andThen(done -> metrics.backendCalled(operation, done.succeeded(), System.nanoTime() - start));
+        return result.andThen(done -> metrics.backendCalled(operation, done.succeeded(), System.nanoTime() - start));
     }
 
     /** Calls the backend: a call that throws fails the Future, and one that does not answer in time gives a 503. */
