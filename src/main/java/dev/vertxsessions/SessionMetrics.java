@@ -74,7 +74,11 @@ public final class SessionMetrics {
         return conflicts.sum();
     }
 
-    /** Returns how many saves were refused because the cookie would exceed the browser's limit. */
+    /**
+     * Returns how many saves were refused because the session was too large for its backend
+     * ({@link SessionTooLargeException}): a cookie over the browser's limit, a session file over
+     * {@code file_max_session_bytes}.
+     */
     public long oversizeRejections() {
         return oversizeRejections.sum();
     }
@@ -124,7 +128,7 @@ public final class SessionMetrics {
 
     void saveFailed(Throwable cause) {
         saveFailures.increment();
-        if (cause instanceof CookieTooLargeException) {
+        if (cause instanceof SessionTooLargeException) {
             oversizeRejections.increment();
         }
     }
