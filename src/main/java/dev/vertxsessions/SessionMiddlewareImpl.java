@@ -159,6 +159,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     SessionMiddlewareImpl(Vertx vertx, SessionConfig config) {
         this.vertx = vertx;
         this.settings = new Settings(config.frozenCopy());
+        this.backendName = settings.config.getManagerName() != null ? settings.config.getManagerName() : "custom";
         this.backend = BackendProviders.create(vertx, settings.config);
         if (backend == null) {
             throw new IllegalArgumentException("manager: the backend factory returned null instead of a backend");
@@ -170,9 +171,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         this.perKeyMerge = capabilities.contains(SessionBackend.Capability.PER_KEY_MERGE);
         this.admission = new WriteAdmission(vertx);
         this.ready = call(() -> backend.start(metrics))
-                .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
+                .onFailure(e -> LOG.log(Level.ERROR, "session backend " + backendName + " failed to start: " + e, e));
         this.tracer = vertx instanceof VertxInternal internal ? internal.tracer() : null;
-        this.backendName = settings.config.getManagerName() != null ? settings.config.getManagerName() : "custom";
         this.closedWith = closeFutureOf(vertx);
         if (closedWith != null) {
             closedWith.add(closeHook);
@@ -316,7 +316,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         if (loading.failed()) {
             Throwable cause = loading.cause();
             metrics.loadFailed();
-            LOG.log(Level.WARNING, "session could not be loaded: " + cause);
+            LOG.log(Level.WARNING, "session load failed (backend " + backendName + "): " + cause);
             ctx.fail(statusOf(cause), cause);
             return;
         }
@@ -378,9 +378,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             if (status < 500) {
                 response.setStatusCode(statusOf(saved.cause()));
             }
-            LOG.log(Level.WARNING, "session save failed, answering " + response.getStatusCode() + ": " + saved.cause());
+            LOG.log(
+                    Level.WARNING,
+                    "session save failed (backend " + backendName + "), answering " + response.getStatusCode() + ": "
+                            + saved.cause());
         } else {
-            saved.onFailure(e -> LOG.log(Level.WARNING, "session save failed after the response was sent: " + e));
+            saved.onFailure(e -> LOG.log(
+                    Level.WARNING,
+                    "session save failed (backend " + backendName + ") after the response was sent: " + e));
         }
         state.session.detach(afterHeaders);
         boolean cookieSent = state.cookieHeader != null && !state.cookieWrite.failed();

@@ -154,7 +154,8 @@ class SessionMiddlewareTest {
             assertTrue(
                     logged.stream()
                             .anyMatch(r -> r.getLevel().getName().equals("WARNING")
-                                    && r.getMessage().startsWith("session save failed, answering 503: ")),
+                                    && r.getMessage()
+                                            .startsWith("session save failed (backend custom), answering 503: ")),
                     logged.toString());
         }
     }
@@ -169,7 +170,9 @@ class SessionMiddlewareTest {
             synchronized (logged) {
                 return logged.stream()
                         .anyMatch(r -> r.getLevel().getName().equals("WARNING")
-                                && r.getMessage().startsWith("session save failed after the response was sent: "));
+                                && r.getMessage()
+                                        .startsWith(
+                                                "session save failed (backend custom) after the response was sent: "));
             }
         };
         Checkpoint warning = testContext.laxCheckpoint();

@@ -75,7 +75,7 @@ import java.util.function.Consumer;
 @SuppressWarnings("try") // the file locks are held for their blocks and need no reference in them
 final class FileQuota {
 
-    private static final System.Logger LOG = System.getLogger(FileQuota.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.vertxsessions.file");
     /** What an evictor returns for a file that is not to be evicted: a promoted session, or not a session file. */
     static final long KEPT = -1;
     /** What an evictor returns for a file whose stripe is locked now: it stays a candidate. */

@@ -89,7 +89,7 @@ import java.util.function.UnaryOperator;
  */
 final class FileSessionStore {
 
-    private static final System.Logger LOG = System.getLogger(FileSessionStore.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.vertxsessions.file");
     private static final int STRIPES = 1024;
     private static final String LOCK_FILE = ".vertx-sessions.lock";
     private static final String TEMP_PREFIX = ".tmp-";

@@ -34,7 +34,7 @@ import java.util.function.UnaryOperator;
  */
 public final class RedisSessionInterface implements SessionBackend {
 
-    private static final System.Logger LOG = System.getLogger(RedisSessionInterface.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.vertxsessions.redis");
 
     private final RedisSessionStore store;
 

@@ -134,7 +134,7 @@ import java.util.function.UnaryOperator;
  */
 final class RedisSessionStore {
 
-    private static final System.Logger LOG = System.getLogger(RedisSessionStore.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.vertxsessions.redis");
 
     /** Prefix of the hash field that holds one session key. */
     static final String DATA_FIELD = "k:";
