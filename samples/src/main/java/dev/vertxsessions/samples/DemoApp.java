@@ -4,10 +4,16 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.health.SessionHealthChecks;
 import dev.vertxsessions.micrometer.SessionMeters;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.exporter.logging.LoggingSpanExporter;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.healthchecks.HealthChecks;
@@ -19,6 +25,7 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
+import io.vertx.tracing.opentelemetry.OpenTelemetryTracingFactory;
 import java.net.BindException;
 import java.util.List;
 import java.util.Locale;
@@ -61,15 +68,7 @@ public final class DemoApp {
             return;
         }
         settings.warnings().forEach(warning -> System.err.println("WARNING: " + warning));
-        Vertx vertx = settings.prometheus()
-                ? Vertx.builder()
-                        .with(new VertxOptions()
-                                .setMetricsOptions(new MicrometerMetricsOptions()
-                                        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
-                                        .setEnabled(true)))
-                        .withMetrics(new MicrometerMetricsFactory())
-                        .build()
-                : Vertx.vertx();
+        Vertx vertx = vertx(settings);
         int instances = Runtime.getRuntime().availableProcessors();
         DemoApp app;
         try {
@@ -138,6 +137,28 @@ public final class DemoApp {
                 .map(id ->
                         new DemoApp(vertx, sessions, id, verticles.get(0).server.actualPort()))
                 .recover(failure -> sessions.close().transform(closed -> Future.failedFuture(failure)));
+    }
+
+    /** Builds Vert.x as the settings ask: with Micrometer metrics in Prometheus format, with OpenTelemetry tracing. */
+    static Vertx vertx(DemoSettings settings) {
+        VertxBuilder builder = Vertx.builder();
+        if (settings.prometheus()) {
+            builder.with(new VertxOptions()
+                            .setMetricsOptions(new MicrometerMetricsOptions()
+                                    .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
+                                    .setEnabled(true)))
+                    .withMetrics(new MicrometerMetricsFactory());
+        }
+        if (settings.tracing()) {
+            // Each finished span is printed as one line (OpenTelemetry's logging exporter, java.util.logging).
+            OpenTelemetry openTelemetry = OpenTelemetrySdk.builder()
+                    .setTracerProvider(SdkTracerProvider.builder()
+                            .addSpanProcessor(SimpleSpanProcessor.create(LoggingSpanExporter.create()))
+                            .build())
+                    .build();
+            builder.withTracer(new OpenTelemetryTracingFactory(openTelemetry));
+        }
+        return builder.build();
     }
 
     /**

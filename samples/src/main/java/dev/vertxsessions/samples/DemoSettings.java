@@ -43,6 +43,7 @@ import java.util.TreeSet;
  * SESSION_POSTGRES_MAX_SESSIONS  most live sessions of the postgres backend; beyond, anonymous sessions are
  *                        evicted (default 100000)
  * METRICS                prometheus to publish Vert.x's and the sessions' metrics at GET /metrics (default off)
+ * TRACING                log to print every request's OpenTelemetry spans, the sessions' included (default off)
  * </pre>
  *
  * An unset or empty variable takes its default. {@link #fromEnv} throws {@link IllegalArgumentException} naming
@@ -78,10 +79,17 @@ public final class DemoSettings {
     private final SessionConfig sessionConfig;
     private final List<String> warnings;
     private final boolean prometheus;
+    private final boolean tracing;
 
     private DemoSettings(
-            int port, Backend backend, SessionConfig sessionConfig, List<String> warnings, boolean prometheus) {
+            int port,
+            Backend backend,
+            SessionConfig sessionConfig,
+            List<String> warnings,
+            boolean prometheus,
+            boolean tracing) {
         this.prometheus = prometheus;
+        this.tracing = tracing;
         this.port = port;
         this.backend = backend;
         this.sessionConfig = sessionConfig;
@@ -250,17 +258,26 @@ public final class DemoSettings {
         if (metrics != null && !metrics.equals("prometheus")) {
             errors.add("METRICS must be prometheus (or unset), got " + quote(metrics));
         }
+        String tracing = value(env, "TRACING");
+        if (tracing != null && !tracing.equals("log")) {
+            errors.add("TRACING must be log (or unset), got " + quote(tracing));
+        }
 
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", errors));
         }
         config.setManager(backend == Backend.COOKIE ? "signed" : backend.name().toLowerCase(Locale.ROOT));
-        return new DemoSettings(port, backend, config, warnings, "prometheus".equals(metrics));
+        return new DemoSettings(port, backend, config, warnings, "prometheus".equals(metrics), "log".equals(tracing));
     }
 
     /** Returns whether the demo publishes metrics in Prometheus format at {@code GET /metrics}. */
     public boolean prometheus() {
         return prometheus;
+    }
+
+    /** Returns whether the demo prints every request's OpenTelemetry spans. */
+    public boolean tracing() {
+        return tracing;
     }
 
     /** Returns the HTTP port; 0 picks a free one. */

@@ -4,13 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
-import io.vertx.micrometer.MicrometerMetricsFactory;
-import io.vertx.micrometer.MicrometerMetricsOptions;
-import io.vertx.micrometer.VertxPrometheusOptions;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -21,16 +17,9 @@ class DemoMetricsTest {
 
     @Test
     void metricsEndpoint_showsSessionCountersAndBackendTimers_besideVertxHttpMetrics() {
-        // As DemoApp.main builds Vert.x for METRICS=prometheus.
-        Vertx vertx = Vertx.builder()
-                .with(new VertxOptions()
-                        .setMetricsOptions(new MicrometerMetricsOptions()
-                                .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
-                                .setEnabled(true)))
-                .withMetrics(new MicrometerMetricsFactory())
-                .build();
+        DemoSettings settings = DemoSettings.fromEnv(Map.of("METRICS", "prometheus"));
+        Vertx vertx = DemoApp.vertx(settings); // as DemoApp.main builds it
         try {
-            DemoSettings settings = DemoSettings.fromEnv(Map.of("METRICS", "prometheus"));
             DemoApp app = DemoApp.start(vertx, settings.sessionConfig(), 0, 1).await();
             WebClient client = WebClient.create(vertx);
             HttpResponse<?> first =
