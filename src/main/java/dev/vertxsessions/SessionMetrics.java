@@ -89,8 +89,9 @@ public final class SessionMetrics {
     }
 
     /**
-     * Returns how many sessions a backend deleted before their expiry to stay within its size limit (the file
-     * backend's {@code file_max_sessions} and {@code file_max_bytes}: always anonymous sessions).
+     * Returns how many sessions a backend deleted before their expiry to stay within its size limit: the file
+     * backend's quota ({@code file_max_sessions}, {@code file_max_bytes}) evicts anonymous sessions only; the memory
+     * backend evicts its least recently used sessions, anonymous ones first, promoted ones when no other is left.
      */
     public long evictions() {
         return evictions.sum();

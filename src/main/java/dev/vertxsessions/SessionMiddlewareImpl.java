@@ -602,7 +602,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         if (session.hasPendingChanges()) {
             if (state == null) {
                 return Future.failedFuture(new SessionException(
-                        "session has unsaved changes and its response was " + "sent: it cannot be updated"));
+                        "session has unsaved changes and its response was sent: it cannot be updated"));
             }
             before = finish(state, true, state.ctx.response().getStatusCode());
         }

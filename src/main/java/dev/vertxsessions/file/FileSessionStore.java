@@ -222,7 +222,7 @@ final class FileSessionStore {
             this.directory = directory.toRealPath();
             if (!Files.isWritable(this.directory)) {
                 throw new IllegalArgumentException("directory " + this.directory
-                        + " is not writable by this process: fix " + "its permissions or choose another directory");
+                        + " is not writable by this process: fix its permissions or choose another directory");
             }
             this.lockPath = this.directory.resolve(LOCK_FILE);
             this.lock = LOCKS.compute(lockPath, (path, shared) -> {

@@ -101,7 +101,7 @@ public class RedisSessionOptions {
     public RedisSessionOptions setKeyPrefix(String keyPrefix) {
         if (keyPrefix == null || keyPrefix.isEmpty()) {
             throw new IllegalArgumentException(
-                    "redis_key_prefix must not be empty: the Redis backend only touches keys " + "under it");
+                    "redis_key_prefix must not be empty: the Redis backend only touches keys under it");
         }
         this.keyPrefix = keyPrefix;
         return this;

@@ -559,9 +559,8 @@ final class RedisSessionStore {
                         return Future.succeededFuture(ar.result());
                     }
                     if (isLate(ar.cause())) {
-                        // Usually a call that really was late. If Redis's clock stepped, or this server's clock differs
-                        // from the
-                        // one sampled (a new master after a failover), the next call samples it again.
+                        // Usually a call that really was late. If Redis's clock stepped, or this server's clock
+                        // differs from the one sampled (a new master after a failover), the next call samples it again.
                         redisClock = null;
                     }
                     return Future.failedFuture(failure("run the " + script.name + " script", ar.cause()));

@@ -24,7 +24,7 @@ record WaitForReplicas(int replicas, Duration timeout) {
         if (replicas > 0 && timeout.toMillis() < 1) {
             // WAIT n 0 blocks until n replicas answered, however long that takes: never what a request wants.
             throw new IllegalArgumentException(
-                    "redis_wait_timeout_ms must be at least 1 when redis_wait_replicas is set, " + "got "
+                    "redis_wait_timeout_ms must be at least 1 when redis_wait_replicas is set, got "
                             + timeout.toMillis());
         }
     }

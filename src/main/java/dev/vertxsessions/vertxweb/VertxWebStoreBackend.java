@@ -286,7 +286,7 @@ public final class VertxWebStoreBackend implements SessionBackend {
         }
         if (future == null) {
             return Future.failedFuture(new SessionException(
-                    "the Vert.x-Web session store returned null instead of a " + "Future (" + operation + ")"));
+                    "the Vert.x-Web session store returned null instead of a Future (" + operation + ")"));
         }
         Promise<T> promise = Promise.promise();
         future.onComplete(ar -> {

@@ -63,7 +63,7 @@ public record PostgresSessionOptions(String url, String table, int poolSize, Dur
     public PostgresSessionOptions {
         if (url == null || url.isEmpty()) {
             throw new IllegalArgumentException(
-                    JSON_KEY + ".url is required, e.g. " + "postgresql://user:password@127.0.0.1:5432/database");
+                    JSON_KEY + ".url is required, e.g. postgresql://user:password@127.0.0.1:5432/database");
         }
         parseUrl(url);
         Objects.requireNonNull(table, "table");
