@@ -114,6 +114,14 @@ public interface SessionBackend {
         return Future.succeededFuture();
     }
 
+    /**
+     * Returns how many sessions the store holds when the backend knows without I/O (a count it keeps, e.g. the size
+     * of a map), or -1 when it does not; a metrics gauge reads it. Defaults to -1.
+     */
+    default long activeSessions() {
+        return -1;
+    }
+
     /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
     default Future<Void> close() {
         return Future.succeededFuture();

@@ -82,6 +82,12 @@ public interface SessionMiddleware extends SessionHandler {
      */
     Future<Void> checkHealth();
 
+    /**
+     * Returns how many sessions the backend holds when it counts them without I/O (the memory backend), or -1
+     * ({@link SessionBackend#activeSessions()}).
+     */
+    long activeSessions();
+
     /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
     SessionMetrics metrics();
 

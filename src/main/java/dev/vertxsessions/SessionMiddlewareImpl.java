@@ -202,6 +202,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
 
     @Override
+    public long activeSessions() {
+        return backend.activeSessions();
+    }
+
+    @Override
     public SessionMetrics metrics() {
         return metrics;
     }

@@ -261,4 +261,12 @@ public final class MemorySessionBackend implements SessionBackend {
     private static Object read(byte[] json) throws IOException {
         return JsonValues.MAPPER.readValue(json, Object.class);
     }
+
+    /** Returns how many sessions the map holds (expired ones included until they are read or evicted). */
+    @Override
+    public long activeSessions() {
+        synchronized (sessions) {
+            return sessions.size();
+        }
+    }
 }

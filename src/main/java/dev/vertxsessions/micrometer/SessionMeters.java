@@ -3,6 +3,7 @@ package dev.vertxsessions.micrometer;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionMiddleware;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -104,6 +105,13 @@ public final class SessionMeters {
                 "evictions",
                 "sessions evicted to stay within a size limit",
                 SessionMetrics::evictions);
+
+        if (middleware.activeSessions() >= 0) {
+            Gauge.builder(PREFIX + "active", middleware, SessionMiddleware::activeSessions)
+                    .description("sessions the store holds (backends that count them without I/O)")
+                    .tags(tags)
+                    .register(registry);
+        }
 
         Map<String, Timer> timers = new ConcurrentHashMap<>();
         metrics.addBackendCallListener((operation, succeeded, nanos) -> timers.computeIfAbsent(
