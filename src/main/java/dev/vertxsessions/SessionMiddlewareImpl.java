@@ -95,6 +95,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         Future<?> cookieWrite;
         /** A save of this request failed (e.g. an awaited commit()): an error answer then does not retry it. */
         boolean saveFailed;
+        /** A save of this request was refused by max_sessions_per_user: the response does not try it again. */
+        boolean refused;
         /** The ID the session was loaded under, and the position of {@link EndedSessions} before the load. */
         String loadedId;
 
@@ -444,6 +446,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             metrics.conflict(); // another request of this process logged the session out, or moved it
             return Future.succeededFuture();
         }
+        if (state.refused && (decision == SaveDecision.SAVE || decision == SaveDecision.MOVE)) {
+            return Future.succeededFuture(); // the login was refused: trying again would be refused again
+        }
         switch (decision) {
             case DELETE -> {
                 return delete(state, current);
@@ -553,6 +558,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             } else {
                 session.saveFailed(changes);
                 state.saveFailed = true;
+                state.refused |= ar.cause() instanceof SessionLimitException;
                 metrics.saveFailed(ar.cause());
             }
         });
