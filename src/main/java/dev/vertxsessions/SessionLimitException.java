@@ -14,4 +14,10 @@ public class SessionLimitException extends SessionException {
     public SessionLimitException(String message) {
         super(message);
     }
+
+    /** Returns the failure of a login refused at a limit of {@code max} sessions per user: what backends fail with. */
+    public static SessionLimitException atLimit(int max) {
+        return new SessionLimitException("this user holds " + max + " sessions already (max_sessions_per_user, "
+                + "policy refuse): log out elsewhere first; the login was not stored");
+    }
 }

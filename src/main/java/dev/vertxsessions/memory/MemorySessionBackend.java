@@ -23,7 +23,6 @@ import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -68,7 +67,7 @@ public final class MemorySessionBackend implements SessionBackend {
     /** Access order: the first entry is the least recently used. */
     private final LinkedHashMap<String, Entry> sessions = new LinkedHashMap<>(16, 0.75f, true);
     /** The user index: principal to the IDs of its sessions, changed only with {@link #sessions}, under its lock. */
-    private final HashMap<String, Set<String>> byPrincipal = new HashMap<>();
+    private final HashMap<String, Map<String, Entry>> byPrincipal = new HashMap<>();
 
     private long sweeperTimer = -1;
     private volatile SessionMetrics metrics;
@@ -154,12 +153,12 @@ public final class MemorySessionBackend implements SessionBackend {
             String newPrincipal = mergedPrincipal(oldPrincipal, changes);
             List<String> ended = List.of();
             if (newPrincipal != null && changes.maxSessionsPerUser() > 0) {
-                Set<String> ids = indexOf(newPrincipal);
-                boolean joins = !ids.contains(source) && !ids.contains(changes.id());
+                Map<String, Entry> ids = indexOf(newPrincipal);
+                boolean joins = !ids.containsKey(source) && !ids.containsKey(changes.id());
                 int surplus = ids.size() + 1 - changes.maxSessionsPerUser();
                 if (joins && surplus > 0) {
                     if (changes.refuseOverLimit()) {
-                        return Future.failedFuture(limitReached(changes.maxSessionsPerUser()));
+                        return Future.failedFuture(SessionLimitException.atLimit(changes.maxSessionsPerUser()));
                     }
                     ended = expiringFirst(ids).subList(0, surplus);
                 }
@@ -191,8 +190,8 @@ public final class MemorySessionBackend implements SessionBackend {
             entry.principal = newPrincipal;
             if (newPrincipal != null) {
                 byPrincipal
-                        .computeIfAbsent(newPrincipal, p -> new LinkedHashSet<>())
-                        .add(changes.id());
+                        .computeIfAbsent(newPrincipal, p -> new LinkedHashMap<>())
+                        .put(changes.id(), entry);
             }
             put(changes.id(), entry);
             return Future.succeededFuture(true);
@@ -212,27 +211,28 @@ public final class MemorySessionBackend implements SessionBackend {
         return stored;
     }
 
-    static SessionLimitException limitReached(int max) {
-        return new SessionLimitException("this user holds " + max + " sessions already (max_sessions_per_user, policy "
-                + "refuse): log out elsewhere first; the login was not stored");
-    }
-
-    /** Returns the live sessions of {@code principal}, dropping expired ones. Call with the lock held. */
-    private Set<String> indexOf(String principal) {
-        Set<String> ids = byPrincipal.get(principal);
+    /**
+     * Returns the live sessions of {@code principal} by ID, removing expired ones; reads the index only, so listing a
+     * user's sessions does not make them recently used. Call with the lock held.
+     */
+    private Map<String, Entry> indexOf(String principal) {
+        Map<String, Entry> ids = byPrincipal.get(principal);
         if (ids == null) {
-            return Set.of();
+            return Map.of();
         }
-        for (String id : new ArrayList<>(ids)) {
-            live(id);
+        long now = clock.millis();
+        for (Map.Entry<String, Entry> indexed : new ArrayList<>(ids.entrySet())) {
+            if (indexed.getValue().expiresAt <= now) {
+                remove(indexed.getKey());
+            }
         }
-        return byPrincipal.getOrDefault(principal, Set.of());
+        return byPrincipal.getOrDefault(principal, Map.of());
     }
 
-    /** Returns {@code ids} ordered by expiry, the one that expires first first. Call with the lock held. */
-    private List<String> expiringFirst(Set<String> ids) {
-        List<String> ordered = new ArrayList<>(ids);
-        ordered.sort(Comparator.comparingLong((String id) -> sessions.get(id).expiresAt));
+    /** Returns the IDs of {@code ids} ordered by expiry, the one that expires first first. */
+    private static List<String> expiringFirst(Map<String, Entry> ids) {
+        List<String> ordered = new ArrayList<>(ids.keySet());
+        ordered.sort(Comparator.comparingLong((String id) -> ids.get(id).expiresAt));
         return ordered;
     }
 
@@ -241,8 +241,8 @@ public final class MemorySessionBackend implements SessionBackend {
         if (principal == null) {
             return;
         }
-        Set<String> ids = byPrincipal.get(principal);
-        if (ids != null && ids.remove(id) && ids.isEmpty()) {
+        Map<String, Entry> ids = byPrincipal.get(principal);
+        if (ids != null && ids.remove(id) != null && ids.isEmpty()) {
             byPrincipal.remove(principal);
         }
     }
@@ -260,8 +260,9 @@ public final class MemorySessionBackend implements SessionBackend {
     public Future<List<SessionInfo>> sessionsOf(String principal) {
         synchronized (sessions) {
             List<SessionInfo> infos = new ArrayList<>();
-            for (String id : expiringFirst(indexOf(principal))) {
-                Entry entry = sessions.get(id);
+            Map<String, Entry> ids = indexOf(principal);
+            for (String id : expiringFirst(ids)) {
+                Entry entry = ids.get(id);
                 infos.add(new SessionInfo(id, principal, entry.createdAt, entry.expiresAt));
             }
             return Future.succeededFuture(infos);
@@ -272,7 +273,7 @@ public final class MemorySessionBackend implements SessionBackend {
     public Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
         synchronized (sessions) {
             List<String> deleted = new ArrayList<>();
-            for (String id : new ArrayList<>(indexOf(principal))) {
+            for (String id : new ArrayList<>(indexOf(principal).keySet())) {
                 if (!id.equals(exceptId)) {
                     remove(id);
                     deleted.add(id);

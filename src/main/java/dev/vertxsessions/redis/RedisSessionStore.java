@@ -436,11 +436,6 @@ final class RedisSessionStore {
                 });
     }
 
-    static SessionLimitException limitReached(int max) {
-        return new SessionLimitException("this user holds " + max + " sessions already (max_sessions_per_user, policy "
-                + "refuse): log out elsewhere first; the login was not stored");
-    }
-
     /**
      * Returns the TTL of a session's key: its time to live, plus {@code anonymous_expiry} for a promoted session,
      * so that every promoted key outlives every anonymous one (design note, "Eviction"). The session's own expiry is
@@ -557,7 +552,7 @@ final class RedisSessionStore {
                 .compose(response -> {
                     int status = response == null ? 0 : response.toInteger();
                     return status < 0
-                            ? Future.failedFuture(limitReached(changes.maxSessionsPerUser()))
+                            ? Future.failedFuture(SessionLimitException.atLimit(changes.maxSessionsPerUser()))
                             : Future.succeededFuture(status == 1);
                 })
                 .andThen(ar -> {

@@ -858,6 +858,7 @@ public abstract class BackendContractTest {
         assertEquals(indexed, live, "the index and the store disagree");
         assertEquals("bob", server.get("/whoami", bob).bodyAsString(), "another user's session ended");
 
+        clock.advance(Duration.ofSeconds(1));
         String next = loginAs(server, "alice", null); // sequentially: the session that expires first ends
         clock.advance(Duration.ofSeconds(1));
         String last = loginAs(server, "alice", null);
