@@ -7,9 +7,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -111,19 +113,25 @@ public class SessionConfig {
     }
 
     /**
-     * Creates options from JSON with the seed guide's keys. Throws {@link IllegalArgumentException} naming the key
-     * for an unknown key (one that neither the core nor any backend on the class path reads) or a value of the
-     * wrong type.
+     * Creates options from JSON with the seed guide's keys. Each key is also accepted in the camelCase form of
+     * Vert.x options ({@code sessionCookieName} or {@code cookieName}, {@code redisUrl}, {@code backendTimeoutMs})
+     * and in the upper case of environment variables ({@code SECRET_KEY}), never two forms of one key. Throws
+     * {@link IllegalArgumentException} naming the key for an unknown key (one that neither the core nor any backend
+     * on the class path reads), a key given twice, or a value of the wrong type.
      */
     public SessionConfig(JsonObject json) {
         Set<String> backendKeys = BackendProviders.jsonKeys();
-        for (String key : json.fieldNames()) {
+        for (String given : json.fieldNames()) {
+            String key = snakeCase(given);
             if (!JSON_KEYS.contains(key) && !backendKeys.contains(key)) {
                 Set<String> known = new LinkedHashSet<>(JSON_KEYS);
                 known.addAll(backendKeys);
-                throw new IllegalArgumentException("unknown session config key '" + key + "'" + suggestion(key, known)
+                throw new IllegalArgumentException("unknown session config key '" + given + "'" + suggestion(key, known)
                         + "; known keys are " + String.join(", ", known));
             }
+        }
+        json = canonicalKeys(json);
+        for (String key : json.fieldNames()) {
             if (!JSON_KEYS.contains(key)) {
                 backendOptions.put(key, json.getValue(key));
             }
@@ -161,6 +169,48 @@ public class SessionConfig {
             setUserLimitPolicy(UserLimitPolicy.of(string(json, "max_sessions_per_user_policy")));
         }
         if (json.containsKey("manager")) setManager(string(json, "manager"));
+    }
+
+    /** Vert.x's names for three cookie settings whose snake_case keys the seed guide spells differently. */
+    private static final Map<String, String> VERTX_NAMES = Map.of(
+            "cookieName", "session_cookie_name",
+            "cookieHttpOnly", "cookie_httponly",
+            "cookieSameSite", "cookie_samesite");
+
+    /** Returns {@code json} with every key in its snake_case form; two forms of one key are refused. */
+    private static JsonObject canonicalKeys(JsonObject json) {
+        JsonObject canonical = new JsonObject();
+        Map<String, String> given = new HashMap<>();
+        for (String key : json.fieldNames()) {
+            String snake = snakeCase(key);
+            String earlier = given.putIfAbsent(snake, key);
+            if (earlier != null) {
+                throw new IllegalArgumentException("session config key '" + snake + "' is given twice, as '" + earlier
+                        + "' and as '" + key + "'; keep one");
+            }
+            canonical.put(snake, json.getValue(key));
+        }
+        return canonical;
+    }
+
+    /** {@code redisUrl} and {@code REDIS_URL} give {@code redis_url}; snake_case keys are kept as they are. */
+    static String snakeCase(String key) {
+        if (VERTX_NAMES.containsKey(key)) {
+            return VERTX_NAMES.get(key);
+        }
+        if (key.equals(key.toUpperCase(Locale.ROOT))) {
+            return key.toLowerCase(Locale.ROOT);
+        }
+        StringBuilder snake = new StringBuilder(key.length() + 4);
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (Character.isUpperCase(c)) {
+                snake.append('_').append(Character.toLowerCase(c));
+            } else {
+                snake.append(c);
+            }
+        }
+        return snake.toString();
     }
 
     /**

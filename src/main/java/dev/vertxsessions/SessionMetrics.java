@@ -1,6 +1,8 @@
 package dev.vertxsessions;
 
 import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -72,7 +74,11 @@ public final class SessionMetrics {
         return conflicts.sum();
     }
 
-    /** Returns how many saves were refused because the cookie would exceed the browser's limit. */
+    /**
+     * Returns how many saves were refused because the session was too large for its backend
+     * ({@link SessionTooLargeException}): a cookie over the browser's limit, a session file over
+     * {@code file_max_session_bytes}.
+     */
     public long oversizeRejections() {
         return oversizeRejections.sum();
     }
@@ -122,7 +128,7 @@ public final class SessionMetrics {
 
     void saveFailed(Throwable cause) {
         saveFailures.increment();
-        if (cause instanceof CookieTooLargeException) {
+        if (cause instanceof SessionTooLargeException) {
             oversizeRejections.increment();
         }
     }
@@ -155,5 +161,34 @@ public final class SessionMetrics {
     /** Counts a session a backend deleted to stay within its size limit (see {@link #evictions()}). */
     public void recordEviction() {
         evictions.increment();
+    }
+
+    // ------------------------------------------------------------------ timings of backend calls
+
+    private final List<BackendCallListener> backendCallListeners = new CopyOnWriteArrayList<>();
+
+    /** Receives the duration and outcome of each backend call of the middleware: load, save, update, delete. */
+    @FunctionalInterface
+    public interface BackendCallListener {
+        /** Called once per call, on the thread that completed it, with its wall-clock time in nanoseconds. */
+        void called(String operation, boolean succeeded, long nanos);
+    }
+
+    /**
+     * Adds a listener of backend call timings ({@code SessionMeters} records them as Micrometer timers). With none,
+     * the middleware does not read the clock for them.
+     */
+    public void addBackendCallListener(BackendCallListener listener) {
+        backendCallListeners.add(listener);
+    }
+
+    boolean timesBackendCalls() {
+        return !backendCallListeners.isEmpty();
+    }
+
+    void backendCalled(String operation, boolean succeeded, long nanos) {
+        for (BackendCallListener listener : backendCallListeners) {
+            listener.called(operation, succeeded, nanos);
+        }
     }
 }

@@ -15,6 +15,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.CloseFuture;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.spi.tracing.VertxTracer;
 import io.vertx.ext.auth.User;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.Session;
@@ -154,6 +155,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private final EndedSessions endedSessions = new EndedSessions();
     private final Future<Void> ready;
 
+    /** Vert.x's tracer, or null when Vert.x runs without tracing. */
+    private final VertxTracer<?, ?> tracer;
+    /** The backend's name in spans: the manager's name, or "custom" for a factory set in code. */
+    private final String backendName;
+
     private final CloseFuture closedWith;
     private final Closeable closeHook = completion -> close().onComplete(completion);
     private Future<Void> closed;
@@ -181,6 +187,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         this.admission = new WriteAdmission(vertx);
         this.ready = call(() -> backend.start(metrics))
                 .onFailure(e -> LOG.log(Level.ERROR, "session backend failed to start: " + e, e));
+        this.tracer = vertx instanceof VertxInternal internal ? internal.tracer() : null;
+        this.backendName = settings.config.getManagerName() != null ? settings.config.getManagerName() : "custom";
         this.closedWith = closeFutureOf(vertx);
         if (closedWith != null) {
             closedWith.add(closeHook);
@@ -270,10 +278,12 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
         Future<SessionRecord> loading = pending == null
-                ? call(() -> backend.load(cookie))
-                : pending.done.transform(ar -> call(() -> ar.succeeded() && pending.changes != null
-                        ? backend.loadAfterSave(cookie, pending.changes)
-                        : backend.load(cookie)));
+                ? call("load", () -> backend.load(cookie))
+                : pending.done.transform(ar -> call(
+                        "load",
+                        () -> ar.succeeded() && pending.changes != null
+                                ? backend.loadAfterSave(cookie, pending.changes)
+                                : backend.load(cookie)));
         if (serverSide) {
             loading =
                     loading.compose(record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie));
@@ -289,7 +299,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     /** Loads the session a failed regenerate left under its previous ID, for a browser that got the new one. */
     private Future<SessionRecord> loadFailedMove(String id) {
         String previousId = failedMoves.take(id);
-        return previousId == null ? Future.succeededFuture() : call(() -> backend.load(previousId));
+        return previousId == null ? Future.succeededFuture() : call("load", () -> backend.load(previousId));
     }
 
     /**
@@ -519,7 +529,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private Future<Void> delete(RequestState state, Settings current) {
         List<Future<Void>> deletes = new ArrayList<>();
         for (String id : state.session.startDelete()) {
-            Future<Void> deleted = call(() -> backend.delete(id));
+            Future<Void> deleted = call("delete", () -> backend.delete(id));
             endedSessions.deleted(id, deleted, state);
             track(id, deleted, null);
             deletes.add(deleted);
@@ -539,9 +549,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         try {
             cookieValue = backend.cookieValue(changes);
             Future<?> after = state.followedMove;
-            saved = call(() -> after == null || after.isComplete()
-                            ? backend.save(changes)
-                            : after.transform(moved -> backend.save(changes)))
+            saved = call(
+                            "save",
+                            () -> after == null || after.isComplete()
+                                    ? backend.save(changes)
+                                    : after.transform(moved -> backend.save(changes)))
                     .map(stored -> {
                         if (!stored) {
                             metrics.conflict();
@@ -629,11 +641,30 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         return before.compose(v -> {
             SessionChanges context = session.updateContext();
-            return call(() -> backend.update(context, key, storable)).map(value -> {
+            return call("update", () -> backend.update(context, key, storable)).map(value -> {
                 session.updated(key, value, context);
                 return session.get(key);
             });
         });
+    }
+
+    /**
+     * Calls the backend as {@link #call(Supplier)}, reports the call's time to the metrics' listeners and, when
+     * Vert.x runs with a tracer, makes the call a span of the request's trace ({@link BackendCallSpan}).
+     */
+    private <T> Future<T> call(String operation, Supplier<Future<T>> call) {
+        Future<T> result;
+        if (tracer == null) {
+            result = call(call);
+        } else {
+            BackendCallSpan span = BackendCallSpan.start(tracer, backendName, operation);
+            result = call(call).andThen(done -> span.end(done.cause()));
+        }
+        if (!metrics.timesBackendCalls()) {
+            return result;
+        }
+        long start = System.nanoTime();
+        return result.andThen(done -> metrics.backendCalled(operation, done.succeeded(), System.nanoTime() - start));
     }
 
     /** Calls the backend: a call that throws fails the Future, and one that does not answer in time gives a 503. */
@@ -753,7 +784,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         BaseSessionInterface old = state.session;
         for (String id : old.startDelete()) {
-            Future<Void> deleted = call(() -> backend.delete(id));
+            Future<Void> deleted = call("delete", () -> backend.delete(id));
             endedSessions.deleted(id, deleted, state);
             track(id, deleted, null);
         }

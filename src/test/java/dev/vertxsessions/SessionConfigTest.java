@@ -143,6 +143,39 @@ class SessionConfigTest {
     }
 
     @Test
+    void camelCaseAndEnvironmentKeys_setTheSameOptions() {
+        SessionConfig config = new SessionConfig(new JsonObject()
+                .put("secretKey", SECRET)
+                .put("cookieName", "sid")
+                .put("cookieSameSite", "strict")
+                .put("cookieHttpOnly", false)
+                .put("backendTimeoutMs", 2500)
+                .put("ANONYMOUS_EXPIRY", 600)
+                .put("manager", "redis")
+                .put("redisUrl", "redis://127.0.0.1:6390"));
+        assertEquals("sid", config.getCookieName());
+        assertEquals("strict", config.getCookieSameSite());
+        assertFalse(config.isCookieHttpOnly());
+        assertEquals(Duration.ofMillis(2500), config.getBackendTimeout());
+        assertEquals(Duration.ofSeconds(600), config.getAnonymousExpiry());
+        assertEquals(new JsonObject().put("redis_url", "redis://127.0.0.1:6390"), config.getBackendOptions());
+        assertEquals("sid", new SessionConfig(new JsonObject().put("sessionCookieName", "sid")).getCookieName());
+    }
+
+    @Test
+    void oneKeyInTwoForms_isRefused_andACamelCaseTypoIsNamedAsWritten() {
+        assertEquals(
+                "session config key 'session_cookie_name' is given twice, as 'session_cookie_name' and as "
+                        + "'cookieName'; keep one",
+                failure(() -> new SessionConfig(
+                        new JsonObject().put("session_cookie_name", "a").put("cookieName", "b"))));
+        String message = failure(() -> new SessionConfig(new JsonObject().put("cookieSamsite", "lax")));
+        assertTrue(
+                message.startsWith("unknown session config key 'cookieSamsite' (did you mean 'cookie_samesite'?)"),
+                message);
+    }
+
+    @Test
     void wrongTypes_failNamingTheKey() {
         assertEquals(
                 "expiry must be a whole number, got a string",

@@ -5,6 +5,7 @@ import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
+import dev.vertxsessions.SessionTooLargeException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
@@ -25,7 +26,9 @@ import java.util.function.UnaryOperator;
  * new version, never a mix), merge per key under a lock that other processes sharing the directory respect, and
  * never bring back a session that a logout deleted. Expired files are treated as absent, deleted when read, and
  * swept periodically ({@code sweep_interval}). An optional quota ({@code file_max_sessions}, {@code file_max_bytes})
- * evicts the oldest anonymous sessions, never a promoted one. Reads and locked writes run on a dedicated worker
+ * evicts the oldest anonymous sessions, never a promoted one, and holds for the directory, whichever processes share
+ * it. A session file is at most {@code file_max_session_bytes}: a larger entry reads as absent, a larger session fails
+ * its save with {@link SessionTooLargeException}. Reads and locked writes run on a dedicated worker
  * pool; reads take no lock. The design note at the top of {@code FileSessionStore.java} explains the mechanism.
  */
 public final class FileSessionInterface implements SessionBackend {
@@ -35,8 +38,16 @@ public final class FileSessionInterface implements SessionBackend {
     private final Map<SessionChanges, FileSessionStore.Written> written =
             Collections.synchronizedMap(new WeakHashMap<>());
 
+    /** Null when the backend was built around a store alone (tests). */
+    private final DirectoryHealth health;
+
     FileSessionInterface(FileSessionStore store) {
+        this(store, null);
+    }
+
+    private FileSessionInterface(FileSessionStore store, DirectoryHealth health) {
         this.store = store;
+        this.health = health;
     }
 
     /** Returns the factory of this backend with {@code options} (its directory is created at start-up if missing). */
@@ -51,13 +62,9 @@ public final class FileSessionInterface implements SessionBackend {
     }
 
     static FileSessionInterface create(Vertx vertx, FileSessionOptions options, Clock clock) {
-        return new FileSessionInterface(new FileSessionStore(
-                vertx,
-                options.getDirectory(),
-                options.getPrefix(),
-                options.getSweepInterval(),
-                new FileQuota(options.getMaxSessions(), options.getMaxBytes()),
-                clock));
+        return new FileSessionInterface(
+                new FileSessionStore(vertx, options, clock),
+                new DirectoryHealth(vertx.fileSystem(), options.getDirectory()));
     }
 
     @Override
@@ -95,8 +102,14 @@ public final class FileSessionInterface implements SessionBackend {
         return new SessionRecord(id, stored.data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
     }
 
+    /** Fails at once, with {@link SessionTooLargeException}, a session that needs a file over its size limit. */
     @Override
     public Future<Boolean> save(SessionChanges changes) {
+        try {
+            store.checkSize(changes);
+        } catch (SessionTooLargeException e) {
+            return Future.failedFuture(e);
+        }
         return store.write(changes).map(write -> {
             if (write == null) {
                 return false;
@@ -119,6 +132,20 @@ public final class FileSessionInterface implements SessionBackend {
     @Override
     public Future<Void> start(SessionMetrics metrics) {
         return store.start(metrics);
+    }
+
+    /**
+     * Checks that the directory is a directory with at least 16 MiB free that takes a new file (a read-only mount
+     * or a file system out of inodes does not).
+     */
+    @Override
+    public Future<Void> checkHealth() {
+        return health == null ? Future.succeededFuture() : health.check();
+    }
+
+    /** Completes when the quota's start-up scan of the directory has ended (for tests). */
+    Future<Void> startupScan() {
+        return store.startupScan();
     }
 
     @Override

@@ -12,19 +12,26 @@ import java.util.Set;
 
 /**
  * Options of the file backend, with the seed's JSON keys {@code directory}, {@code prefix} and
- * {@code sweep_interval}, and an optional quota: {@code file_max_sessions} and {@code file_max_bytes}.
+ * {@code sweep_interval}, an optional quota: {@code file_max_sessions} and {@code file_max_bytes}, and the size of
+ * the largest session file, {@code file_max_session_bytes}.
  */
 public class FileSessionOptions {
 
     /** The JSON keys of these options. */
-    public static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(
-            List.of("directory", "prefix", "sweep_interval", "file_max_sessions", "file_max_bytes")));
+    public static final Set<String> JSON_KEYS = Collections.unmodifiableSet(new LinkedHashSet<>(List.of(
+            "directory", "prefix", "sweep_interval", "file_max_sessions", "file_max_bytes", "file_max_session_bytes")));
+
+    /** The default of {@link #setMaxSessionBytes(int)}: 1 MiB. */
+    public static final int DEFAULT_MAX_SESSION_BYTES = 1 << 20;
+
+    private static final int MIN_SESSION_BYTES = 4096;
 
     private Path directory = Path.of("sessions");
     private String prefix = "session_";
     private Duration sweepInterval = Duration.ofMinutes(10);
     private long maxSessions = Long.MAX_VALUE;
     private long maxBytes = Long.MAX_VALUE;
+    private int maxSessionBytes = DEFAULT_MAX_SESSION_BYTES;
 
     /** Creates options with the defaults. */
     public FileSessionOptions() {}
@@ -36,6 +43,7 @@ public class FileSessionOptions {
         sweepInterval = other.sweepInterval;
         maxSessions = other.maxSessions;
         maxBytes = other.maxBytes;
+        maxSessionBytes = other.maxSessionBytes;
     }
 
     /** Creates options from JSON; throws {@link IllegalArgumentException} naming the key for a bad value. */
@@ -59,6 +67,13 @@ public class FileSessionOptions {
         if (options.has("file_max_bytes") && json.getValue("file_max_bytes") != null) {
             setMaxBytes(options.integer("file_max_bytes", 0));
         }
+        if (options.has("file_max_session_bytes")) {
+            long value = options.integer("file_max_session_bytes", maxSessionBytes);
+            if (value < MIN_SESSION_BYTES || value > SessionFileLayout.MAX_FILE_BYTES) {
+                throw maxSessionBytesInvalid(value);
+            }
+            setMaxSessionBytes((int) value);
+        }
     }
 
     /** Returns these options as JSON. */
@@ -68,7 +83,8 @@ public class FileSessionOptions {
                 .put("prefix", prefix)
                 .put("sweep_interval", sweepInterval.toSeconds())
                 .put("file_max_sessions", maxSessions == Long.MAX_VALUE ? null : maxSessions)
-                .put("file_max_bytes", maxBytes == Long.MAX_VALUE ? null : maxBytes);
+                .put("file_max_bytes", maxBytes == Long.MAX_VALUE ? null : maxBytes)
+                .put("file_max_session_bytes", maxSessionBytes);
     }
 
     /** Returns the directory of the session files. */
@@ -129,7 +145,8 @@ public class FileSessionOptions {
      * Sets the most session files the directory may hold (JSON {@code file_max_sessions}; null for no limit). A new
      * session beyond it evicts the least recently written anonymous sessions (never a promoted one: regenerated, or
      * holding a Vert.x-Web user); when none is left, the request gets a 503. A login moves a file, so it needs no
-     * room. Counted by this process (see README). Defaults to no limit.
+     * room. The count is kept in the directory, so it holds for every process and server sharing the directory: give
+     * them all the same limits (see README). Defaults to no limit.
      */
     public FileSessionOptions setMaxSessions(long maxSessions) {
         if (maxSessions < 1) {
@@ -157,5 +174,30 @@ public class FileSessionOptions {
         }
         this.maxBytes = maxBytes;
         return this;
+    }
+
+    /** Returns the size of the largest session file, in bytes. */
+    public int getMaxSessionBytes() {
+        return maxSessionBytes;
+    }
+
+    /**
+     * Sets the size of the largest session file, in bytes (JSON {@code file_max_session_bytes}), from 4096 to
+     * 134217728. A larger file in the directory reads as absent (a fresh session) without being read; a save that
+     * would need a larger file fails with {@link dev.vertxsessions.SessionTooLargeException} (a 500 when it fails
+     * before the response). A session file holds two copies of the session, so a session's JSON may take up to about
+     * half of it. Defaults to 1048576 (1 MiB).
+     */
+    public FileSessionOptions setMaxSessionBytes(int maxSessionBytes) {
+        if (maxSessionBytes < MIN_SESSION_BYTES || maxSessionBytes > SessionFileLayout.MAX_FILE_BYTES) {
+            throw maxSessionBytesInvalid(maxSessionBytes);
+        }
+        this.maxSessionBytes = maxSessionBytes;
+        return this;
+    }
+
+    private static IllegalArgumentException maxSessionBytesInvalid(long value) {
+        return new IllegalArgumentException("file_max_session_bytes must be from " + MIN_SESSION_BYTES + " to "
+                + SessionFileLayout.MAX_FILE_BYTES + " (bytes of the largest session file), got " + value);
     }
 }

@@ -5,6 +5,7 @@ import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
+import dev.vertxsessions.SessionTooLargeException;
 import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
@@ -29,10 +30,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -69,20 +67,25 @@ import java.util.function.UnaryOperator;
  *
  * A hostile directory: whoever can create entries in the directory can delete sessions, but must not make this
  * class hang, fill the heap, serve a file from elsewhere or create one elsewhere. An entry is opened only when
- * lstat says it is a regular file of at most SessionFileLayout.MAX_FILE_BYTES, opened with NOFOLLOW_LINKS, and read
- * only up to the size of what was opened (fstat through the channel), in the reads, the writes and the sweeper
- * alike. Links, FIFOs, devices and oversize files read as absent (a write replaces them by a rename, the sweeper
- * leaves them); a directory fails, as before, since no rename can replace it. Java cannot open with O_NONBLOCK, so
- * a FIFO swapped in between the check and a read's open blocks that one worker thread until someone writes to it:
- * an accepted race, which only who can already delete every session can win, at the cost of one thread per win.
- * Writes open read-write, which does not block on a FIFO (Linux). Reads run these checks on the store's worker
- * pool, no longer through Vert.x's readFile, which follows links and has no size limit; they still take no lock,
- * but share the pool's threads with locked writes. A lock file that is not a regular file fails start-up: opened
- * through a link, it would create or lock a file elsewhere.
+ * lstat says it is a regular file of at most file_max_session_bytes (1 MiB by default), opened with NOFOLLOW_LINKS,
+ * and read only when what was opened (fstat through the channel) is within that limit too, in the reads, the writes,
+ * the sweeper and the quota's evictions alike. Links, FIFOs, devices and oversize files read as absent (a write
+ * replaces them by a rename, the sweeper leaves them); a directory fails, as before, since no rename can replace
+ * it. Java cannot open with O_NONBLOCK, so a FIFO swapped in between the check and a read's open blocks that one
+ * worker thread until someone writes to it: an accepted race, which only who can already delete every session can
+ * win, at the cost of one thread per win. Writes open read-write, which does not block on a FIFO (Linux). Reads run
+ * these checks on the store's worker pool, no longer through Vert.x's readFile, which follows links and has no size
+ * limit; they still take no lock, but share the pool's threads with locked writes. A lock file (or quota file) that
+ * is not a regular file fails start-up: opened through a link, it would create or lock a file elsewhere.
  *
- * Quota (file_max_sessions, file_max_bytes): a locked write that adds a file or makes one longer first asks
- * FileQuota for room, which may evict the oldest anonymous sessions under their own stripe locks (tryLock, never
- * waiting); FileQuota's design note explains it.
+ * Size: a save whose session needs a file larger than file_max_session_bytes fails with SessionTooLargeException,
+ * at once when the session as the request holds it is too large (checkSize, before the response), else in the
+ * locked write, before anything is written.
+ *
+ * Quota (file_max_sessions, file_max_bytes): a locked write that changes the directory's files first asks FileQuota
+ * for room (admit), which may evict the oldest anonymous sessions under their own stripe locks (tryLock, never
+ * waiting), and deletions are counted there too; FileQuota's design note explains it. A session file's length tells
+ * a promoted session from an anonymous one (SessionFileLayout), so every write sets or clears that mark.
  */
 final class FileSessionStore {
 
@@ -152,16 +155,26 @@ final class FileSessionStore {
         }
     }
 
-    /** A session file opened for a locked write: its current content (null when absent) and where it is. */
+    /**
+     * A session file opened for a locked write: its current content (null when absent) and where it is, and the
+     * length of the regular file its name holds (-1 for none), opened or not.
+     */
     private static final class Current implements AutoCloseable {
         final FileChannel channel;
         final SessionFileLayout.Version version;
         final Stored stored;
+        final long length;
 
-        Current(FileChannel channel, SessionFileLayout.Version version, Stored stored) {
+        Current(FileChannel channel, SessionFileLayout.Version version, Stored stored, long length) {
             this.channel = channel;
             this.version = version;
             this.stored = stored;
+            this.length = length;
+        }
+
+        /** Returns the length the quota counts for the file, or -1 when there is none. */
+        long countedLength() {
+            return length < 0 ? -1 : SessionFileLayout.countedLength(length);
         }
 
         @Override
@@ -179,19 +192,24 @@ final class FileSessionStore {
 
     private final Path lockPath;
     private final String prefix;
+    private final int maxSessionBytes;
     private final Clock clock;
-    private final FileQuota quota;
     private final SharedLock lock;
     private final WorkerExecutor workers;
+    /** Null without a limit. */
+    private final FileQuota quota;
+
+    private final FileQuota.Host quotaHost;
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile SessionMetrics metrics;
     private final long sweeperTimer;
 
-    FileSessionStore(Vertx vertx, Path directory, String prefix, Duration sweepInterval, FileQuota quota, Clock clock) {
+    FileSessionStore(Vertx vertx, FileSessionOptions options, Clock clock) {
         this.vertx = vertx;
-        this.prefix = prefix;
+        this.prefix = options.getPrefix();
+        this.maxSessionBytes = options.getMaxSessionBytes();
         this.clock = clock;
-        this.quota = quota;
+        Path directory = options.getDirectory();
         boolean posix = directory.getFileSystem().supportedFileAttributeViews().contains("posix");
         this.privateFile = posix
                 ? new FileAttribute<?>[] {
@@ -226,6 +244,21 @@ final class FileSessionStore {
                     e);
         }
         this.workers = vertx.createSharedWorkerExecutor("vertx-sessions-files", 16);
+        FileQuota.Limits limits = new FileQuota.Limits(options.getMaxSessions(), options.getMaxBytes());
+        if (limits.maxSessions() < Long.MAX_VALUE || limits.maxBytes() < Long.MAX_VALUE) {
+            try {
+                this.quota = FileQuota.acquire(this.directory, prefix, privateFile);
+            } catch (RuntimeException e) {
+                releaseLock();
+                workers.close();
+                throw e;
+            }
+            this.quotaHost = new FileQuota.Host(workers, this::tryEvict, limits);
+        } else {
+            this.quota = null;
+            this.quotaHost = null;
+        }
+        Duration sweepInterval = options.getSweepInterval();
         this.sweeperTimer = sweepInterval.isZero() ? -1 : vertx.setPeriodic(sweepInterval.toMillis(), id -> sweep());
     }
 
@@ -276,20 +309,29 @@ final class FileSessionStore {
     }
 
     /**
-     * Hands the store the middleware's counters and, with a quota, fills its index from the directory (on the
-     * worker pool; expired files are left to the sweeper and not counted).
+     * Hands the store the middleware's counters and, with a quota, joins the directory's count; the quota's scan of
+     * the directory goes on in the background.
      */
     Future<Void> start(SessionMetrics metrics) {
         this.metrics = metrics;
-        if (!quota.isBounded()) {
-            return Future.succeededFuture();
-        }
-        return workers.executeBlocking(
-                () -> {
-                    indexDirectory();
-                    return null;
-                },
-                false);
+        return quota == null ? Future.succeededFuture() : quota.start(quotaHost);
+    }
+
+    /** Completes when the quota's start-up scan of the directory has ended, at once without a quota (for tests). */
+    Future<Void> startupScan() {
+        return quota == null ? Future.succeededFuture() : quota.startupScan();
+    }
+
+    /**
+     * Throws {@link SessionTooLargeException} when the session as {@code changes} holds it needs a file larger than
+     * {@code file_max_session_bytes}: before the response, so that it is not answered as if stored. A merge with
+     * concurrent changes is checked again in the locked write.
+     */
+    void checkSize(SessionChanges changes) {
+        SessionFileLayout.newSlotBytes(
+                json(changes.createdAtMillis(), changes.expiresAtMillis(), changes.perSessionExpiry(), changes.data())
+                        .length,
+                maxSessionBytes);
     }
 
     /** Counts a load answered from what a save wrote, without reading the file. */
@@ -328,18 +370,26 @@ final class FileSessionStore {
                 data.putAll(changes.changed());
                 long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
                 byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
-                boolean move = changes.previousId() != null;
-                admit(changes.id(), changes.previousId(), move ? null : current, json, changes.isAnonymous());
-                try {
-                    if (move) {
-                        writeNewFile(changes.id(), 1, json);
+                boolean promoted = !isAnonymous(changes.id(), data);
+                if (changes.previousId() != null) {
+                    long length = SessionFileLayout.length(
+                            SessionFileLayout.newSlotBytes(json.length, maxSessionBytes), promoted);
+                    FileQuota.Change change = admit(
+                            changes.id(),
+                            quota == null ? -1 : countedLength(changes.id()), // a new ID: normally no file
+                            length,
+                            changes.previousId(),
+                            current.countedLength(),
+                            !promoted);
+                    try {
+                        writeNewFile(changes.id(), 1, json, promoted);
                         Files.deleteIfExists(pathOf(changes.previousId()));
-                    } else {
-                        writeNextVersion(current, changes.id(), json);
+                    } catch (IOException | RuntimeException e) {
+                        settle(change, e);
+                        throw e;
                     }
-                } catch (IOException | RuntimeException e) {
-                    forgetIfGone(changes.id());
-                    throw e;
+                } else {
+                    writeNext(current, changes.id(), json, promoted);
                 }
                 return new Written(json, lock.operations.get(stripe(changes.id())));
             }
@@ -367,13 +417,7 @@ final class FileSessionStore {
                         ? session.expiresAtMillis()
                         : Math.max(stored.expiresAt, session.expiresAtMillis());
                 byte[] json = json(createdAt, expiresAt, perSession, data);
-                admit(session.id(), null, current, json, session.isAnonymous());
-                try {
-                    writeNextVersion(current, session.id(), json);
-                } catch (IOException | RuntimeException e) {
-                    forgetIfGone(session.id());
-                    throw e;
-                }
+                writeNext(current, session.id(), json, !isAnonymous(session.id(), data));
                 return value;
             }
         });
@@ -385,8 +429,7 @@ final class FileSessionStore {
             return Future.succeededFuture();
         }
         return locked(id, () -> {
-            Files.deleteIfExists(pathOf(id));
-            quota.forget(id);
+            deleteCounted(id);
             return null;
         });
     }
@@ -396,8 +439,7 @@ final class FileSessionStore {
         return locked(id, () -> {
             Stored current = readNow(id);
             if (current != null && current.expiresAt <= clock.millis()) {
-                Files.deleteIfExists(pathOf(id));
-                quota.forget(id);
+                deleteCounted(id);
             }
             return null;
         });
@@ -420,6 +462,14 @@ final class FileSessionStore {
         if (sweeperTimer >= 0) {
             vertx.cancelTimer(sweeperTimer);
         }
+        if (quota != null) {
+            quota.release();
+        }
+        releaseLock();
+        return workers.close();
+    }
+
+    private void releaseLock() {
         LOCKS.computeIfPresent(lockPath, (path, shared) -> {
             if (--shared.users > 0) {
                 return shared;
@@ -431,7 +481,6 @@ final class FileSessionStore {
             }
             return null;
         });
-        return workers.close();
     }
 
     private int sweepNow() throws IOException {
@@ -491,11 +540,7 @@ final class FileSessionStore {
         }
         return withLock(id, () -> {
             Stored again = readNow(id);
-            if (again != null && again.expiresAt <= clock.millis() && Files.deleteIfExists(pathOf(id))) {
-                quota.forget(id);
-                return true;
-            }
-            return false;
+            return again != null && again.expiresAt <= clock.millis() && deleteCounted(id);
         });
     }
 
@@ -514,94 +559,123 @@ final class FileSessionStore {
     }
 
     /**
-     * Asks the quota for room for {@code json} as the file of {@code id} (in place in {@code current} when it fits
-     * there, else a new file), evicting anonymous sessions as needed. Does nothing without a limit.
+     * Writes {@code json} as the next version of the open file, in place when it fits the free slot, else as a new
+     * file, once the quota admitted it.
      */
-    private void admit(String id, String previousId, Current current, byte[] json, boolean isAnonymous)
-            throws IOException {
-        if (!quota.isBounded()) {
-            return;
+    private void writeNext(Current current, String id, byte[] json, boolean promoted) throws IOException {
+        SessionFileLayout.Version version = current.version;
+        boolean inPlace = version != null && version.otherSlotFits(json);
+        long length = SessionFileLayout.length(
+                inPlace ? version.slotBytes : SessionFileLayout.newSlotBytes(json.length, maxSessionBytes), promoted);
+        FileQuota.Change change = admit(id, current.countedLength(), length, null, -1, !promoted);
+        try {
+            if (inPlace) {
+                writeInPlace(current, json, promoted);
+            } else {
+                writeNewFile(id, version == null ? 1 : version.sequence + 1, json, promoted);
+            }
+        } catch (IOException | RuntimeException e) {
+            settle(change, e);
+            throw e;
         }
-        long length = current != null && current.version != null && current.version.otherSlotFits(json)
-                ? 2L * current.version.slotBytes
-                : SessionFileLayout.newFileBytes(json.length);
-        quota.admit(id, previousId, length, isAnonymous, this::tryEvict);
     }
 
     /**
-     * Deletes the file of {@code victim} for the quota, under its stripe lock if that is free now; never waits, so
-     * two writers evicting from each other's stripes cannot deadlock. Returns whether the file is gone.
+     * Asks the quota for room for a write that leaves the file of {@code id} {@code length} bytes long (the file of
+     * {@code previousId}, when not null, deleted); the lengths before are counted lengths, -1 for no file. Returns
+     * what was admitted, or null without a quota.
      */
-    private boolean tryEvict(String victim) throws IOException {
+    private FileQuota.Change admit(
+            String id, long before, long length, String previousId, long previousBefore, boolean anonymous)
+            throws IOException {
+        if (quota == null) {
+            return null;
+        }
+        FileQuota.Change change = new FileQuota.Change(
+                id, before, SessionFileLayout.countedLength(length), previousId, previousBefore, anonymous);
+        quota.admit(change, quotaHost);
+        return change;
+    }
+
+    /** Counts in the quota what a write that failed after its admission left. */
+    private void settle(FileQuota.Change change, Exception failure) {
+        if (change == null) {
+            return;
+        }
+        try {
+            quota.settle(
+                    change,
+                    countedLength(change.id()),
+                    change.previousId() == null ? -1 : countedLength(change.previousId()));
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /** Deletes the file of {@code id} under its lock, counting it in the quota; returns whether there was one. */
+    private boolean deleteCounted(String id) throws IOException {
+        long length = quota == null ? -1 : countedLength(id);
+        boolean deleted = Files.deleteIfExists(pathOf(id));
+        if (deleted && length >= 0) {
+            quota.deleted(id, length);
+        }
+        return deleted;
+    }
+
+    /** Returns the length the quota counts for the file of {@code id}, or -1 when it is not a regular file. */
+    private long countedLength(String id) throws IOException {
+        BasicFileAttributes entry = entry(pathOf(id));
+        return entry == null || !entry.isRegularFile() ? -1 : SessionFileLayout.countedLength(entry.size());
+    }
+
+    private static boolean isAnonymous(String id, Map<String, Object> data) {
+        return new SessionRecord(id, data, 0, 0, null).isAnonymous();
+    }
+
+    /**
+     * Deletes the file of {@code victim} for the quota if it holds an anonymous or an expired session, under its
+     * stripe lock if that is free now; never waits, so two writers evicting from each other's stripes cannot
+     * deadlock. Returns the counted length deleted, or {@link FileQuota#KEPT} or {@link FileQuota#BUSY}.
+     */
+    private long tryEvict(String victim) throws IOException {
         int stripe = stripe(victim);
         ReentrantLock local = lock.stripes[stripe];
         if (local.isHeldByCurrentThread()) {
             return evict(victim, stripe); // the writer's own stripe: its file lock is held already
         }
         if (!local.tryLock()) {
-            return false;
+            return FileQuota.BUSY;
         }
         try (FileLock held = lock.channel.tryLock(stripe, 1, false)) {
-            return held != null && evict(victim, stripe);
+            return held == null ? FileQuota.BUSY : evict(victim, stripe);
         } finally {
             local.unlock();
         }
     }
 
-    private boolean evict(String victim, int stripe) throws IOException {
+    private long evict(String victim, int stripe) throws IOException {
         lock.operations.incrementAndGet(stripe);
-        Files.deleteIfExists(pathOf(victim));
+        long length = countedLength(victim);
+        if (length < 0) {
+            return FileQuota.GONE; // deleted meanwhile (and counted by whoever did), or not a regular file
+        }
+        // Read, not trusted from the index: another process may have promoted it, or a scan guessed wrong.
+        Stored stored = readNow(victim);
+        if (stored == null) {
+            return FileQuota.KEPT; // not a session file: left alone, as the sweeper does
+        }
+        boolean expired = stored.expiresAt <= clock.millis();
+        if (!expired && !isAnonymous(victim, stored.data)) {
+            return FileQuota.KEPT;
+        }
+        if (!Files.deleteIfExists(pathOf(victim))) {
+            return FileQuota.GONE;
+        }
         SessionMetrics current = metrics;
-        if (current != null) {
+        if (current != null && !expired) { // an expired one is only deleted early, as the sweeper would
             current.recordEviction();
         }
-        return true;
-    }
-
-    /** Forgets a file in the quota when a failed write left none. */
-    private void forgetIfGone(String id) {
-        if (quota.isBounded() && !Files.exists(pathOf(id), LinkOption.NOFOLLOW_LINKS)) {
-            quota.forget(id);
-        }
-    }
-
-    /** Fills the quota's index with the live session files of the directory, least recently written first. */
-    private void indexDirectory() throws IOException {
-        record Found(String id, long length, long modified, boolean isAnonymous) {}
-        List<Found> found = new ArrayList<>();
-        long now = clock.millis();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
-            for (Path file : files) {
-                String id = sessionIdOf(file.getFileName().toString());
-                if (id == null) {
-                    continue;
-                }
-                try {
-                    BasicFileAttributes attributes =
-                            Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                    Stored stored = readNow(id);
-                    if (stored != null && stored.expiresAt > now) {
-                        found.add(new Found(
-                                id,
-                                attributes.size(),
-                                attributes.lastModifiedTime().toMillis(),
-                                new SessionRecord(
-                                                id,
-                                                stored.data,
-                                                stored.createdAt,
-                                                stored.expiresAt,
-                                                stored.perSessionExpiry)
-                                        .isAnonymous()));
-                    }
-                } catch (IOException e) {
-                    // gone since listed, or unreadable: not counted (the sweeper reports unreadable entries)
-                }
-            }
-        }
-        found.sort(Comparator.comparingLong(Found::modified));
-        for (Found file : found) {
-            quota.found(file.id(), file.length(), file.isAnonymous());
-        }
+        return length;
     }
 
     /**
@@ -637,7 +711,7 @@ final class FileSessionStore {
     /** Reads a session file now, on the calling thread; null when there is none or the entry is not a session file. */
     private Stored readNow(String id) throws IOException {
         Path file = pathOf(id);
-        if (!isSessionFileCandidate(file)) {
+        if (!isReadable(entry(file))) {
             return null;
         }
         byte[] content;
@@ -651,37 +725,49 @@ final class FileSessionStore {
     }
 
     /**
-     * Whether {@code file} may be opened as a session file: it is, without following a link, a regular file of at
-     * most {@link SessionFileLayout#MAX_FILE_BYTES}. Anything else reads as absent, and a write replaces it by a
-     * rename; a directory throws, as no rename can replace it.
+     * Returns the attributes of {@code file}, without following a link, or null when there is no such entry; throws
+     * for a directory, as no rename can replace it.
      */
-    private boolean isSessionFileCandidate(Path file) throws IOException {
+    private static BasicFileAttributes entry(Path file) throws IOException {
         BasicFileAttributes attributes;
         try {
             attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
-            return false;
+            return null;
         }
         if (attributes.isDirectory()) {
             throw new IOException("a directory has the name of a session file");
         }
-        if (!attributes.isRegularFile() || attributes.size() > SessionFileLayout.MAX_FILE_BYTES) {
+        return attributes;
+    }
+
+    /**
+     * Whether an entry may be opened as a session file: a regular file of at most {@code file_max_session_bytes}.
+     * Anything else reads as absent, and a write replaces it by a rename.
+     */
+    private boolean isReadable(BasicFileAttributes entry) {
+        if (entry == null) {
+            return false;
+        }
+        if (!entry.isRegularFile() || entry.size() > maxSessionBytes) {
             // Not opened at all: opening a FIFO for reading blocks until a writer comes.
             LOG.log(
                     Level.DEBUG,
-                    "an entry in " + directory + " that is not a regular file or too large reads as absent");
+                    "an entry in " + directory + " that is not a regular file or larger than file_max_session_bytes"
+                            + " reads as absent");
             return false;
         }
         return true;
     }
 
     /**
-     * Returns the content of an open session file, or null when it is larger than a session file may be or shrinks
-     * while read. The size is that of what was opened, so the read is bounded whatever the name meant at the check.
+     * Returns the content of an open session file, or null when it is larger than {@code file_max_session_bytes} or
+     * shrinks while read. The size is that of what was opened, so the read is bounded whatever the name meant at the
+     * check.
      */
-    private static byte[] readAll(FileChannel channel) throws IOException {
+    private byte[] readAll(FileChannel channel) throws IOException {
         long size = channel.size();
-        if (size > SessionFileLayout.MAX_FILE_BYTES) {
+        if (size > maxSessionBytes) {
             return null;
         }
         byte[] content = new byte[(int) size];
@@ -699,12 +785,13 @@ final class FileSessionStore {
 
     /**
      * Opens a session file for reading and writing in place; a missing entry, or one that is not a session file,
-     * gives an empty {@link Current}, so the write replaces it by a rename.
+     * gives a {@link Current} without content, so the write replaces it by a rename.
      */
     private Current openForWrite(String id) throws IOException {
         Path file = pathOf(id);
-        if (!isSessionFileCandidate(file)) {
-            return new Current(null, null, null);
+        BasicFileAttributes entry = entry(file);
+        if (!isReadable(entry)) {
+            return new Current(null, null, null, entry != null && entry.isRegularFile() ? entry.size() : -1);
         }
         FileChannel channel;
         try {
@@ -712,12 +799,12 @@ final class FileSessionStore {
             channel = FileChannel.open(
                     file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
-            return new Current(null, null, null);
+            return new Current(null, null, null, -1);
         }
         try {
             byte[] content = readAll(channel);
             SessionFileLayout.Version version = content == null ? null : SessionFileLayout.read(content);
-            return new Current(channel, version, version == null ? null : parseJson(version.json));
+            return new Current(channel, version, version == null ? null : parseJson(version.json), channel.size());
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -725,25 +812,29 @@ final class FileSessionStore {
     }
 
     /**
-     * Writes {@code json} as the next version of the open file, in place when it fits the free slot, else as a
-     * new file (also when the file is missing or not a session file).
+     * Writes {@code json} as the next version of the open file into its free slot, and sets or clears the mark of a
+     * promoted session after the slots.
      */
-    private void writeNextVersion(Current current, String id, byte[] json) throws IOException {
+    private void writeInPlace(Current current, byte[] json, boolean promoted) throws IOException {
         SessionFileLayout.Version version = current.version;
-        if (version == null || !version.otherSlotFits(json)) {
-            writeNewFile(id, version == null ? 1 : version.sequence + 1, json);
-            return;
-        }
         ByteBuffer slot = SessionFileLayout.slot(version.sequence + 1, json);
         long offset = version.otherSlotOffset();
         while (slot.hasRemaining()) {
             offset += current.channel.write(slot, offset);
         }
+        long slots = SessionFileLayout.length(version.slotBytes, false);
+        if (current.length != SessionFileLayout.length(version.slotBytes, promoted)) {
+            if (promoted) {
+                current.channel.write(SessionFileLayout.promotedMark(), slots);
+            } else {
+                current.channel.truncate(slots);
+            }
+        }
     }
 
     /** Writes a whole new session file: a temporary file in the directory, renamed over the session file. */
-    private void writeNewFile(String id, long sequence, byte[] json) throws IOException {
-        byte[] bytes = SessionFileLayout.newFile(sequence, json);
+    private void writeNewFile(String id, long sequence, byte[] json, boolean promoted) throws IOException {
+        byte[] bytes = SessionFileLayout.newFile(sequence, json, promoted, maxSessionBytes);
         Path target = pathOf(id);
         Path temp = directory.resolve(TEMP_PREFIX + prefix + id + "-" + Long.toHexString(System.nanoTime()));
         try {

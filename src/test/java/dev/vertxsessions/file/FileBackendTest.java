@@ -599,7 +599,9 @@ class FileBackendTest {
     @Test
     void savedVersion_isLatestOnlyUntilTheSessionsStripeIsLockedAgain() throws Exception {
         FileSessionStore store = new FileSessionStore(
-                vertx, dir, "other_", Duration.ZERO, new FileQuota(Long.MAX_VALUE, Long.MAX_VALUE), clock);
+                vertx,
+                new FileSessionOptions().setDirectory(dir).setPrefix("other_").setSweepInterval(Duration.ZERO),
+                clock);
         try {
             String id = dev.vertxsessions.internal.SessionIds.generate();
             FileSessionStore.Written first =

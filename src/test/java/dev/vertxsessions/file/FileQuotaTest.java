@@ -11,6 +11,7 @@ import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
+import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -18,9 +19,13 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -37,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The file backend's quota ({@code file_max_sessions}, {@code file_max_bytes}) over real HTTP and real files: a
- * flood of anonymous sessions evicts the oldest anonymous ones, never a promoted one, and logins keep working.
+ * flood of anonymous sessions evicts the oldest anonymous ones, never a promoted one, and logins keep working; a
+ * large directory does not delay the start-up, and the limit holds for the directory, whichever processes share it.
  */
 @ExtendWith(VertxExtension.class)
 class FileQuotaTest {
@@ -48,6 +54,7 @@ class FileQuotaTest {
     Vertx vertx;
     MutableClock clock;
     final List<TestServer> servers = new ArrayList<>();
+    final List<FileSessionInterface> backends = new ArrayList<>();
 
     @BeforeEach
     void setUp(Vertx vertx) {
@@ -86,16 +93,82 @@ class FileQuotaTest {
         router.get("/whoami").handler(TestServer.text(s -> s.get("user", "anonymous") + " " + s.get("visits", 0)));
     }
 
+    /** Starts a server once its quota knows the directory (its start-up scan has ended). */
     TestServer start(FileSessionOptions options) {
+        TestServer server = startWithoutWaiting(options, new SessionConfig().getBackendTimeout());
+        backends.get(backends.size() - 1).startupScan().await();
+        return server;
+    }
+
+    /** Starts a server without waiting for its quota's start-up scan. */
+    TestServer startWithoutWaiting(FileSessionOptions options, Duration backendTimeout) {
         SessionConfig config = new SessionConfig()
                 .setClock(clock)
                 .setExpiry(Duration.ofSeconds(600))
                 .setAnonymousExpiry(Duration.ofSeconds(60))
-                .setBackend(FileSessionInterface.factory(options.setDirectory(dir)));
+                .setBackendTimeout(backendTimeout)
+                .setBackend((vertx, sessionConfig) -> {
+                    FileSessionInterface backend =
+                            (FileSessionInterface) FileSessionInterface.factory(options.setDirectory(dir))
+                                    .create(vertx, sessionConfig);
+                    backends.add(backend);
+                    return backend;
+                });
         TestServer server = TestServer.start(vertx, config, FileQuotaTest::routes);
         server.middleware.ready().await();
         servers.add(server);
         return server;
+    }
+
+    /** Starts a session without a cookie on the server listening on {@code port} and returns its ID. */
+    String visitAt(int port) {
+        HttpResponse<Buffer> response = servers.get(0)
+                .client
+                .request(HttpMethod.GET, port, "127.0.0.1", "/visit")
+                .send()
+                .await();
+        assertEquals(200, response.statusCode(), response.bodyAsString());
+        assertEquals("visit 1", response.bodyAsString());
+        return TestServer.sessionCookie(response);
+    }
+
+    /**
+     * Writes {@code count} session files as an earlier run would have left them, last written an hour ago: anonymous
+     * ones with 7 visits, or promoted ones of alice. Returns their IDs.
+     */
+    List<String> plant(int count, boolean promoted) throws IOException {
+        Files.createDirectories(dir);
+        long now = clock.millis();
+        JsonObject data = promoted
+                ? new JsonObject().put("user", "alice").put(BaseSessionInterface.PROMOTED_KEY, true)
+                : new JsonObject().put("visits", 7);
+        byte[] content = SessionFiles.of(new JsonObject()
+                .put("version", 1)
+                .put("created", now)
+                .put("expires", now + (promoted ? 600_000 : 60_000))
+                .putNull("expiry")
+                .put("data", data)
+                .encode());
+        FileTime anHourAgo = FileTime.from(Instant.now().minus(Duration.ofHours(1)));
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String id = SessionIds.generate();
+            Path file = dir.resolve("session_" + id);
+            Files.write(file, content);
+            Files.setLastModifiedTime(file, anHourAgo);
+            ids.add(id);
+        }
+        return ids;
+    }
+
+    /** Waits until the directory holds {@code expected} session files, for at most a minute. */
+    void awaitSessionFiles(int expected) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        int found;
+        while ((found = sessionFiles().size()) != expected) {
+            assertTrue(System.nanoTime() < deadline, "still " + found + " session files, not " + expected);
+            Thread.sleep(50);
+        }
     }
 
     /** Starts a session without a cookie and returns its ID. */
@@ -212,7 +285,11 @@ class FileQuotaTest {
         String newer = visit(first);
         first.close();
         servers.remove(first);
-        // The member wrote first: by age alone it would go, but it is promoted.
+        // Written a second apart, the member first: by age alone it would go, but it is promoted.
+        Instant now = Instant.now();
+        Files.setLastModifiedTime(dir.resolve("session_" + member), FileTime.from(now.minusSeconds(3)));
+        Files.setLastModifiedTime(dir.resolve("session_" + older), FileTime.from(now.minusSeconds(2)));
+        Files.setLastModifiedTime(dir.resolve("session_" + newer), FileTime.from(now.minusSeconds(1)));
         TestServer second = start(new FileSessionOptions().setMaxSessions(3));
         String latest = visit(second);
         assertEquals(Set.of(member, newer, latest), sessionFiles());
@@ -242,6 +319,94 @@ class FileQuotaTest {
     }
 
     @Test
+    void largeDirectoryOverTheCap_answersBeforeItsScan_andEvictsTheSurplusInTheBackground() throws Exception {
+        List<String> planted = plant(30_000, false);
+        String member = plant(1, true).get(0);
+        // Reading 30,001 files before the first answer would take longer than this.
+        TestServer server =
+                startWithoutWaiting(new FileSessionOptions().setMaxSessions(20_000), Duration.ofMillis(500));
+
+        assertEquals("alice 0", server.get("/whoami", member).bodyAsString());
+        String fresh = visit(server);
+        awaitSessionFiles(20_000);
+        Set<String> files = sessionFiles();
+        assertTrue(files.contains(member), "a promoted session is never evicted");
+        assertTrue(files.contains(fresh), "the planted sessions, an hour old, go first");
+        assertEquals(30_002 - 20_000, server.middleware.metrics().evictions());
+        assertEquals(
+                30_000 - (30_002 - 20_000),
+                planted.stream().filter(files::contains).count());
+        assertEquals("anonymous 1", server.get("/whoami", fresh).bodyAsString());
+        for (int i = 0; i < 5; i++) {
+            visit(server); // each one evicts one planted session
+        }
+        assertEquals(20_000, sessionFiles().size());
+    }
+
+    @Test
+    void twoServersInOneProcess_onOneDirectory_keepTheCapForTheDirectory() throws IOException {
+        TestServer first = start(new FileSessionOptions().setMaxSessions(10));
+        TestServer second = start(new FileSessionOptions().setMaxSessions(10));
+        String member = login(first, null);
+        for (int i = 0; i < 10; i++) {
+            visit(first);
+            visit(second);
+        }
+        Set<String> files = sessionFiles();
+        assertEquals(10, files.size(), files.toString());
+        assertTrue(files.contains(member));
+        assertEquals(
+                11,
+                first.middleware.metrics().evictions()
+                        + second.middleware.metrics().evictions());
+    }
+
+    @Test
+    void twoProcesses_onOneDirectory_keepTheCapForTheDirectory() throws Exception {
+        clock.set(Instant.now()); // the other process runs on the real clock
+        Files.createDirectories(dir);
+        Process other = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FileServerMain.class.getName(),
+                        dir.toString(),
+                        "20")
+                .redirectErrorStream(true)
+                .start();
+        try {
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
+            int otherPort = -1;
+            for (String line; (line = out.readLine()) != null; ) {
+                if (line.startsWith("PORT ")) {
+                    otherPort = Integer.parseInt(line.substring(5).trim());
+                    break;
+                }
+            }
+            assertTrue(otherPort > 0, "the second process started");
+            TestServer server = start(new FileSessionOptions().setMaxSessions(20));
+            HttpResponse<Buffer> otherLogin = server.client
+                    .request(HttpMethod.POST, otherPort, "127.0.0.1", "/login")
+                    .send()
+                    .await();
+            assertEquals("welcome", otherLogin.bodyAsString());
+            String member = TestServer.sessionCookie(otherLogin);
+            String local = login(server, null);
+            for (int i = 0; i < 15; i++) {
+                visit(server);
+                visitAt(otherPort);
+            }
+            Set<String> files = sessionFiles();
+            assertEquals(20, files.size(), "at most file_max_sessions in the directory, whoever wrote them");
+            assertTrue(files.containsAll(Set.of(member, local)), "no promoted session is evicted");
+            assertEquals("alice 0", server.get("/whoami", member).bodyAsString());
+        } finally {
+            other.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
     void quotaKeys_areReadFromJson_andBadValuesNameTheKey() {
         SessionConfig config = new SessionConfig(new JsonObject()
                 .put("manager", "file")
@@ -264,5 +429,31 @@ class FileQuotaTest {
         assertEquals(
                 "file_max_bytes must be at least 1024 (one session file), or null for no limit, got 100",
                 small.getMessage());
+    }
+
+    @Test
+    void maxSessionBytes_isReadFromJson_andBadValuesNameTheKey() {
+        assertEquals(1 << 20, new FileSessionOptions().getMaxSessionBytes());
+        SessionConfig config = new SessionConfig(new JsonObject()
+                .put("manager", "file")
+                .put("directory", dir.toString())
+                .put("file_max_session_bytes", 65_536));
+        FileSessionOptions options = new FileSessionOptions(config.getBackendOptions());
+        assertEquals(65_536, options.getMaxSessionBytes());
+        assertEquals(65_536, options.toJson().getInteger("file_max_session_bytes"));
+        assertEquals(65_536, new FileSessionOptions(options).getMaxSessionBytes());
+
+        IllegalArgumentException small = assertThrows(
+                IllegalArgumentException.class,
+                () -> new FileSessionOptions(new JsonObject().put("file_max_session_bytes", 1000)));
+        assertEquals(
+                "file_max_session_bytes must be from 4096 to 134217728 (bytes of the largest session file), got 1000",
+                small.getMessage());
+        IllegalArgumentException large = assertThrows(
+                IllegalArgumentException.class, () -> new FileSessionOptions().setMaxSessionBytes(Integer.MAX_VALUE));
+        assertEquals(
+                "file_max_session_bytes must be from 4096 to 134217728 (bytes of the largest session file), got "
+                        + Integer.MAX_VALUE,
+                large.getMessage());
     }
 }

@@ -8,7 +8,8 @@ import java.nio.file.Path;
 
 /**
  * A second server process on a shared session directory, for the cross-process tests: prints "PORT n" once it
- * listens, then serves until killed.
+ * listens, then serves until killed. Arguments: the directory, and optionally a {@code file_max_sessions}, which
+ * also serves the routes of {@link FileQuotaTest} instead of those of {@link FileBackendTest}.
  */
 public final class FileServerMain {
 
@@ -16,11 +17,25 @@ public final class FileServerMain {
 
     public static void main(String[] args) {
         Vertx vertx = Vertx.vertx();
+        FileSessionOptions options = new FileSessionOptions().setDirectory(Path.of(args[0]));
+        if (args.length > 1) {
+            options.setMaxSessions(Long.parseLong(args[1]));
+        }
+        FileSessionInterface[] backend = new FileSessionInterface[1];
         SessionMiddleware middleware = SessionMiddleware.create(
-                vertx, new SessionConfig().setBackend(FileSessionInterface.factory(Path.of(args[0]), "session_")));
+                vertx,
+                new SessionConfig()
+                        .setBackend((v, config) -> backend[0] = (FileSessionInterface)
+                                FileSessionInterface.factory(options).create(v, config)));
+        middleware.ready().await();
+        backend[0].startupScan().await(); // so that the quota knows the directory before the first request
         Router router = Router.router(vertx);
         router.route().handler(middleware);
-        FileBackendTest.routes(router);
+        if (args.length > 1) {
+            FileQuotaTest.routes(router);
+        } else {
+            FileBackendTest.routes(router);
+        }
         int port = vertx.createHttpServer()
                 .requestHandler(router)
                 .listen(0, "127.0.0.1")

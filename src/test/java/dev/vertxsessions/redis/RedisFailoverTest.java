@@ -38,6 +38,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -59,6 +60,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <p>The durable check has teeth: with WAIT off for the servers whose timeout outlasts the pause, it loses the
  * two writes that the paused master acknowledged when it resumed, on Sentinel and on Cluster alike.
  */
+@Tag("slow") // excluded by the fast set: mvn -B test -DexcludedGroups=slow
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class RedisFailoverTest {

@@ -33,6 +33,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * in flight at the kill (a write is atomic and an acknowledged one is never lost); no temporary file is left
  * except those the kills left between write and rename, which the sweeper removes once they are a minute old.
  */
+@Tag("slow") // excluded by the fast set: mvn -B test -DexcludedGroups=slow
 @ExtendWith(VertxExtension.class)
 class FileCrashConsistencyTest {
 

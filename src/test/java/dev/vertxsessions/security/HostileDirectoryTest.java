@@ -113,6 +113,10 @@ class HostileDirectoryTest {
                             .setStatusCode(ar.succeeded() ? 200 : 503)
                             .end());
         });
+        router.get("/huge").handler(ctx -> {
+            SessionMiddleware.session(ctx).put("blob", "x".repeat(600_000));
+            ctx.end("stored");
+        });
         router.get("/probe").handler(ctx -> {
             // What the request found, then a change, so that a fresh session is saved and gets a cookie.
             JsonObject found = new JsonObject()
@@ -206,14 +210,19 @@ class HostileDirectoryTest {
 
     /** A valid session file of {@code user}, expiring an hour from {@code now}. */
     private static byte[] sessionFile(String user, Instant now) {
+        return SessionFiles.of(sessionJson(user, now));
+    }
+
+    /** The JSON of a session of {@code user}, expiring an hour from {@code now}. */
+    private static String sessionJson(String user, Instant now) {
         long millis = now.toEpochMilli();
-        return SessionFiles.of(new JsonObject()
+        return new JsonObject()
                 .put("version", 1)
                 .put("created", millis)
                 .put("expires", millis + 3_600_000)
                 .putNull("expiry")
                 .put("data", new JsonObject().put("user", user))
-                .encode());
+                .encode();
     }
 
     /** Creates a sparse regular file one byte larger than a session file may be. */
@@ -367,6 +376,52 @@ class HostileDirectoryTest {
                     assertEquals(SessionFiles.MAX_FILE_BYTES + 1L, Files.size(file(id)), "left as it was");
                     test.completeNow();
                 })));
+    }
+
+    @Test
+    void validSessionFileOverTheSizeLimit_readsAsAbsent_andIsLeftAsItWas() throws Exception {
+        start();
+        String id = SessionIds.generate();
+        byte[] planted = SessionFiles.of(sessionJson("mallory", Instant.now()), 2 << 20);
+        Files.write(file(id), planted);
+
+        assertFresh(get("/probe", id).await(), id);
+        assertArrayEquals(planted, Files.readAllBytes(file(id)), "left as it was");
+    }
+
+    @Test
+    void fileMaxSessionBytes_boundsWhatIsRead() throws Exception {
+        start(new SessionConfig()
+                .setManager("file")
+                .setBackendOption("directory", directory.toString())
+                .setBackendOption("file_max_session_bytes", 8192));
+        String small = SessionIds.generate();
+        Files.write(file(small), SessionFiles.of(sessionJson("alice", Instant.now()), 8192));
+        String large = SessionIds.generate();
+        byte[] planted = SessionFiles.of(sessionJson("mallory", Instant.now()), 16384);
+        Files.write(file(large), planted);
+
+        HttpResponse<Buffer> served = get("/probe", small).await();
+        assertEquals("{\"isNew\":false,\"user\":\"alice\"}", served.bodyAsString());
+        assertFresh(get("/probe", large).await(), large);
+        assertArrayEquals(planted, Files.readAllBytes(file(large)), "left as it was");
+    }
+
+    @Test
+    void sessionOverTheSizeLimit_isRefusedWith500_andNothingIsStored() throws Exception {
+        start();
+        HttpResponse<Buffer> response = get("/huge", null).await();
+        assertEquals(500, response.statusCode());
+        assertNull(TestServer.setCookie(response, "session_id"), "no cookie for a session that was not stored");
+        assertEquals(1, server.middleware.metrics().oversizeRejections());
+        assertEquals(0, server.middleware.metrics().saves());
+        try (var files = Files.list(directory)) {
+            assertEquals(
+                    List.of(".vertx-sessions.lock"),
+                    files.map(f -> f.getFileName().toString())
+                            .filter(name -> !name.startsWith(".vertx-sessions.quota"))
+                            .toList());
+        }
     }
 
     /** Bytes allocated so far by the live threads (a thread that ended meanwhile only lowers the figure). */

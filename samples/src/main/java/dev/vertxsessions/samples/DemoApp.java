@@ -2,13 +2,23 @@ package dev.vertxsessions.samples;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
+import dev.vertxsessions.health.SessionHealthChecks;
+import dev.vertxsessions.micrometer.SessionMeters;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
+import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import io.vertx.micrometer.backends.BackendRegistries;
 import java.net.BindException;
 import java.util.List;
 import java.util.Locale;
@@ -51,7 +61,15 @@ public final class DemoApp {
             return;
         }
         settings.warnings().forEach(warning -> System.err.println("WARNING: " + warning));
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = settings.prometheus()
+                ? Vertx.builder()
+                        .with(new VertxOptions()
+                                .setMetricsOptions(new MicrometerMetricsOptions()
+                                        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
+                                        .setEnabled(true)))
+                        .withMetrics(new MicrometerMetricsFactory())
+                        .build()
+                : Vertx.vertx();
         int instances = Runtime.getRuntime().availableProcessors();
         DemoApp app;
         try {
@@ -100,6 +118,9 @@ public final class DemoApp {
         // open: close it here, so that a failed start-up holds no timer or connection.
         // checkHealth() also waits for a store round trip (Redis: a PING), so an unreachable store stops the start-up
         // with its reason instead of a demo that answers 503 on every page.
+        if (BackendRegistries.getDefaultNow() != null) {
+            SessionMeters.bind(sessions); // beside Vert.x's own meters, in the registry /metrics serves
+        }
         return sessions.checkHealth()
                 .recover(failure -> sessions.close().transform(closed -> Future.failedFuture(failure)))
                 .compose(started -> deploy(vertx, sessions, port, instances));
@@ -127,6 +148,13 @@ public final class DemoApp {
     static Router router(Vertx vertx, SessionMiddleware sessions) {
         Router router = Router.router(vertx);
         Pages.mountFavicon(router);
+        // Before the middleware: a health probe gets no session. 200 UP, or 503 DOWN with the store's reason.
+        if (BackendRegistries.getDefaultNow() != null) {
+            router.get("/metrics").handler(PrometheusScrapingHandler.create());
+        }
+        router.get("/health")
+                .handler(HealthCheckHandler.createWithHealthChecks(
+                        SessionHealthChecks.register(HealthChecks.create(vertx), sessions)));
         router.route()
                 .handler(sessions)
                 .handler(BodyHandler.create(false).setBodyLimit(64 * 1024)) // no uploads

@@ -44,6 +44,7 @@ import java.util.TreeSet;
  * DATABASE_URL           PostgreSQL of the postgres backend (default postgresql://postgres@127.0.0.1:5432/postgres)
  * SESSION_POSTGRES_MAX_SESSIONS  most live sessions of the postgres backend; beyond, anonymous sessions are
  *                        evicted (default 100000)
+ * METRICS                prometheus to publish Vert.x's and the sessions' metrics at GET /metrics (default off)
  * </pre>
  *
  * An unset or empty variable takes its default. {@link #fromEnv} throws {@link IllegalArgumentException} naming
@@ -80,8 +81,11 @@ public final class DemoSettings {
     private final Backend backend;
     private final SessionConfig sessionConfig;
     private final List<String> warnings;
+    private final boolean prometheus;
 
-    private DemoSettings(int port, Backend backend, SessionConfig sessionConfig, List<String> warnings) {
+    private DemoSettings(
+            int port, Backend backend, SessionConfig sessionConfig, List<String> warnings, boolean prometheus) {
+        this.prometheus = prometheus;
         this.port = port;
         this.backend = backend;
         this.sessionConfig = sessionConfig;
@@ -253,11 +257,21 @@ public final class DemoSettings {
             }
         }
 
+        String metrics = value(env, "METRICS");
+        if (metrics != null && !metrics.equals("prometheus")) {
+            errors.add("METRICS must be prometheus (or unset), got " + quote(metrics));
+        }
+
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", errors));
         }
         config.setManager(backend == Backend.COOKIE ? "signed" : backend.name().toLowerCase(Locale.ROOT));
-        return new DemoSettings(port, backend, config, warnings);
+        return new DemoSettings(port, backend, config, warnings, "prometheus".equals(metrics));
+    }
+
+    /** Returns whether the demo publishes metrics in Prometheus format at {@code GET /metrics}. */
+    public boolean prometheus() {
+        return prometheus;
     }
 
     /** Returns the HTTP port; 0 picks a free one. */

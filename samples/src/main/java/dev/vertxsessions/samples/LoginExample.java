@@ -109,13 +109,17 @@ final class LoginExample {
 
     /**
      * POST /logout empties the session: the middleware deletes it from the store and expires the cookie. Like login,
-     * it waits for the store before redirecting, so no server can still see the session afterwards.
+     * it waits for the store before redirecting, so no server can still see the session afterwards. Its
+     * {@code Clear-Site-Data: "cache"} keeps the Back button from showing the logged-out pages.
      */
     private static void logout(RoutingContext ctx) {
         BaseSessionInterface session = SessionMiddleware.session(ctx);
         session.clear();
         session.commit().onComplete(deleted -> {
             if (deleted.succeeded()) {
+                // The session's pages went out with Cache-Control: no-store, but Chromium may still keep one in its
+                // back-forward cache; this header empties that cache (and the HTTP cache) for the site.
+                ctx.response().putHeader("clear-site-data", "\"cache\"");
                 Pages.redirect(ctx, "/login?message=logged_out");
             } else {
                 Pages.sessionFailure(ctx, deleted.cause());

@@ -337,12 +337,28 @@ abstract class DemoAppContractTest {
     }
 
     @Test
+    void health_reportsTheSessionStoreUp_withoutASession() {
+        HttpResponse<Buffer> health = browser().get("/health");
+        assertEquals(200, health.statusCode());
+        assertEquals("UP", health.bodyAsJsonObject().getString("outcome"));
+        assertEquals(
+                "sessions",
+                health.bodyAsJsonObject()
+                        .getJsonArray("checks")
+                        .getJsonObject(0)
+                        .getString("id"));
+        assertNull(Browser.setCookie(health, COOKIE));
+    }
+
+    @Test
     void logout_clearsTheSessionAndExpiresTheCookie() {
         Browser browser = browser();
         logIn(browser, "alice", "wonderland");
         String loggedIn = browser.cookie(COOKIE);
         HttpResponse<Buffer> logout = browser.post("/logout");
         assertRedirect("/login?message=logged_out", logout);
+        // Empties Chromium's back-forward cache, which may keep a no-store page (samples/browser/check.sh).
+        assertEquals("\"cache\"", logout.getHeader("clear-site-data"));
         String expired = Browser.setCookie(logout, COOKIE);
         assertNotNull(expired, "logout did not expire the cookie");
         assertTrue(expired.startsWith(COOKIE + "=;"), expired);

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,6 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The demo, started as README starts it (its own JVM), stops cleanly on SIGTERM: Vert.x closes the verticles and
  * the session middleware with them, and nothing is left to time out or to run on a stopped event loop.
  */
+@Tag("slow") // excluded by the fast set: mvn -B test -DexcludedGroups=slow
 @ExtendWith(VertxExtension.class)
 class DemoShutdownTest {
 

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,6 +38,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@link SessionConfig}, so it knows the middleware's timeout.
  */
 @ExtendWith({VertxExtension.class, PostgresServer.Extension.class})
+@Tag("slow") // excluded by the fast set: mvn -B test -DexcludedGroups=slow
 class PostgresDeadlineTest {
 
     private static final Duration BACKEND_TIMEOUT = Duration.ofMillis(500);

@@ -1,0 +1,98 @@
+package dev.vertxsessions.health;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.TestServer;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import io.vertx.junit5.VertxExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The session store in a Vert.x health report, served by Vert.x-Web's HealthCheckHandler over real HTTP. */
+@ExtendWith(VertxExtension.class)
+public class SessionHealthChecksTest {
+
+    private final List<TestServer> servers = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        servers.forEach(TestServer::close);
+    }
+
+    /** Starts a server whose {@code GET /health} reports the middleware's procedure. */
+    public static TestServer serverWithHealth(Vertx vertx, SessionConfig config) {
+        TestServer[] server = new TestServer[1];
+        HealthChecks checks = HealthChecks.create(vertx);
+        server[0] = TestServer.start(
+                vertx,
+                config,
+                router -> router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(checks)));
+        SessionHealthChecks.register(checks, server[0].middleware);
+        return server[0];
+    }
+
+    /** Asserts the status code and the one procedure's status, and returns the procedure's data. */
+    public static JsonObject assertHealth(TestServer server, int status, String procedureStatus) {
+        HttpResponse<Buffer> response = server.get("/health");
+        JsonObject body = response.bodyAsJsonObject();
+        assertEquals(status, response.statusCode(), body.encode());
+        assertEquals(procedureStatus, body.getString("outcome"), body.encode());
+        JsonObject check = body.getJsonArray("checks").getJsonObject(0);
+        assertEquals(SessionHealthChecks.NAME, check.getString("id"));
+        assertEquals(procedureStatus, check.getString("status"));
+        return check.getJsonObject("data");
+    }
+
+    @Test
+    void signedCookies_areAlwaysUp(Vertx vertx) {
+        TestServer server = serverWithHealth(vertx, new SessionConfig().setSecretKey(TestServer.SECRET));
+        servers.add(server);
+        assertEquals(new JsonObject().put("backend", "signed"), assertHealth(server, 200, "UP"));
+    }
+
+    @Test
+    void fileBackend_isDownWhileItsDirectoryIsGoneOrAFile_andUpAgainAfter(Vertx vertx, @TempDir Path tmp)
+            throws Exception {
+        Path directory = tmp.resolve("sessions");
+        TestServer server = serverWithHealth(
+                vertx, new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
+        servers.add(server);
+        assertEquals(new JsonObject().put("backend", "file"), assertHealth(server, 200, "UP"));
+        try (var files = Files.list(directory)) {
+            assertEquals(
+                    List.of(),
+                    files.filter(f -> f.getFileName().toString().startsWith(".vertx-sessions.health"))
+                            .toList(),
+                    "the probe file is deleted");
+        }
+
+        Files.move(directory, tmp.resolve("moved"));
+        JsonObject gone = assertHealth(server, 503, "DOWN");
+        assertEquals("file", gone.getString("backend"));
+        assertTrue(
+                gone.getString("reason").startsWith("session directory " + directory + " cannot be read"),
+                gone.encode());
+
+        Files.writeString(directory, "not a directory");
+        assertEquals(
+                "session directory " + directory + " is not a directory",
+                assertHealth(server, 503, "DOWN").getString("reason"));
+
+        Files.delete(directory);
+        Files.move(tmp.resolve("moved"), directory);
+        assertHealth(server, 200, "UP");
+    }
+}
