@@ -712,7 +712,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         @Override
         public Future<List<SessionInfo>> sessionsOf(String principal) {
             Objects.requireNonNull(principal, "principal");
-            return indexed(() -> backend.sessionsOf(principal));
+            return indexed("sessionsOf", () -> backend.sessionsOf(principal));
         }
 
         @Override
@@ -731,7 +731,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             if (!SessionIds.isWellFormed(id)) {
                 return Future.succeededFuture(); // no such session can exist
             }
-            Future<Void> deleted = ready.compose(v -> call(() -> backend.delete(id)));
+            Future<Void> deleted = ready.compose(v -> call("delete", () -> backend.delete(id)));
             endedSessions.deleted(id, deleted, administrator);
             track(id, deleted, null);
             return deleted;
@@ -745,14 +745,15 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         @Override
         public Future<List<String>> deleteAllOf(String principal, String keepId) {
             Objects.requireNonNull(principal, "principal");
-            return indexed(() -> backend.deleteSessionsOf(principal, keepId)).onSuccess(ids -> {
-                for (String id : ids) {
-                    endedSessions.deleted(id, Future.succeededFuture(), administrator);
-                }
-            });
+            return indexed("deleteSessionsOf", () -> backend.deleteSessionsOf(principal, keepId))
+                    .onSuccess(ids -> {
+                        for (String id : ids) {
+                            endedSessions.deleted(id, Future.succeededFuture(), administrator);
+                        }
+                    });
         }
 
-        private <T> Future<T> indexed(Supplier<Future<T>> operation) {
+        private <T> Future<T> indexed(String name, Supplier<Future<T>> operation) {
             if (!userIndex) {
                 String why = serverSide
                         ? SessionBackend.noUserIndex(backend).getMessage()
@@ -760,7 +761,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                                 + "sessions and cannot end them; use the memory or Redis backend";
                 return Future.failedFuture(new UnsupportedOperationException(why));
             }
-            return ready.compose(v -> call(operation));
+            return ready.compose(v -> call(name, operation));
         }
     }
 
