@@ -41,6 +41,12 @@ public abstract class BaseSessionInterface implements Session {
     public static final String PROMOTED_KEY = "__vertx-sessions.promoted";
 
     /**
+     * The session key that holds the session's principal, the user it belongs to ({@link #setPrincipal(String)}, or
+     * the name of Vert.x-Web's {@code ctx.user()}): a reserved data key, so every backend keeps it.
+     */
+    public static final String PRINCIPAL_KEY = "__vertx-sessions.principal";
+
+    /**
      * How the keys of the middleware's own choices start. A session that holds nothing else counts as empty: an
      * emptied session is deleted even when it was promoted or chose a cookie.
      */
@@ -494,7 +500,46 @@ public abstract class BaseSessionInterface implements Session {
 
     /** Returns whether a session holding {@code data} is anonymous (see {@link #isAnonymous()}). */
     static boolean isAnonymous(Map<String, Object> data) {
-        return !Boolean.TRUE.equals(data.get(PROMOTED_KEY)) && !data.containsKey(VertxWebBridge.USER_HOLDER_KEY);
+        return !Boolean.TRUE.equals(data.get(PROMOTED_KEY))
+                && !data.containsKey(VertxWebBridge.USER_HOLDER_KEY)
+                && !data.containsKey(PRINCIPAL_KEY);
+    }
+
+    /** Returns the principal of a session holding {@code data}, or null. */
+    static String principalOf(Map<String, Object> data) {
+        return data.get(PRINCIPAL_KEY) instanceof String principal ? principal : null;
+    }
+
+    /**
+     * Makes the session belong to {@code principal} (a user name or ID; null: to nobody), for logins the application
+     * makes itself; with Vert.x-Web authentication the middleware sets it from {@code ctx.user().subject()}. The
+     * session is then indexed under it (list or end a user's sessions with {@link SessionMiddleware#sessions()}),
+     * counts against {@code max_sessions_per_user}, and is no longer {@link #isAnonymous() anonymous}. Call it with
+     * {@link #regenerate()} at login. Kept under {@link #PRINCIPAL_KEY}.
+     */
+    public BaseSessionInterface setPrincipal(String principal) {
+        if (principal == null) {
+            if (data.containsKey(PRINCIPAL_KEY)) {
+                data.remove(PRINCIPAL_KEY);
+                changed.remove(PRINCIPAL_KEY);
+                removed.add(PRINCIPAL_KEY);
+                modified = true;
+            }
+            return this;
+        }
+        if (principal.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "a session's principal must not be empty (null: the session belongs to " + "nobody)");
+        }
+        if (!principal.equals(data.get(PRINCIPAL_KEY))) {
+            write(PRINCIPAL_KEY, principal);
+        }
+        return this;
+    }
+
+    /** Returns the user this session belongs to ({@link #setPrincipal(String)}, or Vert.x-Web's user), or null. */
+    public String getPrincipal() {
+        return principalOf(data);
     }
 
     /** Returns this session's lifetime in seconds (the seed's {@code get_expiry_age}). */
@@ -782,7 +827,9 @@ public abstract class BaseSessionInterface implements Session {
                 getCreatedAt(),
                 SessionLifetimes.expiresAt(config, now, getCreatedAt(), getExpiry()),
                 now,
-                expiry);
+                expiry,
+                config.getMaxSessionsPerUser(),
+                refuseOverLimit());
         changed.clear();
         removed.clear();
         cleared = false;
@@ -805,7 +852,9 @@ public abstract class BaseSessionInterface implements Session {
                 getCreatedAt(),
                 SessionLifetimes.expiresAt(config, now, getCreatedAt(), getExpiry()),
                 now,
-                expiry);
+                expiry,
+                config.getMaxSessionsPerUser(),
+                refuseOverLimit());
     }
 
     /**
@@ -827,13 +876,19 @@ public abstract class BaseSessionInterface implements Session {
                 getCreatedAt(),
                 SessionLifetimes.expiresAt(config, now, getCreatedAt(), lifetime),
                 now,
-                loadedExpiry);
+                loadedExpiry,
+                config.getMaxSessionsPerUser(),
+                refuseOverLimit());
         changed.clear();
         removed.clear();
         cleared = false;
         modified = false;
         previousId = null;
         return changes;
+    }
+
+    private boolean refuseOverLimit() {
+        return config.getUserLimitPolicy() == SessionConfig.UserLimitPolicy.REFUSE;
     }
 
     /** Records a save that started (and is undone by {@link #saveFailed}): the session is stored until its expiry. */

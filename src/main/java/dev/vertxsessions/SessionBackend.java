@@ -2,6 +2,7 @@ package dev.vertxsessions;
 
 import io.vertx.core.Future;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
@@ -41,7 +42,14 @@ public interface SessionBackend {
         /** Saves merge per key, so parallel requests that change different keys both keep their change. */
         PER_KEY_MERGE,
         /** Several processes or servers can share the store (two application instances see the same sessions). */
-        SHARED
+        SHARED,
+        /**
+         * The backend keeps an index from each principal ({@link SessionChanges#principal()}) to its sessions' IDs,
+         * updated by the same atomic operation as the save, move and delete that change it, never holding an ID of
+         * a session that is gone (deleted, moved, expired); it answers {@link #sessionsOf} and
+         * {@link #deleteSessionsOf}, and enforces {@link SessionChanges#maxSessionsPerUser()} in {@link #save}.
+         */
+        USER_INDEX
     }
 
     /**
@@ -94,6 +102,31 @@ public interface SessionBackend {
      */
     default Future<SessionRecord> loadAfterSave(String id, SessionChanges saved) {
         return load(id);
+    }
+
+    /**
+     * Returns the live sessions of {@code principal}, oldest expiry first. Called only when {@link #capabilities()}
+     * has {@link Capability#USER_INDEX}. Defaults to failing with {@link UnsupportedOperationException}.
+     */
+    default Future<List<SessionInfo>> sessionsOf(String principal) {
+        return Future.failedFuture(noUserIndex(this));
+    }
+
+    /**
+     * Deletes every session of {@code principal} except {@code exceptId} (null: none kept) and completes with the
+     * IDs it deleted, atomically with the index. Called only when {@link #capabilities()} has
+     * {@link Capability#USER_INDEX}. Defaults to failing with {@link UnsupportedOperationException}.
+     */
+    default Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
+        return Future.failedFuture(noUserIndex(this));
+    }
+
+    /** Returns the failure of a user-index operation on {@code backend}, which lacks the capability. */
+    static UnsupportedOperationException noUserIndex(SessionBackend backend) {
+        return new UnsupportedOperationException(
+                "the session backend " + backend.getClass().getSimpleName()
+                        + " keeps no index of sessions by user (no USER_INDEX capability): use the memory or Redis "
+                        + "backend to list, end or limit a user's sessions");
     }
 
     /**

@@ -37,6 +37,8 @@ public final class SessionChanges {
     private final long expiresAtMillis;
     private final long savedAtMillis;
     private final Duration perSessionExpiry;
+    private final int maxSessionsPerUser;
+    private final boolean refuseOverLimit;
 
     SessionChanges(
             String id,
@@ -49,7 +51,9 @@ public final class SessionChanges {
             long createdAtMillis,
             long expiresAtMillis,
             long savedAtMillis,
-            Duration perSessionExpiry) {
+            Duration perSessionExpiry,
+            int maxSessionsPerUser,
+            boolean refuseOverLimit) {
         this.id = id;
         this.previousId = previousId;
         this.isNew = isNew;
@@ -61,6 +65,8 @@ public final class SessionChanges {
         this.expiresAtMillis = expiresAtMillis;
         this.savedAtMillis = savedAtMillis;
         this.perSessionExpiry = perSessionExpiry;
+        this.maxSessionsPerUser = maxSessionsPerUser;
+        this.refuseOverLimit = refuseOverLimit;
     }
 
     /** Returns the ID to store the session under. */
@@ -129,6 +135,32 @@ public final class SessionChanges {
      */
     public boolean isAnonymous() {
         return BaseSessionInterface.isAnonymous(data);
+    }
+
+    /**
+     * Returns the user this session belongs to after this save, or null: the value of
+     * {@link BaseSessionInterface#PRINCIPAL_KEY} in {@link #data()}. A backend with
+     * {@link SessionBackend.Capability#USER_INDEX} indexes the session under it (a per-key merging backend reads the
+     * merged result instead, which is the same unless a parallel request changed the user).
+     */
+    public String principal() {
+        return BaseSessionInterface.principalOf(data);
+    }
+
+    /**
+     * Returns how many sessions one principal may hold ({@code max_sessions_per_user}), or 0 for no limit. A backend
+     * with {@link SessionBackend.Capability#USER_INDEX} enforces it in the save that makes a session its principal's
+     * (a login, or a move to a new ID of a session not yet indexed): past it, the principal's session that expires
+     * first is deleted in the same atomic operation, or, when {@link #refuseOverLimit()}, nothing is written and the
+     * save fails with {@link SessionLimitException}.
+     */
+    public int maxSessionsPerUser() {
+        return maxSessionsPerUser;
+    }
+
+    /** Returns whether a save past {@link #maxSessionsPerUser()} is refused rather than ending the oldest session. */
+    public boolean refuseOverLimit() {
+        return refuseOverLimit;
     }
 
     /** Returns whether this change set changes nothing but the expiry (a rolling renewal or an atomic update). */

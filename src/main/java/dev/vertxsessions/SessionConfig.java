@@ -51,6 +51,8 @@ public class SessionConfig {
             "lazy_session",
             "cache_control",
             "backend_timeout_ms",
+            "max_sessions_per_user",
+            "max_sessions_per_user_policy",
             "manager")));
 
     private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
@@ -72,6 +74,8 @@ public class SessionConfig {
     private boolean lazySession = true;
     private String cacheControl = "auto";
     private Duration backendTimeout = Duration.ofSeconds(10);
+    private int maxSessionsPerUser;
+    private UserLimitPolicy userLimitPolicy = UserLimitPolicy.END_OLDEST;
     private String managerName = "signed";
     private SessionBackendFactory backend;
     private JsonObject backendOptions = new JsonObject();
@@ -100,6 +104,8 @@ public class SessionConfig {
         lazySession = other.lazySession;
         cacheControl = other.cacheControl;
         backendTimeout = other.backendTimeout;
+        maxSessionsPerUser = other.maxSessionsPerUser;
+        userLimitPolicy = other.userLimitPolicy;
         managerName = other.managerName;
         backend = other.backend;
         backendOptions = other.backendOptions.copy();
@@ -154,6 +160,13 @@ public class SessionConfig {
         if (json.containsKey("cache_control")) setCacheControl(string(json, "cache_control"));
         if (json.containsKey("backend_timeout_ms")) {
             setBackendTimeout(Duration.ofMillis(integer(json, "backend_timeout_ms")));
+        }
+        if (json.containsKey("max_sessions_per_user")) {
+            Long max = nullableInteger(json, "max_sessions_per_user");
+            setMaxSessionsPerUser(max == null ? 0 : (int) Math.min(Integer.MAX_VALUE, Math.max(-1, max)));
+        }
+        if (json.containsKey("max_sessions_per_user_policy")) {
+            setUserLimitPolicy(UserLimitPolicy.of(string(json, "max_sessions_per_user_policy")));
         }
         if (json.containsKey("manager")) setManager(string(json, "manager"));
     }
@@ -221,7 +234,9 @@ public class SessionConfig {
                 .put("rolling", rolling)
                 .put("lazy_session", lazySession)
                 .put("cache_control", cacheControl)
-                .put("backend_timeout_ms", backendTimeout.toMillis());
+                .put("backend_timeout_ms", backendTimeout.toMillis())
+                .put("max_sessions_per_user", maxSessionsPerUser == 0 ? null : maxSessionsPerUser)
+                .put("max_sessions_per_user_policy", userLimitPolicy.jsonValue());
         if (backend == null) {
             json.put("manager", managerName);
         }
@@ -559,6 +574,68 @@ public class SessionConfig {
                     "cache_control must be auto, private, no-store or off (got " + quote(cacheControl) + ")");
         }
         this.cacheControl = value;
+        return this;
+    }
+
+    /** What happens when a login would give a user more than {@code max_sessions_per_user} sessions. */
+    public enum UserLimitPolicy {
+        /** The user's session that expires first (the least recently used) ends, in the same atomic write. */
+        END_OLDEST,
+        /** The login's save fails with {@link SessionLimitException} (a 429 unless the route answers itself). */
+        REFUSE;
+
+        /** Returns the JSON form: {@code end_oldest} or {@code refuse}. */
+        public String jsonValue() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static UserLimitPolicy of(String value) {
+            String lower = value == null ? "" : value.toLowerCase(Locale.ROOT);
+            for (UserLimitPolicy policy : values()) {
+                if (policy.jsonValue().equals(lower)) {
+                    return policy;
+                }
+            }
+            throw new IllegalArgumentException(
+                    "max_sessions_per_user_policy must be end_oldest or refuse (got " + quote(value) + ")");
+        }
+    }
+
+    /** Returns how many sessions one user (principal) may hold at once, or 0 for no limit. */
+    public int getMaxSessionsPerUser() {
+        return maxSessionsPerUser;
+    }
+
+    /**
+     * Sets how many sessions one user (the session's principal: {@link BaseSessionInterface#getPrincipal()}) may
+     * hold at once (JSON {@code max_sessions_per_user}; null or 0 for no limit). A login past it ends the user's
+     * oldest session or is refused, as {@link #setUserLimitPolicy} says, atomically in the store; the backend must
+     * have {@link SessionBackend.Capability#USER_INDEX} (memory, Redis), else the middleware refuses to start.
+     * Defaults to 0: no limit.
+     */
+    public SessionConfig setMaxSessionsPerUser(int maxSessionsPerUser) {
+        checkMutable();
+        if (maxSessionsPerUser < 0) {
+            throw new IllegalArgumentException("max_sessions_per_user must be a positive number, or 0 or null for no "
+                    + "limit (got " + maxSessionsPerUser + ")");
+        }
+        this.maxSessionsPerUser = maxSessionsPerUser;
+        return this;
+    }
+
+    /** Returns what happens when a login would exceed {@code max_sessions_per_user}. */
+    public UserLimitPolicy getUserLimitPolicy() {
+        return userLimitPolicy;
+    }
+
+    /**
+     * Sets what happens when a login would exceed {@code max_sessions_per_user} (JSON
+     * {@code max_sessions_per_user_policy}: {@code end_oldest} or {@code refuse}). Defaults to
+     * {@link UserLimitPolicy#END_OLDEST}.
+     */
+    public SessionConfig setUserLimitPolicy(UserLimitPolicy policy) {
+        checkMutable();
+        this.userLimitPolicy = Objects.requireNonNull(policy, "max_sessions_per_user_policy");
         return this;
     }
 

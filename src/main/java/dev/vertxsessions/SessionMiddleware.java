@@ -88,6 +88,13 @@ public interface SessionMiddleware extends SessionHandler {
      */
     long activeSessions();
 
+    /**
+     * Returns the administration API: a user's sessions, ending one by ID, all of a user's or all but one (see
+     * {@link SessionAdmin}). The operations about users need a backend with
+     * {@link SessionBackend.Capability#USER_INDEX} (memory, Redis) and fail, naming why, on others.
+     */
+    SessionAdmin sessions();
+
     /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
     SessionMetrics metrics();
 

@@ -23,6 +23,7 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -95,6 +96,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         Future<?> cookieWrite;
         /** A save of this request failed (e.g. an awaited commit()): an error answer then does not retry it. */
         boolean saveFailed;
+        /** A save of this request was refused by max_sessions_per_user: the response does not try it again. */
+        boolean refused;
         /** The ID the session was loaded under, and the position of {@link EndedSessions} before the load. */
         String loadedId;
 
@@ -140,6 +143,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private final boolean serverSide;
     private final boolean atomicUpdates;
     private final boolean perKeyMerge;
+    private final boolean userIndex;
+    /** Who ends sessions through {@link #sessions()}: never a request, so every request is told. */
+    private final Object administrator = new Object();
+
+    private final SessionAdmin admin = new Admin();
     private final SessionMetrics metrics = new SessionMetrics();
     private final WriteAdmission admission;
     private final SavesInFlight savesInFlight = new SavesInFlight();
@@ -169,6 +177,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         this.serverSide = capabilities.contains(SessionBackend.Capability.SERVER_SIDE);
         this.atomicUpdates = capabilities.contains(SessionBackend.Capability.ATOMIC_UPDATE);
         this.perKeyMerge = capabilities.contains(SessionBackend.Capability.PER_KEY_MERGE);
+        this.userIndex = capabilities.contains(SessionBackend.Capability.USER_INDEX);
+        if (settings.config.getMaxSessionsPerUser() > 0 && !userIndex) {
+            backend.close();
+            throw new IllegalArgumentException("max_sessions_per_user needs a backend that keeps an index of sessions "
+                    + "by user; " + backend.getClass().getSimpleName() + " keeps none"
+                    + (serverSide ? "" : " (signed cookies keep no server state to count)")
+                    + ": use the memory or Redis backend, or leave max_sessions_per_user unset");
+        }
         this.admission = new WriteAdmission(vertx);
         this.ready = call(() -> backend.start(metrics))
                 .onFailure(e -> LOG.log(Level.ERROR, "session backend " + backendName + " failed to start: " + e, e));
@@ -426,8 +442,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private Future<Void> finish(RequestState state, boolean explicit, int status) {
         Settings current = settings;
         BaseSessionInterface session = state.session;
+        boolean heldUser = session.get(VertxWebBridge.USER_HOLDER_KEY) != null;
         VertxWebBridge.syncUser(
                 state.ctx, session, state.userAtLoad, session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
+        syncPrincipal(session, state.ctx.user(), heldUser);
         state.userAtLoad = state.ctx.user();
         SaveDecision decision = SaveDecision.decide(
                 new SaveDecision.State(
@@ -447,6 +465,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         if (decision != SaveDecision.NOTHING && state.loadedId != null && !followEnd(state, decision)) {
             metrics.conflict(); // another request of this process logged the session out, or moved it
             return Future.succeededFuture();
+        }
+        if (state.refused && (decision == SaveDecision.SAVE || decision == SaveDecision.MOVE)) {
+            return Future.succeededFuture(); // the login was refused: trying again would be refused again
         }
         switch (decision) {
             case DELETE -> {
@@ -469,6 +490,22 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             default -> {
                 return Future.succeededFuture();
             }
+        }
+    }
+
+    /**
+     * Makes the session's principal the name of Vert.x-Web's user ({@code User.subject()}: its {@code username},
+     * else the {@code sub} of its token), and removes it when that user left the session (a logout). A principal the
+     * application set by hand on a session without a Vert.x-Web user stays as it is.
+     */
+    private static void syncPrincipal(BaseSessionInterface session, User user, boolean heldUser) {
+        if (user != null) {
+            String name = user.subject();
+            if (name != null && !name.isEmpty()) {
+                session.setPrincipal(name);
+            }
+        } else if (heldUser) {
+            session.setPrincipal(null);
         }
     }
 
@@ -543,6 +580,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             } else {
                 session.saveFailed(changes);
                 state.saveFailed = true;
+                state.refused |= ar.cause() instanceof SessionLimitException;
                 metrics.saveFailed(ar.cause());
             }
         });
@@ -665,7 +703,76 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
 
     private static int statusOf(Throwable cause) {
+        if (cause instanceof SessionLimitException) {
+            return 429;
+        }
         return cause instanceof SessionStoreUnavailableException ? 503 : 500;
+    }
+
+    // ------------------------------------------------------------------ administration
+
+    @Override
+    public SessionAdmin sessions() {
+        return admin;
+    }
+
+    /** The administration API: the backend's user index, and every deletion recorded in {@link EndedSessions}. */
+    private final class Admin implements SessionAdmin {
+
+        @Override
+        public Future<List<SessionInfo>> sessionsOf(String principal) {
+            Objects.requireNonNull(principal, "principal");
+            return indexed("sessionsOf", () -> backend.sessionsOf(principal));
+        }
+
+        @Override
+        public Future<Integer> countOf(String principal) {
+            return sessionsOf(principal).map(List::size);
+        }
+
+        @Override
+        public Future<Void> delete(String id) {
+            Objects.requireNonNull(id, "id");
+            if (!serverSide) {
+                return Future.failedFuture(new UnsupportedOperationException("a session kept in a signed cookie "
+                        + "lives in the browser and cannot be deleted from the server; use a server-side backend "
+                        + "(memory, files, Redis) to end sessions by ID"));
+            }
+            if (!SessionIds.isWellFormed(id)) {
+                return Future.succeededFuture(); // no such session can exist
+            }
+            Future<Void> deleted = ready.compose(v -> call("delete", () -> backend.delete(id)));
+            endedSessions.deleted(id, deleted, administrator);
+            track(id, deleted, null);
+            return deleted;
+        }
+
+        @Override
+        public Future<List<String>> deleteAllOf(String principal) {
+            return deleteAllOf(principal, null);
+        }
+
+        @Override
+        public Future<List<String>> deleteAllOf(String principal, String keepId) {
+            Objects.requireNonNull(principal, "principal");
+            return indexed("deleteSessionsOf", () -> backend.deleteSessionsOf(principal, keepId))
+                    .onSuccess(ids -> {
+                        for (String id : ids) {
+                            endedSessions.deleted(id, Future.succeededFuture(), administrator);
+                        }
+                    });
+        }
+
+        private <T> Future<T> indexed(String name, Supplier<Future<T>> operation) {
+            if (!userIndex) {
+                String why = serverSide
+                        ? SessionBackend.noUserIndex(backend).getMessage()
+                        : "sessions kept in signed cookies live in the browsers: the server holds no list of a user's "
+                                + "sessions and cannot end them; use the memory or Redis backend";
+                return Future.failedFuture(new UnsupportedOperationException(why));
+            }
+            return ready.compose(v -> call(name, operation));
+        }
     }
 
     // ------------------------------------------------------------------ Vert.x-Web's SessionHandler

@@ -44,6 +44,11 @@ public record SessionRecord(
         return BaseSessionInterface.isAnonymous(data);
     }
 
+    /** Returns the user this session belongs to ({@link BaseSessionInterface#getPrincipal()}), or null. */
+    public String principal() {
+        return BaseSessionInterface.principalOf(data);
+    }
+
     /** Creates a record that needs no rewrite: what most backends return. */
     public SessionRecord(
             String id,

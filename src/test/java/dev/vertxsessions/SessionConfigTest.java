@@ -124,6 +124,25 @@ class SessionConfigTest {
     }
 
     @Test
+    void maxSessionsPerUser_readsFromJson_roundTrips_andRefusesBadValuesNamingTheKey() {
+        SessionConfig config = new SessionConfig(
+                new JsonObject().put("max_sessions_per_user", 5).put("max_sessions_per_user_policy", "refuse"));
+        assertEquals(5, config.getMaxSessionsPerUser());
+        assertEquals(SessionConfig.UserLimitPolicy.REFUSE, config.getUserLimitPolicy());
+        assertEquals(5, config.toJson().getInteger("max_sessions_per_user"));
+        assertEquals("refuse", config.toJson().getString("max_sessions_per_user_policy"));
+        SessionConfig none = new SessionConfig(new JsonObject().putNull("max_sessions_per_user"));
+        assertEquals(0, none.getMaxSessionsPerUser());
+        assertEquals(SessionConfig.UserLimitPolicy.END_OLDEST, none.getUserLimitPolicy());
+        assertNull(none.toJson().getValue("max_sessions_per_user"));
+        assertEquals(
+                "max_sessions_per_user_policy must be end_oldest or refuse (got 'oldest')",
+                failure(() -> new SessionConfig(new JsonObject().put("max_sessions_per_user_policy", "oldest"))));
+        assertTrue(failure(() -> new SessionConfig().setMaxSessionsPerUser(-1))
+                .startsWith("max_sessions_per_user must be a positive number"));
+    }
+
+    @Test
     void camelCaseAndEnvironmentKeys_setTheSameOptions() {
         SessionConfig config = new SessionConfig(new JsonObject()
                 .put("secretKey", SECRET)

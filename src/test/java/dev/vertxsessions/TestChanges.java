@@ -23,7 +23,9 @@ public final class TestChanges {
                 createdAt,
                 expiresAt,
                 createdAt,
-                null);
+                null,
+                0,
+                false);
     }
 
     /** A change set with every field given, as the middleware would build it; {@code savedAt} is "now". */
@@ -50,6 +52,8 @@ public final class TestChanges {
                 createdAt,
                 expiresAt,
                 savedAt,
-                perSessionExpiry);
+                perSessionExpiry,
+                0,
+                false);
     }
 }

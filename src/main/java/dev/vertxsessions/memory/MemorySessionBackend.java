@@ -1,10 +1,13 @@
 package dev.vertxsessions.memory;
 
+import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.OptionsReader;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
+import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.internal.JsonValues;
@@ -14,9 +17,13 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -30,7 +37,10 @@ import java.util.function.UnaryOperator;
  * expired sessions go first, then the least recently used anonymous ones (never promoted by {@code regenerate()}
  * or a login), and only when none is left the least recently used promoted one; {@code metrics().evictions()}
  * counts them. Values are kept as JSON bytes, so a route
- * handler that changes an object after putting it cannot change what is stored. One lock guards the map: every
+ * handler that changes an object after putting it cannot change what is stored. The user index (principal to IDs)
+ * changes with the sessions, under the same lock, so it never holds an ID of a session that is gone (deleted,
+ * moved, expired, evicted), and {@code max_sessions_per_user} is checked and applied in the save that makes a session
+ * its user's. One lock guards the map: every
  * operation is a few map operations and a JSON copy, far below what would make the lock contended.
  */
 public final class MemorySessionBackend implements SessionBackend {
@@ -47,6 +57,8 @@ public final class MemorySessionBackend implements SessionBackend {
         long expiresAt;
         Duration perSessionExpiry;
         boolean anonymous;
+        /** The user the session belongs to, under which {@link #byPrincipal} indexes it; null for none. */
+        String principal;
     }
 
     private final Vertx vertx;
@@ -54,6 +66,8 @@ public final class MemorySessionBackend implements SessionBackend {
     private final int maxSessions;
     /** Access order: the first entry is the least recently used. */
     private final LinkedHashMap<String, Entry> sessions = new LinkedHashMap<>(16, 0.75f, true);
+    /** The user index: principal to the IDs of its sessions, changed only with {@link #sessions}, under its lock. */
+    private final HashMap<String, Map<String, Entry>> byPrincipal = new HashMap<>();
 
     private long sweeperTimer = -1;
     private volatile SessionMetrics metrics;
@@ -83,7 +97,8 @@ public final class MemorySessionBackend implements SessionBackend {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.SERVER_SIDE, Capability.ATOMIC_UPDATE, Capability.PER_KEY_MERGE);
+        return EnumSet.of(
+                Capability.SERVER_SIDE, Capability.ATOMIC_UPDATE, Capability.PER_KEY_MERGE, Capability.USER_INDEX);
     }
 
     @Override
@@ -100,6 +115,7 @@ public final class MemorySessionBackend implements SessionBackend {
         }
         synchronized (sessions) {
             sessions.clear();
+            byPrincipal.clear();
         }
         return Future.succeededFuture();
     }
@@ -133,11 +149,25 @@ public final class MemorySessionBackend implements SessionBackend {
             if (entry == null && !changes.isNew()) {
                 return Future.succeededFuture(false); // deleted meanwhile: no resurrection
             }
+            String oldPrincipal = entry == null ? null : entry.principal;
+            String newPrincipal = mergedPrincipal(oldPrincipal, changes);
+            List<String> ended = List.of();
+            if (newPrincipal != null && changes.maxSessionsPerUser() > 0) {
+                Map<String, Entry> ids = indexOf(newPrincipal);
+                boolean joins = !ids.containsKey(source) && !ids.containsKey(changes.id());
+                int surplus = ids.size() + 1 - changes.maxSessionsPerUser();
+                if (joins && surplus > 0) {
+                    if (changes.refuseOverLimit()) {
+                        return Future.failedFuture(SessionLimitException.atLimit(changes.maxSessionsPerUser()));
+                    }
+                    ended = expiringFirst(ids).subList(0, surplus);
+                }
+            }
             if (entry == null) {
                 entry = new Entry();
                 entry.createdAt = changes.createdAtMillis();
             } else if (changes.previousId() != null) {
-                sessions.remove(changes.previousId());
+                remove(changes.previousId());
             }
             if (changes.cleared()) {
                 entry.values.keySet().retainAll(changes.data().keySet());
@@ -153,15 +183,110 @@ public final class MemorySessionBackend implements SessionBackend {
                 entry.perSessionExpiry = changes.perSessionExpiry();
             }
             entry.anonymous = changes.isAnonymous();
+            for (String id : ended) {
+                remove(id);
+            }
+            unindex(source, oldPrincipal);
+            entry.principal = newPrincipal;
+            if (newPrincipal != null) {
+                byPrincipal
+                        .computeIfAbsent(newPrincipal, p -> new LinkedHashMap<>())
+                        .put(changes.id(), entry);
+            }
             put(changes.id(), entry);
             return Future.succeededFuture(true);
+        }
+    }
+
+    /** Returns the principal of the stored session, held by {@code stored}, after {@code changes} are merged. */
+    private static String mergedPrincipal(String stored, SessionChanges changes) {
+        String key = BaseSessionInterface.PRINCIPAL_KEY;
+        if (changes.changed().containsKey(key)) {
+            return changes.changed().get(key) instanceof String principal ? principal : null;
+        }
+        if (changes.removed().contains(key)
+                || (changes.cleared() && !changes.data().containsKey(key))) {
+            return null;
+        }
+        return stored;
+    }
+
+    /**
+     * Returns the live sessions of {@code principal} by ID, removing expired ones; reads the index only, so listing a
+     * user's sessions does not make them recently used. Call with the lock held.
+     */
+    private Map<String, Entry> indexOf(String principal) {
+        Map<String, Entry> ids = byPrincipal.get(principal);
+        if (ids == null) {
+            return Map.of();
+        }
+        long now = clock.millis();
+        for (Map.Entry<String, Entry> indexed : new ArrayList<>(ids.entrySet())) {
+            if (indexed.getValue().expiresAt <= now) {
+                remove(indexed.getKey());
+            }
+        }
+        return byPrincipal.getOrDefault(principal, Map.of());
+    }
+
+    /** Returns the IDs of {@code ids} ordered by expiry, the one that expires first first. */
+    private static List<String> expiringFirst(Map<String, Entry> ids) {
+        List<String> ordered = new ArrayList<>(ids.keySet());
+        ordered.sort(Comparator.comparingLong((String id) -> ids.get(id).expiresAt));
+        return ordered;
+    }
+
+    /** Removes {@code id} from the index of {@code principal}. Call with the lock held. */
+    private void unindex(String id, String principal) {
+        if (principal == null) {
+            return;
+        }
+        Map<String, Entry> ids = byPrincipal.get(principal);
+        if (ids != null && ids.remove(id) != null && ids.isEmpty()) {
+            byPrincipal.remove(principal);
+        }
+    }
+
+    /** Removes a session and its index entry. Call with the lock held. */
+    private Entry remove(String id) {
+        Entry entry = sessions.remove(id);
+        if (entry != null) {
+            unindex(id, entry.principal);
+        }
+        return entry;
+    }
+
+    @Override
+    public Future<List<SessionInfo>> sessionsOf(String principal) {
+        synchronized (sessions) {
+            List<SessionInfo> infos = new ArrayList<>();
+            Map<String, Entry> ids = indexOf(principal);
+            for (String id : expiringFirst(ids)) {
+                Entry entry = ids.get(id);
+                infos.add(new SessionInfo(id, principal, entry.createdAt, entry.expiresAt));
+            }
+            return Future.succeededFuture(infos);
+        }
+    }
+
+    @Override
+    public Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
+        synchronized (sessions) {
+            List<String> deleted = new ArrayList<>();
+            for (String id : new ArrayList<>(indexOf(principal).keySet())) {
+                if (!id.equals(exceptId)) {
+                    remove(id);
+                    deleted.add(id);
+                }
+            }
+            return Future.succeededFuture(deleted);
         }
     }
 
     @Override
     public Future<Void> delete(String id) {
         synchronized (sessions) {
-            sessions.remove(id);
+            remove(id);
         }
         return Future.succeededFuture();
     }
@@ -201,7 +326,7 @@ public final class MemorySessionBackend implements SessionBackend {
     private Entry live(String id) {
         Entry entry = sessions.get(id);
         if (entry != null && entry.expiresAt <= clock.millis()) {
-            sessions.remove(id);
+            remove(id);
             return null;
         }
         return entry;
@@ -227,6 +352,7 @@ public final class MemorySessionBackend implements SessionBackend {
             Map.Entry<String, Entry> candidate = eldest.next();
             if (!candidate.getKey().equals(kept) && (!anonymousOnly || candidate.getValue().anonymous)) {
                 eldest.remove();
+                unindex(candidate.getKey(), candidate.getValue().principal);
                 SessionMetrics current = metrics;
                 if (current != null) {
                     current.recordEviction();
@@ -249,9 +375,11 @@ public final class MemorySessionBackend implements SessionBackend {
     private int removeExpired() {
         long now = clock.millis();
         int removed = 0;
-        for (Iterator<Entry> entries = sessions.values().iterator(); entries.hasNext(); ) {
-            if (entries.next().expiresAt <= now) {
+        for (Iterator<Map.Entry<String, Entry>> entries = sessions.entrySet().iterator(); entries.hasNext(); ) {
+            Map.Entry<String, Entry> entry = entries.next();
+            if (entry.getValue().expiresAt <= now) {
                 entries.remove();
+                unindex(entry.getKey(), entry.getValue().principal);
                 removed++;
             }
         }

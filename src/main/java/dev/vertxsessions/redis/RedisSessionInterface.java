@@ -4,6 +4,7 @@ import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -11,9 +12,12 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -38,8 +42,11 @@ public final class RedisSessionInterface implements SessionBackend {
 
     private final RedisSessionStore store;
 
-    RedisSessionInterface(RedisSessionStore store) {
+    private final Clock clock;
+
+    RedisSessionInterface(RedisSessionStore store, Clock clock) {
         this.store = store;
+        this.clock = clock;
     }
 
     /** Returns the factory of this backend with the default options ({@code redis://127.0.0.1:6379}). */
@@ -87,13 +94,44 @@ public final class RedisSessionInterface implements SessionBackend {
     static RedisSessionInterface create(
             Vertx vertx, SessionConfig config, RedisSessionOptions options, Redis client, boolean twoStepMove) {
         Duration anonymous = config.getAnonymousExpiry();
-        return new RedisSessionInterface(new RedisSessionStore(
-                vertx, options, client, twoStepMove, anonymous == null ? Duration.ZERO : anonymous));
+        return new RedisSessionInterface(
+                new RedisSessionStore(
+                        vertx, options, client, twoStepMove, anonymous == null ? Duration.ZERO : anonymous),
+                config.getClock());
     }
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.allOf(Capability.class);
+        EnumSet<Capability> capabilities = EnumSet.allOf(Capability.class);
+        if (!store.hasUserIndex()) {
+            capabilities.remove(Capability.USER_INDEX); // Redis Cluster: no script reaches the index atomically
+        }
+        return capabilities;
+    }
+
+    @Override
+    public Future<List<SessionInfo>> sessionsOf(String principal) {
+        if (!store.hasUserIndex()) {
+            return SessionBackend.super.sessionsOf(principal);
+        }
+        return store.sessionsOf(principal).map(rows -> {
+            long now = clock.millis();
+            List<SessionInfo> infos = new ArrayList<>();
+            for (String[] row : rows) {
+                long expiresAt = Long.parseLong(row[2]);
+                if (expiresAt > now) { // a promoted key outlives its session by anonymous_expiry (design note)
+                    infos.add(new SessionInfo(row[0], principal, Long.parseLong(row[1]), expiresAt));
+                }
+            }
+            return infos;
+        });
+    }
+
+    @Override
+    public Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
+        return store.hasUserIndex()
+                ? store.deleteSessionsOf(principal, exceptId)
+                : SessionBackend.super.deleteSessionsOf(principal, exceptId);
     }
 
     @Override

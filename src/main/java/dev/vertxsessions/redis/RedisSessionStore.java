@@ -2,6 +2,7 @@ package dev.vertxsessions.redis;
 
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
+import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionIds;
@@ -163,19 +164,60 @@ final class RedisSessionStore {
     private static final Script SAVE = new Script("save", """
     -- KEYS[1]: the session's key; KEYS[2]: where its data is now (the previous key after regenerate)
     -- ARGV: mustExist, cleared, ttlMillis, createdAt, expiresAt, expirySeconds ('' = default), nRemoved, nKept,
+    --       indexPrefix ('' = no user index), sessionPrefix, maxPerUser (0 = none), refuse, liveMillis,
     --       then nRemoved fields to delete, nKept fields a clear keeps, then field/value pairs to set
+    -- Returns 1 when written, 0 when the session was gone (nothing written), -1 when refused by the limit.
     local key, source = KEYS[1], KEYS[2]
-    if source ~= key and redis.call('EXISTS', source) == 1 then
-      redis.call('RENAME', source, key)
-    elseif ARGV[1] == '1' and redis.call('EXISTS', key) == 0 then
+    local moving = source ~= key and redis.call('EXISTS', source) == 1
+    if not moving and ARGV[1] == '1' and redis.call('EXISTS', key) == 0 then
       return 0
     end
-    if tonumber(ARGV[3]) <= 0 then
+    local held = key
+    if moving then held = source end
+    local ttl = tonumber(ARGV[3])
+    local nRemoved, nKept = tonumber(ARGV[7]), tonumber(ARGV[8])
+    local indexPrefix, prefix = ARGV[9], ARGV[10]
+    local first = 14
+    local pf = 'k:__vertx-sessions.principal'
+    local oldP, newP, index, victims = false, false, false, {}
+    if indexPrefix ~= '' then
+      oldP = redis.call('HGET', held, pf)
+      newP = oldP
+      if ARGV[2] == '1' then
+        newP = false
+        for i = first + nRemoved, first + nRemoved + nKept - 1 do if ARGV[i] == pf then newP = oldP end end
+      end
+      for i = first, first + nRemoved - 1 do if ARGV[i] == pf then newP = false end end
+      for i = first + nRemoved + nKept, #ARGV, 2 do if ARGV[i] == pf then newP = ARGV[i + 1] end end
+    end
+    local id, heldId = string.sub(key, #prefix + 1), string.sub(held, #prefix + 1)
+    local time = redis.call('TIME')
+    local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    if newP and ttl > 0 then
+      index = indexPrefix .. cjson.decode(newP)
+      redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+      local max = tonumber(ARGV[11])
+      if max > 0 and not redis.call('ZSCORE', index, id) and not redis.call('ZSCORE', index, heldId) then
+        local surplus = redis.call('ZCARD', index) + 1 - max
+        if surplus > 0 then
+          -- At the limit: first drop members whose key is gone without the index knowing (evicted by Redis).
+          for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+            if redis.call('EXISTS', prefix .. member) == 0 then redis.call('ZREM', index, member) end
+          end
+          surplus = redis.call('ZCARD', index) + 1 - max
+        end
+        if surplus > 0 then
+          if ARGV[12] == '1' then return -1 end
+          victims = redis.call('ZRANGE', index, 0, surplus - 1)
+        end
+      end
+    end
+    if moving then redis.call('RENAME', source, key) end
+    if oldP then redis.call('ZREM', indexPrefix .. cjson.decode(oldP), heldId) end
+    if ttl <= 0 then
       redis.call('DEL', key)
       return 0
     end
-    local nRemoved, nKept = tonumber(ARGV[7]), tonumber(ARGV[8])
-    local first = 9
     if ARGV[2] == '1' then
       local kept = {}
       for i = first + nRemoved, first + nRemoved + nKept - 1 do kept[ARGV[i]] = true end
@@ -189,13 +231,21 @@ final class RedisSessionStore {
     redis.call('HSET', key, 'm:expires', ARGV[5])
     if ARGV[6] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[6]) end
     redis.call('PEXPIRE', key, ARGV[3])
+    for _, victim in ipairs(victims) do
+      redis.call('DEL', prefix .. victim)
+      redis.call('ZREM', index, victim)
+    end
+    if index then
+      redis.call('ZADD', index, now + tonumber(ARGV[13]), id)
+      if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+    end
     return 1
     """);
 
     private static final Script UPDATE = new Script("update", """
     -- KEYS[1]: the session's key
     -- ARGV: field, expectedPresent, expected, newPresent, newValue, mustExist, ttlMillis, createdAt, expiresAt,
-    --       expirySeconds ('' = default)
+    --       expirySeconds ('' = default), indexPrefix ('' = no user index), sessionPrefix, liveMillis
     -- Returns {1} when written, {0, current} (or {0} when absent) on a conflict, {-1} when the session is gone.
     local key, field = KEYS[1], ARGV[1]
     local exists = redis.call('EXISTS', key) == 1
@@ -216,6 +266,14 @@ final class RedisSessionStore {
     if stored == nil or stored < tonumber(ARGV[9]) then
       redis.call('HSET', key, 'm:expires', ARGV[9])
       redis.call('PEXPIRE', key, ARGV[7])
+      local principal = ARGV[11] ~= '' and redis.call('HGET', key, 'k:__vertx-sessions.principal')
+      if principal then
+        local index = ARGV[11] .. cjson.decode(principal)
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('ZADD', index, 'XX', now + tonumber(ARGV[13]), string.sub(key, #ARGV[12] + 1))
+        if redis.call('PTTL', index) < tonumber(ARGV[7]) then redis.call('PEXPIRE', index, ARGV[7]) end
+      end
     end
     return {1}
     """);
@@ -228,8 +286,44 @@ final class RedisSessionStore {
     """);
 
     private static final Script DELETE = new Script("delete", """
-    -- KEYS[1]: a session's key
+    -- KEYS[1]: a session's key; ARGV: indexPrefix ('' = no user index), sessionPrefix
+    if ARGV[1] ~= '' then
+      local principal = redis.call('HGET', KEYS[1], 'k:__vertx-sessions.principal')
+      if principal then
+        redis.call('ZREM', ARGV[1] .. cjson.decode(principal), string.sub(KEYS[1], #ARGV[2] + 1))
+      end
+    end
     return redis.call('DEL', KEYS[1])
+    """);
+
+    private static final Script SESSIONS_OF = new Script("sessionsOf", """
+    -- KEYS[1]: a user's index; ARGV: sessionPrefix. Trims it; returns id, created, expires of each live member.
+    local time = redis.call('TIME')
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+    local out = {}
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      local times = redis.call('HMGET', ARGV[1] .. member, 'm:created', 'm:expires')
+      if times[1] and times[2] then
+        table.insert(out, member)
+        table.insert(out, times[1])
+        table.insert(out, times[2])
+      else
+        redis.call('ZREM', KEYS[1], member)
+      end
+    end
+    return out
+    """);
+
+    private static final Script DELETE_SESSIONS_OF = new Script("deleteSessionsOf", """
+    -- KEYS[1]: a user's index; ARGV: sessionPrefix, the ID to keep ('' = none). Returns the IDs deleted.
+    local out = {}
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      if member ~= ARGV[2] then
+        if redis.call('DEL', ARGV[1] .. member) == 1 then table.insert(out, member) end
+        redis.call('ZREM', KEYS[1], member)
+      end
+    end
+    return out
     """);
 
     /** A session as loaded: values still as JSON bytes, keyed by session key. */
@@ -264,6 +358,12 @@ final class RedisSessionStore {
     private final Redis redis;
     private final ConcurrentHashMap<String, Tail> updatesInFlight = new ConcurrentHashMap<>();
     private final String keyPrefix;
+    /**
+     * Where the user index lives: {@code <prefix>user:<principal>}, a sorted set of session IDs scored by their expiry
+     * in Redis's clock; empty on Redis Cluster, where a script cannot reach a key in another hash slot.
+     */
+    private final String indexPrefix;
+
     private final long timeoutMillis;
     private final boolean twoStepMove;
     /** Added to a promoted session's key TTL: anonymous_expiry, so volatile-ttl evicts anonymous keys first. */
@@ -290,6 +390,50 @@ final class RedisSessionStore {
         RedisOptions clientOptions = options.clientOptions();
         this.twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
         this.redis = client != null ? client : Redis.createClient(vertx, clientOptions);
+        this.indexPrefix = twoStepMove ? "" : keyPrefix + "user:";
+    }
+
+    /** Returns whether this store keeps the user index (not on Redis Cluster). */
+    boolean hasUserIndex() {
+        return !indexPrefix.isEmpty();
+    }
+
+    /** Returns the live sessions of {@code principal} as id, created, expires, oldest expiry first (one script). */
+    Future<List<String[]>> sessionsOf(String principal) {
+        return eval(SESSIONS_OF, List.of(indexPrefix + principal), List.of(keyPrefix))
+                .transform(ar -> {
+                    if (ar.failed()) {
+                        return Future.failedFuture(failure("list a user's sessions", ar.cause()));
+                    }
+                    List<String[]> rows = new ArrayList<>();
+                    Response response = ar.result();
+                    for (int i = 0; i + 2 < response.size(); i += 3) {
+                        rows.add(new String[] {
+                            response.get(i).toString(),
+                            response.get(i + 1).toString(),
+                            response.get(i + 2).toString()
+                        });
+                    }
+                    return Future.succeededFuture(rows);
+                });
+    }
+
+    /** Deletes every session of {@code principal} but {@code exceptId} with the index, in one script. */
+    Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
+        return eval(
+                        DELETE_SESSIONS_OF,
+                        List.of(indexPrefix + principal),
+                        List.of(keyPrefix, exceptId == null ? "" : exceptId))
+                .transform(ar -> {
+                    if (ar.failed()) {
+                        return Future.failedFuture(failure("delete a user's sessions", ar.cause()));
+                    }
+                    List<String> ids = new ArrayList<>();
+                    for (Response member : ar.result()) {
+                        ids.add(member.toString());
+                    }
+                    return Future.succeededFuture(ids);
+                });
     }
 
     /**
@@ -363,7 +507,8 @@ final class RedisSessionStore {
                 changes.perSessionExpiry(),
                 changes.removed(),
                 kept,
-                changed);
+                changed,
+                changes);
     }
 
     private Future<Boolean> save(
@@ -377,7 +522,8 @@ final class RedisSessionStore {
             Duration perSessionExpiry,
             Collection<String> removed,
             List<String> kept,
-            Map<String, byte[]> changed) {
+            Map<String, byte[]> changed,
+            SessionChanges changes) {
         List<Object> args = new ArrayList<>();
         args.add(mustExist ? "1" : "0");
         args.add(cleared ? "1" : "0");
@@ -387,6 +533,11 @@ final class RedisSessionStore {
         args.add(perSessionExpiry == null ? "" : Long.toString(perSessionExpiry.toSeconds()));
         args.add(Integer.toString(removed.size()));
         args.add(Integer.toString(kept.size()));
+        args.add(indexPrefix);
+        args.add(keyPrefix);
+        args.add(Integer.toString(changes.maxSessionsPerUser()));
+        args.add(changes.refuseOverLimit() ? "1" : "0");
+        args.add(Long.toString(changes.timeToLive().toMillis()));
         for (String key : removed) {
             args.add(DATA_FIELD + key);
         }
@@ -398,7 +549,12 @@ final class RedisSessionStore {
             args.add(entry.getValue());
         }
         return eval(SAVE, List.of(key(id), key(source)), args)
-                .map(response -> response != null && response.toInteger() == 1)
+                .compose(response -> {
+                    int status = response == null ? 0 : response.toInteger();
+                    return status < 0
+                            ? Future.failedFuture(SessionLimitException.atLimit(changes.maxSessionsPerUser()))
+                            : Future.succeededFuture(status == 1);
+                })
                 .andThen(ar -> {
                     if (ar.succeeded() && !ar.result() && mustExist) {
                         LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
@@ -460,6 +616,9 @@ final class RedisSessionStore {
                 session.perSessionExpiry() == null
                         ? ""
                         : Long.toString(session.perSessionExpiry().toSeconds()));
+        args.add(indexPrefix);
+        args.add(keyPrefix);
+        args.add(Long.toString(session.timeToLive().toMillis()));
         return eval(UPDATE, List.of(key(session.id())), args).compose(response -> {
             int status = response.get(0).toInteger();
             if (status == 1) {
@@ -495,7 +654,7 @@ final class RedisSessionStore {
             return Future.succeededFuture();
         }
         // A script rather than a DEL, so that a logout that timed out cannot happen later either (design note).
-        return eval(DELETE, List.of(key(id)), List.of())
+        return eval(DELETE, List.of(key(id)), List.of(indexPrefix, keyPrefix))
                 .transform(ar -> ar.succeeded()
                         ? Future.<Void>succeededFuture()
                         : Future.failedFuture(failure("delete a session", ar.cause())));
@@ -534,7 +693,8 @@ final class RedisSessionStore {
                     perSession,
                     List.of(),
                     List.of(),
-                    values);
+                    values,
+                    changes);
         });
     }
 

@@ -12,6 +12,8 @@ import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackend.Capability;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
 import io.vertx.core.Context;
@@ -716,6 +718,199 @@ public abstract class BackendContractTest {
         assertEquals("alice", confirmed.bodyAsString());
     }
 
+    // ------------------------------------------------------------------ sessions of a user (USER_INDEX)
+
+    /** Logs {@code user} in by hand (regenerate + setPrincipal) with {@code cookie}, returns the new cookie. */
+    private static String loginAs(TestServer server, String user, String cookie) {
+        HttpResponse<Buffer> login = server.post("/login-as/" + user, cookie);
+        assertEquals(200, login.statusCode(), login.bodyAsString());
+        return TestServer.sessionCookie(login);
+    }
+
+    private static Set<String> idsOf(TestServer server, String principal) {
+        return server.middleware.sessions().sessionsOf(principal).await().stream()
+                .map(SessionInfo::id)
+                .collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    private void assumeUserIndex() {
+        assumeTrue(has(Capability.USER_INDEX), "the backend keeps no index of sessions by user");
+    }
+
+    @Test
+    void userIndex_listsAUsersSessions_andForgetsThemAtLogoutAndLogin() {
+        TestServer server = start();
+        assumeUserIndex();
+        String anonymous = TestServer.sessionCookie(server.get("/"));
+        String first = loginAs(server, "alice", anonymous);
+        String second = loginAs(server, "alice", null);
+        String bob = loginAs(server, "bob", null);
+        assertEquals(new TreeSet<>(List.of(first, second)), idsOf(server, "alice"));
+        assertEquals(Set.of(bob), idsOf(server, "bob"));
+        assertEquals(2, server.middleware.sessions().countOf("alice").await());
+        List<SessionInfo> infos =
+                server.middleware.sessions().sessionsOf("alice").await();
+        assertEquals("alice", infos.get(0).principal());
+        assertEquals(clock.millis() + DAY_SECONDS * 1000, infos.get(0).expiresAtMillis());
+
+        String moved = loginAs(server, "alice", first); // regenerate: the index follows the move
+        assertNotEquals(first, moved);
+        assertEquals(new TreeSet<>(List.of(moved, second)), idsOf(server, "alice"));
+
+        assertCookieExpired(server.post("/logout", second));
+        assertEquals(Set.of(moved), idsOf(server, "alice"));
+        assertEquals("alice", server.get("/whoami", moved).bodyAsString());
+        assertEquals(Set.of(), idsOf(server, "nobody"));
+
+        server.middleware.sessions().delete(bob).await(); // an administrator ends bob's session
+        assertEquals(Set.of(), idsOf(server, "bob"));
+        assertFresh(server, bob);
+    }
+
+    @Test
+    void userIndex_followsTheUserOfVertxWebAuthentication_untilItsLogout() {
+        TestServer server = start();
+        assumeUserIndex();
+        Browser browser = new Browser(server);
+        String cookie = TestServer.sessionCookie(browser.get("/private/me", "alice"));
+        assertEquals(Set.of(cookie), idsOf(server, "alice"));
+        assertEquals("alice", browser.get("/whoami").bodyAsString());
+        assertCookieExpired(browser.get("/auth/clear"));
+        assertEquals(Set.of(), idsOf(server, "alice"));
+    }
+
+    @Test
+    void logOutAllOtherDevices_leavesExactlyTheCurrentOne() {
+        TestServer server = start();
+        assumeUserIndex();
+        List<String> alice = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            alice.add(loginAs(server, "alice", null));
+        }
+        String bob = loginAs(server, "bob", null);
+        String current = alice.get(2);
+        List<String> ended =
+                server.middleware.sessions().deleteAllOf("alice", current).await();
+        assertEquals(
+                alice.stream().filter(id -> !id.equals(current)).collect(Collectors.toCollection(TreeSet::new)),
+                new TreeSet<>(ended));
+        assertEquals(Set.of(current), idsOf(server, "alice"));
+        for (String id : ended) {
+            assertFresh(server, id);
+        }
+        assertEquals("alice", server.get("/whoami", current).bodyAsString());
+        assertEquals("bob", server.get("/whoami", bob).bodyAsString());
+
+        assertEquals(
+                List.of(current),
+                server.middleware.sessions().deleteAllOf("alice").await());
+        assertFresh(server, current);
+        assertEquals(0, server.middleware.sessions().countOf("alice").await());
+    }
+
+    @Test
+    void sessionDeletedByTheAdminApi_whileASlowRequestIsInFlight_staysDeleted(VertxTestContext test) {
+        TestServer server = start();
+        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: nothing to delete on the server");
+        String cookie = loginAs(server, "alice", null);
+        Gate slow = gate("slow");
+        Future<HttpResponse<Buffer>> slowDone = send(server, "/gate/slow/put/late/1", cookie);
+        slow.entered()
+                .compose(v -> server.middleware.sessions().delete(cookie))
+                .compose(v -> slow.open(slowDone))
+                .compose(late -> {
+                    test.verify(() -> {
+                        assertEquals(200, late.statusCode());
+                        assertNoSessionCookie(late);
+                    });
+                    return send(server, "/state", cookie);
+                })
+                .onComplete(test.succeeding(state -> test.verify(() -> {
+                    assertEquals(FRESH, state.bodyAsString(), "the slow request brought the session back");
+                    test.completeNow();
+                })));
+    }
+
+    @Test
+    void limitPerUser_endsTheOldest_atExactlyTheLimit_under32ParallelLogins() {
+        start();
+        assumeUserIndex();
+        TestServer server = start(c -> c.setMaxSessionsPerUser(3));
+        String bob = loginAs(server, "bob", null);
+        List<Future<HttpResponse<Buffer>>> logins = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            logins.add(send(server, HttpMethod.POST, "/login-as/alice", null));
+        }
+        Future.join(logins).await();
+        List<String> cookies = new ArrayList<>();
+        for (Future<HttpResponse<Buffer>> login : logins) {
+            assertEquals(200, login.result().statusCode(), login.result().bodyAsString());
+            cookies.add(TestServer.sessionCookie(login.result()));
+        }
+        Set<String> indexed = idsOf(server, "alice");
+        assertEquals(3, indexed.size());
+        Set<String> live = new TreeSet<>();
+        for (String cookie : cookies) {
+            if (server.get("/whoami", cookie).bodyAsString().equals("alice")) {
+                live.add(cookie);
+            }
+        }
+        assertEquals(indexed, live, "the index and the store disagree");
+        assertEquals("bob", server.get("/whoami", bob).bodyAsString(), "another user's session ended");
+
+        clock.advance(Duration.ofSeconds(1));
+        String next = loginAs(server, "alice", null); // sequentially: the session that expires first ends
+        clock.advance(Duration.ofSeconds(1));
+        String last = loginAs(server, "alice", null);
+        assertTrue(idsOf(server, "alice").containsAll(List.of(next, last)));
+        assertEquals(3, idsOf(server, "alice").size());
+    }
+
+    @Test
+    void limitPerUser_refuse_letsExactlyTheLimitIn_under32ParallelLogins_andRefusesTheRestWith429() {
+        start();
+        assumeUserIndex();
+        TestServer server =
+                start(c -> c.setMaxSessionsPerUser(3).setUserLimitPolicy(SessionConfig.UserLimitPolicy.REFUSE));
+        List<Future<HttpResponse<Buffer>>> logins = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            logins.add(send(server, HttpMethod.POST, "/login-as/alice", null));
+        }
+        Future.join(logins).await();
+        int admitted = 0;
+        for (Future<HttpResponse<Buffer>> login : logins) {
+            HttpResponse<Buffer> response = login.result();
+            if (response.statusCode() == 200) {
+                admitted++;
+                assertEquals(
+                        "alice",
+                        server.get("/whoami", TestServer.sessionCookie(response))
+                                .bodyAsString());
+            } else {
+                assertEquals(429, response.statusCode(), response.bodyAsString());
+                assertNoSessionCookie(response);
+            }
+        }
+        assertEquals(3, admitted);
+        assertEquals(3, idsOf(server, "alice").size());
+        assertEquals(429, server.post("/login-as/alice", null).statusCode());
+        assertEquals(200, server.post("/login-as/bob", null).statusCode(), "another user was refused");
+    }
+
+    @Test
+    void withoutAUserIndex_theAdminApiFailsNamingWhy_andTheLimitIsRefusedAtStart() {
+        TestServer server = start();
+        assumeTrue(!has(Capability.USER_INDEX), "the backend keeps a user index");
+        Throwable failure = server.middleware.sessions().sessionsOf("alice").failed()
+                ? server.middleware.sessions().sessionsOf("alice").cause()
+                : null;
+        assertTrue(failure instanceof UnsupportedOperationException, String.valueOf(failure));
+        assertTrue(failure.getMessage().contains("memory or Redis"), failure.getMessage());
+        IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> start(c -> c.setMaxSessionsPerUser(3)));
+        assertTrue(refused.getMessage().startsWith("max_sessions_per_user needs a backend"), refused.getMessage());
+    }
+
     // ------------------------------------------------------------------ servers and routes
 
     @BeforeEach
@@ -792,6 +987,18 @@ public abstract class BackendContractTest {
             session.regenerate().put("user", "alice");
             ctx.end(before + " " + session.id());
         });
+        router.post("/login-as/:user").handler(ctx -> {
+            BaseSessionInterface session = session(ctx);
+            session.regenerate().setPrincipal(ctx.pathParam("user")).put("user", ctx.pathParam("user"));
+            session.commit().onSuccess(v -> ctx.end("welcome")).onFailure(e -> {
+                if (e instanceof SessionLimitException) {
+                    ctx.response().setStatusCode(429).end("too many sessions");
+                } else {
+                    ctx.fail(e);
+                }
+            });
+        });
+        router.get("/whoami").handler(ctx -> ctx.end(String.valueOf(session(ctx).getPrincipal())));
         router.post("/logout").handler(ctx -> {
             BaseSessionInterface session = session(ctx);
             session.clear();

@@ -21,6 +21,27 @@ class MemoryContractTest extends BackendContractTest {
     }
 
     @Test
+    void userIndex_holdsNoSessionThatExpiredOrWasEvicted() {
+        maxSessions = 3;
+        TestServer server = start();
+        String early = TestServer.sessionCookie(server.post("/login-as/alice", null));
+        clock.advance(java.time.Duration.ofHours(12));
+        String late = TestServer.sessionCookie(server.post("/login-as/alice", null));
+        assertEquals(2, server.middleware.sessions().countOf("alice").await());
+        clock.advance(java.time.Duration.ofHours(13)); // the first one expired
+        assertEquals(
+                List.of(late),
+                server.middleware.sessions().sessionsOf("alice").await().stream()
+                        .map(dev.vertxsessions.SessionInfo::id)
+                        .toList());
+        for (int i = 0; i < 3; i++) {
+            TestServer.sessionCookie(server.post("/login-as/bob", null)); // the bound evicts alice's last session
+        }
+        assertEquals(0, server.middleware.sessions().countOf("alice").await());
+        assertFresh(server, early);
+    }
+
+    @Test
     void pastTheBound_anonymousSessionsAreEvictedFirst_thenTheLeastRecentlyUsed() {
         maxSessions = 3;
         TestServer server = start();

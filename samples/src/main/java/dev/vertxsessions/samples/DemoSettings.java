@@ -36,6 +36,8 @@ import java.util.TreeSet;
  * SESSION_FILE_MAX_SESSIONS  most session files of the file backend; beyond, anonymous sessions are evicted
  *                        (default 100000)
  * SESSION_FILE_MAX_BYTES most bytes of session files of the file backend (default: no limit)
+ * SESSION_MAX_PER_USER   most sessions one account may hold at once; a login past it ends the account's oldest
+ *                        session (default 10; redis backend only, the backends with a user index)
  * SESSION_COOKIE_SECURE  true to send the cookie over HTTPS only (default false)
  * REDIS_URL              Redis of the redis backend (default redis://127.0.0.1:6379)
  * REDIS_OPTIONS          Vert.x RedisOptions as a JSON object, for Sentinel, Cluster or TLS (default none)
@@ -55,6 +57,8 @@ public final class DemoSettings {
     private static final long DEFAULT_ABSOLUTE_EXPIRY_SECONDS = 43_200;
     /** The most sessions the file and postgres backends keep by default. */
     private static final long DEFAULT_MAX_SESSIONS = 100_000;
+    /** The most sessions one account holds at once by default, on backends with a user index. */
+    private static final long DEFAULT_MAX_SESSIONS_PER_USER = 10;
     /** RedisOptions fields that are null by default, which {@code toJson()} therefore leaves out. */
     private static final Set<String> REDIS_FIELDS_WITHOUT_DEFAULT =
             Set.of("user", "password", "preferredProtocolVersion", "tracingPolicy");
@@ -204,6 +208,13 @@ public final class DemoSettings {
             if (maxBytes != null) {
                 config.setBackendOption("file_max_bytes", maxBytes);
             }
+        }
+
+        Long maxPerUser = limit(env, "SESSION_MAX_PER_USER", 1, errors);
+        if (backend == Backend.REDIS) {
+            // One account logging in in a loop must not fill the store (issue 23, item 5).
+            config.setMaxSessionsPerUser(
+                    (int) Math.min(Integer.MAX_VALUE, maxPerUser != null ? maxPerUser : DEFAULT_MAX_SESSIONS_PER_USER));
         }
 
         String secure = value(env, "SESSION_COOKIE_SECURE");

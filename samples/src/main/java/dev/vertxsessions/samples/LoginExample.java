@@ -68,7 +68,7 @@ final class LoginExample {
             return;
         }
         BaseSessionInterface session = SessionMiddleware.session(ctx);
-        session.regenerate();
+        session.regenerate().setPrincipal(user.username()); // indexed, and counted by SESSION_MAX_PER_USER
         session.put("user_id", user.id());
         session.put("username", user.username());
         session.put("auth_time", clock.instant().getEpochSecond());

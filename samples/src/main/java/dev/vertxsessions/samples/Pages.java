@@ -1,6 +1,7 @@
 package dev.vertxsessions.samples;
 
 import dev.vertxsessions.BaseSessionInterface;
+import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import io.vertx.core.json.JsonObject;
@@ -116,6 +117,13 @@ final class Pages {
      * Nothing is saved for a 5xx answer.
      */
     static void sessionFailure(RoutingContext ctx, Throwable failure) {
+        if (failure instanceof SessionLimitException) {
+            ctx.response()
+                    .setStatusCode(429)
+                    .putHeader("content-type", "text/plain; charset=utf-8")
+                    .end("This account has too many sessions open; log out on another device first.\n");
+            return;
+        }
         boolean unavailable = failure instanceof SessionStoreUnavailableException;
         ctx.response()
                 .setStatusCode(unavailable ? 503 : 500)

@@ -1,7 +1,12 @@
 package dev.vertxsessions.samples;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.redis.RedisServerExtension;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -9,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -31,10 +37,26 @@ class DemoAppRedisTest extends ServerSideDemoAppContractTest {
                 .setBackendOption("redis_key_prefix", prefix);
     }
 
+    @Test
+    void oneAccountLoggingIn300Times_keepsTenSessions_andNeverBlocksAnotherUsersLogin() throws IOException {
+        for (int i = 0; i < 300; i++) {
+            HttpResponse<Buffer> login = logIn(browser(), "alice", "wonderland");
+            assertEquals(302, login.statusCode());
+            assertEquals("/dashboard", login.getHeader("location"));
+        }
+        assertEquals(10L, redis.command("ZCARD", prefix + "user:alice"));
+        assertEquals(OptionalInt.of(10), storedSessions());
+        Browser bob = browser();
+        assertEquals("/dashboard", logIn(bob, "bob", "builder").getHeader("location"));
+        assertTrue(bob.get("/dashboard").bodyAsString().contains("Welcome, bob!"));
+        assertEquals(OptionalInt.of(11), storedSessions());
+    }
+
     @Override
     OptionalInt storedSessions() {
         try {
-            return OptionalInt.of(((List<?>) redis.command("KEYS", prefix + "*")).size());
+            int all = ((List<?>) redis.command("KEYS", prefix + "*")).size();
+            return OptionalInt.of(all - ((List<?>) redis.command("KEYS", prefix + "user:*")).size());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -72,6 +72,29 @@ class DemoSettingsTest {
     }
 
     @Test
+    void perUserLimit_isTenOnRedis_setByTheVariable_andOffWhereTheBackendKeepsNoUserIndex() {
+        assertEquals(
+                10,
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis"))
+                        .sessionConfig()
+                        .getMaxSessionsPerUser());
+        assertEquals(
+                3,
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis", "SESSION_MAX_PER_USER", "3"))
+                        .sessionConfig()
+                        .getMaxSessionsPerUser());
+        assertEquals(
+                0,
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file"))
+                        .sessionConfig()
+                        .getMaxSessionsPerUser());
+        assertEquals(0, DemoSettings.fromEnv(Map.of()).sessionConfig().getMaxSessionsPerUser());
+        assertEquals(
+                "SESSION_MAX_PER_USER must be a whole number of at least 1, got '0'",
+                error("SESSION_BACKEND", "redis", "SESSION_MAX_PER_USER", "0"));
+    }
+
+    @Test
     void badFloodSettings_nameTheVariable() {
         assertEquals(
                 "SESSION_ANONYMOUS_EXPIRY must be a whole number of seconds from 1 to SESSION_EXPIRY (600), got '900'",

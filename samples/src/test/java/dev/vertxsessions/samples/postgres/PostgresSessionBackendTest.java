@@ -99,7 +99,7 @@ class PostgresSessionBackendTest {
 
     @Test
     void capabilities_areThoseOfAServerSideSharedStore() {
-        assertEquals(EnumSet.allOf(Capability.class), backend.capabilities());
+        assertEquals(EnumSet.complementOf(EnumSet.of(Capability.USER_INDEX)), backend.capabilities());
     }
 
     @Test

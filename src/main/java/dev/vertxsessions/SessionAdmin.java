@@ -1,0 +1,43 @@
+package dev.vertxsessions;
+
+import io.vertx.core.Future;
+import java.util.List;
+
+/**
+ * Manages sessions from outside the request that owns them: a user's devices, "log out everywhere", a password
+ * change, an administrator ending a session. Returned by {@link SessionMiddleware#sessions()}; thread-safe, callable
+ * from any verticle and outside requests.
+ *
+ * <pre>{@code
+ * // after a password change: end every other session of the user, keep this one
+ * middleware.sessions().deleteAllOf(user, session.id()).onSuccess(ended -> ...);
+ * }</pre>
+ *
+ * <p>The methods about a user need a backend with {@link SessionBackend.Capability#USER_INDEX} (memory,
+ * Redis); on any other they fail with {@link UnsupportedOperationException} naming why (signed cookies keep no
+ * server state to find or end). A session deleted here stays deleted: a request of this process still running on it
+ * neither writes it back nor sends its cookie, and the backends' no-resurrection rule covers the other processes.
+ */
+public interface SessionAdmin {
+
+    /** Returns the live sessions of {@code principal}, oldest expiry first. */
+    Future<List<SessionInfo>> sessionsOf(String principal);
+
+    /** Returns how many live sessions {@code principal} holds. */
+    Future<Integer> countOf(String principal);
+
+    /**
+     * Deletes the session {@code id} (succeeds when there is none). Needs a server-side backend: with signed cookies
+     * the session lives in the browser's cookie and cannot be deleted from here.
+     */
+    Future<Void> delete(String id);
+
+    /** Deletes every session of {@code principal} ("log out everywhere") and returns the IDs it deleted. */
+    Future<List<String>> deleteAllOf(String principal);
+
+    /**
+     * Deletes every session of {@code principal} except {@code keepId} ("log out all other devices", a password
+     * change) and returns the IDs it deleted.
+     */
+    Future<List<String>> deleteAllOf(String principal, String keepId);
+}
