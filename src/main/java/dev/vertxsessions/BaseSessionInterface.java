@@ -830,11 +830,7 @@ public abstract class BaseSessionInterface implements Session {
                 expiry,
                 config.getMaxSessionsPerUser(),
                 refuseOverLimit());
-        changed.clear();
-        removed.clear();
-        cleared = false;
-        modified = false;
-        previousId = null;
+        resetTracking();
         return changes;
     }
 
@@ -879,12 +875,17 @@ public abstract class BaseSessionInterface implements Session {
                 loadedExpiry,
                 config.getMaxSessionsPerUser(),
                 refuseOverLimit());
+        resetTracking();
+        return changes;
+    }
+
+    /** Forgets the changes a change set just took, and a pending move. */
+    private void resetTracking() {
         changed.clear();
         removed.clear();
         cleared = false;
         modified = false;
         previousId = null;
-        return changes;
     }
 
     private boolean refuseOverLimit() {
