@@ -50,6 +50,8 @@ public class SessionConfig {
             "rolling",
             "lazy_session",
             "cache_control",
+            "session_id_transport",
+            "session_id_header",
             "backend_timeout_ms",
             "max_sessions_per_user",
             "max_sessions_per_user_policy",
@@ -73,6 +75,8 @@ public class SessionConfig {
     private boolean rolling;
     private boolean lazySession = true;
     private String cacheControl = "auto";
+    private String sessionIdTransport = "cookie";
+    private String sessionIdHeader = "X-Auth-Token";
     private Duration backendTimeout = Duration.ofSeconds(10);
     private int maxSessionsPerUser;
     private UserLimitPolicy userLimitPolicy = UserLimitPolicy.END_OLDEST;
@@ -103,6 +107,8 @@ public class SessionConfig {
         rolling = other.rolling;
         lazySession = other.lazySession;
         cacheControl = other.cacheControl;
+        sessionIdTransport = other.sessionIdTransport;
+        sessionIdHeader = other.sessionIdHeader;
         backendTimeout = other.backendTimeout;
         maxSessionsPerUser = other.maxSessionsPerUser;
         userLimitPolicy = other.userLimitPolicy;
@@ -158,6 +164,10 @@ public class SessionConfig {
         if (json.containsKey("rolling")) setRolling(bool(json, "rolling"));
         if (json.containsKey("lazy_session")) setLazySession(bool(json, "lazy_session"));
         if (json.containsKey("cache_control")) setCacheControl(string(json, "cache_control"));
+        if (json.containsKey("session_id_transport")) {
+            setSessionIdTransport(string(json, "session_id_transport"));
+        }
+        if (json.containsKey("session_id_header")) setSessionIdHeader(string(json, "session_id_header"));
         if (json.containsKey("backend_timeout_ms")) {
             setBackendTimeout(Duration.ofMillis(integer(json, "backend_timeout_ms")));
         }
@@ -234,6 +244,8 @@ public class SessionConfig {
                 .put("rolling", rolling)
                 .put("lazy_session", lazySession)
                 .put("cache_control", cacheControl)
+                .put("session_id_transport", sessionIdTransport)
+                .put("session_id_header", sessionIdHeader)
                 .put("backend_timeout_ms", backendTimeout.toMillis())
                 .put("max_sessions_per_user", maxSessionsPerUser == 0 ? null : maxSessionsPerUser)
                 .put("max_sessions_per_user_policy", userLimitPolicy.jsonValue());
@@ -574,6 +586,44 @@ public class SessionConfig {
                     "cache_control must be auto, private, no-store or off (got " + quote(cacheControl) + ")");
         }
         this.cacheControl = value;
+        return this;
+    }
+
+    /** Returns where the session's ID (or signed cookie value) travels: {@code cookie}, {@code header} or both. */
+    public String getSessionIdTransport() {
+        return sessionIdTransport;
+    }
+
+    /**
+     * Sets where the session's ID travels (JSON {@code session_id_transport}): {@code cookie} (the default), {@code
+     * header} (read from and returned in {@code session_id_header}, for API and mobile clients; no cookie is set) or
+     * {@code both} (the header first, then the cookie; both are returned). The guarantees are the same: a client never
+     * chooses its ID, regenerate gives a new one, a logout answers an empty header.
+     */
+    public SessionConfig setSessionIdTransport(String transport) {
+        checkMutable();
+        String value = transport == null ? null : transport.toLowerCase(Locale.ROOT);
+        if (!"cookie".equals(value) && !"header".equals(value) && !"both".equals(value)) {
+            throw new IllegalArgumentException(
+                    "session_id_transport must be cookie, header or both (got " + quote(transport) + ")");
+        }
+        this.sessionIdTransport = value;
+        return this;
+    }
+
+    /** Returns the header that carries the session's ID when {@code session_id_transport} is header or both. */
+    public String getSessionIdHeader() {
+        return sessionIdHeader;
+    }
+
+    /** Sets the header that carries the session's ID (JSON {@code session_id_header}). Defaults to X-Auth-Token. */
+    public SessionConfig setSessionIdHeader(String header) {
+        checkMutable();
+        if (header == null || !COOKIE_NAME.matcher(header).matches()) {
+            throw new IllegalArgumentException(
+                    "session_id_header must be an HTTP header name such as X-Auth-Token (got " + quote(header) + ")");
+        }
+        this.sessionIdHeader = header;
         return this;
     }
 

@@ -92,6 +92,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         User userAtLoad;
         /** The Set-Cookie value to send, and the write it depends on (the cookie is dropped if that write failed). */
         String cookieHeader;
+        /** The value {@link #cookieHeader} carries ("" for a logout), for the session ID header. */
+        String cookieValue;
 
         Future<?> cookieWrite;
         /** A save of this request failed (e.g. an awaited commit()): an error answer then does not retry it. */
@@ -262,12 +264,24 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         admission.admit(request, () -> begin(ctx));
     }
 
+    /** Returns the session ID (or signed cookie value) the request carries: the header first when configured. */
+    private String sessionIdOf(HttpServerRequest request) {
+        String transport = settings.config.getSessionIdTransport();
+        if (!"cookie".equals(transport)) {
+            String header = request.getHeader(settings.config.getSessionIdHeader());
+            if (header != null && !header.isEmpty()) {
+                return header;
+            }
+        }
+        return "header".equals(transport) ? null : settings.cookie.read(request.headers());
+    }
+
     private void begin(RoutingContext ctx) {
         if (ready.failed()) {
             ctx.fail(503, new SessionStoreUnavailableException("session backend did not start", ready.cause()));
             return;
         }
-        String cookie = settings.cookie.read(ctx.request().headers());
+        String cookie = sessionIdOf(ctx.request());
         if (cookie == null || cookie.isEmpty() || cookie.length() > MAX_COOKIE_VALUE_CHARS) {
             start(ctx, newSession(), null);
             ctx.next();
@@ -411,7 +425,13 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         state.session.detach(afterHeaders);
         boolean cookieSent = state.cookieHeader != null && !state.cookieWrite.failed();
         if (cookieSent) {
-            settings.cookie.set(response.headers(), state.cookieHeader, true);
+            String transport = settings.config.getSessionIdTransport();
+            if (!"header".equals(transport)) {
+                settings.cookie.set(response.headers(), state.cookieHeader, true);
+            }
+            if (!"cookie".equals(transport)) {
+                response.headers().set(settings.config.getSessionIdHeader(), state.cookieValue);
+            }
         }
         if ((cookieSent || state.hadCookie) && !response.headers().contains(HttpHeaders.CACHE_CONTROL)) {
             String directive = cacheDirective(settings.config.getCacheControl(), state);
@@ -547,6 +567,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         Future<Void> all = Future.all(deletes).<Void>mapEmpty().onSuccess(v -> metrics.deleted());
         if (state.hadCookie || state.cookieHeader != null) {
             state.cookieHeader = current.cookie.header("", 0);
+            state.cookieValue = "";
             state.cookieWrite = all;
         }
         return all;
@@ -617,6 +638,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         } else {
             state.cookieHeader = cookie.sessionHeader(value);
         }
+        state.cookieValue = value;
         state.cookieWrite = write;
         state.cookieId = session.id();
         session.cookieSent();
