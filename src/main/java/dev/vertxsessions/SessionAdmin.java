@@ -13,7 +13,7 @@ import java.util.List;
  * middleware.sessions().deleteAllOf(user, session.id()).onSuccess(ended -> ...);
  * }</pre>
  *
- * <p>The methods about a user need a backend with {@link SessionBackend.Capability#USER_INDEX} (memory,
+ * <p>The methods about a user need a backend with {@link SessionBackend.Capability#USER_INDEX} (memory, files,
  * Redis); on any other they fail with {@link UnsupportedOperationException} naming why (signed cookies keep no
  * server state to find or end). A session deleted here stays deleted: a request of this process still running on it
  * neither writes it back nor sends its cookie, and the backends' no-resurrection rule covers the other processes.

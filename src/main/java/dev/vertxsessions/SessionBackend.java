@@ -125,7 +125,7 @@ public interface SessionBackend {
     static UnsupportedOperationException noUserIndex(SessionBackend backend) {
         return new UnsupportedOperationException(
                 "the session backend " + backend.getClass().getSimpleName()
-                        + " keeps no index of sessions by user (no USER_INDEX capability): use the memory or Redis "
+                        + " keeps no index of sessions by user (no USER_INDEX capability): use the memory, file or Redis "
                         + "backend to list, end or limit a user's sessions");
     }
 

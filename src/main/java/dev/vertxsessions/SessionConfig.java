@@ -660,7 +660,7 @@ public class SessionConfig {
      * Sets how many sessions one user (the session's principal: {@link BaseSessionInterface#getPrincipal()}) may
      * hold at once (JSON {@code max_sessions_per_user}; null or 0 for no limit). A login past it ends the user's
      * oldest session or is refused, as {@link #setUserLimitPolicy} says, atomically in the store; the backend must
-     * have {@link SessionBackend.Capability#USER_INDEX} (memory, Redis), else the middleware refuses to start.
+     * have {@link SessionBackend.Capability#USER_INDEX} (memory, files, Redis), else the middleware refuses to start.
      * Defaults to 0: no limit.
      */
     public SessionConfig setMaxSessionsPerUser(int maxSessionsPerUser) {

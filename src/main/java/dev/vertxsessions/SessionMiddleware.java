@@ -91,7 +91,7 @@ public interface SessionMiddleware extends SessionHandler {
     /**
      * Returns the administration API: a user's sessions, ending one by ID, all of a user's or all but one (see
      * {@link SessionAdmin}). The operations about users need a backend with
-     * {@link SessionBackend.Capability#USER_INDEX} (memory, Redis) and fail, naming why, on others.
+     * {@link SessionBackend.Capability#USER_INDEX} (memory, files, Redis) and fail, naming why, on others.
      */
     SessionAdmin sessions();
 

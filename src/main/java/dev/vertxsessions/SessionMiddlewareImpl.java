@@ -185,7 +185,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             throw new IllegalArgumentException("max_sessions_per_user needs a backend that keeps an index of sessions "
                     + "by user; " + backend.getClass().getSimpleName() + " keeps none"
                     + (serverSide ? "" : " (signed cookies keep no server state to count)")
-                    + ": use the memory or Redis backend, or leave max_sessions_per_user unset");
+                    + ": use the memory, file or Redis backend, or leave max_sessions_per_user unset");
         }
         this.admission = new WriteAdmission(vertx);
         this.ready = call(() -> backend.start(metrics))
@@ -790,7 +790,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 String why = serverSide
                         ? SessionBackend.noUserIndex(backend).getMessage()
                         : "sessions kept in signed cookies live in the browsers: the server holds no list of a user's "
-                                + "sessions and cannot end them; use the memory or Redis backend";
+                                + "sessions and cannot end them; use the memory, file or Redis backend";
                 return Future.failedFuture(new UnsupportedOperationException(why));
             }
             return ready.compose(v -> call(name, operation));

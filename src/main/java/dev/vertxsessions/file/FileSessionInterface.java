@@ -3,6 +3,7 @@ package dev.vertxsessions.file;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
+import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionTooLargeException;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
@@ -28,7 +30,9 @@ import java.util.function.UnaryOperator;
  * swept periodically ({@code sweep_interval}). An optional quota ({@code file_max_sessions}, {@code file_max_bytes})
  * evicts the oldest anonymous sessions, never a promoted one, and holds for the directory, whichever processes share
  * it. A session file is at most {@code file_max_session_bytes}: a larger entry reads as absent, a larger session fails
- * its save with {@link SessionTooLargeException}. Reads and locked writes run on a dedicated worker
+ * its save with {@link SessionTooLargeException}. It keeps a user index (one file per principal, under a lock
+ * that processes sharing the directory respect too) for {@code max_sessions_per_user} and the administration API.
+ * Reads and locked writes run on a dedicated worker
  * pool; reads take no lock. The design note at the top of {@code FileSessionStore.java} explains the mechanism.
  */
 public final class FileSessionInterface implements SessionBackend {
@@ -69,8 +73,17 @@ public final class FileSessionInterface implements SessionBackend {
 
     @Override
     public Set<Capability> capabilities() {
-        // No USER_INDEX yet: the user index of the file backend is still to be built (issue 20).
-        return EnumSet.complementOf(EnumSet.of(Capability.USER_INDEX));
+        return EnumSet.allOf(Capability.class);
+    }
+
+    @Override
+    public Future<List<SessionInfo>> sessionsOf(String principal) {
+        return store.sessionsOf(principal);
+    }
+
+    @Override
+    public Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
+        return store.deleteSessionsOf(principal, exceptId);
     }
 
     @Override

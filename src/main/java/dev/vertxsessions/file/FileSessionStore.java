@@ -1,7 +1,10 @@
 package dev.vertxsessions.file;
 
+import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
+import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
@@ -16,6 +19,7 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -28,11 +32,19 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -86,12 +98,32 @@ import java.util.function.UnaryOperator;
  * for room (admit), which may evict the oldest anonymous sessions under their own stripe locks (tryLock, never
  * waiting), and deletions are counted there too; FileQuota's design note explains it. A session file's length tells
  * a promoted session from an anonymous one (SessionFileLayout), so every write sets or clears that mark.
+ *
+ * User index (max_sessions_per_user, sessionsOf, deleteSessionsOf). Each principal has an index file
+ * ".vertx-sessions.user-<hex SHA-256 of prefix and principal>" holding JSON {id: expiry when indexed}, replaced
+ * whole (temporary file + rename) under a user lock: a ReentrantLock per user stripe and an OS byte-range lock on
+ * byte 1024 + <user stripe> of the lock file, so processes sharing the directory agree. User locks are always taken
+ * before a session's stripe lock, in stripe order, and never while one is held, so they cannot deadlock with session
+ * locks. The index is a superset of the user's sessions: the session files are the truth, and a reader keeps an ID
+ * only while its file exists, has not expired and names that principal (so the sweeper, the quota and deleteIfExpired
+ * need not touch it; each rewrite drops such IDs). It never misses one: a save adds the new ID before writing the
+ * session file and removes the old one (a move, or a session leaving its user) only after. A save that changes
+ * whose a session is, or moves it, holds the locks of the old and the new principal; it learns the old one from the
+ * file under the session lock, and starts again with both locked when it guessed wrong. Sessions ended by the limit
+ * (end_oldest) are deleted after the session lock is released, still under the user lock, each under its own stripe
+ * lock. Index files start with '.', which a prefix cannot, so they are never taken for sessions. sessionsOf and
+ * deleteSessionsOf first wait for the index changes this process has started (afterIndexChanges), as the worker
+ * pool runs them in any order.
  */
 final class FileSessionStore {
 
     private static final System.Logger LOG = System.getLogger("dev.vertxsessions.file");
     private static final int STRIPES = 1024;
     private static final String LOCK_FILE = ".vertx-sessions.lock";
+    /** User stripes: bytes {@code STRIPES ..} of the lock file, after the session stripes. */
+    private static final int USER_STRIPES = 256;
+
+    private static final String USER_INDEX_PREFIX = ".vertx-sessions.user-";
     private static final String TEMP_PREFIX = ".tmp-";
     private static final Duration TEMP_FILE_MAX_AGE = Duration.ofMinutes(1);
     /** Bytes per read or write call: the JDK copies a heap buffer into a direct buffer of its size, cached per thread. */
@@ -107,6 +139,7 @@ final class FileSessionStore {
     private static final class SharedLock {
         final FileChannel channel;
         final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+        final ReentrantLock[] userStripes = new ReentrantLock[USER_STRIPES];
         /** Locked operations per stripe: tells whether a session's file may have changed since this process wrote it. */
         final AtomicLongArray operations = new AtomicLongArray(STRIPES);
 
@@ -125,6 +158,9 @@ final class FileSessionStore {
             channel = FileChannel.open(lockFile, OPEN_LOCK, privateFile);
             for (int i = 0; i < STRIPES; i++) {
                 stripes[i] = new ReentrantLock();
+            }
+            for (int i = 0; i < USER_STRIPES; i++) {
+                userStripes[i] = new ReentrantLock();
             }
         }
     }
@@ -201,6 +237,9 @@ final class FileSessionStore {
 
     private final FileQuota.Host quotaHost;
     private final AtomicBoolean sweeping = new AtomicBoolean();
+    /** The user-index changes in flight: saves that change a session's user or ID, and deletes. */
+    private final Set<Future<?>> indexChanges = ConcurrentHashMap.newKeySet();
+
     private volatile SessionMetrics metrics;
     private final long sweeperTimer;
 
@@ -352,48 +391,336 @@ final class FileSessionStore {
      * session was deleted meanwhile and the changes were dropped.
      */
     Future<Written> write(SessionChanges changes) {
+        Future<Written> written = onWorkers(() -> writeIndexed(changes));
+        return touchesUser(changes) ? tracked(written) : written;
+    }
+
+    /** Keeps {@code change}, a change of the user index, until it completes, for {@link #afterIndexChanges()}. */
+    private <T> Future<T> tracked(Future<T> change) {
+        indexChanges.add(change);
+        change.onComplete(ar -> indexChanges.remove(change));
+        return change;
+    }
+
+    /**
+     * Completes when the user-index changes this process started so far have ended, failed or not: so that an
+     * administration call sees every login, move and delete of this process before it (the worker pool may run them
+     * in any order).
+     */
+    private Future<Void> afterIndexChanges() {
+        List<Future<?>> pending = new ArrayList<>(indexChanges);
+        return pending.isEmpty()
+                ? Future.succeededFuture()
+                : Future.join(pending).transform(ar -> Future.succeededFuture());
+    }
+
+    /**
+     * What a locked write did: what it stored (null: nothing, the session was deleted meanwhile), or the principals
+     * whose locks it needs and did not hold (nothing written), and the sessions it ended for the limit.
+     */
+    private record Outcome(Written written, Set<String> retryWith, List<String> ended, String principal) {
+
+        static Outcome stored(Written written) {
+            return new Outcome(written, null, List.of(), null);
+        }
+    }
+
+    /** Writes under the user locks a save needs (none when it changes neither the principal nor the ID). */
+    private Written writeIndexed(SessionChanges changes) throws IOException {
         String source = changes.previousId() != null ? changes.previousId() : changes.id();
-        return locked(source, () -> {
-            try (Current current = openForWrite(source)) {
-                if (current.stored == null && !changes.isNew()) {
-                    LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
-                    return null;
+        if (!touchesUser(changes)) {
+            return withLock(source, () -> writeLocked(changes, source, null)).written();
+        }
+        Set<String> guess = new TreeSet<>();
+        if (changes.principal() != null) {
+            guess.add(changes.principal());
+        }
+        while (true) {
+            try (UserLocks users = lockUsers(guess)) {
+                Outcome outcome = withLock(source, () -> writeLocked(changes, source, users.principals));
+                if (outcome.retryWith() != null) {
+                    guess.addAll(outcome.retryWith());
+                    continue;
                 }
-                LinkedHashMap<String, Object> data =
-                        current.stored == null ? new LinkedHashMap<>() : current.stored.data;
-                if (changes.cleared()) {
-                    data.keySet().retainAll(changes.data().keySet());
+                for (String victim : outcome.ended()) {
+                    endSessionOf(outcome.principal(), victim);
                 }
-                for (String key : changes.removed()) {
-                    data.remove(key);
+                if (!outcome.ended().isEmpty()) {
+                    rewriteIndex(outcome.principal(), null); // drops the ended sessions, once they are gone
                 }
-                data.putAll(changes.changed());
-                long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
-                byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
-                boolean promoted = !isAnonymous(changes.id(), data);
-                if (changes.previousId() != null) {
-                    long length = SessionFileLayout.length(
-                            SessionFileLayout.newSlotBytes(json.length, maxSessionBytes), promoted);
-                    FileQuota.Change change = admit(
-                            changes.id(),
-                            quota == null ? -1 : countedLength(changes.id()), // a new ID: normally no file
-                            length,
-                            changes.previousId(),
-                            current.countedLength(),
-                            !promoted);
-                    try {
-                        writeNewFile(changes.id(), 1, json, promoted);
-                        Files.deleteIfExists(pathOf(changes.previousId()));
-                    } catch (IOException | RuntimeException e) {
-                        settle(change, e);
-                        throw e;
-                    }
-                } else {
-                    writeNext(current, changes.id(), json, promoted);
+                return outcome.written();
+            }
+        }
+    }
+
+    /** Whether a save may change whose the session is or its ID, and so the user index. */
+    private static boolean touchesUser(SessionChanges changes) {
+        String key = BaseSessionInterface.PRINCIPAL_KEY;
+        return changes.previousId() != null
+                || changes.cleared()
+                || changes.changed().containsKey(key)
+                || changes.removed().contains(key);
+    }
+
+    /**
+     * The locked part of a save; {@code lockedUsers} are the principals whose user locks are held, null when the save
+     * does not touch the user index.
+     */
+    private Outcome writeLocked(SessionChanges changes, String source, Set<String> lockedUsers) throws IOException {
+        try (Current current = openForWrite(source)) {
+            if (current.stored == null && !changes.isNew()) {
+                LOG.log(Level.DEBUG, "session was deleted while a request used it; its changes are dropped");
+                return Outcome.stored(null);
+            }
+            String oldPrincipal = current.stored == null ? null : principalOf(current.stored.data);
+            LinkedHashMap<String, Object> data = current.stored == null ? new LinkedHashMap<>() : current.stored.data;
+            if (changes.cleared()) {
+                data.keySet().retainAll(changes.data().keySet());
+            }
+            for (String key : changes.removed()) {
+                data.remove(key);
+            }
+            data.putAll(changes.changed());
+            long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
+            byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
+            boolean promoted = !isAnonymous(changes.id(), data);
+            String newPrincipal = principalOf(data);
+            boolean moved = changes.previousId() != null;
+            boolean reindex = lockedUsers != null && (moved || !Objects.equals(oldPrincipal, newPrincipal));
+            List<String> ended = List.of();
+            if (reindex) {
+                Set<String> needed = new TreeSet<>();
+                if (oldPrincipal != null) {
+                    needed.add(oldPrincipal);
                 }
-                return new Written(json, lock.operations.get(stripe(changes.id())));
+                if (newPrincipal != null) {
+                    needed.add(newPrincipal);
+                }
+                if (!lockedUsers.containsAll(needed)) {
+                    return new Outcome(null, needed, List.of(), null); // a parallel request changed the user
+                }
+                if (newPrincipal != null && (moved || !newPrincipal.equals(oldPrincipal))) {
+                    boolean joins = !newPrincipal.equals(oldPrincipal);
+                    ended = indexAdd(newPrincipal, changes, source, joins);
+                }
+            }
+            if (changes.previousId() != null) {
+                long length = SessionFileLayout.length(
+                        SessionFileLayout.newSlotBytes(json.length, maxSessionBytes), promoted);
+                FileQuota.Change change = admit(
+                        changes.id(),
+                        quota == null ? -1 : countedLength(changes.id()), // a new ID: normally no file
+                        length,
+                        changes.previousId(),
+                        current.countedLength(),
+                        !promoted);
+                try {
+                    writeNewFile(changes.id(), 1, json, promoted);
+                    Files.deleteIfExists(pathOf(changes.previousId()));
+                } catch (IOException | RuntimeException e) {
+                    settle(change, e);
+                    throw e;
+                }
+            } else {
+                writeNext(current, changes.id(), json, promoted);
+            }
+            if (reindex && oldPrincipal != null && (moved || !oldPrincipal.equals(newPrincipal))) {
+                rewriteIndex(oldPrincipal, source); // after the write: the index never misses a session
+            }
+            Written written = new Written(json, lock.operations.get(stripe(changes.id())));
+            return new Outcome(written, null, ended, newPrincipal);
+        }
+    }
+
+    /**
+     * Adds {@code changes.id()} to the index of {@code principal}, dropping the IDs of sessions that are gone; when
+     * the session {@code joins} the user, applies {@code max_sessions_per_user}: refuses with
+     * {@link SessionLimitException} before anything is written, or returns the sessions to end, those that expire
+     * first. Call under the user lock.
+     */
+    private List<String> indexAdd(String principal, SessionChanges changes, String source, boolean joins)
+            throws IOException {
+        LinkedHashMap<String, Stored> live = liveSessionsOf(principal);
+        List<String> ended = List.of();
+        int max = changes.maxSessionsPerUser();
+        if (joins && max > 0) {
+            List<String> others = new ArrayList<>(live.keySet());
+            others.remove(source);
+            others.remove(changes.id());
+            int surplus = others.size() + 1 - max;
+            if (surplus > 0) {
+                if (changes.refuseOverLimit()) {
+                    throw SessionLimitException.atLimit(max);
+                }
+                others.sort(Comparator.comparingLong((String id) -> live.get(id).expiresAt));
+                ended = List.copyOf(others.subList(0, surplus));
+            }
+        }
+        LinkedHashMap<String, Long> entries = new LinkedHashMap<>();
+        live.forEach((id, stored) -> entries.put(id, stored.expiresAt));
+        entries.put(changes.id(), changes.expiresAtMillis());
+        writeIndex(principal, entries);
+        return ended;
+    }
+
+    /** Rewrites the index of {@code principal} without {@code removed} (null: none) and sessions that are gone. */
+    private void rewriteIndex(String principal, String removed) throws IOException {
+        LinkedHashMap<String, Long> entries = new LinkedHashMap<>();
+        liveSessionsOf(principal).forEach((id, stored) -> {
+            if (!id.equals(removed)) {
+                entries.put(id, stored.expiresAt);
             }
         });
+        writeIndex(principal, entries);
+    }
+
+    /** Deletes the session {@code id} under its lock if it still belongs to {@code principal}; returns whether. */
+    private boolean endSessionOf(String principal, String id) throws IOException {
+        return withLock(id, () -> {
+            Stored stored = readNow(id);
+            return stored != null && principal.equals(principalOf(stored.data)) && deleteCounted(id);
+        });
+    }
+
+    /** Returns the live sessions of {@code principal}, oldest expiry first, read without a lock. */
+    Future<List<SessionInfo>> sessionsOf(String principal) {
+        return afterIndexChanges()
+                .compose(v -> onWorkers(() -> {
+                    List<SessionInfo> infos = new ArrayList<>();
+                    liveSessionsOf(principal)
+                            .forEach((id, stored) ->
+                                    infos.add(new SessionInfo(id, principal, stored.createdAt, stored.expiresAt)));
+                    infos.sort(Comparator.comparingLong(SessionInfo::expiresAtMillis));
+                    return infos;
+                }));
+    }
+
+    /** Deletes the sessions of {@code principal} except {@code exceptId} under its user lock; returns their IDs. */
+    @SuppressWarnings("try") // the user lock is held for the whole block
+    Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
+        return afterIndexChanges()
+                .compose(v -> onWorkers(() -> {
+                    try (UserLocks users = lockUsers(Set.of(principal))) {
+                        List<String> deleted = new ArrayList<>();
+                        for (String id : liveSessionsOf(principal).keySet()) {
+                            if (!id.equals(exceptId) && endSessionOf(principal, id)) {
+                                deleted.add(id);
+                            }
+                        }
+                        rewriteIndex(principal, null);
+                        return deleted;
+                    }
+                }));
+    }
+
+    /**
+     * Returns the sessions the index of {@code principal} lists whose file exists, has not expired and names that
+     * principal, in index order; read without a lock (the index and the session files are replaced atomically).
+     */
+    private LinkedHashMap<String, Stored> liveSessionsOf(String principal) throws IOException {
+        LinkedHashMap<String, Stored> live = new LinkedHashMap<>();
+        long now = clock.millis();
+        for (String id : readIndex(principal)) {
+            Stored stored = readNow(id);
+            if (stored != null && stored.expiresAt > now && principal.equals(principalOf(stored.data))) {
+                live.put(id, stored);
+            }
+        }
+        return live;
+    }
+
+    /** Returns the IDs the index file of {@code principal} lists; none when it is absent or not an index. */
+    private List<String> readIndex(String principal) throws IOException {
+        byte[] content = readRegularFile(userIndexPath(principal));
+        List<String> ids = new ArrayList<>();
+        if (content == null) {
+            return ids;
+        }
+        try {
+            for (String id : JsonValues.readMap(content, 0, content.length).keySet()) {
+                if (SessionIds.isWellFormed(id)) {
+                    ids.add(id);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "a user index in " + directory + " is not JSON and reads as empty");
+        }
+        return ids;
+    }
+
+    /** Replaces the index file of {@code principal} with {@code entries} (ID to expiry), or deletes it when empty. */
+    private void writeIndex(String principal, Map<String, Long> entries) throws IOException {
+        Path file = userIndexPath(principal);
+        if (entries.isEmpty()) {
+            BasicFileAttributes entry = entry(file);
+            if (entry != null) {
+                Files.deleteIfExists(file);
+            }
+            return;
+        }
+        replaceFile(file, TEMP_PREFIX + file.getFileName().toString().substring(1), JsonValues.write(entries));
+    }
+
+    private Path userIndexPath(String principal) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(prefix.getBytes(StandardCharsets.UTF_8));
+            digest.update((byte) 0);
+            digest.update(principal.getBytes(StandardCharsets.UTF_8));
+            return directory.resolve(USER_INDEX_PREFIX + HexFormat.of().formatHex(digest.digest()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static int userStripe(String principal) {
+        return Math.floorMod(principal.hashCode(), USER_STRIPES);
+    }
+
+    /** The user locks of some principals, taken in stripe order, held until closed. */
+    private final class UserLocks implements AutoCloseable {
+        final Set<String> principals;
+        private final List<Integer> held = new ArrayList<>();
+        private final List<FileLock> fileLocks = new ArrayList<>();
+
+        UserLocks(Set<String> principals) throws IOException {
+            this.principals = Set.copyOf(principals);
+            TreeSet<Integer> ordered = new TreeSet<>();
+            for (String principal : principals) {
+                ordered.add(userStripe(principal));
+            }
+            try {
+                for (int stripe : ordered) {
+                    lock.userStripes[stripe].lock();
+                    held.add(stripe);
+                    fileLocks.add(lock.channel.lock(STRIPES + stripe, 1, false));
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                for (FileLock fileLock : fileLocks) {
+                    fileLock.release();
+                }
+            } finally {
+                for (int stripe : held) {
+                    lock.userStripes[stripe].unlock();
+                }
+            }
+        }
+    }
+
+    private UserLocks lockUsers(Set<String> principals) throws IOException {
+        return new UserLocks(principals);
+    }
+
+    private static String principalOf(Map<String, Object> data) {
+        return data.get(BaseSessionInterface.PRINCIPAL_KEY) instanceof String principal ? principal : null;
     }
 
     /** Applies {@code update} to one stored value under the lock and returns the new value. */
@@ -424,14 +751,25 @@ final class FileSessionStore {
     }
 
     /** Deletes a session file under the lock. */
+    @SuppressWarnings("try") // the user lock is held for the whole block
     Future<Void> delete(String id) {
         if (!SessionIds.isWellFormed(id)) {
             return Future.succeededFuture();
         }
-        return locked(id, () -> {
-            deleteCounted(id);
-            return null;
-        });
+        return tracked(onWorkers(() -> {
+                    Stored stored = readNow(id);
+                    String principal = stored == null ? null : principalOf(stored.data);
+                    if (principal == null) {
+                        // A principal given to it meanwhile leaves an ID in that user's index that readers drop.
+                        return withLock(id, () -> deleteCounted(id));
+                    }
+                    try (UserLocks users = lockUsers(Set.of(principal))) {
+                        withLock(id, () -> deleteCounted(id));
+                        rewriteIndex(principal, id);
+                    }
+                    return null;
+                }))
+                .mapEmpty();
     }
 
     /** Deletes a session file if it is still expired when the lock is held. */
@@ -545,10 +883,15 @@ final class FileSessionStore {
     }
 
     private <T> Future<T> locked(String id, Callable<T> work) {
+        return onWorkers(() -> withLock(id, work));
+    }
+
+    /** Runs {@code work} on the worker pool; an I/O failure fails it as the store being unavailable. */
+    private <T> Future<T> onWorkers(Callable<T> work) {
         return workers.executeBlocking(
                 () -> {
                     try {
-                        return withLock(id, work);
+                        return work.call();
                     } catch (IOException e) {
                         IOException clean = withoutFileName(e);
                         throw new SessionStoreUnavailableException(
@@ -710,18 +1053,23 @@ final class FileSessionStore {
 
     /** Reads a session file now, on the calling thread; null when there is none or the entry is not a session file. */
     private Stored readNow(String id) throws IOException {
-        Path file = pathOf(id);
+        byte[] content = readRegularFile(pathOf(id));
+        return content == null ? null : parse(content);
+    }
+
+    /**
+     * Returns the content of {@code file} when it is a regular file within {@code file_max_session_bytes}, else null.
+     */
+    private byte[] readRegularFile(Path file) throws IOException {
         if (!isReadable(entry(file))) {
             return null;
         }
-        byte[] content;
         // Never through a symbolic link, not even one put there since the check: the open fails instead.
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            content = readAll(channel);
+            return readAll(channel);
         } catch (NoSuchFileException e) {
             return null;
         }
-        return content == null ? null : parse(content);
     }
 
     /**
@@ -835,8 +1183,12 @@ final class FileSessionStore {
     /** Writes a whole new session file: a temporary file in the directory, renamed over the session file. */
     private void writeNewFile(String id, long sequence, byte[] json, boolean promoted) throws IOException {
         byte[] bytes = SessionFileLayout.newFile(sequence, json, promoted, maxSessionBytes);
-        Path target = pathOf(id);
-        Path temp = directory.resolve(TEMP_PREFIX + prefix + id + "-" + Long.toHexString(System.nanoTime()));
+        replaceFile(pathOf(id), TEMP_PREFIX + prefix + id, bytes);
+    }
+
+    /** Replaces {@code target} with {@code bytes} at once: a temporary file {@code tempName-*}, renamed over it. */
+    private void replaceFile(Path target, String tempName, byte[] bytes) throws IOException {
+        Path temp = directory.resolve(tempName + "-" + Long.toHexString(System.nanoTime()));
         try {
             // 0600 from its creation on; CREATE_NEW (O_EXCL) never follows a link. The rename keeps the mode.
             try (FileChannel channel = FileChannel.open(temp, CREATE_TEMP, privateFile)) {

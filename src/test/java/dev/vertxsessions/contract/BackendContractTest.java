@@ -905,7 +905,7 @@ public abstract class BackendContractTest {
                 ? server.middleware.sessions().sessionsOf("alice").cause()
                 : null;
         assertTrue(failure instanceof UnsupportedOperationException, String.valueOf(failure));
-        assertTrue(failure.getMessage().contains("memory or Redis"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("memory, file or Redis"), failure.getMessage());
         IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class, () -> start(c -> c.setMaxSessionsPerUser(3)));
         assertTrue(refused.getMessage().startsWith("max_sessions_per_user needs a backend"), refused.getMessage());

@@ -97,6 +97,14 @@ class FileBackendTest {
                     .onFailure(ctx::fail);
         });
         router.get("/keys").handler(TestServer.text(s -> new TreeSet<>(s.keys())));
+        router.post("/login-as/:user").handler(ctx -> {
+            SessionMiddleware.session(ctx)
+                    .regenerate()
+                    .setPrincipal(ctx.pathParam("user"))
+                    .put("user", ctx.pathParam("user"));
+            ctx.end("ok");
+        });
+        router.get("/whoami").handler(TestServer.text(BaseSessionInterface::getPrincipal));
         router.get("/same/:i").handler(ctx -> {
             SessionMiddleware.session(ctx).put("same", ("v" + ctx.pathParam("i") + "-").repeat(200));
             ctx.end("ok");
@@ -414,8 +422,15 @@ class FileBackendTest {
                 FileBackendTest::routes);
         String expiring = TestServer.sessionCookie(server.get("/short"));
         String living = TestServer.sessionCookie(server.get("/"));
+        String alice = TestServer.sessionCookie(server.post("/login-as/alice", null));
         server.get("/peek", expiring);
         server.get("/peek", living);
+        List<Path> userIndexes;
+        try (Stream<Path> files = Files.list(dir)) {
+            userIndexes = files.filter(f -> f.getFileName().toString().startsWith(".vertx-sessions.user-"))
+                    .toList();
+        }
+        assertEquals(1, userIndexes.size());
         Path staleTemp = dir.resolve(".tmp-session_crashed");
         Files.writeString(staleTemp, "{\"half");
         Files.setLastModifiedTime(staleTemp, FileTime.from(Instant.now().minus(Duration.ofMinutes(5))));
@@ -432,6 +447,8 @@ class FileBackendTest {
         assertTrue(Files.exists(freshTemp), "a temp file may be a write in progress");
         assertEquals(1, server.middleware.metrics().sweeperDeletions());
         assertTrue(Files.exists(foreign), "files that are not sessions are never touched");
+        assertTrue(Files.exists(userIndexes.get(0)), "a user index is not a session");
+        assertEquals("alice", server.get("/whoami", alice).bodyAsString());
     }
 
     @Test
@@ -655,27 +672,34 @@ class FileBackendTest {
         assertEquals("1", server.get("/n", id).bodyAsString());
     }
 
+    /** Starts {@link FileServerMain} on {@link #dir} with {@code args}; returns it once it listens, and its port. */
+    private Process startOther(int[] port, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                FileServerMain.class.getName(),
+                dir.toString()));
+        command.addAll(List.of(args));
+        Process other = new ProcessBuilder(command).redirectErrorStream(true).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        port[0] = -1;
+        while ((line = out.readLine()) != null) {
+            if (line.startsWith("PORT ")) {
+                port[0] = Integer.parseInt(line.substring(5).trim());
+                break;
+            }
+        }
+        return other;
+    }
+
     @Test
     void twoProcesses_sharingTheDirectory_loseNoIncrement() throws Exception {
-        Process other = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FileServerMain.class.getName(),
-                        dir.toString())
-                .redirectErrorStream(true)
-                .start();
+        int[] port = new int[1];
+        Process other = startOther(port);
         try {
-            BufferedReader out =
-                    new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
-            String line;
-            int otherPort = -1;
-            while ((line = out.readLine()) != null) {
-                if (line.startsWith("PORT ")) {
-                    otherPort = Integer.parseInt(line.substring(5).trim());
-                    break;
-                }
-            }
+            int otherPort = port[0];
             assertTrue(otherPort > 0, "the second process started");
             // The other process uses the real clock: give this one the real time too.
             server.close();

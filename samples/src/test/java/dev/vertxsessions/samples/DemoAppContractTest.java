@@ -98,6 +98,13 @@ abstract class DemoAppContractTest {
         return new Browser(() -> client);
     }
 
+    /** Logs {@code username} in {@code times} times, each time from a new browser, checking each redirect. */
+    void logInRepeatedly(String username, String password, int times) {
+        for (int i = 0; i < times; i++) {
+            logIn(browser(), username, password);
+        }
+    }
+
     /** Logs {@code browser} in and checks the redirect to the dashboard. */
     static HttpResponse<Buffer> logIn(Browser browser, String username, String password) {
         HttpResponse<Buffer> response = browser.postForm("/login", "username", username, "password", password);

@@ -1,15 +1,26 @@
 package dev.vertxsessions.samples;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.vertxsessions.SessionConfig;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 
-/** The demo on the file backend, configured as {@code SESSION_BACKEND=file SESSION_DIR=...} would. */
+/**
+ * The demo on the file backend, configured as {@code SESSION_BACKEND=file SESSION_DIR=...
+ * SESSION_FILE_MAX_SESSIONS=100} would: a small quota, so that a flood of logins would show if it could fill it.
+ */
 class DemoAppFileTest extends ServerSideDemoAppContractTest {
 
     private Path directory;
@@ -17,8 +28,39 @@ class DemoAppFileTest extends ServerSideDemoAppContractTest {
     @Override
     SessionConfig sessionConfig(Path tempDir) {
         directory = tempDir.resolve("sessions");
-        return DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file", "SESSION_DIR", directory.toString()))
+        return DemoSettings.fromEnv(Map.of(
+                        "SESSION_BACKEND",
+                        "file",
+                        "SESSION_DIR",
+                        directory.toString(),
+                        "SESSION_FILE_MAX_SESSIONS",
+                        "100"))
                 .sessionConfig();
+    }
+
+    @Test
+    void oneAccountLoggingIn300Times_keepsTenSessions_andNeverBlocksAnotherUsersLogin() throws IOException {
+        logInRepeatedly("alice", "wonderland", 300);
+        assertEquals(List.of(10), indexSizes());
+        assertEquals(OptionalInt.of(10), storedSessions());
+        Browser bob = browser();
+        assertEquals("/dashboard", logIn(bob, "bob", "builder").getHeader("location"));
+        assertTrue(bob.get("/dashboard").bodyAsString().contains("Welcome, bob!"));
+        assertEquals(OptionalInt.of(11), storedSessions());
+        assertEquals(List.of(1, 10), indexSizes());
+    }
+
+    /** Returns how many IDs each user index file lists, smallest first. */
+    private List<Integer> indexSizes() throws IOException {
+        try (Stream<Path> files = Files.list(directory)) {
+            List<Integer> sizes = new ArrayList<>();
+            for (Path file : files.filter(file -> file.getFileName().toString().startsWith(".vertx-sessions.user-"))
+                    .toList()) {
+                sizes.add(new JsonObject(Buffer.buffer(Files.readAllBytes(file))).size());
+            }
+            sizes.sort(null);
+            return sizes;
+        }
     }
 
     @Override

@@ -72,7 +72,7 @@ class DemoSettingsTest {
     }
 
     @Test
-    void perUserLimit_isTenOnRedis_setByTheVariable_andOffWhereTheBackendKeepsNoUserIndex() {
+    void perUserLimit_isTenOnRedisAndFiles_setByTheVariable_andOffWhereTheBackendKeepsNoUserIndex() {
         assertEquals(
                 10,
                 DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis"))
@@ -84,8 +84,18 @@ class DemoSettingsTest {
                         .sessionConfig()
                         .getMaxSessionsPerUser());
         assertEquals(
-                0,
+                10,
                 DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file"))
+                        .sessionConfig()
+                        .getMaxSessionsPerUser());
+        assertEquals(
+                4,
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "file", "SESSION_MAX_PER_USER", "4"))
+                        .sessionConfig()
+                        .getMaxSessionsPerUser());
+        assertEquals(
+                0,
+                DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "postgres"))
                         .sessionConfig()
                         .getMaxSessionsPerUser());
         assertEquals(0, DemoSettings.fromEnv(Map.of()).sessionConfig().getMaxSessionsPerUser());
