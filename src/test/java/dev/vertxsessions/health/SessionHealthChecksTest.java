@@ -95,4 +95,60 @@ public class SessionHealthChecksTest {
         Files.move(tmp.resolve("moved"), directory);
         assertHealth(server, 200, "UP");
     }
+
+    /** Runs a command; returns its exit status and output. */
+    private static String run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        return process.waitFor() + " " + output.trim();
+    }
+
+    @Test
+    void fileBackend_isDownWhenItsFileSystemIsOutOfInodesOrSpace_andUpAgainAfter(Vertx vertx, @TempDir Path tmp)
+            throws Exception {
+        Path mount = tmp.resolve("mnt");
+        Files.createDirectories(mount);
+        String mounted = run("mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=200", "tmpfs", mount.toString());
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                mounted.startsWith("0"),
+                "skipped: mounting a tmpfs (to fill a file system) needs root with mount rights: " + mounted);
+        try {
+            Path directory = mount.resolve("sessions");
+            TestServer server = serverWithHealth(
+                    vertx, new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
+            servers.add(server);
+            assertHealth(server, 200, "UP");
+
+            Path fillers = Files.createDirectories(mount.resolve("fillers"));
+            int created = 0;
+            try {
+                while (created < 1000) {
+                    Files.createFile(fillers.resolve("f" + created));
+                    created++;
+                }
+            } catch (java.io.IOException outOfInodes) {
+                // the file system has no inode left
+            }
+            assertTrue(created < 1000, "the tmpfs ran out of inodes");
+            String noInodes = assertHealth(server, 503, "DOWN").getString("reason");
+            assertTrue(noInodes.startsWith("session directory " + directory + " does not take a new file"), noInodes);
+            Files.delete(fillers.resolve("f0"));
+            Files.delete(fillers.resolve("f1"));
+            assertHealth(server, 200, "UP");
+
+            // Leave less than 16 MiB free: the directory is reported full before it is.
+            Files.write(fillers.resolve("f1"), new byte[56 * 1024 * 1024]);
+            String full = assertHealth(server, 503, "DOWN").getString("reason");
+            assertTrue(
+                    full.matches("session directory " + java.util.regex.Pattern.quote(directory.toString())
+                            + " has \\d+ bytes free, less than 16777216"),
+                    full);
+            Files.delete(fillers.resolve("f1"));
+            assertHealth(server, 200, "UP");
+        } finally {
+            servers.forEach(TestServer::close);
+            servers.clear();
+            run("umount", "-l", mount.toString());
+        }
+    }
 }
