@@ -1,6 +1,8 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Future;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
@@ -39,5 +41,17 @@ final class SavesInFlight {
                         ? new Write(write, changes)
                         : new Write(Future.join(earlier.done, write).transform(ar -> Future.succeededFuture()), null));
         tracked.done.onComplete(ar -> writes.remove(id, tracked));
+    }
+
+    /** Completes (successfully, whatever their outcome) once every write in flight now has completed. */
+    Future<Void> all() {
+        if (writes.isEmpty()) {
+            return Future.succeededFuture();
+        }
+        List<Future<?>> pending = new ArrayList<>();
+        for (Write write : writes.values()) {
+            pending.add(write.done);
+        }
+        return Future.join(pending).transform(ar -> Future.succeededFuture());
     }
 }

@@ -17,6 +17,8 @@ import java.util.List;
  * Redis); on any other they fail with {@link UnsupportedOperationException} naming why (signed cookies keep no
  * server state to find or end). A session deleted here stays deleted: a request of this process still running on it
  * neither writes it back nor sends its cookie, and the backends' no-resurrection rule covers the other processes.
+ * Each call first waits for the saves and deletes this middleware has in flight, so it sees what a response already
+ * sent (a login, a logout) wrote.
  */
 public interface SessionAdmin {
 

@@ -793,7 +793,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                                 + "sessions and cannot end them; use the memory, file or Redis backend";
                 return Future.failedFuture(new UnsupportedOperationException(why));
             }
-            return ready.compose(v -> call(name, operation));
+            // Waits for the saves and deletes this middleware has in flight, so that a call made after a response sees
+            // what that response's request wrote (a login, a logout) even when its save completes after the response.
+            return ready.compose(v -> savesInFlight.all()).compose(v -> call(name, operation));
         }
     }
 
