@@ -1,11 +1,12 @@
 # Shared by soak.sh and flood.sh: sourced, not run.
 
-# Compiles the test classes (the demo and the soak server live there) and prints the class path that runs them.
+# Compiles the samples module (the demo) with what it uses, and prints the class path that runs the demo and the soak
+# server (a test class of the library, on the samples' test class path through the library's test jar).
 # $1: the project root, $2: a work directory for the dependency list.
 soak_classpath() {
-  (cd "$1" && mvn -q test-compile dependency:build-classpath -Dmdep.includeScope=test \
+  (cd "$1" && mvn -q -pl samples -am test-compile dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile="$2/classpath.txt" >/dev/null)
-  echo "$1/target/test-classes:$1/target/classes:$(cat "$2/classpath.txt")"
+  echo "$1/samples/target/test-classes:$1/samples/target/classes:$(cat "$2/classpath.txt")"
 }
 
 # Live heap in KB of process $1: the sum of "used" over the heap's generations (G1, Parallel or Serial), after a

@@ -1,7 +1,7 @@
 package dev.vertxsessions.samples.postgres;
 
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.contract.BackendContractTest;
+import dev.vertxsessions.testkit.BackendContract;
 import java.time.Clock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -11,7 +11,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * application server uses the same table. Skipped, naming the Debian package, where PostgreSQL is not installed.
  */
 @ExtendWith(PostgresServer.Extension.class)
-class PostgresContractTest extends BackendContractTest {
+class PostgresContractTest extends BackendContract {
 
     private final PostgresServer postgres;
     private String table;

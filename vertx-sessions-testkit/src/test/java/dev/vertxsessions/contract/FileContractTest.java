@@ -2,12 +2,13 @@ package dev.vertxsessions.contract;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.file.FileSessionInterface;
+import dev.vertxsessions.testkit.BackendContract;
 import java.nio.file.Path;
 import java.time.Clock;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The backend contract for the file backend; a second server shares the directory. */
-class FileContractTest extends BackendContractTest {
+class FileContractTest extends BackendContract {
 
     @TempDir
     Path directory;

@@ -3,15 +3,16 @@ package dev.vertxsessions.contract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.TestServer;
 import dev.vertxsessions.memory.MemorySessionBackend;
+import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.TestServer;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The backend contract for the in-memory backend (one process: not shared), and its bound. */
-class MemoryContractTest extends BackendContractTest {
+class MemoryContractTest extends BackendContract {
 
     private int maxSessions = 10_000;
 

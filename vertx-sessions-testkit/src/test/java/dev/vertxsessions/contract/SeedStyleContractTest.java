@@ -3,6 +3,7 @@ package dev.vertxsessions.contract;
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionManagerFactory;
+import dev.vertxsessions.testkit.BackendContract;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
@@ -16,7 +17,7 @@ import java.util.concurrent.ConcurrentMap;
  * subclass with {@code load()}, {@code save()} and {@code delete()}, and nothing else. It overrides neither
  * {@code replace()} nor {@code updateStored()}, so the contract checks that their defaults are correct.
  */
-class SeedStyleContractTest extends BackendContractTest {
+class SeedStyleContractTest extends BackendContract {
 
     /** The key-value store: one JSON document per session key. */
     private final ConcurrentMap<String, String> store = new ConcurrentHashMap<>();

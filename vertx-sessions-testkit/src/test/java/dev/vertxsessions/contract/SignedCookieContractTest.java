@@ -1,12 +1,13 @@
 package dev.vertxsessions.contract;
 
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.TestServer;
 import dev.vertxsessions.signedcookies.SignedSessionManager;
+import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.TestServer;
 import java.time.Clock;
 
 /** The backend contract for signed cookies: no revocation, no per-key merge, no atomic update (capabilities). */
-class SignedCookieContractTest extends BackendContractTest {
+class SignedCookieContractTest extends BackendContract {
 
     @Override
     protected SessionConfig config(Clock clock) {

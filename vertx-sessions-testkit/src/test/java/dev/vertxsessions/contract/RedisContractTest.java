@@ -4,10 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.TestServer;
 import dev.vertxsessions.redis.RedisServerProcess;
 import dev.vertxsessions.redis.RedisSessionInterface;
 import dev.vertxsessions.redis.RedisSessionOptions;
+import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.TestServer;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * The backend contract for Redis, against one private redis-server for the class (emptied before each test); a
  * second server uses the same Redis. Skipped, naming {@code redis-server}, when it is not installed.
  */
-class RedisContractTest extends BackendContractTest {
+class RedisContractTest extends BackendContract {
 
     private static RedisServerProcess redis;
 

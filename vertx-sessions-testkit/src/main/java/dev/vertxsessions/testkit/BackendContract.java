@@ -1,4 +1,4 @@
-package dev.vertxsessions.contract;
+package dev.vertxsessions.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vertxsessions.BaseSessionInterface;
-import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackend.Capability;
 import dev.vertxsessions.SessionBackendFactory;
@@ -15,7 +14,6 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionMiddleware;
-import dev.vertxsessions.TestServer;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -76,7 +74,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code /auth/refresh}, which call Vert.x-Web's {@code ctx.userContext()}.
  */
 @ExtendWith(VertxExtension.class)
-public abstract class BackendContractTest {
+public abstract class BackendContract {
 
     protected static final String COOKIE = "session_id";
     protected static final long DAY_SECONDS = 86_400;
