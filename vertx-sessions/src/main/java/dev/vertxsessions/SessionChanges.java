@@ -1,7 +1,11 @@
 package dev.vertxsessions;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -23,6 +27,8 @@ import java.util.Set;
  * one). When {@link #isNew()} is false and the session is no longer stored (under {@link #previousId()} if set,
  * else {@link #id()}), it was deleted meanwhile (a logout in another tab, or expiry): store nothing and complete
  * with false (no resurrection).
+ *
+ * <p>The middleware builds change sets; a backend's own tests build them with {@link #builder(String)}.
  */
 public final class SessionChanges {
 
@@ -166,5 +172,133 @@ public final class SessionChanges {
     /** Returns whether this change set changes nothing but the expiry (a rolling renewal or an atomic update). */
     public boolean isEmpty() {
         return !cleared && changed.isEmpty() && removed.isEmpty() && previousId == null;
+    }
+
+    /**
+     * Returns a builder of a change set for session {@code id}, for a backend's tests (the test kit's SPI contract
+     * uses it). By default the session is new, was created and saved now (the system clock) and expires a day later.
+     */
+    public static Builder builder(String id) {
+        return new Builder(id);
+    }
+
+    /** Builds a {@link SessionChanges} as the middleware would at the end of a request. Not thread-safe. */
+    public static final class Builder {
+
+        private final String id;
+        private String previousId;
+        private boolean isNew = true;
+        private boolean cleared;
+        private final Map<String, Object> loaded = new LinkedHashMap<>();
+        private final Map<String, Object> changed = new LinkedHashMap<>();
+        private final Set<String> removed = new LinkedHashSet<>();
+        private long savedAtMillis = System.currentTimeMillis();
+        private Long createdAtMillis;
+        private Long expiresAtMillis;
+        private Duration perSessionExpiry;
+        private int maxSessionsPerUser;
+        private boolean refuseOverLimit;
+
+        private Builder(String id) {
+            this.id = Objects.requireNonNull(id, "id");
+        }
+
+        /** Marks the session as stored before this request (default: new). */
+        public Builder stored() {
+            this.isNew = false;
+            return this;
+        }
+
+        /** Sets the data the request loaded (the stored session before its changes). */
+        public Builder loaded(Map<String, Object> data) {
+            loaded.putAll(data);
+            return this;
+        }
+
+        /** Records that the request put {@code key} = {@code value} (a plain JSON value). */
+        public Builder put(String key, Object value) {
+            removed.remove(key);
+            changed.put(key, value);
+            return this;
+        }
+
+        /** Records that the request removed {@code key}. */
+        public Builder remove(String key) {
+            changed.remove(key);
+            removed.add(key);
+            return this;
+        }
+
+        /** Records that the request called {@code clear()} before the changes recorded after this call. */
+        public Builder clear() {
+            cleared = true;
+            loaded.clear();
+            changed.clear();
+            removed.clear();
+            return this;
+        }
+
+        /** Marks a {@code regenerate()}: the session is stored under {@code previousId} and moves to the new ID. */
+        public Builder movedFrom(String previousId) {
+            this.previousId = previousId;
+            this.isNew = false;
+            return this;
+        }
+
+        /** Sets when the save starts, in epoch milliseconds (default: now); creation and expiry default from it. */
+        public Builder savedAt(long epochMillis) {
+            this.savedAtMillis = epochMillis;
+            return this;
+        }
+
+        /** Sets when the session was created, in epoch milliseconds (default: {@link #savedAt(long)}). */
+        public Builder createdAt(long epochMillis) {
+            this.createdAtMillis = epochMillis;
+            return this;
+        }
+
+        /** Sets when the session expires, in epoch milliseconds (default: a day after {@link #savedAt(long)}). */
+        public Builder expiresAt(long epochMillis) {
+            this.expiresAtMillis = epochMillis;
+            return this;
+        }
+
+        /** Sets a lifetime for this session only ({@code set_expiry}). */
+        public Builder perSessionExpiry(Duration expiry) {
+            this.perSessionExpiry = expiry;
+            return this;
+        }
+
+        /** Sets {@code max_sessions_per_user} and whether a save past it is refused (else the oldest ends). */
+        public Builder maxSessionsPerUser(int max, boolean refuse) {
+            this.maxSessionsPerUser = max;
+            this.refuseOverLimit = refuse;
+            return this;
+        }
+
+        /** Returns the change set; {@link SessionChanges#data()} is the loaded data with the changes applied. */
+        public SessionChanges build() {
+            Map<String, Object> data = new LinkedHashMap<>(loaded);
+            data.keySet().removeAll(removed);
+            data.putAll(changed);
+            long created = createdAtMillis != null ? createdAtMillis : savedAtMillis;
+            long expires = expiresAtMillis != null
+                    ? expiresAtMillis
+                    : savedAtMillis + Duration.ofDays(1).toMillis();
+            return new SessionChanges(
+                    id,
+                    previousId,
+                    isNew,
+                    cleared,
+                    Collections.unmodifiableMap(new LinkedHashMap<>(changed)),
+                    Collections.unmodifiableSet(new LinkedHashSet<>(removed)),
+                    Collections.unmodifiableMap(data),
+                    created,
+                    expires,
+                    savedAtMillis,
+                    perSessionExpiry,
+                    maxSessionsPerUser,
+                    refuseOverLimit);
+        }
     }
 }
