@@ -169,6 +169,20 @@ public final class SessionChanges {
         return refuseOverLimit;
     }
 
+    /**
+     * Applies this change set to {@code stored}, a stored session's data, in place: the per-key merge that keeps
+     * what parallel requests wrote to other keys. After {@code clear()} only the keys of {@link #data()} survive;
+     * then {@link #removed()} go and {@link #changed()} are put. A whole-document backend calls it on the document
+     * it read under its lock (or in its transaction) and writes the result.
+     */
+    public void applyTo(Map<String, Object> stored) {
+        if (cleared) {
+            stored.keySet().retainAll(data.keySet());
+        }
+        removed.forEach(stored::remove);
+        stored.putAll(changed);
+    }
+
     /** Returns whether this change set changes nothing but the expiry (a rolling renewal or an atomic update). */
     public boolean isEmpty() {
         return !cleared && changed.isEmpty() && removed.isEmpty() && previousId == null;

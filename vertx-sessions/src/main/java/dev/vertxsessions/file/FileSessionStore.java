@@ -474,13 +474,7 @@ final class FileSessionStore {
             }
             String oldPrincipal = current.stored == null ? null : principalOf(current.stored.data);
             LinkedHashMap<String, Object> data = current.stored == null ? new LinkedHashMap<>() : current.stored.data;
-            if (changes.cleared()) {
-                data.keySet().retainAll(changes.data().keySet());
-            }
-            for (String key : changes.removed()) {
-                data.remove(key);
-            }
-            data.putAll(changes.changed());
+            changes.applyTo(data);
             long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
             byte[] json = json(createdAt, changes.expiresAtMillis(), changes.perSessionExpiry(), data);
             boolean promoted = !isAnonymous(changes.id(), data);
