@@ -49,6 +49,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -82,6 +83,10 @@ public abstract class BackendContract {
     protected static final String FRESH = "{\"isNew\":true,\"keys\":[]}";
 
     private static final Map<String, String> PASSWORDS = Map.of("alice", "wonderland", "bob", "builder");
+
+    /** Fails any test during which the backend blocked an event loop. */
+    @RegisterExtension
+    final EventLoopBlockingDetector blockingDetector = new EventLoopBlockingDetector();
 
     protected Vertx vertx;
     protected MutableClock clock;

@@ -3,8 +3,10 @@ package dev.vertxsessions.contract;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.file.FileSessionInterface;
 import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.BackendSpiContract;
 import java.nio.file.Path;
 import java.time.Clock;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The backend contract for the file backend; a second server shares the directory. */
@@ -21,5 +23,14 @@ class FileContractTest extends BackendContract {
     @Override
     protected SessionConfig sharedStoreConfig(Clock clock) {
         return config(clock); // the same directory
+    }
+
+    /** The SPI-level contract on the same backend, configured the same way. */
+    @Nested
+    class Spi extends BackendSpiContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return FileContractTest.this.config(clock);
+        }
     }
 }

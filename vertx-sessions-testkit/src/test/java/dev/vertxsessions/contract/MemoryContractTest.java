@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.memory.MemorySessionBackend;
 import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.BackendSpiContract;
 import dev.vertxsessions.testkit.TestServer;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /** The backend contract for the in-memory backend (one process: not shared), and its bound. */
@@ -66,5 +68,14 @@ class MemoryContractTest extends BackendContract {
         String fourth = TestServer.sessionCookie(server.post("/login", null));
         assertEquals("alice", server.get("/get/user", fourth).bodyAsString());
         assertFresh(server, member);
+    }
+
+    /** The SPI-level contract on the same backend, configured the same way. */
+    @Nested
+    class Spi extends BackendSpiContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return MemoryContractTest.this.config(clock);
+        }
     }
 }

@@ -8,12 +8,14 @@ import dev.vertxsessions.redis.RedisServerProcess;
 import dev.vertxsessions.redis.RedisSessionInterface;
 import dev.vertxsessions.redis.RedisSessionOptions;
 import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.BackendSpiContract;
 import dev.vertxsessions.testkit.TestServer;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -76,5 +78,14 @@ class RedisContractTest extends BackendContract {
     @Override
     protected SessionConfig sharedStoreConfig(Clock clock) {
         return config(clock); // the same Redis
+    }
+
+    /** The SPI-level contract on the same backend, configured the same way. */
+    @Nested
+    class Spi extends BackendSpiContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return RedisContractTest.this.config(clock);
+        }
     }
 }

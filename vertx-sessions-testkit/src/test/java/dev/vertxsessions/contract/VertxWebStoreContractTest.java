@@ -2,9 +2,11 @@ package dev.vertxsessions.contract;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.BackendSpiContract;
 import dev.vertxsessions.vertxweb.VertxWebStoreBackend;
 import io.vertx.ext.web.sstore.LocalSessionStore;
 import java.time.Clock;
+import org.junit.jupiter.api.Nested;
 
 /**
  * The backend contract for Vert.x-Web's LocalSessionStore behind the middleware: a whole-session store without
@@ -17,5 +19,14 @@ class VertxWebStoreContractTest extends BackendContract {
         return new SessionConfig()
                 .setBackend(VertxWebStoreBackend.factory(
                         vertx -> LocalSessionStore.create(vertx, "contract-" + System.nanoTime())));
+    }
+
+    /** The SPI-level contract on the same backend, configured the same way. */
+    @Nested
+    class Spi extends BackendSpiContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return VertxWebStoreContractTest.this.config(clock);
+        }
     }
 }

@@ -2,12 +2,15 @@ package dev.vertxsessions.samples.postgres;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.BackendSpiContract;
 import java.time.Clock;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The backend contract every built-in backend passes, run on the PostgreSQL sample against a real server; a second
+ * The backend contract every built-in backend passes (the test kit, a test dependency as for any backend outside
+ * this repository), over HTTP and at the SPI level, run on the PostgreSQL sample against a real server; a second
  * application server uses the same table. Skipped, naming the Debian package, where PostgreSQL is not installed.
  */
 @ExtendWith(PostgresServer.Extension.class)
@@ -35,5 +38,14 @@ class PostgresContractTest extends BackendContract {
     @Override
     protected SessionConfig sharedStoreConfig(Clock clock) {
         return config(clock); // the same table
+    }
+
+    /** The SPI-level contract on the same backend: the three lines any backend author writes. */
+    @Nested
+    class Spi extends BackendSpiContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return PostgresContractTest.this.config(clock);
+        }
     }
 }
