@@ -73,12 +73,12 @@ final class BackendProviders {
                             + "class on the class path; no backend or class '" + className + "' was found",
                     e);
         }
-        if (!SessionBackendProvider.class.isAssignableFrom(type)
-                && !SessionBackendFactory.class.isAssignableFrom(type)
-                && !SessionManagerFactory.class.isAssignableFrom(type)
-                && !BaseSessionInterface.class.isAssignableFrom(type)) {
-            throw new IllegalArgumentException("manager class " + className + " must implement SessionBackendProvider, "
-                    + "SessionBackendFactory or SessionManagerFactory, or extend BaseSessionInterface");
+        if (!BaseSessionInterface.class.isAssignableFrom(type)) {
+            // One way per audience: a class name is the seed's way ("manager": the session class); a SessionBackend
+            // is chosen by its provider's name (ServiceLoader) or, in code, with setBackend(factory).
+            throw new IllegalArgumentException("manager class " + className + " must implement load() and save() by "
+                    + "extending BaseSessionInterface, the seed's way; a SessionBackend is chosen by the name of its "
+                    + "SessionBackendProvider, or in code with setBackend(factory)");
         }
         Constructor<?> constructor;
         try {
@@ -86,17 +86,6 @@ final class BackendProviders {
         } catch (NoSuchMethodException e) {
             throw new IllegalArgumentException(
                     "manager class " + className + " needs a public no-argument constructor", e);
-        }
-        Object instance = instantiate(constructor, className);
-        if (instance instanceof SessionBackendProvider provider) {
-
-            return provider.create(vertx, config, new JsonObject());
-        }
-        if (instance instanceof SessionBackendFactory sessionBackendFactory) {
-            return sessionBackendFactory.create(vertx, config);
-        }
-        if (instance instanceof SessionManagerFactory sessionManagerFactory) {
-            return new SeedSessionBackend(vertx, config, sessionManagerFactory.create(vertx, config));
         }
         SessionManager sessions = () -> (BaseSessionInterface) instantiate(constructor, className);
         return new SeedSessionBackend(vertx, config, sessions);
