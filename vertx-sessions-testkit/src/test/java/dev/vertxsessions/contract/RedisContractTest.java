@@ -4,44 +4,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.redis.RedisServerProcess;
+import dev.vertxsessions.redis.RedisServerExtension;
 import dev.vertxsessions.redis.RedisSessionInterface;
 import dev.vertxsessions.redis.RedisSessionOptions;
 import dev.vertxsessions.testkit.BackendContract;
 import dev.vertxsessions.testkit.BackendSpiContract;
 import dev.vertxsessions.testkit.TestServer;
-import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The backend contract for Redis, against one private redis-server for the class (emptied before each test); a
- * second server uses the same Redis. Skipped, naming {@code redis-server}, when it is not installed.
+ * The backend contract for Redis, against one private redis-server for the class ({@link RedisServerExtension}:
+ * emptied before each test); a second server uses the same Redis. Skipped, naming {@code redis-server}, when it is
+ * not installed.
  */
 class RedisContractTest extends BackendContract {
 
-    private static RedisServerProcess redis;
-
-    /** Starts Redis for the first test, or skips each test, naming redis-server, when it is not installed. */
-    @BeforeEach
-    void startOrEmptyRedis() throws IOException {
-        if (redis == null) {
-            redis = RedisServerProcess.start();
-        }
-        redis.command("FLUSHALL");
-    }
-
-    @AfterAll
-    static void stopRedis() throws IOException {
-        if (redis != null) {
-            redis.close();
-            redis = null;
-        }
-    }
+    @RegisterExtension
+    static final RedisServerExtension redis = new RedisServerExtension();
 
     @Test
     void userIndex_dropsASessionRedisExpired_andOneRedisEvicted_soTheLimitCountsOnlyLiveOnes() throws Exception {

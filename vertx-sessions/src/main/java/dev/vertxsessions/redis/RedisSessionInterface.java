@@ -10,15 +10,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
-import java.io.IOException;
-import java.lang.System.Logger.Level;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -33,20 +27,15 @@ import java.util.function.UnaryOperator;
  * Redis client: loading a session is one {@code HGETALL}, a request that changes it is one Lua script, a read-only
  * request writes nothing. Saves merge per key, never bring back a session that a logout deleted, and updates are
  * atomic across servers. When Redis is down or slower than {@code redis_timeout_ms}, requests that use the session
- * get a 503 and the rest of the application keeps working; the client reconnects by itself. The design note at
- * the top of {@code RedisSessionStore.java} explains the data model and the scripts.
+ * get a 503 and the rest of the application keeps working; the client reconnects by itself. The design note,
+ * {@code docs/redis-backend.md}, explains the data model, the scripts and the round trips.
  */
 public final class RedisSessionInterface implements SessionBackend {
 
-    private static final System.Logger LOG = System.getLogger("dev.vertxsessions.redis");
-
     private final RedisSessionStore store;
 
-    private final Clock clock;
-
-    RedisSessionInterface(RedisSessionStore store, Clock clock) {
+    RedisSessionInterface(RedisSessionStore store) {
         this.store = store;
-        this.clock = clock;
     }
 
     /** Returns the factory of this backend with the default options ({@code redis://127.0.0.1:6379}). */
@@ -94,10 +83,8 @@ public final class RedisSessionInterface implements SessionBackend {
     static RedisSessionInterface create(
             Vertx vertx, SessionConfig config, RedisSessionOptions options, Redis client, boolean twoStepMove) {
         Duration anonymous = config.getAnonymousExpiry();
-        return new RedisSessionInterface(
-                new RedisSessionStore(
-                        vertx, options, client, twoStepMove, anonymous == null ? Duration.ZERO : anonymous),
-                config.getClock());
+        return new RedisSessionInterface(new RedisSessionStore(
+                vertx, options, client, twoStepMove, anonymous == null ? Duration.ZERO : anonymous, config.getClock()));
     }
 
     @Override
@@ -111,20 +98,7 @@ public final class RedisSessionInterface implements SessionBackend {
 
     @Override
     public Future<List<SessionInfo>> sessionsOf(String principal) {
-        if (!store.hasUserIndex()) {
-            return SessionBackend.super.sessionsOf(principal);
-        }
-        return store.sessionsOf(principal).map(rows -> {
-            long now = clock.millis();
-            List<SessionInfo> infos = new ArrayList<>();
-            for (String[] row : rows) {
-                long expiresAt = Long.parseLong(row[2]);
-                if (expiresAt > now) { // a promoted key outlives its session by anonymous_expiry (design note)
-                    infos.add(new SessionInfo(row[0], principal, Long.parseLong(row[1]), expiresAt));
-                }
-            }
-            return infos;
-        });
+        return store.hasUserIndex() ? store.sessionsOf(principal) : SessionBackend.super.sessionsOf(principal);
     }
 
     @Override
@@ -136,24 +110,7 @@ public final class RedisSessionInterface implements SessionBackend {
 
     @Override
     public Future<SessionRecord> load(String id) {
-        return store.load(id).map(stored -> {
-            if (stored == null) {
-                return null;
-            }
-            Map<String, Object> data = new LinkedHashMap<>();
-            try {
-                for (Map.Entry<String, byte[]> entry : stored.values.entrySet()) {
-                    data.put(entry.getKey(), RedisSessionStore.readValue(entry.getValue()));
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.log(
-                        Level.DEBUG,
-                        "a stored session value is not valid JSON; the session reads as absent: "
-                                + e.getClass().getSimpleName());
-                return null;
-            }
-            return new SessionRecord(id, data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
-        });
+        return store.load(id);
     }
 
     @Override
@@ -172,7 +129,7 @@ public final class RedisSessionInterface implements SessionBackend {
      */
     @Override
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
-        return store.update(session, key, update).map(updated -> updated.value);
+        return store.update(session, key, update);
     }
 
     @Override

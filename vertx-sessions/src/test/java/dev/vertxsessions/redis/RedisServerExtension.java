@@ -27,10 +27,12 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class RedisServerExtension implements BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
 
     private RedisServerProcess server;
+    /** How many class containers (the test class and its {@code @Nested} classes) are running: one server for all. */
+    private int containers;
 
     @Override
     public void beforeAll(ExtensionContext context) throws IOException {
-        if (RedisServerProcess.onPath()) {
+        if (containers++ == 0 && RedisServerProcess.onPath()) {
             server = RedisServerProcess.start();
         }
     }
@@ -43,7 +45,7 @@ public final class RedisServerExtension implements BeforeAllCallback, BeforeEach
 
     @Override
     public void afterAll(ExtensionContext context) throws IOException {
-        if (server != null) {
+        if (--containers == 0 && server != null) {
             try {
                 server.close();
             } finally {

@@ -1,0 +1,336 @@
+package dev.vertxsessions.redis;
+
+import static dev.vertxsessions.redis.RedisHashFormat.dataField;
+
+import dev.vertxsessions.SessionChanges;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Redis backend's Lua scripts, and how each is called: its keys and its arguments, in the order the script reads
+ * them. Every write is one of these scripts, so that it applies atomically, and every script starts with a deadline
+ * guard, so that a call that timed out never applies later ({@link GuardedRedisConnection} adds the deadline). See
+ * {@code docs/redis-backend.md}, "The scripts".
+ */
+final class RedisScripts {
+
+    private RedisScripts() {}
+
+    /**
+     * Runs first in every script: the last ARGV is the call's deadline in Redis's clock (epoch ms), and a script
+     * that starts after it writes nothing. table.remove takes it out of ARGV, so each script sees its own arguments.
+     */
+    private static final String DEADLINE_GUARD = """
+    local deadline = tonumber(table.remove(ARGV))
+    local now = redis.call('TIME')
+    if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then
+      return redis.error_reply('LATE this call reached Redis after its deadline (redis_timeout_ms); nothing written')
+    end
+    """;
+
+    private static final Script SAVE = new Script("save", """
+    -- KEYS[1]: the session's key; KEYS[2]: where its data is now (the previous key after regenerate)
+    -- ARGV: mustExist, cleared, ttlMillis, createdAt, expiresAt, expirySeconds ('' = default), nRemoved, nKept,
+    --       indexPrefix ('' = no user index), sessionPrefix, maxPerUser (0 = none), refuse, liveMillis,
+    --       then nRemoved fields to delete, nKept fields a clear keeps, then field/value pairs to set
+    -- Returns 1 when written, 0 when the session was gone (nothing written), -1 when refused by the limit.
+    local key, source = KEYS[1], KEYS[2]
+    local moving = source ~= key and redis.call('EXISTS', source) == 1
+    if not moving and ARGV[1] == '1' and redis.call('EXISTS', key) == 0 then
+      return 0
+    end
+    local held = key
+    if moving then held = source end
+    local ttl = tonumber(ARGV[3])
+    local nRemoved, nKept = tonumber(ARGV[7]), tonumber(ARGV[8])
+    local indexPrefix, prefix = ARGV[9], ARGV[10]
+    local first = 14
+    local pf = 'k:__vertx-sessions.principal'
+    local oldP, newP, index, victims = false, false, false, {}
+    if indexPrefix ~= '' then
+      oldP = redis.call('HGET', held, pf)
+      newP = oldP
+      if ARGV[2] == '1' then
+        newP = false
+        for i = first + nRemoved, first + nRemoved + nKept - 1 do if ARGV[i] == pf then newP = oldP end end
+      end
+      for i = first, first + nRemoved - 1 do if ARGV[i] == pf then newP = false end end
+      for i = first + nRemoved + nKept, #ARGV, 2 do if ARGV[i] == pf then newP = ARGV[i + 1] end end
+    end
+    local id, heldId = string.sub(key, #prefix + 1), string.sub(held, #prefix + 1)
+    local time = redis.call('TIME')
+    local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    if newP and ttl > 0 then
+      index = indexPrefix .. cjson.decode(newP)
+      redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+      local max = tonumber(ARGV[11])
+      if max > 0 and not redis.call('ZSCORE', index, id) and not redis.call('ZSCORE', index, heldId) then
+        local surplus = redis.call('ZCARD', index) + 1 - max
+        if surplus > 0 then
+          -- At the limit: first drop members whose key is gone without the index knowing (evicted by Redis).
+          for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+            if redis.call('EXISTS', prefix .. member) == 0 then redis.call('ZREM', index, member) end
+          end
+          surplus = redis.call('ZCARD', index) + 1 - max
+        end
+        if surplus > 0 then
+          if ARGV[12] == '1' then return -1 end
+          victims = redis.call('ZRANGE', index, 0, surplus - 1)
+        end
+      end
+    end
+    if moving then redis.call('RENAME', source, key) end
+    if oldP then redis.call('ZREM', indexPrefix .. cjson.decode(oldP), heldId) end
+    if ttl <= 0 then
+      redis.call('DEL', key)
+      return 0
+    end
+    if ARGV[2] == '1' then
+      local kept = {}
+      for i = first + nRemoved, first + nRemoved + nKept - 1 do kept[ARGV[i]] = true end
+      for _, field in ipairs(redis.call('HKEYS', key)) do
+        if string.sub(field, 1, 2) == 'k:' and not kept[field] then redis.call('HDEL', key, field) end
+      end
+    end
+    for i = first, first + nRemoved - 1 do redis.call('HDEL', key, ARGV[i]) end
+    for i = first + nRemoved + nKept, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+    redis.call('HSETNX', key, 'm:created', ARGV[4])
+    redis.call('HSET', key, 'm:expires', ARGV[5])
+    if ARGV[6] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[6]) end
+    redis.call('PEXPIRE', key, ARGV[3])
+    for _, victim in ipairs(victims) do
+      redis.call('DEL', prefix .. victim)
+      redis.call('ZREM', index, victim)
+    end
+    if index then
+      redis.call('ZADD', index, now + tonumber(ARGV[13]), id)
+      if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+    end
+    return 1
+    """);
+
+    private static final Script UPDATE = new Script("update", """
+    -- KEYS[1]: the session's key
+    -- ARGV: field, expectedPresent, expected, newPresent, newValue, mustExist, ttlMillis, createdAt, expiresAt,
+    --       expirySeconds ('' = default), indexPrefix ('' = no user index), sessionPrefix, liveMillis
+    -- Returns {1} when written, {0, current} (or {0} when absent) on a conflict, {-1} when the session is gone.
+    local key, field = KEYS[1], ARGV[1]
+    local exists = redis.call('EXISTS', key) == 1
+    if not exists and ARGV[6] == '1' then return {-1} end
+    local current = redis.call('HGET', key, field)
+    if current == false then
+      if ARGV[2] == '1' then return {0} end
+    elseif ARGV[2] ~= '1' or current ~= ARGV[3] then
+      return {0, current}
+    end
+    if not exists and ARGV[4] ~= '1' then return {1} end
+    if ARGV[4] == '1' then redis.call('HSET', key, field, ARGV[5]) else redis.call('HDEL', key, field) end
+    local stored = tonumber(redis.call('HGET', key, 'm:expires'))
+    if not exists then
+      redis.call('HSET', key, 'm:created', ARGV[8])
+      if ARGV[10] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[10]) end
+    end
+    if stored == nil or stored < tonumber(ARGV[9]) then
+      redis.call('HSET', key, 'm:expires', ARGV[9])
+      redis.call('PEXPIRE', key, ARGV[7])
+      local principal = ARGV[11] ~= '' and redis.call('HGET', key, 'k:__vertx-sessions.principal')
+      if principal then
+        local index = ARGV[11] .. cjson.decode(principal)
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('ZADD', index, 'XX', now + tonumber(ARGV[13]), string.sub(key, #ARGV[12] + 1))
+        if redis.call('PTTL', index) < tonumber(ARGV[7]) then redis.call('PEXPIRE', index, ARGV[7]) end
+      end
+    end
+    return {1}
+    """);
+
+    private static final Script CLAIM = new Script("claim", """
+    -- KEYS[1]: a session's key. Returns its fields and deletes it atomically; an empty array when it is gone.
+    local fields = redis.call('HGETALL', KEYS[1])
+    if #fields > 0 then redis.call('DEL', KEYS[1]) end
+    return fields
+    """);
+
+    private static final Script DELETE = new Script("delete", """
+    -- KEYS[1]: a session's key; ARGV: indexPrefix ('' = no user index), sessionPrefix
+    if ARGV[1] ~= '' then
+      local principal = redis.call('HGET', KEYS[1], 'k:__vertx-sessions.principal')
+      if principal then
+        redis.call('ZREM', ARGV[1] .. cjson.decode(principal), string.sub(KEYS[1], #ARGV[2] + 1))
+      end
+    end
+    return redis.call('DEL', KEYS[1])
+    """);
+
+    private static final Script SESSIONS_OF = new Script("sessionsOf", """
+    -- KEYS[1]: a user's index; ARGV: sessionPrefix. Trims it; returns id, created, expires of each live member.
+    local time = redis.call('TIME')
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+    local out = {}
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      local times = redis.call('HMGET', ARGV[1] .. member, 'm:created', 'm:expires')
+      if times[1] and times[2] then
+        table.insert(out, member)
+        table.insert(out, times[1])
+        table.insert(out, times[2])
+      else
+        redis.call('ZREM', KEYS[1], member)
+      end
+    end
+    return out
+    """);
+
+    private static final Script DELETE_SESSIONS_OF = new Script("deleteSessionsOf", """
+    -- KEYS[1]: a user's index; ARGV: sessionPrefix, the ID to keep ('' = none). Returns the IDs deleted.
+    local out = {}
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      if member ~= ARGV[2] then
+        if redis.call('DEL', ARGV[1] .. member) == 1 then table.insert(out, member) end
+        redis.call('ZREM', KEYS[1], member)
+      end
+    end
+    return out
+    """);
+
+    /** One call of a script: the script, its keys and its arguments (the deadline not yet added). */
+    record Call(Script script, List<String> keys, List<Object> args) {}
+
+    /**
+     * What one SAVE writes: the session {@code id}, held now under {@code source} (the previous ID when a regenerate
+     * moves it, else {@code id}); whether it must exist (no resurrection); whether this request cleared it; the key's
+     * TTL, the meta fields, and the delta: keys removed, keys a clear keeps, and keys put with their JSON.
+     */
+    record SessionWrite(
+            String id,
+            String source,
+            boolean mustExist,
+            boolean cleared,
+            long ttlMillis,
+            long createdAt,
+            long expiresAt,
+            Duration perSessionExpiry,
+            Collection<String> removed,
+            List<String> kept,
+            Map<String, byte[]> changed) {}
+
+    /** Returns the call of SAVE: 1 when written, 0 when the session was gone, -1 when refused by the user limit. */
+    static Call save(RedisKeys keys, SessionWrite write, SessionChanges changes) {
+        List<Object> args = new ArrayList<>();
+        args.add(write.mustExist() ? "1" : "0");
+        args.add(write.cleared() ? "1" : "0");
+        args.add(Long.toString(write.ttlMillis()));
+        args.add(Long.toString(write.createdAt()));
+        args.add(Long.toString(write.expiresAt()));
+        args.add(RedisHashFormat.expiryField(write.perSessionExpiry()));
+        args.add(Integer.toString(write.removed().size()));
+        args.add(Integer.toString(write.kept().size()));
+        args.add(keys.indexPrefix());
+        args.add(keys.keyPrefix());
+        args.add(Integer.toString(changes.maxSessionsPerUser()));
+        args.add(changes.refuseOverLimit() ? "1" : "0");
+        args.add(Long.toString(changes.timeToLive().toMillis()));
+        for (String key : write.removed()) {
+            args.add(dataField(key));
+        }
+        for (String key : write.kept()) {
+            args.add(dataField(key));
+        }
+        for (Map.Entry<String, byte[]> entry : write.changed().entrySet()) {
+            args.add(dataField(entry.getKey()));
+            args.add(entry.getValue());
+        }
+        return new Call(SAVE, List.of(keys.key(write.id()), keys.key(write.source())), args);
+    }
+
+    /**
+     * Returns the call of UPDATE, the compare-and-set of one session key: writes {@code json} (null: removes the
+     * key) only if the field still holds {@code expected} (null: absent). Replies {1} when written, {0, current} (or
+     * {0} when absent) on a conflict, {-1} when the session is gone.
+     */
+    static Call update(RedisKeys keys, SessionChanges session, String key, byte[] expected, byte[] json) {
+        List<Object> args = new ArrayList<>();
+        args.add(dataField(key));
+        args.add(expected != null ? "1" : "0");
+        args.add(expected != null ? expected : new byte[0]);
+        args.add(json != null ? "1" : "0");
+        args.add(json != null ? json : new byte[0]);
+        args.add(session.isNew() ? "0" : "1");
+        args.add(Long.toString(Math.max(1, keys.ttlMillis(session))));
+        args.add(Long.toString(session.createdAtMillis()));
+        args.add(Long.toString(session.expiresAtMillis()));
+        args.add(RedisHashFormat.expiryField(session.perSessionExpiry()));
+        args.add(keys.indexPrefix());
+        args.add(keys.keyPrefix());
+        args.add(Long.toString(session.timeToLive().toMillis()));
+        return new Call(UPDATE, List.of(keys.key(session.id())), args);
+    }
+
+    /** Returns the call of CLAIM: reads and deletes a session's hash (regenerate on Redis Cluster). */
+    static Call claim(RedisKeys keys, String id) {
+        return new Call(CLAIM, List.of(keys.key(id)), List.of());
+    }
+
+    /** Returns the call of DELETE: deletes a session and takes it out of its user's index. */
+    static Call delete(RedisKeys keys, String id) {
+        return new Call(DELETE, List.of(keys.key(id)), List.of(keys.indexPrefix(), keys.keyPrefix()));
+    }
+
+    /** Returns the call of SESSIONS_OF: id, created, expires of each live session of a user, in the index's order. */
+    static Call sessionsOf(RedisKeys keys, String principal) {
+        return new Call(SESSIONS_OF, List.of(keys.indexKey(principal)), List.of(keys.keyPrefix()));
+    }
+
+    /** Returns the call of DELETE_SESSIONS_OF: deletes a user's sessions but {@code exceptId}; replies their IDs. */
+    static Call deleteSessionsOf(RedisKeys keys, String principal, String exceptId) {
+        return new Call(
+                DELETE_SESSIONS_OF,
+                List.of(keys.indexKey(principal)),
+                List.of(keys.keyPrefix(), exceptId == null ? "" : exceptId));
+    }
+
+    /** A Lua script and its SHA-1, for EVALSHA. */
+    static final class Script {
+        final String name;
+        final String source;
+        final String sha1;
+
+        Script(String name, String body) {
+            this.name = name;
+            this.source = DEADLINE_GUARD + body;
+            try {
+                MessageDigest digest = MessageDigest.getInstance("SHA-1");
+                this.sha1 = HexFormat.of().formatHex(digest.digest(source.getBytes(StandardCharsets.UTF_8)));
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-1 is required by the Java platform", e);
+            }
+        }
+
+        /** Returns the EVALSHA (by SHA-1) or EVAL (with the source, which also caches it) of this script. */
+        Request request(Command command, List<String> keys, List<Object> args) {
+            Request request = Request.cmd(command)
+                    .arg(command == Command.EVAL ? source : sha1)
+                    .arg(keys.size());
+            for (String key : keys) {
+                request.arg(key);
+            }
+            for (Object arg : args) {
+                if (arg instanceof byte[] array) {
+                    request.arg(array);
+                } else {
+                    request.arg((String) arg);
+                }
+            }
+            return request;
+        }
+    }
+}
