@@ -27,14 +27,15 @@ import java.util.Map;
  */
 public final class JsonValues {
 
-    /** The shared mapper; thread-safe once configured. */
-    public static final ObjectMapper MAPPER = new ObjectMapper().registerModule(new VertxModule());
+    /** The shared mapper; private, so nothing can reconfigure it for everyone. */
+    private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(new VertxModule());
 
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
     /** Resolved once: resolving the map type on every read showed up in profiles. */
     private static final ObjectReader MAP_READER = MAPPER.readerFor(MAP);
 
     private static final ObjectWriter WRITER = MAPPER.writer();
+    private static final ObjectReader VALUE_READER = MAPPER.readerFor(Object.class);
     private static final String CS_CLASS = "$vertx.cs";
     private static final String CS_DATA = "$data";
 
@@ -130,6 +131,11 @@ public final class JsonValues {
                 && map.size() == 2
                 && map.get(CS_CLASS) instanceof String
                 && map.get(CS_DATA) instanceof String;
+    }
+
+    /** Reads one JSON value (a map, list, string, number, boolean or null) as plain Java types. */
+    public static Object readValue(byte[] json) throws IOException {
+        return VALUE_READER.readValue(json);
     }
 
     /** Writes session data (already storable) as JSON bytes. */

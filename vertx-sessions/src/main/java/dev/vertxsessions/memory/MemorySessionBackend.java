@@ -387,7 +387,7 @@ public final class MemorySessionBackend implements SessionBackend {
     }
 
     private static Object read(byte[] json) throws IOException {
-        return JsonValues.MAPPER.readValue(json, Object.class);
+        return JsonValues.readValue(json);
     }
 
     /** Returns how many sessions the map holds (expired ones included until they are read or evicted). */

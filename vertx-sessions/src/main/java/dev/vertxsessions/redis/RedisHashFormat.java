@@ -49,7 +49,7 @@ final class RedisHashFormat {
 
     /** Decodes one data field's JSON. */
     static Object readValue(byte[] json) throws IOException {
-        return JsonValues.MAPPER.readValue(json, Object.class);
+        return JsonValues.readValue(json);
     }
 
     /** Encodes a per-session expiry as {@code m:expiry} holds it; the empty string when there is none. */

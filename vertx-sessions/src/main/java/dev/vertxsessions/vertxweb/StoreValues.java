@@ -57,7 +57,7 @@ final class StoreValues {
             json = JsonValues.write(value);
         }
         try {
-            return JsonValues.MAPPER.readValue(json, Object.class);
+            return JsonValues.readValue(json);
         } catch (IOException e) {
             throw new IllegalArgumentException("stored session value for key '" + key + "' is not valid JSON", e);
         }
