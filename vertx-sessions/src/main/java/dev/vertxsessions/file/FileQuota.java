@@ -1,76 +1,28 @@
 package dev.vertxsessions.file;
 
 import dev.vertxsessions.SessionStoreUnavailableException;
-import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.WorkerExecutor;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.channels.FileLock;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
-/*
- * How the file backend bounds its directory (file_max_sessions, file_max_bytes) without ever evicting a promoted
- * session for an anonymous one, without a start-up that grows with the directory, and for the directory as a whole
- * when several processes share it.
+/**
+ * The quota of a session directory ({@code file_max_sessions}, {@code file_max_bytes}): admits each write that adds
+ * or grows a file, evicting the oldest anonymous sessions (never a promoted one) when a limit would be exceeded, and
+ * keeps the directory's count ({@link SharedCount}) with the files, whichever processes share it; scans the directory
+ * in the background at start-up and drains a surplus in the background.
  *
- * The count. How many session files the directory holds, and their bytes, is kept in the directory itself
- * (SharedCount), under an OS lock that every process sharing the directory takes, so all of them enforce one limit.
- * Every change of a file goes through this class before it happens (admit), or right after (deleted, settle), so the
- * count follows the files exactly, except for what no process of ours does: a crash between a file operation and its
- * count, a file created or deleted by hand. The first process to open a directory (no other one is using the count)
- * therefore counts it again, in the background.
- *
- * The candidates. Which files may be evicted, oldest first, is what each process knows: the anonymous sessions it
- * wrote, and the files its scans found. A scan reads names and metadata only (lstat), never a file's content: a file
- * of odd length is a promoted session's (SessionFileLayout marks them with a byte after the slots), any other one may
- * be anonymous, and its modification time orders it. A file is read only when it is about to be evicted, under its
- * stripe lock (taken with tryLock, never waiting): it is deleted only when it holds an anonymous or an expired
- * session, and otherwise dropped as a candidate, and not offered again by later scans until this process writes it.
- * So a wrong guess (a file written before the mark existed, a session promoted by another process since) costs one
- * read, never a promoted session.
- *
- * Start-up. start() joins the count (a few calls) and returns; the scan runs in the background, so the first
- * requests are answered at once whatever the size of the directory. Until it ends, the count is the one the
- * directory holds (exact when the last process closed cleanly; zero when the directory has none yet, e.g. on the
- * first start) and the candidates are those found so far; a new file that finds no candidate to evict is admitted
- * meanwhile rather than refused on partial knowledge, and evicted when it ends. A process that found itself alone,
- * or no count, then replaces the count by what it listed, corrected for the files this process created or deleted
- * while it listed them (changes that other processes made during the listing are taken as the count had them).
- *
- * Admission. A write that adds a file or makes one longer asks first. When the result would exceed a limit, it
- * evicts the oldest candidates until the directory fits, or until it has evicted as much as it adds, reading at
- * most 16 candidates: a directory already over its limit (a lower limit, files copied in) admits new sessions at
- * once, one for one, and a background drain evicts the surplus in rounds of 64 candidates, releasing the lock in
- * between. The session being written and the one a regenerate moves from are never candidates. When no candidate
- * is left after the start-up scan, the write fails with SessionStoreUnavailableException (503), and a new scan looks
- * for files that other processes wrote (at most every 10 s). A login moves a file and adds nothing (the mark is not
- * counted), so it succeeds in a full directory; a login without an earlier session may evict anonymous sessions.
- *
- * Sharing. One instance serves every store of this process on the same directory and prefix (as they share the
- * stripe locks); each store passes its own limits. Its lock orders admissions, deletions and the drain; a writer
- * holds its stripe lock when it asks, and eviction only tries stripe locks, never waits for one, so nothing waits
- * in a circle. Processes without a quota on the same directory do not count what they write: the limits must be the
- * same everywhere.
+ * <p>Thread-safe; one instance per directory, prefix and JVM. See {@code docs/file-backend.md}, "Quota".
  */
 @SuppressWarnings("try") // the file locks are held for their blocks and need no reference in them
 final class FileQuota {
@@ -85,7 +37,6 @@ final class FileQuota {
 
     private static final int READS_PER_ADMISSION = 16;
     private static final int READS_PER_DRAIN_ROUND = 64;
-    private static final int SCAN_BATCH = 1000;
     private static final long RESCAN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final ConcurrentHashMap<Path, FileQuota> SHARED = new ConcurrentHashMap<>();
 
@@ -122,32 +73,19 @@ final class FileQuota {
         }
     }
 
-    private record Candidate(String id, long writtenAt, long order) {}
-
     private final Path file;
     private final Path directory;
     private final String prefix;
     private final SharedCount count;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Map<String, Candidate> candidates = new HashMap<>();
-    private final TreeSet<Candidate> oldestFirst =
-            new TreeSet<>(Comparator.comparingLong(Candidate::writtenAt).thenComparingLong(Candidate::order));
-    /** Files read and found not evictable since this process last wrote them: scans do not offer them again. */
-    private final Set<String> kept = new HashSet<>();
+    private final EvictionCandidates candidates = new EvictionCandidates();
 
     private final Promise<Void> startupScan = Promise.promise();
-    private long nextOrder;
     private int users;
     private Future<Void> started;
-    private boolean scanning;
-    private boolean lenient;
-    /** While a scan runs: the counted length (-1: none) of each file this process changed since it began. */
-    private Map<String, Long> touched;
+    /** The scan running now, or null. */
+    private QuotaScan scan;
 
-    private boolean recounting;
-    private SharedCount.Counts scanBase;
-    private long scanDeltaSessions;
-    private long scanDeltaBytes;
     private long lastScanEnd = System.nanoTime() - RESCAN_INTERVAL_NANOS;
     private boolean draining;
     private volatile boolean closed;
@@ -250,7 +188,7 @@ final class FileQuota {
                     if (sessions > 0 || bytes > 0) {
                         after = evict(after, host, READS_PER_ADMISSION, before, change.id(), change.previousId());
                         boolean noLarger = after.sessions() <= before.sessions() && after.bytes() <= before.bytes();
-                        if (!host.limits().fits(after) && !noLarger && !lenient) {
+                        if (!host.limits().fits(after) && !noLarger && !(scan != null && scan.lenient)) {
                             count.write(new SharedCount.Counts(after.sessions() - sessions, after.bytes() - bytes));
                             rescanLater(host);
                             throw new SessionStoreUnavailableException(
@@ -270,12 +208,12 @@ final class FileQuota {
             touch(change.id(), change.after());
             if (change.previousId() != null) {
                 touch(change.previousId(), -1);
-                forget(change.previousId());
+                candidates.forget(change.previousId());
             }
-            forget(change.id());
-            kept.remove(change.id());
+            candidates.forget(change.id());
+            candidates.unkeep(change.id());
             if (change.after() >= 0 && change.anonymous()) {
-                remember(change.id(), System.currentTimeMillis());
+                candidates.remember(change.id(), System.currentTimeMillis());
             }
             if (over) {
                 drainLater(host);
@@ -305,12 +243,12 @@ final class FileQuota {
             }
             touch(change.id(), after);
             if (after < 0) {
-                forget(change.id());
+                candidates.forget(change.id());
             }
             if (change.previousId() != null) {
                 touch(change.previousId(), previousAfter);
                 if (previousAfter >= 0) {
-                    remember(change.previousId(), System.currentTimeMillis()); // read before it is evicted
+                    candidates.remember(change.previousId(), System.currentTimeMillis()); // read before it is evicted
                 }
             }
         } finally {
@@ -328,8 +266,8 @@ final class FileQuota {
             }
             counted(-1, -length);
             touch(id, -1);
-            forget(id);
-            kept.remove(id);
+            candidates.forget(id);
+            candidates.unkeep(id);
         } finally {
             lock.unlock();
         }
@@ -346,20 +284,20 @@ final class FileQuota {
         long sessions = counts.sessions();
         long bytes = counts.bytes();
         int read = 0;
-        Iterator<Candidate> oldest = oldestFirst.iterator();
+        Iterator<String> oldest = candidates.oldestFirst();
         while (read < reads && oldest.hasNext()) {
             SharedCount.Counts now = new SharedCount.Counts(sessions, bytes);
             if (host.limits().fits(now) || (floor != null && sessions <= floor.sessions() && bytes <= floor.bytes())) {
                 break;
             }
-            Candidate victim = oldest.next();
-            if (victim.id().equals(spared) || victim.id().equals(alsoSpared)) {
+            String victim = oldest.next();
+            if (victim.equals(spared) || victim.equals(alsoSpared)) {
                 continue;
             }
             read++;
             long length;
             try {
-                length = host.evictor().tryEvict(victim.id());
+                length = host.evictor().tryEvict(victim);
             } catch (IOException e) {
                 length = KEPT; // unreadable (a directory put in its place): not ours to delete
             }
@@ -367,14 +305,13 @@ final class FileQuota {
                 continue;
             }
             oldest.remove();
-            candidates.remove(victim.id());
             if (length == KEPT) {
-                kept.add(victim.id());
+                candidates.keep(victim);
             } else if (length >= 0) {
                 sessions--;
                 bytes -= length;
                 counted(-1, -length);
-                touch(victim.id(), -1);
+                touch(victim, -1);
             }
         }
         return new SharedCount.Counts(sessions, bytes);
@@ -382,7 +319,7 @@ final class FileQuota {
 
     /** Starts evicting the surplus in the background, unless that runs already or a scan will start it. Under lock. */
     private void drainLater(Host host) {
-        if (draining || scanning || closed) {
+        if (draining || scan != null || closed) {
             return;
         }
         draining = true;
@@ -411,7 +348,7 @@ final class FileQuota {
 
     /** Starts a scan for files other processes wrote, at most every 10 s. Under lock. */
     private void rescanLater(Host host) {
-        if (scanning || closed || System.nanoTime() - lastScanEnd < RESCAN_INTERVAL_NANOS) {
+        if (scan != null || closed || System.nanoTime() - lastScanEnd < RESCAN_INTERVAL_NANOS) {
             return;
         }
         beginScan(false, null, false);
@@ -419,17 +356,12 @@ final class FileQuota {
     }
 
     private void beginScan(boolean recount, SharedCount.Counts base, boolean startup) {
-        scanning = true;
-        lenient = startup;
-        touched = new HashMap<>();
-        recounting = recount;
-        scanBase = base;
-        scanDeltaSessions = 0;
-        scanDeltaBytes = 0;
+        scan = new QuotaScan(recount, base, startup);
     }
 
     private void scanLater(Host host) {
-        inBackground(host, "the scan of", () -> scan(host), e -> {
+        QuotaScan current = scan;
+        inBackground(host, "the scan of", () -> scan(host, current), e -> {
             endScan();
             startupScan.tryFail(e);
         });
@@ -466,52 +398,21 @@ final class FileQuota {
     }
 
     /** Lists the directory, lstat only; adds the files it finds as candidates and, when recounting, counts them. */
-    private void scan(Host host) throws IOException {
-        Map<String, Long> listed = recounting ? new HashMap<>() : null;
-        List<Found> batch = new ArrayList<>(SCAN_BATCH);
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
-            for (Path entry : entries) {
-                if (closed) {
-                    return;
-                }
-                String id = idOf(entry.getFileName().toString());
-                if (id == null) {
-                    continue;
-                }
-                BasicFileAttributes attributes;
-                try {
-                    attributes = Files.readAttributes(entry, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                } catch (IOException e) {
-                    continue; // gone since listed
-                }
-                if (attributes.isRegularFile()) {
-                    batch.add(new Found(
-                            id, attributes.size(), attributes.lastModifiedTime().toMillis()));
-                    if (batch.size() == SCAN_BATCH) {
-                        found(batch, listed);
-                    }
-                }
-            }
+    private void scan(Host host, QuotaScan current) throws IOException {
+        if (QuotaScan.list(directory, prefix, () -> closed, batch -> found(batch, current))) {
+            finishScan(host, current);
         }
-        found(batch, listed);
-        finishScan(listed, host);
     }
 
-    private record Found(String id, long length, long modified) {}
-
     /** Takes a batch of files a scan found, and empties it. */
-    private void found(List<Found> batch, Map<String, Long> listed) {
+    private void found(List<QuotaScan.Found> batch, QuotaScan current) {
         lock.lock();
         try {
-            for (Found found : batch) {
-                if (listed != null) {
-                    listed.put(found.id(), SessionFileLayout.countedLength(found.length()));
-                }
-                if (!touched.containsKey(found.id())
-                        && !candidates.containsKey(found.id())
-                        && !kept.contains(found.id())
+            for (QuotaScan.Found found : batch) {
+                if (!current.found(found)
+                        && candidates.isNew(found.id())
                         && !SessionFileLayout.isMarkedPromoted(found.length())) {
-                    remember(found.id(), found.modified());
+                    candidates.remember(found.id(), found.modified());
                 }
             }
         } finally {
@@ -520,26 +421,12 @@ final class FileQuota {
         batch.clear();
     }
 
-    private void finishScan(Map<String, Long> listed, Host host) throws IOException {
+    private void finishScan(Host host, QuotaScan current) throws IOException {
         lock.lock();
         try (FileLock held = count.lock()) {
             SharedCount.Counts now = readCount();
-            if (listed != null) {
-                long sessions = 0;
-                long bytes = 0;
-                for (Map.Entry<String, Long> found : listed.entrySet()) {
-                    if (!touched.containsKey(found.getKey())) {
-                        sessions++;
-                        bytes += found.getValue();
-                    }
-                }
-                for (long length : touched.values()) {
-                    sessions += present(length);
-                    bytes += Math.max(length, 0);
-                }
-                now = new SharedCount.Counts(
-                        Math.max(0, now.sessions() + sessions - scanBase.sessions() - scanDeltaSessions),
-                        Math.max(0, now.bytes() + bytes - scanBase.bytes() - scanDeltaBytes));
+            if (current.recount) {
+                now = current.recounted(now);
                 count.write(now);
             }
             endScan();
@@ -553,11 +440,7 @@ final class FileQuota {
     }
 
     private void endScan() {
-        scanning = false;
-        lenient = false;
-        touched = null;
-        recounting = false;
-        scanBase = null;
+        scan = null;
         lastScanEnd = System.nanoTime();
     }
 
@@ -567,40 +450,19 @@ final class FileQuota {
     }
 
     private void counted(long sessions, long bytes) {
-        if (scanning) {
-            scanDeltaSessions += sessions;
-            scanDeltaBytes += bytes;
+        if (scan != null) {
+            scan.counted(sessions, bytes);
         }
     }
 
     private void touch(String id, long length) {
-        if (scanning) {
-            touched.put(id, length);
+        if (scan != null) {
+            scan.touch(id, length);
         }
     }
 
-    private void remember(String id, long writtenAt) {
-        Candidate candidate = new Candidate(id, writtenAt, nextOrder++);
-        candidates.put(id, candidate);
-        oldestFirst.add(candidate);
-    }
-
-    private void forget(String id) {
-        Candidate candidate = candidates.remove(id);
-        if (candidate != null) {
-            oldestFirst.remove(candidate);
-        }
-    }
-
-    private String idOf(String fileName) {
-        if (!fileName.startsWith(prefix)) {
-            return null;
-        }
-        String id = fileName.substring(prefix.length());
-        return SessionIds.isWellFormed(id) ? id : null;
-    }
-
-    private static long present(long length) {
+    /** Returns 1 for a counted length that stands for a file, 0 for -1 (none). */
+    static long present(long length) {
         return length >= 0 ? 1 : 0;
     }
 }

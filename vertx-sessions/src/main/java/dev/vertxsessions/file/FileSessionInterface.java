@@ -33,7 +33,7 @@ import java.util.function.UnaryOperator;
  * its save with {@link SessionTooLargeException}. It keeps a user index (one file per principal, under a lock
  * that processes sharing the directory respect too) for {@code max_sessions_per_user} and the administration API.
  * Reads and locked writes run on a dedicated worker
- * pool; reads take no lock. The design note at the top of {@code FileSessionStore.java} explains the mechanism.
+ * pool; reads take no lock. {@code docs/file-backend.md} explains the mechanism.
  */
 public final class FileSessionInterface implements SessionBackend {
 
@@ -105,7 +105,7 @@ public final class FileSessionInterface implements SessionBackend {
         return Future.succeededFuture(record(id, store.parseJson(write.json)));
     }
 
-    private SessionRecord record(String id, FileSessionStore.Stored stored) {
+    private SessionRecord record(String id, StoredSession stored) {
         if (stored == null) {
             return null;
         }

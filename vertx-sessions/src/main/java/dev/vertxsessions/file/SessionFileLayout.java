@@ -6,21 +6,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32C;
 
 /**
- * The layout of a session file: two slots of equal size, each able to hold one version of the session's JSON.
+ * The layout of a session file: two slots of equal size, each a 20-byte header ({@code VXS2}, sequence, length,
+ * CRC-32C) and one version of the session's JSON, written alternately in place, so that a reader or a crash sees the
+ * newest complete version; a promoted session's file has one byte more after its slots.
  *
- * <p>A write puts the new version into the slot that does not hold the current one, in place, under the store's
- * lock; the file keeps its size and its blocks. A reader reads the whole file and takes the valid slot with the
- * higher sequence number, so it never needs a lock: a slot being written while it is read fails its checksum, and
- * the other slot is the complete previous version. A crash in the middle of a write leaves the same state. Only
- * when a version no longer fits its slot is the file rewritten whole (temporary file, then rename).
- *
- * <p>Each slot starts with a 20-byte header: the magic {@code VXS2}, the sequence number (8 bytes, big-endian,
- * from 1), the length of the JSON (4 bytes) and the CRC-32C of sequence, length and JSON (4 bytes); the JSON
- * follows. The second slot starts at half the file's size, rounded down: a promoted session's file (regenerated, or
- * holding a Vert.x-Web user) has one byte more after its two slots, so that a scan of the directory tells it from an
- * anonymous one by its length alone (FileQuota), without opening it. Why not one JSON file replaced by rename on every
- * write: on ext4 a rename over a file frees the old file's blocks, and with the {@code discard} mount option that
- * costs a device round trip per write (measured: 330 µs against 8 µs for an in-place write, BENCHMARKS.md).
+ * <p>See {@code docs/file-backend.md}, "How a session is stored" and "Crash safety".
  */
 final class SessionFileLayout {
 

@@ -17,17 +17,12 @@ import java.util.zip.CRC32C;
 
 /**
  * The count of a directory's session files and of their bytes, kept in a file of the directory
- * ({@code .vertx-sessions.quota-<prefix>}) so that every process sharing the directory reads and changes one count.
- *
- * <p>The count is 24 bytes at the start of the file: the magic {@code VXSQ}, the number of files and their bytes (8
- * bytes each, big-endian) and the CRC-32C of both. It is read and written under an OS byte-range lock on byte 64 of
- * the same file ({@link #lock()}), one call each, so a process killed in between leaves the old or the new count. Byte
- * 65 tells who uses the count: every process holds a shared lock on it from {@link #join()} until it closes the file,
- * so a process that gets it exclusively is alone and must count the directory again (files may have come or gone
- * without a count: a crash, an operator's {@code rm}). Byte 66 makes processes join one at a time.
+ * ({@code .vertx-sessions.quota-<prefix>}: 24 bytes with a CRC-32C, under an OS byte-range lock on byte 64) so that
+ * every process sharing the directory reads and changes one count; byte 65 tells a process whether it is alone.
  *
  * <p>Not thread-safe: one instance per file and process, used under the lock of its {@link FileQuota}. POSIX locks
- * belong to a process, and closing any channel of the file releases them all, so this is the only channel.
+ * belong to a process, and closing any channel of the file releases them all, so this is the only channel. See
+ * {@code docs/file-backend.md}, "Quota".
  */
 final class SharedCount implements AutoCloseable {
 

@@ -37,13 +37,13 @@ import org.junit.jupiter.api.io.TempDir;
  * generator ({@link HostileCookies}); the seed is printed and can be set with {@code -Dvertxsessions.seed=...}.
  */
 @ExtendWith(VertxExtension.class)
-abstract class HostileCookieContract {
+public abstract class HostileCookieContract {
 
     /** Cases per kind of attack; there are 16 kinds plus about 60 fixed values. */
     static final int CASES_PER_KIND = 200;
 
-    static final int IN_FLIGHT = 32;
-    static final String FRESH = new JsonObject()
+    public static final int IN_FLIGHT = 32;
+    public static final String FRESH = new JsonObject()
             .put("isNew", true)
             .put("empty", true)
             .put("keys", new JsonArray())
@@ -64,7 +64,7 @@ abstract class HostileCookieContract {
     protected abstract SessionConfig config(Path directory);
 
     @BeforeEach
-    void startVertx(Vertx vertx) {
+    protected void startVertx(Vertx vertx) {
         this.vertx = vertx;
         vertx.exceptionHandler(unhandled::add);
     }
@@ -103,7 +103,7 @@ abstract class HostileCookieContract {
         });
     }
 
-    static JsonObject state(BaseSessionInterface session) {
+    public static JsonObject state(BaseSessionInterface session) {
         return new JsonObject()
                 .put("isNew", session.isNew())
                 .put("empty", session.isEmpty())
@@ -123,12 +123,12 @@ abstract class HostileCookieContract {
     }
 
     /** Sends {@code cookieValue} to /probe over raw HTTP and returns the response. */
-    protected static RawHttp.Response probe(RawHttp raw, String cookieValue) {
+    public static RawHttp.Response probe(RawHttp raw, String cookieValue) {
         return raw.send(RawHttp.get("/probe", "session_id=" + cookieValue)).await();
     }
 
     /** The longest cookie value our request layout can carry within the server's default header limit. */
-    static int maxValueChars() {
+    public static int maxValueChars() {
         return HttpServerOptions.DEFAULT_MAX_HEADER_SIZE - RawHttp.headerBytes(RawHttp.get("/probe", "session_id="));
     }
 

@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  *
  * <p>A value is a Java string whose chars are all in 0..255: each char is sent as one byte.
  */
-final class HostileCookies {
+public final class HostileCookies {
 
     /** The seed used unless {@code -Dvertxsessions.seed} says otherwise. */
     static final long DEFAULT_SEED = 20240607L;
@@ -29,9 +29,9 @@ final class HostileCookies {
     private static final Base64.Encoder STANDARD = Base64.getEncoder();
 
     /** One hostile cookie value and what kind of attack it is. */
-    static final class Case {
-        final String kind;
-        final String value;
+    public static final class Case {
+        public final String kind;
+        public final String value;
 
         Case(String kind, String value) {
             this.kind = kind;
@@ -54,7 +54,7 @@ final class HostileCookies {
      * @param genuine cookie values the server issued (never generated as a hostile value)
      * @param maxValueChars the longest value that still fits in the server's header limit with our request layout
      */
-    HostileCookies(long seed, List<String> genuine, int maxValueChars) {
+    public HostileCookies(long seed, List<String> genuine, int maxValueChars) {
         this.random = new Random(seed);
         this.genuine = List.copyOf(genuine);
         this.genuineSet = Set.copyOf(genuine);
@@ -62,13 +62,13 @@ final class HostileCookies {
     }
 
     /** Returns the seed to use: {@code -Dvertxsessions.seed} or {@link #DEFAULT_SEED}. */
-    static long seed() {
+    public static long seed() {
         String property = System.getProperty("vertxsessions.seed");
         return property == null || property.isBlank() ? DEFAULT_SEED : Long.parseLong(property.trim());
     }
 
     /** Returns {@code perKind} cases of every kind (a few kinds have a fixed list and give fewer or more). */
-    List<Case> generate(int perKind) {
+    public List<Case> generate(int perKind) {
         Map<String, Supplier<String>> kinds = new LinkedHashMap<>();
         kinds.put("bit-flip-body", () -> flipBits(pick(), false));
         kinds.put("bit-flip-mac", () -> flipBits(pick(), true));
@@ -393,7 +393,7 @@ final class HostileCookies {
     }
 
     /** Renders a value for a failure message: control characters and non-ASCII as \\xNN, long values shortened. */
-    static String printable(String value) {
+    public static String printable(String value) {
         StringBuilder out = new StringBuilder();
         for (int i = 0; i < value.length() && out.length() < 200; i++) {
             char c = value.charAt(i);

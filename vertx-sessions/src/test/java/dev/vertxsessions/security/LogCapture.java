@@ -15,7 +15,7 @@ import java.util.logging.Logger;
  * parameters and stack traces rendered as text: every level of this library, and of Vert.x and Netty too when asked
  * (their FINEST tracing is voluminous, so only tests that look for leaks in every line ask).
  */
-final class LogCapture extends Handler implements AutoCloseable {
+public final class LogCapture extends Handler implements AutoCloseable {
 
     private static final String[] ALL_LOGGERS = {"dev.vertxsessions", "io.vertx", "io.netty"};
 
@@ -28,7 +28,7 @@ final class LogCapture extends Handler implements AutoCloseable {
     private final String[] loud;
 
     /** Starts capturing: this library at every level, and Vert.x and Netty too when {@code everything}. */
-    LogCapture(boolean everything) {
+    public LogCapture(boolean everything) {
         loud = everything ? ALL_LOGGERS : new String[] {"dev.vertxsessions"};
         previousLevels = new Level[loud.length];
         loggers = new Logger[loud.length];
@@ -47,7 +47,7 @@ final class LogCapture extends Handler implements AutoCloseable {
     }
 
     /** Returns every captured record as text: logger, level, formatted message, parameters, stack trace. */
-    synchronized List<String> lines() {
+    public synchronized List<String> lines() {
         List<String> lines = new ArrayList<>();
         for (LogRecord record : records) {
             StringBuilder line = new StringBuilder(record.getLoggerName() + " " + record.getLevel() + " ");
@@ -76,7 +76,7 @@ final class LogCapture extends Handler implements AutoCloseable {
     }
 
     /** Returns the captured records at WARNING or above, as text. */
-    synchronized List<String> warnings() {
+    public synchronized List<String> warnings() {
         List<String> lines = lines();
         List<String> warnings = new ArrayList<>();
         for (int i = 0; i < records.size(); i++) {

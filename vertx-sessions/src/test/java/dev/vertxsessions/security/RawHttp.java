@@ -20,13 +20,13 @@ import java.util.function.Function;
  * refuses to send (NUL, control characters, values over the server's header limit). One request per connection
  * ({@code Connection: close}); the response is everything the server wrote before closing.
  */
-final class RawHttp implements AutoCloseable {
+public final class RawHttp implements AutoCloseable {
 
     /** A parsed response; {@code status} is -1 when the server closed without answering. */
-    static final class Response {
-        final int status;
-        final List<String> headerLines;
-        final String body;
+    public static final class Response {
+        public final int status;
+        public final List<String> headerLines;
+        public final String body;
 
         Response(int status, List<String> headerLines, String body) {
             this.status = status;
@@ -35,7 +35,7 @@ final class RawHttp implements AutoCloseable {
         }
 
         /** Returns the values of every header called {@code name} (case-insensitive). */
-        List<String> headers(String name) {
+        public List<String> headers(String name) {
             List<String> values = new ArrayList<>();
             String prefix = name.toLowerCase(Locale.ROOT) + ":";
             for (String line : headerLines) {
@@ -55,14 +55,14 @@ final class RawHttp implements AutoCloseable {
     private final NetClient client;
     private final int port;
 
-    RawHttp(Vertx vertx, int port) {
+    public RawHttp(Vertx vertx, int port) {
         this.client =
                 vertx.createNetClient(new NetClientOptions().setIdleTimeout(20).setConnectTimeout(10_000));
         this.port = port;
     }
 
     /** Returns a GET request for {@code path} carrying {@code cookieHeader} (null: no Cookie header), as bytes. */
-    static byte[] get(String path, String cookieHeader) {
+    public static byte[] get(String path, String cookieHeader) {
         StringBuilder request = new StringBuilder("GET ").append(path).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
         if (cookieHeader != null) {
             request.append("Cookie: ").append(cookieHeader).append("\r\n");
@@ -73,7 +73,7 @@ final class RawHttp implements AutoCloseable {
     }
 
     /** Sends one raw request and parses what comes back. */
-    Future<Response> send(byte[] request) {
+    public Future<Response> send(byte[] request) {
         Promise<Response> promise = Promise.promise();
         client.connect(port, "127.0.0.1").onComplete(connected -> {
             if (connected.failed()) {
@@ -93,7 +93,7 @@ final class RawHttp implements AutoCloseable {
      * Sends every request with at most {@code inFlight} outstanding and returns the responses in order; blocks the
      * calling (test) thread, never an event loop.
      */
-    List<Response> sendAll(List<byte[]> requests, int inFlight) throws InterruptedException {
+    public List<Response> sendAll(List<byte[]> requests, int inFlight) throws InterruptedException {
         return sendAll(requests, inFlight, this::send);
     }
 
@@ -126,7 +126,7 @@ final class RawHttp implements AutoCloseable {
     }
 
     /** Returns the size the server's header limit counts: the header lines' bytes without their CRLFs. */
-    static int headerBytes(byte[] request) {
+    public static int headerBytes(byte[] request) {
         String head = new String(request, StandardCharsets.ISO_8859_1);
         int end = head.indexOf("\r\n\r\n");
         int total = 0;
@@ -138,7 +138,7 @@ final class RawHttp implements AutoCloseable {
     }
 
     /** Returns whether the request head holds a control character other than CR, LF and HTAB, which HTTP forbids. */
-    static boolean hasControlChars(byte[] request) {
+    public static boolean hasControlChars(byte[] request) {
         for (byte b : request) {
             int c = b & 0xff;
             if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7f) {

@@ -1,4 +1,4 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.file;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -14,10 +14,8 @@ import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
-import dev.vertxsessions.file.FileSessionInterface;
-import dev.vertxsessions.file.FileSessionOptions;
-import dev.vertxsessions.file.SessionFiles;
 import dev.vertxsessions.internal.SessionIds;
+import dev.vertxsessions.security.LogCapture;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

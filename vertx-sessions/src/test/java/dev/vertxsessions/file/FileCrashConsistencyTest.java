@@ -1,11 +1,10 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.file;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vertxsessions.file.SessionFiles;
 import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;

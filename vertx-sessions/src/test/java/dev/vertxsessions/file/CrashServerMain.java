@@ -1,9 +1,8 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.file;
 
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
-import dev.vertxsessions.file.FileSessionInterface;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;

@@ -1,4 +1,4 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.file;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

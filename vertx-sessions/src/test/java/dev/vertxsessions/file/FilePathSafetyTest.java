@@ -1,4 +1,4 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.file;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,9 +8,10 @@ import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
-import dev.vertxsessions.file.FileSessionInterface;
-import dev.vertxsessions.file.SessionFiles;
 import dev.vertxsessions.internal.SessionIds;
+import dev.vertxsessions.security.HostileCookieContract;
+import dev.vertxsessions.security.HostileCookies;
+import dev.vertxsessions.security.RawHttp;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;

@@ -1,4 +1,4 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.file;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,7 +9,7 @@ import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
-import dev.vertxsessions.file.FileSessionInterface;
+import dev.vertxsessions.security.LogCapture;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;

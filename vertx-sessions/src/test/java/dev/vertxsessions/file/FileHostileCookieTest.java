@@ -1,7 +1,7 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.file;
 
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.file.FileSessionInterface;
+import dev.vertxsessions.security.HostileCookieContract;
 import java.nio.file.Path;
 
 /** The hostile-cookie contract for the file backend (path safety has its own test, {@link FilePathSafetyTest}). */
