@@ -22,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * database takes well under a millisecond, so this detector looks at what the loop is doing instead of how long it
  * takes. It catches a blocking call with a probability that grows with how often the call runs and how long it takes:
  * over a contract run (hundreds of calls) a backend that always blocks is caught; one that blocks rarely may pass.
- * Class loading, logging and {@code SecureRandom} (which read jars, write to the console and read
+ * Class loading and initialisation, logging and {@code SecureRandom} (which read jars, write to the console and read
  * {@code /dev/urandom} on any thread) are not counted.
  */
 public final class EventLoopBlockingDetector implements BeforeEachCallback, AfterEachCallback {
@@ -121,8 +121,8 @@ public final class EventLoopBlockingDetector implements BeforeEachCallback, Afte
         String culprit = null;
         for (StackTraceElement frame : stack) {
             String type = frame.getClassName();
-            if (startsWithAny(type, EXEMPT_FRAMES)) {
-                return null;
+            if (startsWithAny(type, EXEMPT_FRAMES) || frame.getMethodName().equals("<clinit>")) {
+                return null; // class loading and initialisation happen once, whatever thread comes first
             }
             if (culprit == null && (startsWithAny(type, BLOCKING_FRAMES) || isSleep(frame) || isJdbc(type))) {
                 culprit = type + "." + frame.getMethodName();
