@@ -136,21 +136,21 @@ public final class SessionChanges {
     }
 
     /**
-     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (see
-     * {@link BaseSessionInterface#isAnonymous()}). A backend that bounds its size evicts anonymous sessions first.
+     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (the session's
+     * {@code isAnonymous()}). A backend that bounds its size evicts anonymous sessions first.
      */
     public boolean isAnonymous() {
-        return BaseSessionInterface.isAnonymous(data);
+        return ReservedKeys.isAnonymous(data);
     }
 
     /**
-     * Returns the user this session belongs to after this save, or null: the value of
-     * {@link BaseSessionInterface#PRINCIPAL_KEY} in {@link #data()}. A backend with
+     * Returns the user this session belongs to after this save, or null: the value of the reserved key
+     * {@code __vertx-sessions.principal} in {@link #data()}. A backend with
      * {@link SessionBackend.Capability#USER_INDEX} indexes the session under it (a per-key merging backend reads the
      * merged result instead, which is the same unless a parallel request changed the user).
      */
     public String principal() {
-        return BaseSessionInterface.principalOf(data);
+        return ReservedKeys.principalOf(data);
     }
 
     /**
