@@ -37,18 +37,22 @@ import java.util.function.UnaryOperator;
  * 0. Admission (WriteAdmission): while 256 store writes started after their responses are unfinished, new requests
  *    wait. Every backend call is bounded by backend_timeout_ms, so a hung backend releases its slot with a 503.
  *    Requests also wait for the backend's start (SessionBackend.start); a failed start answers 503.
- * 1. handle(): a request without a cookie gets a fresh session at once. A request with a cookie pauses, waits for
- *    any write of the same ID that this process still has in flight (SavesInFlight: read-your-writes), then loads
- *    through the backend. A paused request goes on on its own event loop, although that write (another loop's
- *    request) or the backend may complete elsewhere. Server-side IDs of the wrong format never reach the backend.
- *    A cookie that loads nothing gives a fresh session with a new random ID, never one the client chose.
+ * 1. handle(): the request's state (RequestState) is created with its session: the object route handlers see (the
+ *    seed-style backend's own class, else RequestSession) bound once to a SessionState, which holds the values and
+ *    the change tracking and which only the middleware drives. A request without a cookie goes on at once. A
+ *    request with a cookie pauses, waits for any write of the same ID that this process still has in flight
+ *    (SavesInFlight: read-your-writes), then loads through the backend (a seed-style backend loads into the
+ *    request's session itself). A paused request goes on on its own event loop, although that write (another
+ *    loop's request) or the backend may complete elsewhere. Server-side IDs of the wrong format never reach the
+ *    backend. A cookie that loads nothing gives a fresh session with a new random ID, never one the client chose.
  * 2. Route handlers read and write the session; the same object is ctx.session(), and the user it holds is put
  *    back into the context (VertxWebBridge).
  * 3. finish(), run by commit()/flush() or when the headers go out: the user held in the session is made exactly
- *    ctx.user(); SaveDecision says whether to save, delete or do nothing; a save hands the backend one immutable
- *    SessionChanges. The cookie to send is kept in the request's state and written into the headers when they go
- *    out (so a reroute, which clears the headers, loses nothing), and only if its save has not failed by then: a
- *    failed save never gives the browser a cookie for a session that was not stored. Whatever the status, a logout
+ *    ctx.user(); SaveDecision says, from SessionState.decision, whether to save, delete or do nothing; a save hands
+ *    the backend one immutable SessionChanges (SessionState.startSave; saveFailed puts the changes back). The
+ *    cookie to send is kept in the request's state and written into the headers when they go out (so a reroute,
+ *    which clears the headers, loses nothing), and only if its save has not failed by then: a failed save never
+ *    gives the browser a cookie for a session that was not stored. Whatever the status, a logout
  *    deletes and a regenerate moves the session (security decisions); otherwise 5xx responses save nothing, and no
  *    error answer stores a new session that holds nothing (SaveDecision).
  *    Responses of requests that used a session get a Cache-Control (cache_control): no-store for a logged-in session,

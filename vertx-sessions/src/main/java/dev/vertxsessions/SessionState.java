@@ -87,10 +87,6 @@ final class SessionState {
         return config;
     }
 
-    SessionMetrics metrics() {
-        return metrics;
-    }
-
     long accessedAt() {
         return accessedAt;
     }
