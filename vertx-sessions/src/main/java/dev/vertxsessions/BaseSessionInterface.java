@@ -2,15 +2,10 @@ package dev.vertxsessions;
 
 import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionIds;
-import dev.vertxsessions.internal.VertxWebBridge;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Session;
 import java.time.Duration;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -28,65 +23,27 @@ import java.util.function.UnaryOperator;
  *
  * <p><b>Writing a backend the seed's way.</b> Extend this class, implement {@link #load()} and {@link #save()}
  * (and {@link #delete(String)}), and register it with {@code SessionManagerFactory.of(MySession::new)}. The
- * middleware runs it on the {@link SessionBackend} SPI through an adapter: each call runs on a fresh instance
- * that carries the state of that call (the key, the data, what changed), so keep what requests share (a client,
- * a pool) in the factory, not in fields. README's "Custom backends" lists the whole contract.
+ * middleware runs it on the {@link SessionBackend} SPI through an adapter: a request's own instance loads the
+ * session (and deletes it at logout); each save, move and atomic update runs on a fresh instance that carries the
+ * state of that call (the key, the data, what changed), so keep what requests share (a client, a pool) in the
+ * factory, not in fields. README's "Custom backends" lists the whole contract.
  */
 public abstract class BaseSessionInterface implements Session {
 
     /** The session key that {@link #setRememberMe(boolean)} keeps its choice under. */
-    public static final String REMEMBER_ME_KEY = "__vertx-sessions.rememberMe";
+    public static final String REMEMBER_ME_KEY = ReservedKeys.REMEMBER_ME;
 
     /** The session key that {@link #regenerate()} marks a session promoted under (see {@link #isAnonymous()}). */
-    public static final String PROMOTED_KEY = "__vertx-sessions.promoted";
+    public static final String PROMOTED_KEY = ReservedKeys.PROMOTED;
 
     /**
      * The session key that holds the session's principal, the user it belongs to ({@link #setPrincipal(String)}, or
      * the name of Vert.x-Web's {@code ctx.user()}): a reserved data key, so every backend keeps it.
      */
-    public static final String PRINCIPAL_KEY = "__vertx-sessions.principal";
+    public static final String PRINCIPAL_KEY = ReservedKeys.PRINCIPAL;
 
-    /**
-     * How the keys of the middleware's own choices start. A session that holds nothing else counts as empty: an
-     * emptied session is deleted even when it was promoted or chose a cookie.
-     */
-    static final String RESERVED_KEY_PREFIX = "__vertx-sessions.";
-
-    /** What the middleware does for this session's {@link #commit()} and {@link #update}; null when unattached. */
-    private SessionBinding binding;
-
-    private Vertx vertx;
-    private SessionConfig config;
-    private SessionMetrics metrics;
-
-    private String id;
-    private String previousId;
-    private String oldId;
-    private boolean stored;
-    private boolean regenerated;
-    private boolean destroyed;
-    private boolean modified;
-    private boolean cleared;
-    /** An atomic update wrote the store directly: the cookie must still be (re)sent with this response. */
-    private boolean cookieDue;
-
-    private long createdAt;
-    private long expiresAt = Long.MAX_VALUE;
-    private long accessedAt;
-    private Duration expiry;
-    /** The data as loaded, in its stored form (what a move on a failed response carries), or null when new. */
-    private Map<String, Object> loadedData;
-
-    private Duration loadedExpiry;
-    private final LinkedHashMap<String, Object> data = new LinkedHashMap<>();
-    /**
-     * The JSON form of values that serialize themselves (ClusterSerializable, such as Vert.x-Web's user holder),
-     * made once per value: a user holder writes its user only the first time it is serialized.
-     */
-    private final Map<String, Object> envelopes = new HashMap<>();
-
-    private final Set<String> changed = new LinkedHashSet<>();
-    private final Set<String> removed = new LinkedHashSet<>();
+    /** The values, times and change tracking of this session; set once, when the middleware creates the session. */
+    private SessionState state;
 
     /** Creates an empty session; the middleware binds it to the application before use. */
     protected BaseSessionInterface() {}
@@ -132,7 +89,7 @@ public abstract class BaseSessionInterface implements Session {
      * saved first), and {@link #isNew()} says whether the session may be created.
      */
     protected Future<Object> updateStored(String key, UnaryOperator<Object> update) {
-        return updateLocally(key, update);
+        return state().updateLocally(key, update);
     }
 
     /**
@@ -151,29 +108,7 @@ public abstract class BaseSessionInterface implements Session {
             long createdAtMillis,
             long expiresAtMillis,
             Duration perSessionExpiry) {
-        if (SessionLifetimes.isExpired(config, createdAtMillis, expiresAtMillis)) {
-            if (metrics != null) {
-                metrics.expired();
-            }
-            return false;
-        }
-        this.id = Objects.requireNonNull(id, "id");
-        this.data.clear();
-        this.envelopes.clear();
-        for (Map.Entry<String, Object> entry : storedData.entrySet()) {
-            Object value = JsonValues.fromStorable(entry.getValue());
-            this.data.put(entry.getKey(), value);
-            if (value != entry.getValue()) {
-                envelopes.put(entry.getKey(), entry.getValue()); // its stored form, as long as nobody puts it again
-            }
-        }
-        this.createdAt = createdAtMillis;
-        this.expiresAt = expiresAtMillis;
-        this.expiry = perSessionExpiry;
-        this.loadedData = storedData;
-        this.loadedExpiry = perSessionExpiry;
-        this.stored = true;
-        return true;
+        return state().restore(id, storedData, createdAtMillis, expiresAtMillis, perSessionExpiry);
     }
 
     /**
@@ -186,22 +121,22 @@ public abstract class BaseSessionInterface implements Session {
 
     /** Returns the keys put since the session was loaded or last saved. */
     protected final Set<String> changedKeys() {
-        return Collections.unmodifiableSet(changed);
+        return state().changedKeys();
     }
 
     /** Returns the keys removed since the session was loaded or last saved. */
     protected final Set<String> removedKeys() {
-        return Collections.unmodifiableSet(removed);
+        return state().removedKeys();
     }
 
     /** Returns whether {@link #clear()} was called since the session was loaded or last saved. */
     protected final boolean isCleared() {
-        return cleared;
+        return state().isCleared();
     }
 
     /** Returns the key this session had before {@link #regenerate()}, while that key is still stored. */
     protected final String getPreviousSessionKey() {
-        return previousId;
+        return state().previousId();
     }
 
     /** Returns a new random session ID: 256 bits, base64url. */
@@ -211,43 +146,39 @@ public abstract class BaseSessionInterface implements Session {
 
     /** Returns the Vert.x instance the session runs on. */
     protected final Vertx vertx() {
-        return vertx;
+        return state().vertx();
     }
 
     /** Returns the configuration of the middleware. */
     protected final SessionConfig config() {
-        return config;
+        return state().config();
     }
 
     /** Returns the current time of the configured clock, in epoch milliseconds. */
     protected final long currentTimeMillis() {
-        return config.getClock().millis();
+        return state().now();
     }
 
     /** Returns when a session saved now expires, in epoch milliseconds (expiry and absolute lifetime applied). */
     protected final long expiresAtMillis() {
-        return SessionLifetimes.expiresAt(config, currentTimeMillis(), getCreatedAt(), getExpiry());
+        return state().expiresAtIfSavedNow();
     }
 
     /** Returns the expiry set on this session with {@link #setExpiry(long)}, or null when it uses the default. */
     protected final Duration perSessionExpiry() {
-        return expiry;
+        return state().perSessionExpiry();
     }
 
     /** Counts a cookie rejected as forged, tampered or malformed (see {@link SessionMetrics#tamperedCookies()}). */
     protected final void reportTamperedCookie() {
-        if (metrics != null) {
-            metrics.tampered();
-        }
+        state().countTampered();
     }
 
     /**
      * Counts a write dropped because the session was deleted meanwhile (see {@link SessionMetrics#conflicts()}).
      */
     protected final void reportConflict() {
-        if (metrics != null) {
-            metrics.conflict();
-        }
+        state().countConflict();
     }
 
     /**
@@ -277,13 +208,13 @@ public abstract class BaseSessionInterface implements Session {
     @Override
     @SuppressWarnings({"unchecked", "TypeParameterUnusedInFormals"}) // the signature of Vert.x-Web's Session
     public <T> T get(String key) {
-        return (T) data.get(key);
+        return (T) state().get(key);
     }
 
     /** Returns the value of {@code key}, or {@code defaultValue} when the session has no such key. */
     @SuppressWarnings("unchecked")
     public <T> T get(String key, T defaultValue) {
-        return data.containsKey(key) ? (T) data.get(key) : defaultValue;
+        return containsKey(key) ? (T) state().get(key) : defaultValue;
     }
 
     /**
@@ -292,7 +223,7 @@ public abstract class BaseSessionInterface implements Session {
      */
     @SuppressWarnings("unchecked")
     public <T> T get(String key, Class<T> type) {
-        return type == null ? (T) data.get(key) : JsonValues.convert(data.get(key), type);
+        return type == null ? (T) state().get(key) : JsonValues.convert(state().get(key), type);
     }
 
     /**
@@ -308,38 +239,15 @@ public abstract class BaseSessionInterface implements Session {
             remove(key);
             return this;
         }
-        checkWritable(key);
-        if (key.equals(VertxWebBridge.USER_HOLDER_KEY) && !JsonValues.serializesItself(value)) {
-            throw new IllegalArgumentException("session key '" + key + "' holds the user of Vert.x-Web's "
-                    + "authentication and takes only the object its handlers put; store your own data under "
-                    + "another key");
-        }
-        write(key, JsonValues.normalize(key, value));
+        ReservedKeys.checkWritable(key);
+        state().put(key, value);
         return this;
-    }
-
-    /** Stores an already normalized value, reserved keys included: the map API checks the key before. */
-    private void write(String key, Object normalized) {
-        data.put(key, normalized);
-        envelopes.remove(key);
-        changed.add(key);
-        removed.remove(key);
-        modified = true;
-    }
-
-    /** Refuses the keys the middleware keeps its own choices under, so that a client-chosen key cannot set them. */
-    private static void checkWritable(String key) {
-        if (isReserved(key)) {
-            throw new IllegalArgumentException("session key '" + key + "' is reserved: keys starting with "
-                    + RESERVED_KEY_PREFIX + " hold the middleware's own state (use regenerate() and setRememberMe()); "
-                    + "choose another key");
-        }
     }
 
     /** Sets {@code key} to {@code value} unless the session has the key already. */
     @Override
     public BaseSessionInterface putIfAbsent(String key, Object value) {
-        if (!data.containsKey(key)) {
+        if (!containsKey(key)) {
             put(key, value);
         }
         return this;
@@ -348,7 +256,7 @@ public abstract class BaseSessionInterface implements Session {
     /** Sets {@code key} to the function's value unless the session has the key already. */
     @Override
     public BaseSessionInterface computeIfAbsent(String key, Function<String, Object> mappingFunction) {
-        if (!data.containsKey(key)) {
+        if (!containsKey(key)) {
             put(key, mappingFunction.apply(key));
         }
         return this;
@@ -356,28 +264,20 @@ public abstract class BaseSessionInterface implements Session {
 
     /** Returns whether the session has {@code key} (Python's {@code key in session}). */
     public boolean containsKey(String key) {
-        return data.containsKey(key);
+        return state().containsKey(key);
     }
 
     /** Removes {@code key} and returns its value, or null. */
     @Override
     @SuppressWarnings({"unchecked", "TypeParameterUnusedInFormals"}) // the signature of Vert.x-Web's Session
     public <T> T remove(String key) {
-        checkWritable(key);
-        if (!data.containsKey(key)) {
-            return null;
-        }
-        Object value = data.remove(key);
-        envelopes.remove(key);
-        changed.remove(key);
-        removed.add(key);
-        modified = true;
-        return (T) value;
+        ReservedKeys.checkWritable(key);
+        return (T) state().remove(key);
     }
 
     /** Removes {@code key} and returns its value, or {@code defaultValue} when the session has no such key. */
     public <T> T pop(String key, T defaultValue) {
-        return data.containsKey(key) ? remove(key) : defaultValue;
+        return containsKey(key) ? remove(key) : defaultValue;
     }
 
     /**
@@ -386,55 +286,23 @@ public abstract class BaseSessionInterface implements Session {
      * and await it to answer only once the session is gone from the store.
      */
     public void clear() {
-        if (data.isEmpty() && !stored) {
-            return;
-        }
-        removed.addAll(data.keySet());
-        data.clear();
-        envelopes.clear();
-        changed.clear();
-        cleared = true;
-        modified = true;
+        state().clear();
     }
 
     /** Returns the keys of the session, in insertion order, without the middleware's reserved keys (read-only). */
     public Set<String> keys() {
-        return ownData().keySet();
+        return ReservedKeys.withoutReserved(state().data()).keySet();
     }
 
     /** Returns the key-value pairs of the session, without the middleware's reserved keys (read-only). */
     public Set<Map.Entry<String, Object>> items() {
-        return ownData().entrySet();
-    }
-
-    /** Returns the application's own data: a read-only view, or a copy without the reserved keys when there are any. */
-    private Map<String, Object> ownData() {
-        if (!hasKey(true)) {
-            return Collections.unmodifiableMap(data);
-        }
-        Map<String, Object> own = new LinkedHashMap<>(data);
-        own.keySet().removeIf(BaseSessionInterface::isReserved);
-        return Collections.unmodifiableMap(own);
-    }
-
-    /** Returns whether the session holds a reserved key ({@code reserved} true) or one of the application's. */
-    private boolean hasKey(boolean reserved) {
-        for (String key : data.keySet()) {
-            if (isReserved(key) == reserved) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean isReserved(String key) {
-        return key.startsWith(RESERVED_KEY_PREFIX);
+        return ReservedKeys.withoutReserved(state().data()).entrySet();
     }
 
     /** Returns the session's data as a read-only view. */
     @Override
     public Map<String, Object> data() {
-        return Collections.unmodifiableMap(data);
+        return state().data();
     }
 
     /**
@@ -443,17 +311,17 @@ public abstract class BaseSessionInterface implements Session {
      */
     @Override
     public boolean isEmpty() {
-        return !hasKey(false);
+        return !ReservedKeys.hasOwnKey(state().data());
     }
 
     /** Returns whether the session was changed by this request and not saved yet. */
     public boolean isModified() {
-        return modified;
+        return state().isModified();
     }
 
     /** Returns whether the session was not loaded from the store (it has never been saved). */
     public boolean isNew() {
-        return !stored;
+        return !state().isStored();
     }
 
     /** Sets the lifetime of this session only, in seconds, from its next save (the seed's {@code set_expiry}). */
@@ -466,8 +334,7 @@ public abstract class BaseSessionInterface implements Session {
         if (expiry == null || expiry.isNegative() || expiry.isZero() || expiry.toSeconds() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("session expiry must be a positive number of seconds");
         }
-        this.expiry = expiry;
-        modified = true;
+        state().setExpiry(expiry);
         return this;
     }
 
@@ -476,16 +343,7 @@ public abstract class BaseSessionInterface implements Session {
      * the session {@link #isAnonymous() is anonymous} (when configured), else the configured {@code expiry}.
      */
     public Duration getExpiry() {
-        return lifetime(expiry, data);
-    }
-
-    /** Returns the lifetime of a session holding {@code values} whose per-session expiry is {@code perSession}. */
-    private Duration lifetime(Duration perSession, Map<String, Object> values) {
-        if (perSession != null) {
-            return perSession;
-        }
-        Duration anonymous = config.getAnonymousExpiry();
-        return anonymous != null && isAnonymous(values) ? anonymous : config.getExpiry();
+        return state().lifetime();
     }
 
     /**
@@ -495,19 +353,7 @@ public abstract class BaseSessionInterface implements Session {
      * anonymous again.
      */
     public boolean isAnonymous() {
-        return isAnonymous(data);
-    }
-
-    /** Returns whether a session holding {@code data} is anonymous (see {@link #isAnonymous()}). */
-    static boolean isAnonymous(Map<String, Object> data) {
-        return !Boolean.TRUE.equals(data.get(PROMOTED_KEY))
-                && !data.containsKey(VertxWebBridge.USER_HOLDER_KEY)
-                && !data.containsKey(PRINCIPAL_KEY);
-    }
-
-    /** Returns the principal of a session holding {@code data}, or null. */
-    static String principalOf(Map<String, Object> data) {
-        return data.get(PRINCIPAL_KEY) instanceof String principal ? principal : null;
+        return ReservedKeys.isAnonymous(state().data());
     }
 
     /**
@@ -518,28 +364,17 @@ public abstract class BaseSessionInterface implements Session {
      * {@link #regenerate()} at login. Kept under {@link #PRINCIPAL_KEY}.
      */
     public BaseSessionInterface setPrincipal(String principal) {
-        if (principal == null) {
-            if (data.containsKey(PRINCIPAL_KEY)) {
-                data.remove(PRINCIPAL_KEY);
-                changed.remove(PRINCIPAL_KEY);
-                removed.add(PRINCIPAL_KEY);
-                modified = true;
-            }
-            return this;
-        }
-        if (principal.isEmpty()) {
+        if (principal != null && principal.isEmpty()) {
             throw new IllegalArgumentException(
-                    "a session's principal must not be empty (null: the session belongs to " + "nobody)");
+                    "a session's principal must not be empty (null: the session belongs to nobody)");
         }
-        if (!principal.equals(data.get(PRINCIPAL_KEY))) {
-            write(PRINCIPAL_KEY, principal);
-        }
+        state().setPrincipal(principal);
         return this;
     }
 
     /** Returns the user this session belongs to ({@link #setPrincipal(String)}, or Vert.x-Web's user), or null. */
     public String getPrincipal() {
-        return principalOf(data);
+        return ReservedKeys.principalOf(state().data());
     }
 
     /** Returns this session's lifetime in seconds (the seed's {@code get_expiry_age}). */
@@ -549,10 +384,7 @@ public abstract class BaseSessionInterface implements Session {
 
     /** Returns when the session was created, in epoch milliseconds. */
     public long getCreatedAt() {
-        if (createdAt == 0) {
-            createdAt = currentTimeMillis();
-        }
-        return createdAt;
+        return state().createdAt();
     }
 
     /**
@@ -562,24 +394,13 @@ public abstract class BaseSessionInterface implements Session {
      * {@link #PROMOTED_KEY}).
      */
     public BaseSessionInterface regenerate() {
-        write(PROMOTED_KEY, true);
-        if (stored && previousId == null) {
-            previousId = id;
-        }
-        if (oldId == null) {
-            oldId = id;
-        }
-        id = generateSid();
-        regenerated = true;
-        modified = true;
+        state().regenerate();
         return this;
     }
 
     /** Deletes the session from the store and expires its cookie when the response is sent. */
     public void invalidate() {
-        clear();
-        destroyed = true;
-        modified = true;
+        state().destroy();
     }
 
     /**
@@ -592,12 +413,11 @@ public abstract class BaseSessionInterface implements Session {
     public Future<Object> update(String key, UnaryOperator<Object> update) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(update, "update");
-        checkWritable(key);
-        if (destroyed) {
+        ReservedKeys.checkWritable(key);
+        if (isDestroyed()) {
             return Future.failedFuture(new SessionException("session was invalidated; it cannot be updated"));
         }
-        UnaryOperator<Object> normalized = value -> JsonValues.normalize(key, update.apply(value));
-        return binding != null ? binding.update(this, key, normalized) : updateLocally(key, normalized);
+        return state().update(key, value -> JsonValues.normalize(key, update.apply(value)));
     }
 
     /** Adds one to the integer stored at {@code key} (absent counts as 0) atomically, and returns the new value. */
@@ -611,9 +431,7 @@ public abstract class BaseSessionInterface implements Session {
      * (e.g. before a redirect after login). A failure fails the Future and sets no cookie; nothing is saved twice.
      */
     public Future<Void> commit() {
-        return binding != null
-                ? binding.commit(this)
-                : Future.failedFuture(new SessionException("session is not attached to a request"));
+        return state().commit();
     }
 
     /**
@@ -622,24 +440,21 @@ public abstract class BaseSessionInterface implements Session {
      * login form. Kept with the session under {@link #REMEMBER_ME_KEY}; the cookie is re-sent with this response.
      */
     public BaseSessionInterface setRememberMe(boolean remember) {
-        write(REMEMBER_ME_KEY, remember);
+        state().write(REMEMBER_ME_KEY, remember);
         return this;
     }
 
     /** Returns whether this session's cookie is persistent: {@link #setRememberMe}, else {@code cookie_persistent}. */
     public boolean isRememberMe() {
-        Object remember = data.get(REMEMBER_ME_KEY);
-        return remember instanceof Boolean b ? b : config.isCookiePersistent();
+        return state().get(REMEMBER_ME_KEY) instanceof Boolean b ? b : config().isCookiePersistent();
     }
+
     // ------------------------------------------------------------------ Vert.x-Web's Session
 
     /** Returns the session's ID; a new session gets a random one. */
     @Override
     public String id() {
-        if (id == null) {
-            id = generateSid();
-        }
-        return id;
+        return state().id();
     }
 
     /** Same as {@link #regenerate()}. */
@@ -651,7 +466,7 @@ public abstract class BaseSessionInterface implements Session {
     /** Returns when the session was loaded by this request, in epoch milliseconds. */
     @Override
     public long lastAccessed() {
-        return accessedAt;
+        return state().accessedAt();
     }
 
     /** Same as {@link #invalidate()}. */
@@ -663,19 +478,19 @@ public abstract class BaseSessionInterface implements Session {
     /** Returns whether {@link #invalidate()} was called. */
     @Override
     public boolean isDestroyed() {
-        return destroyed;
+        return state().isDestroyed();
     }
 
     /** Returns whether {@link #regenerate()} was called during this request. */
     @Override
     public boolean isRegenerated() {
-        return regenerated;
+        return state().isRegenerated();
     }
 
     /** Returns the ID the session had before {@link #regenerate()}, or null. */
     @Override
     public String oldId() {
-        return oldId;
+        return state().oldId();
     }
 
     /** Returns this session's lifetime in milliseconds. */
@@ -688,282 +503,22 @@ public abstract class BaseSessionInterface implements Session {
     @Override
     public void setAccessed() {}
 
-    // ------------------------------------------------------------------ used by the middleware and the seed adapter
+    // ------------------------------------------------------------------ for the middleware and the seed adapter
 
-    final void bind(Vertx vertx, SessionConfig config, SessionMetrics metrics, SessionBinding binding) {
-        this.vertx = vertx;
-        this.config = config;
-        this.metrics = metrics;
-        this.binding = binding;
-        this.accessedAt = config.getClock().millis();
-    }
-
-    /** Forgets the request once its headers are sent, so a save in flight does not keep the routing context. */
-    final void detach(SessionBinding afterHeaders) {
-        binding = afterHeaders;
-    }
-
-    /** Sets the key a request's cookie carried, before a seed-style {@link #load()}. */
-    final void setCandidateKey(String key) {
-        this.id = key;
-    }
-
-    /** Fills the session from what a backend loaded; false (session left empty) when it has expired. */
-    final boolean restore(SessionRecord record) {
-        boolean valid = restore(
-                record.id(),
-                record.data(),
-                record.createdAtMillis(),
-                record.expiresAtMillis(),
-                record.perSessionExpiry());
-        if (valid && record.rewrite()) {
-            modified = true;
+    /** Gives the session its state, once: the middleware and the seed adapter create both together. */
+    final BaseSessionInterface bind(SessionState state) {
+        if (this.state != null) {
+            throw new IllegalStateException(
+                    "session already in use: a session factory must return a new one each call");
         }
-        return valid;
+        this.state = state;
+        return this;
     }
 
-    /**
-     * Makes the session, loaded as {@code from}, the session {@code to} that another request moved it to: the ID it is
-     * saved under, or the one a pending move of this request starts from.
-     */
-    final void retarget(String from, String to) {
-        if (from.equals(previousId)) {
-            previousId = to;
-        } else if (from.equals(id)) {
-            id = to;
+    final SessionState state() {
+        if (state == null) {
+            throw new IllegalStateException("session not bound: only the middleware creates usable sessions");
         }
-    }
-
-    /** Returns the session as loaded by a seed-style {@link #load()}, or null when it loaded nothing. */
-    final SessionRecord toRecord() {
-        if (!stored) {
-            return null;
-        }
-        return new SessionRecord(id, storableData(), createdAt, expiresAt, expiry);
-    }
-
-    /**
-     * Fills a fresh seed-style instance with a change set, so its {@link #save()} or {@link #replace} sees what the
-     * request did. A move presents the session as new with every key changed: the new key is not stored yet.
-     */
-    final void fill(SessionChanges changes) {
-        boolean move = changes.previousId() != null;
-        id = changes.id();
-        previousId = changes.previousId();
-        stored = !changes.isNew() && !move;
-        cleared = changes.cleared();
-        data.putAll(changes.data());
-        changed.addAll(move ? changes.data().keySet() : changes.changed().keySet());
-        removed.addAll(changes.removed());
-        createdAt = changes.createdAtMillis();
-        expiresAt = changes.expiresAtMillis();
-        expiry = changes.perSessionExpiry();
-        modified = true;
-    }
-
-    /** Returns the value of {@code key} in plain JSON types (an object that serializes itself, serialized once). */
-    private Object storable(String key) {
-        Object value = data.get(key);
-        if (!JsonValues.needsEnvelope(value)) {
-            return value;
-        }
-        return envelopes.computeIfAbsent(key, k -> JsonValues.toStorable(value));
-    }
-
-    /** Returns a copy of the data in plain JSON types. */
-    private Map<String, Object> storableData() {
-        Map<String, Object> copy = new LinkedHashMap<>(data);
-        for (Map.Entry<String, Object> entry : copy.entrySet()) {
-            if (JsonValues.needsEnvelope(entry.getValue())) {
-                entry.setValue(storable(entry.getKey()));
-            }
-        }
-        return copy;
-    }
-
-    /** Applies {@code update} to the value of {@code key} in this session, which is then saved with it. */
-    final Future<Object> updateLocally(String key, UnaryOperator<Object> update) {
-        try {
-            put(key, update.apply(storable(key)));
-            return Future.succeededFuture(get(key));
-        } catch (RuntimeException e) {
-            return Future.failedFuture(e);
-        }
-    }
-
-    /** Returns the JSON form in which the value of {@code key} was stored or last serialized, or null. */
-    final Object storedForm(String key) {
-        return envelopes.get(key);
-    }
-
-    /** Marks the session as changed, so it is saved (and its cookie sent) with this response. */
-    final void markModified() {
-        modified = true;
-    }
-
-    /** Returns whether anything is to be written besides the expiry. */
-    final boolean hasPendingChanges() {
-        return cleared || !changed.isEmpty() || !removed.isEmpty() || previousId != null;
-    }
-
-    /**
-     * Returns this request's changes for a save and resets the change tracking; {@link #saveFailed} puts them back.
-     */
-    final SessionChanges startSave() {
-        Map<String, Object> snapshot = storableData();
-        Map<String, Object> changedValues = new LinkedHashMap<>();
-        for (String key : changed) {
-            changedValues.put(key, snapshot.get(key));
-        }
-        long now = currentTimeMillis();
-        SessionChanges changes = new SessionChanges(
-                id(),
-                previousId,
-                !stored,
-                cleared,
-                Collections.unmodifiableMap(changedValues),
-                Collections.unmodifiableSet(new LinkedHashSet<>(removed)),
-                Collections.unmodifiableMap(snapshot),
-                getCreatedAt(),
-                SessionLifetimes.expiresAt(config, now, getCreatedAt(), getExpiry()),
-                now,
-                expiry,
-                config.getMaxSessionsPerUser(),
-                refuseOverLimit());
-        resetTracking();
-        return changes;
-    }
-
-    /** Returns a change set that changes nothing: which session an atomic update is for, and its expiry. */
-    final SessionChanges updateContext() {
-        long now = currentTimeMillis();
-        return new SessionChanges(
-                id(),
-                null,
-                !stored,
-                false,
-                Map.of(),
-                Set.of(),
-                Collections.unmodifiableMap(storableData()),
-                getCreatedAt(),
-                SessionLifetimes.expiresAt(config, now, getCreatedAt(), getExpiry()),
-                now,
-                expiry,
-                config.getMaxSessionsPerUser(),
-                refuseOverLimit());
-    }
-
-    /**
-     * Returns a change set that only moves the stored session, as it was loaded, to the ID {@link #regenerate()}
-     * gave it, and resets the change tracking: what a response that saves nothing else (a 5xx) still does.
-     */
-    final SessionChanges startMove() {
-        Map<String, Object> snapshot = loadedData == null ? Map.of() : Collections.unmodifiableMap(loadedData);
-        long now = currentTimeMillis();
-        Duration lifetime = lifetime(loadedExpiry, snapshot);
-        SessionChanges changes = new SessionChanges(
-                id(),
-                previousId,
-                false,
-                false,
-                Map.of(),
-                Set.of(),
-                snapshot,
-                getCreatedAt(),
-                SessionLifetimes.expiresAt(config, now, getCreatedAt(), lifetime),
-                now,
-                loadedExpiry,
-                config.getMaxSessionsPerUser(),
-                refuseOverLimit());
-        resetTracking();
-        return changes;
-    }
-
-    /** Forgets the changes a change set just took, and a pending move. */
-    private void resetTracking() {
-        changed.clear();
-        removed.clear();
-        cleared = false;
-        modified = false;
-        previousId = null;
-    }
-
-    private boolean refuseOverLimit() {
-        return config.getUserLimitPolicy() == SessionConfig.UserLimitPolicy.REFUSE;
-    }
-
-    /** Records a save that started (and is undone by {@link #saveFailed}): the session is stored until its expiry. */
-    final void saved(SessionChanges changes) {
-        stored = true;
-        expiresAt = changes.expiresAtMillis();
-    }
-
-    /** Puts back the changes of a save that failed, so a later save (or commit) tries again. */
-    final void saveFailed(SessionChanges changes) {
-        for (String key : changes.changed().keySet()) {
-            if (!removed.contains(key)) {
-                changed.add(key);
-            }
-        }
-        for (String key : changes.removed()) {
-            if (!changed.contains(key)) {
-                removed.add(key);
-            }
-        }
-        cleared |= changes.cleared();
-        stored = !changes.isNew();
-        if (previousId == null) {
-            previousId = changes.previousId();
-        }
-        modified = true;
-    }
-
-    /** Records an atomic update the backend stored: the value is in the store, and the session exists there. */
-    final void updated(String key, Object value, SessionChanges context) {
-        envelopes.remove(key);
-        if (value == null) {
-            data.remove(key);
-        } else {
-            data.put(key, JsonValues.fromStorable(value));
-        }
-        changed.remove(key);
-        removed.remove(key);
-        saved(context);
-        cookieDue = true;
-    }
-
-    /** Returns whether an atomic update stored the session without a save, so the cookie is still to be sent. */
-    final boolean isCookieDue() {
-        return cookieDue;
-    }
-
-    final void cookieSent() {
-        cookieDue = false;
-    }
-
-    /** Returns when the stored session expires (as loaded or last saved), in epoch milliseconds. */
-    final long storedExpiresAtMillis() {
-        return expiresAt;
-    }
-
-    /**
-     * Returns the IDs to delete for a logout or an emptied session (a previous key left by regenerate, and the
-     * stored ID), and marks the session as no longer stored.
-     */
-    final Set<String> startDelete() {
-        Set<String> ids = new LinkedHashSet<>();
-        if (previousId != null) {
-            ids.add(previousId);
-        }
-        if (stored && id != null) {
-            ids.add(id);
-        }
-        previousId = null;
-        stored = false;
-        changed.clear();
-        removed.clear();
-        cleared = false;
-        modified = false;
-        return ids;
+        return state;
     }
 }

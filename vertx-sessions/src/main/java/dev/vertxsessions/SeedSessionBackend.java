@@ -8,8 +8,11 @@ import java.util.function.UnaryOperator;
 
 /**
  * Runs a backend written the seed's way (a {@link BaseSessionInterface} subclass with {@code load()} and
- * {@code save()}) on the {@link SessionBackend} SPI: each call runs on a fresh instance filled with that call's
- * state. It has {@link Capability#ATOMIC_UPDATE} when the subclass overrides {@code updateStored}.
+ * {@code save()}) on the {@link SessionBackend} SPI. A request's load (and its logout's delete) runs on the request's
+ * own instance, the one route handlers see; a save, a move (its look at the previous key, then {@code replace()})
+ * and an atomic update each run on one fresh instance filled with that call's state, because the request's instance
+ * goes on changing while the write is in flight. It has {@link Capability#ATOMIC_UPDATE} when the subclass overrides
+ * {@code updateStored}.
  */
 final class SeedSessionBackend implements SessionBackend {
 
@@ -32,9 +35,9 @@ final class SeedSessionBackend implements SessionBackend {
                 : EnumSet.of(Capability.SERVER_SIDE);
     }
 
-    /** Returns the object route handlers see: an instance of the backend's own class. */
-    BaseSessionInterface newRequestSession() {
-        return manager.newSession();
+    /** Returns the object route handlers see: an instance of the backend's own class, bound to {@code state}. */
+    BaseSessionInterface newRequestSession(SessionState state) {
+        return manager.newSession().bind(state);
     }
 
     @Override
@@ -44,32 +47,38 @@ final class SeedSessionBackend implements SessionBackend {
 
     @Override
     public Future<SessionRecord> load(String id) {
-        BaseSessionInterface session = fresh();
-        session.setCandidateKey(id);
-        return session.load().map(v -> session.toRecord());
+        return load(id, fresh());
+    }
+
+    /**
+     * Loads session {@code id} into {@code session} (the request's own instance, so the request builds no other):
+     * returns what it loaded, or null with the session left fresh.
+     */
+    Future<SessionRecord> load(String id, BaseSessionInterface session) {
+        SessionState state = session.state();
+        state.beginLoad(id);
+        return session.load().map(v -> state.endLoad());
     }
 
     @Override
     public Future<Boolean> save(SessionChanges changes) {
         BaseSessionInterface session = fresh();
-        session.fill(changes);
         String previousId = changes.previousId();
         if (previousId == null) {
+            session.state().fill(changes);
             return session.save().map(true);
         }
         // A move: replace() saves under the new key as a new session, so it cannot see that a logout deleted the
-        // previous key meanwhile, and would bring the session back under the new key. Look first; move nothing if
-        // it is gone. (A logout between the look and the move can still win; a replace() that moves atomically
-        // closes that window.)
-        return isStored(previousId)
-                .compose(stored -> stored ? session.replace(previousId).map(true) : Future.succeededFuture(false));
-    }
-
-    /** Returns whether the session {@code id} is stored and has not expired. */
-    private Future<Boolean> isStored(String id) {
-        BaseSessionInterface probe = fresh();
-        probe.setCandidateKey(id);
-        return probe.load().map(v -> probe.toRecord() != null);
+        // previous key meanwhile, and would bring the session back under the new key. Look first (a load() of the
+        // previous key on the same instance, whose state is then refilled); move nothing if it is gone. (A logout
+        // between the look and the move can still win; a replace() that moves atomically closes that window.)
+        return load(previousId, session).compose(found -> {
+            if (found == null) {
+                return Future.succeededFuture(false);
+            }
+            session.state().fill(changes);
+            return session.replace(previousId).map(true);
+        });
     }
 
     @Override
@@ -77,10 +86,15 @@ final class SeedSessionBackend implements SessionBackend {
         return fresh().delete(id);
     }
 
+    /** Deletes session {@code id} through {@code session}, the request's own instance. */
+    Future<Void> delete(String id, BaseSessionInterface session) {
+        return session.delete(id);
+    }
+
     @Override
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
         BaseSessionInterface instance = fresh();
-        instance.fill(session);
+        instance.state().fill(session);
         return instance.updateStored(key, update);
     }
 
@@ -96,10 +110,9 @@ final class SeedSessionBackend implements SessionBackend {
         return manager.close();
     }
 
+    /** Returns a new instance for one backend call, attached to no request. */
     private BaseSessionInterface fresh() {
-        BaseSessionInterface session = manager.newSession();
-        session.bind(vertx, config, metrics, null);
-        return session;
+        return manager.newSession().bind(new SessionState(vertx, config, metrics, null));
     }
 
     private static boolean overridesUpdateStored(Class<?> type) {

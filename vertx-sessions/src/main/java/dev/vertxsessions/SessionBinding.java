@@ -7,8 +7,8 @@ import java.util.function.UnaryOperator;
 interface SessionBinding {
 
     /** Saves the session now (see {@link BaseSessionInterface#commit()}). */
-    Future<Void> commit(BaseSessionInterface session);
+    Future<Void> commit(SessionState session);
 
     /** Updates one value, atomically when the backend can (see {@link BaseSessionInterface#update}). */
-    Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update);
+    Future<Object> update(SessionState session, String key, UnaryOperator<Object> update);
 }

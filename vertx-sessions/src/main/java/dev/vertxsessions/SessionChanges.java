@@ -7,6 +7,7 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * What one request did to its session, handed to {@link SessionBackend#save(SessionChanges)}. Built once by the
@@ -136,21 +137,21 @@ public final class SessionChanges {
     }
 
     /**
-     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (see
-     * {@link BaseSessionInterface#isAnonymous()}). A backend that bounds its size evicts anonymous sessions first.
+     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (the session's
+     * {@code isAnonymous()}). A backend that bounds its size evicts anonymous sessions first.
      */
     public boolean isAnonymous() {
-        return BaseSessionInterface.isAnonymous(data);
+        return ReservedKeys.isAnonymous(data);
     }
 
     /**
-     * Returns the user this session belongs to after this save, or null: the value of
-     * {@link BaseSessionInterface#PRINCIPAL_KEY} in {@link #data()}. A backend with
+     * Returns the user this session belongs to after this save, or null: the value of the reserved key
+     * {@code __vertx-sessions.principal} in {@link #data()}. A backend with
      * {@link SessionBackend.Capability#USER_INDEX} indexes the session under it (a per-key merging backend reads the
      * merged result instead, which is the same unless a parallel request changed the user).
      */
     public String principal() {
-        return BaseSessionInterface.principalOf(data);
+        return ReservedKeys.principalOf(data);
     }
 
     /**
@@ -176,11 +177,19 @@ public final class SessionChanges {
      * it read under its lock (or in its transaction) and writes the result.
      */
     public void applyTo(Map<String, Object> stored) {
+        applyTo(stored, value -> value);
+    }
+
+    /**
+     * Applies this change set to {@code stored} as {@link #applyTo(Map)} does, putting each changed value as
+     * {@code encode} returns it: for a backend that keeps each value encoded (the memory backend keeps JSON bytes).
+     */
+    public <V> void applyTo(Map<String, V> stored, Function<Object, ? extends V> encode) {
         if (cleared) {
             stored.keySet().retainAll(data.keySet());
         }
         removed.forEach(stored::remove);
-        stored.putAll(changed);
+        changed.forEach((key, value) -> stored.put(key, encode.apply(value)));
     }
 
     /** Returns whether this change set changes nothing but the expiry (a rolling renewal or an atomic update). */

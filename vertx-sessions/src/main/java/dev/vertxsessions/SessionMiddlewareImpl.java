@@ -37,18 +37,22 @@ import java.util.function.UnaryOperator;
  * 0. Admission (WriteAdmission): while 256 store writes started after their responses are unfinished, new requests
  *    wait. Every backend call is bounded by backend_timeout_ms, so a hung backend releases its slot with a 503.
  *    Requests also wait for the backend's start (SessionBackend.start); a failed start answers 503.
- * 1. handle(): a request without a cookie gets a fresh session at once. A request with a cookie pauses, waits for
- *    any write of the same ID that this process still has in flight (SavesInFlight: read-your-writes), then loads
- *    through the backend. A paused request goes on on its own event loop, although that write (another loop's
- *    request) or the backend may complete elsewhere. Server-side IDs of the wrong format never reach the backend.
- *    A cookie that loads nothing gives a fresh session with a new random ID, never one the client chose.
+ * 1. handle(): the request's state (RequestState) is created with its session: the object route handlers see (the
+ *    seed-style backend's own class, else RequestSession) bound once to a SessionState, which holds the values and
+ *    the change tracking and which only the middleware drives. A request without a cookie goes on at once. A
+ *    request with a cookie pauses, waits for any write of the same ID that this process still has in flight
+ *    (SavesInFlight: read-your-writes), then loads through the backend (a seed-style backend loads into the
+ *    request's session itself). A paused request goes on on its own event loop, although that write (another
+ *    loop's request) or the backend may complete elsewhere. Server-side IDs of the wrong format never reach the
+ *    backend. A cookie that loads nothing gives a fresh session with a new random ID, never one the client chose.
  * 2. Route handlers read and write the session; the same object is ctx.session(), and the user it holds is put
  *    back into the context (VertxWebBridge).
  * 3. finish(), run by commit()/flush() or when the headers go out: the user held in the session is made exactly
- *    ctx.user(); SaveDecision says whether to save, delete or do nothing; a save hands the backend one immutable
- *    SessionChanges. The cookie to send is kept in the request's state and written into the headers when they go
- *    out (so a reroute, which clears the headers, loses nothing), and only if its save has not failed by then: a
- *    failed save never gives the browser a cookie for a session that was not stored. Whatever the status, a logout
+ *    ctx.user(); SaveDecision says, from SessionState.decision, whether to save, delete or do nothing; a save hands
+ *    the backend one immutable SessionChanges (SessionState.startSave; saveFailed puts the changes back). The
+ *    cookie to send is kept in the request's state and written into the headers when they go out (so a reroute,
+ *    which clears the headers, loses nothing), and only if its save has not failed by then: a failed save never
+ *    gives the browser a cookie for a session that was not stored. Whatever the status, a logout
  *    deletes and a regenerate moves the session (security decisions); otherwise 5xx responses save nothing, and no
  *    error answer stores a new session that holds nothing (SaveDecision).
  *    Responses of requests that used a session get a Cache-Control (cache_control): no-store for a logged-in session,
@@ -81,11 +85,21 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
     }
 
-    /** What the middleware knows about one request; it is also the session's binding until the headers go out. */
+    /**
+     * What the middleware knows about one request: its session (the object route handlers see, and the state that
+     * object is bound to), the cookie to send, what its writes did. It is the session's binding: a session it no
+     * longer holds (replaced by {@link #newSession(RoutingContext)}), or one whose headers went out, cannot be
+     * committed, and its atomic updates no longer wait for a save of the request.
+     */
     private final class RequestState implements SessionBinding {
         final RoutingContext ctx;
         BaseSessionInterface session;
+        /** The state {@link #session} is bound to: its values and change tracking, which the middleware drives. */
+        SessionState tracking;
+
         final boolean hadCookie;
+        /** The headers went out: no more cookies. */
+        boolean headersSent;
         /** The ID the browser's cookie names, as far as this response knows: null for a fresh session. */
         String cookieId;
 
@@ -107,36 +121,41 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         /** A move by another request that this request's write follows, and must wait for. */
         Future<?> followedMove;
 
-        RequestState(RoutingContext ctx, BaseSessionInterface session, boolean hadCookie) {
+        RequestState(RoutingContext ctx, boolean hadCookie) {
             this.ctx = ctx;
-            this.session = session;
             this.hadCookie = hadCookie;
+            attachNew();
+        }
+
+        /** Gives the request a new, empty session, bound once to its own state. */
+        void attachNew() {
+            tracking = new SessionState(vertx, settings.config, metrics, this);
+            session =
+                    seedBackend != null ? seedBackend.newRequestSession(tracking) : new RequestSession().bind(tracking);
+        }
+
+        /** Returns whether {@code session} is this request's, with its headers not sent yet. */
+        private boolean holds(SessionState session) {
+            return session == tracking && !headersSent;
         }
 
         @Override
-        public Future<Void> commit(BaseSessionInterface session) {
-            return finish(this, true, ctx.response().getStatusCode());
+        public Future<Void> commit(SessionState session) {
+            if (session != tracking) {
+                return Future.failedFuture(new SessionException(
+                        "session cannot be committed: newSession() replaced it; commit the request's new session"));
+            }
+            return headersSent
+                    ? Future.failedFuture(
+                            new SessionException("session cannot be committed: the response headers were already sent"))
+                    : finish(this, true, ctx.response().getStatusCode());
         }
 
         @Override
-        public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
-            return SessionMiddlewareImpl.this.update(this, session, key, update);
+        public Future<Object> update(SessionState session, String key, UnaryOperator<Object> update) {
+            return SessionMiddlewareImpl.this.update(holds(session) ? this : null, session, key, update);
         }
     }
-
-    /** The binding of a session whose response has gone out: no more cookies, atomic updates still work. */
-    private final SessionBinding afterHeaders = new SessionBinding() {
-        @Override
-        public Future<Void> commit(BaseSessionInterface session) {
-            return Future.failedFuture(
-                    new SessionException("session cannot be committed: the response headers were already sent"));
-        }
-
-        @Override
-        public Future<Object> update(BaseSessionInterface session, String key, UnaryOperator<Object> update) {
-            return SessionMiddlewareImpl.this.update(null, session, key, update);
-        }
-    };
 
     private final Vertx vertx;
     private volatile Settings settings;
@@ -283,42 +302,51 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         String cookie = sessionIdOf(ctx.request());
         if (cookie == null || cookie.isEmpty() || cookie.length() > MAX_COOKIE_VALUE_CHARS) {
-            start(ctx, newSession(), null);
+            start(new RequestState(ctx, false), null);
             ctx.next();
             return;
         }
+        RequestState state = new RequestState(ctx, true);
         metrics.loaded();
         long position = endedSessions.position();
         if (serverSide && !SessionIds.isWellFormed(cookie)) {
             metrics.tampered(); // never reaches the store
-            start(ctx, newSession(), cookie);
+            start(state, cookie);
             ctx.next();
             return;
         }
         SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
         Future<SessionRecord> loading = pending == null
-                ? call("load", () -> backend.load(cookie))
-                : pending.done.transform(ar -> call(
-                        "load",
-                        () -> ar.succeeded() && pending.changes != null
-                                ? backend.loadAfterSave(cookie, pending.changes)
-                                : backend.load(cookie)));
+                ? call("load", () -> load(cookie, null, state))
+                : pending.done.transform(ar ->
+                        call("load", () -> load(cookie, ar.succeeded() ? pending.changes : null, state)));
         if (serverSide) {
-            loading =
-                    loading.compose(record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie));
+            loading = loading.compose(
+                    record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie, state));
         }
         Future<SessionRecord> loaded = loading;
         if (loaded.isComplete()) {
-            loaded(ctx, cookie, loaded, position); // e.g. signed cookies: no need to pause the request
+            loaded(state, cookie, loaded, position); // e.g. signed cookies: no need to pause the request
         } else {
-            pauseUntil(ctx.request(), loaded, () -> loaded(ctx, cookie, loaded, position));
+            pauseUntil(ctx.request(), loaded, () -> loaded(state, cookie, loaded, position));
         }
     }
 
+    /**
+     * Loads session {@code id}, after the save {@code after} of it when that save of this process was in flight:
+     * into the request's own session object for a seed-style backend, so that the request builds no other.
+     */
+    private Future<SessionRecord> load(String id, SessionChanges after, RequestState state) {
+        if (seedBackend != null) {
+            return seedBackend.load(id, state.session);
+        }
+        return after != null ? backend.loadAfterSave(id, after) : backend.load(id);
+    }
+
     /** Loads the session a failed regenerate left under its previous ID, for a browser that got the new one. */
-    private Future<SessionRecord> loadFailedMove(String id) {
+    private Future<SessionRecord> loadFailedMove(String id, RequestState state) {
         String previousId = failedMoves.take(id);
-        return previousId == null ? Future.succeededFuture() : call("load", () -> backend.load(previousId));
+        return previousId == null ? Future.succeededFuture() : call("load", () -> load(previousId, null, state));
     }
 
     /**
@@ -347,7 +375,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         });
     }
 
-    private void loaded(RoutingContext ctx, String cookie, Future<SessionRecord> loading, long position) {
+    private void loaded(RequestState state, String cookie, Future<SessionRecord> loading, long position) {
+        RoutingContext ctx = state.ctx;
         if (loading.failed()) {
             Throwable cause = loading.cause();
             metrics.loadFailed();
@@ -355,7 +384,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             ctx.fail(statusOf(cause), cause);
             return;
         }
-        BaseSessionInterface session = newSession();
+        SessionState session = state.tracking;
         SessionRecord record = loading.result();
         if (record == null) {
             if (!serverSide) {
@@ -365,41 +394,32 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             // Found under the ID a failed regenerate left it: save it, so the browser gets its cookie back.
             session.markModified();
         }
-        RequestState state = start(ctx, session, cookie);
-        if (!session.isNew()) {
+        start(state, cookie);
+        if (session.isStored()) {
             state.loadedId = session.id();
             state.loadedAt = position;
         }
         ctx.next();
     }
 
-    private BaseSessionInterface newSession() {
-        BaseSessionInterface session = seedBackend != null ? seedBackend.newRequestSession() : new RequestSession();
-        session.bind(vertx, settings.config, metrics, null);
-        return session;
-    }
-
     /**
-     * Attaches the session to the request and returns its state; {@code cookie} is the session cookie the request
-     * carried, or null. The caller goes on with {@code ctx.next()}.
+     * Attaches the request's session to the request; {@code cookie} is the session cookie the request carried, or
+     * null. The caller goes on with {@code ctx.next()}.
      */
-    private RequestState start(RoutingContext ctx, BaseSessionInterface session, String cookie) {
-        RequestState state = new RequestState(ctx, session, cookie != null);
-        attach(state, session);
-        if (cookie != null && !session.isNew()) {
+    private void start(RequestState state, String cookie) {
+        attach(state);
+        if (cookie != null && state.tracking.isStored()) {
             state.cookieId = cookie; // the ID the browser holds (another one after a failed regenerate)
         }
-        ctx.put(STATE_KEY, state);
-        ctx.addHeadersEndHandler(v -> headersEnd(state));
-        return state;
+        state.ctx.put(STATE_KEY, state);
+        state.ctx.addHeadersEndHandler(v -> headersEnd(state));
     }
 
-    private void attach(RequestState state, BaseSessionInterface session) {
-        state.session = session;
-        state.cookieId = session.isNew() ? null : session.id();
-        session.bind(vertx, settings.config, metrics, state);
-        state.ctx.put(CONTEXT_KEY, session);
-        VertxWebBridge.attach(state.ctx, session);
+    /** Makes the request's session {@code ctx.session()}. */
+    private static void attach(RequestState state) {
+        state.cookieId = state.tracking.isStored() ? state.tracking.id() : null;
+        state.ctx.put(CONTEXT_KEY, state.session);
+        VertxWebBridge.attach(state.ctx, state.session);
         state.userAtLoad = state.ctx.user();
     }
 
@@ -422,7 +442,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                     Level.WARNING,
                     "session save failed (backend " + backendName + ") after the response was sent: " + e));
         }
-        state.session.detach(afterHeaders);
+        state.headersSent = true;
         boolean cookieSent = state.cookieHeader != null && !state.cookieWrite.failed();
         if (cookieSent) {
             String transport = settings.config.getSessionIdTransport();
@@ -461,24 +481,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
      */
     private Future<Void> finish(RequestState state, boolean explicit, int status) {
         Settings current = settings;
-        BaseSessionInterface session = state.session;
+        SessionState session = state.tracking;
         boolean heldUser = session.get(VertxWebBridge.USER_HOLDER_KEY) != null;
         VertxWebBridge.syncUser(
-                state.ctx, session, state.userAtLoad, session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
-        syncPrincipal(session, state.ctx.user(), heldUser);
+                state.ctx, state.session, state.userAtLoad, session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
+        syncPrincipal(state.session, state.ctx.user(), heldUser);
         state.userAtLoad = state.ctx.user();
         SaveDecision decision = SaveDecision.decide(
-                new SaveDecision.State(
-                        session.isDestroyed(),
-                        session.isEmpty(),
-                        session.isModified(),
-                        !session.isNew(),
-                        session.getPreviousSessionKey() != null,
-                        state.hadCookie,
-                        session.isCookieDue()),
-                current.config.isRolling(),
-                current.config.isLazySession(),
-                status);
+                session.decision(state.hadCookie), current.config.isRolling(), current.config.isLazySession(), status);
         if (explicit && decision != SaveDecision.NOTHING && state.ctx.response().headWritten()) {
             return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
         }
@@ -502,8 +512,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             }
             case COOKIE_ONLY -> {
                 if (SaveDecision.cookieNeeded(
-                        serverSide, session.isRememberMe(), !session.id().equals(state.cookieId), false)) {
-                    useCookie(state, current.cookie, session, session.id(), Future.succeededFuture());
+                        serverSide, state.session.isRememberMe(), !session.id().equals(state.cookieId), false)) {
+                    useCookie(state, current.cookie, session.id(), Future.succeededFuture());
                 }
                 return Future.succeededFuture();
             }
@@ -547,7 +557,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             return false;
         }
         String from = state.loadedId;
-        state.session.retarget(from, end.movedTo);
+        state.tracking.retarget(from, end.movedTo);
         if (from.equals(state.cookieId)) {
             state.cookieId = end.movedTo; // the mover's response gives the browser that cookie
         }
@@ -557,13 +567,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
 
     private Future<Void> delete(RequestState state, Settings current) {
-        List<Future<Void>> deletes = new ArrayList<>();
-        for (String id : state.session.startDelete()) {
-            Future<Void> deleted = call("delete", () -> backend.delete(id));
-            endedSessions.deleted(id, deleted, state);
-            track(id, deleted, null);
-            deletes.add(deleted);
-        }
+        List<Future<Void>> deletes = deleteSession(state);
         Future<Void> all = Future.all(deletes).<Void>mapEmpty().onSuccess(v -> metrics.deleted());
         if (state.hadCookie || state.cookieHeader != null) {
             state.cookieHeader = current.cookie.header("", 0);
@@ -574,7 +578,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
 
     private Future<Void> save(RequestState state, Settings current, SessionChanges changes) {
-        BaseSessionInterface session = state.session;
+        SessionState session = state.tracking;
         String cookieValue;
         Future<Void> saved;
         try {
@@ -615,8 +619,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         boolean cookieChoiceChanged = changes.changed().containsKey(BaseSessionInterface.REMEMBER_ME_KEY)
                 || changes.removed().contains(BaseSessionInterface.REMEMBER_ME_KEY);
         if (SaveDecision.cookieNeeded(
-                serverSide, session.isRememberMe(), !changes.id().equals(state.cookieId), cookieChoiceChanged)) {
-            useCookie(state, current.cookie, session, cookieValue, saved);
+                serverSide, state.session.isRememberMe(), !changes.id().equals(state.cookieId), cookieChoiceChanged)) {
+            useCookie(state, current.cookie, cookieValue, saved);
         }
         if (serverSide) {
             track(changes.id(), saved, changes);
@@ -628,12 +632,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     }
 
     /** Chooses the cookie this response carries once {@code write} is known not to have failed. */
-    private static void useCookie(
-            RequestState state, SessionCookie cookie, BaseSessionInterface session, String value, Future<?> write) {
-        if (session.isRememberMe()) {
+    private static void useCookie(RequestState state, SessionCookie cookie, String value, Future<?> write) {
+        SessionState session = state.tracking;
+        if (state.session.isRememberMe()) {
             // Rounded up: the browser's cookie must not expire before the server's session.
-            long maxAgeSeconds =
-                    Math.max(0, (session.storedExpiresAtMillis() - session.currentTimeMillis() + 999) / 1000);
+            long maxAgeSeconds = Math.max(0, (session.storedExpiresAtMillis() - session.now() + 999) / 1000);
             state.cookieHeader = cookie.header(value, maxAgeSeconds);
         } else {
             state.cookieHeader = cookie.sessionHeader(value);
@@ -657,8 +660,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
      * Runs {@code update} for {@link BaseSessionInterface#update}: in the store with an atomic backend (after
      * saving what the request changed before), else in the session, saved with it.
      */
-    private Future<Object> update(
-            RequestState state, BaseSessionInterface session, String key, UnaryOperator<Object> update) {
+    private Future<Object> update(RequestState state, SessionState session, String key, UnaryOperator<Object> update) {
         if (!atomicUpdates) {
             return session.updateLocally(key, update);
         }
@@ -817,17 +819,28 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         if (state == null) {
             throw new IllegalStateException("no session on this request: add the SessionMiddleware to this route");
         }
-        BaseSessionInterface old = state.session;
-        for (String id : old.startDelete()) {
-            Future<Void> deleted = call("delete", () -> backend.delete(id));
+        deleteSession(state);
+        state.loadedId = null;
+        state.attachNew();
+        attach(state);
+        return state.session;
+    }
+
+    /**
+     * Deletes the request's session from the store (its stored ID, and a previous one a regenerate left) and returns
+     * the deletions. A seed-style backend deletes through the request's own session object.
+     */
+    private List<Future<Void>> deleteSession(RequestState state) {
+        List<Future<Void>> deletes = new ArrayList<>();
+        BaseSessionInterface session = state.session;
+        for (String id : state.tracking.startDelete()) {
+            Future<Void> deleted =
+                    call("delete", () -> seedBackend != null ? seedBackend.delete(id, session) : backend.delete(id));
             endedSessions.deleted(id, deleted, state);
             track(id, deleted, null);
+            deletes.add(deleted);
         }
-        state.loadedId = null;
-        old.detach(afterHeaders);
-        BaseSessionInterface fresh = newSession();
-        attach(state, fresh);
-        return fresh;
+        return deletes;
     }
 
     /** Sets the user of the request, gives the session a new ID (no fixation) and saves it. */

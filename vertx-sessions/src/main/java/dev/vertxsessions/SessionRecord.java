@@ -17,8 +17,8 @@ import java.util.Objects;
  * @param data the stored values; taken as is, not copied: do not change the map afterwards
  * @param createdAtMillis when the session was first stored, in epoch milliseconds
  * @param expiresAtMillis when the session expires, in epoch milliseconds
- * @param perSessionExpiry the lifetime set with {@link BaseSessionInterface#setExpiry(Duration)}, or null when the
- *     session uses the configured {@code expiry}
+ * @param perSessionExpiry the lifetime set with the session's {@code setExpiry}, or null when the session uses the
+ *     configured {@code expiry}
  * @param rewrite whether the session must be saved again even if the request does not change it (the signed-cookie
  *     backend sets it for a cookie signed with a fallback key, to re-issue it under the current one)
  */
@@ -37,16 +37,16 @@ public record SessionRecord(
     }
 
     /**
-     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (see
-     * {@link BaseSessionInterface#isAnonymous()}).
+     * Returns whether the session is anonymous: never promoted by {@code regenerate()} or a login (the session's
+     * {@code isAnonymous()}).
      */
     public boolean isAnonymous() {
-        return BaseSessionInterface.isAnonymous(data);
+        return ReservedKeys.isAnonymous(data);
     }
 
-    /** Returns the user this session belongs to ({@link BaseSessionInterface#getPrincipal()}), or null. */
+    /** Returns the user this session belongs to (the session's {@code getPrincipal()}), or null. */
     public String principal() {
-        return BaseSessionInterface.principalOf(data);
+        return ReservedKeys.principalOf(data);
     }
 
     /** Creates a record that needs no rewrite: what most backends return. */

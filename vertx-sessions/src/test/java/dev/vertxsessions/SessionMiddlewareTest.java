@@ -88,6 +88,38 @@ class SessionMiddlewareTest {
         }
     }
 
+    static final AtomicInteger INSTANCES = new AtomicInteger();
+    static final java.util.Map<String, java.util.Map<String, Object>> DOCUMENTS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Keeps whole sessions in a map and counts the instances the middleware builds. */
+    static class InstanceCountingStore extends BaseSessionInterface {
+        InstanceCountingStore() {
+            INSTANCES.incrementAndGet();
+        }
+
+        @Override
+        protected Future<Void> load() {
+            java.util.Map<String, Object> stored = DOCUMENTS.get(getSessionKey());
+            if (stored != null) {
+                restore(stored);
+            }
+            return Future.succeededFuture();
+        }
+
+        @Override
+        protected Future<Void> save() {
+            DOCUMENTS.put(getSessionKey(), new java.util.LinkedHashMap<>(data()));
+            return Future.succeededFuture();
+        }
+
+        @Override
+        protected Future<Void> delete(String sessionKey) {
+            DOCUMENTS.remove(sessionKey);
+            return Future.succeededFuture();
+        }
+    }
+
     Vertx vertx;
     TestServer server;
     final List<LogRecord> logged = new ArrayList<>();
@@ -269,5 +301,38 @@ class SessionMiddlewareTest {
         } finally {
             plain.close().await();
         }
+    }
+
+    @Test
+    void seedStyleBackend_buildsTheRequestsSessionAndOneForItsWrite() {
+        DOCUMENTS.clear();
+        server = TestServer.start(
+                vertx, new SessionConfig().setManager(SessionManagerFactory.of(InstanceCountingStore::new)), router -> {
+                    TestServer.counter(router);
+                    router.get("/login").handler(ctx -> {
+                        SessionMiddleware.session(ctx).regenerate();
+                        ctx.end("in");
+                    });
+                    router.get("/logout").handler(ctx -> {
+                        SessionMiddleware.session(ctx).invalidate();
+                        ctx.end("out");
+                    });
+                    router.get("/read")
+                            .handler(ctx -> ctx.end(String.valueOf(
+                                    SessionMiddleware.session(ctx).get("counter", 0))));
+                });
+        INSTANCES.set(0);
+        String id = TestServer.sessionCookie(server.get("/"));
+        assertEquals(2, INSTANCES.getAndSet(0), "new session: the request's, and one that saves it");
+        assertEquals("You've visited this page 2 times", server.get("/", id).bodyAsString());
+        assertEquals(2, INSTANCES.getAndSet(0), "the request's (which loads), and one that saves");
+        assertEquals("2", server.get("/read", id).bodyAsString());
+        assertEquals(1, INSTANCES.getAndSet(0), "nothing to save: the request's session only");
+        String moved = TestServer.sessionCookie(server.get("/login", id));
+        assertEquals(2, INSTANCES.getAndSet(0), "a move: the request's, and one that looks at the old key and moves");
+        assertNull(DOCUMENTS.get(id));
+        assertEquals("out", server.get("/logout", moved).bodyAsString());
+        assertEquals(1, INSTANCES.getAndSet(0), "a logout deletes through the request's session");
+        assertTrue(DOCUMENTS.isEmpty());
     }
 }

@@ -169,15 +169,7 @@ public final class MemorySessionBackend implements SessionBackend {
             } else if (changes.previousId() != null) {
                 remove(changes.previousId());
             }
-            if (changes.cleared()) {
-                entry.values.keySet().retainAll(changes.data().keySet());
-            }
-            for (String key : changes.removed()) {
-                entry.values.remove(key);
-            }
-            for (Map.Entry<String, Object> value : changes.changed().entrySet()) {
-                entry.values.put(value.getKey(), JsonValues.write(value.getValue()));
-            }
+            changes.applyTo(entry.values, JsonValues::write);
             entry.expiresAt = changes.expiresAtMillis();
             if (changes.perSessionExpiry() != null) {
                 entry.perSessionExpiry = changes.perSessionExpiry();
@@ -198,17 +190,18 @@ public final class MemorySessionBackend implements SessionBackend {
         }
     }
 
-    /** Returns the principal of the stored session, held by {@code stored}, after {@code changes} are merged. */
+    /**
+     * Returns the principal of the stored session, held by {@code stored}, after {@code changes} are merged: the
+     * merge itself ({@link SessionChanges#applyTo(Map)}), on that one key, before the entry changes.
+     */
     private static String mergedPrincipal(String stored, SessionChanges changes) {
         String key = BaseSessionInterface.PRINCIPAL_KEY;
-        if (changes.changed().containsKey(key)) {
-            return changes.changed().get(key) instanceof String principal ? principal : null;
+        Map<String, Object> merged = new HashMap<>();
+        if (stored != null) {
+            merged.put(key, stored);
         }
-        if (changes.removed().contains(key)
-                || (changes.cleared() && !changes.data().containsKey(key))) {
-            return null;
-        }
-        return stored;
+        changes.applyTo(merged);
+        return merged.get(key) instanceof String principal ? principal : null;
     }
 
     /**
