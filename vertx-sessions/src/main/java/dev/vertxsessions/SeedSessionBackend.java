@@ -66,7 +66,7 @@ final class SeedSessionBackend implements SessionBackend {
         String previousId = changes.previousId();
         if (previousId == null) {
             session.state().fill(changes);
-            return session.save().map(true);
+            return session.save().map(v -> !session.state().conflicted());
         }
         // A move: replace() saves under the new key as a new session, so it cannot see that a logout deleted the
         // previous key meanwhile, and would bring the session back under the new key. Look first (a load() of the
@@ -77,7 +77,7 @@ final class SeedSessionBackend implements SessionBackend {
                 return Future.succeededFuture(false);
             }
             session.state().fill(changes);
-            return session.replace(previousId).map(true);
+            return session.replace(previousId).map(v -> !session.state().conflicted());
         });
     }
 
@@ -95,7 +95,12 @@ final class SeedSessionBackend implements SessionBackend {
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
         BaseSessionInterface instance = fresh();
         instance.state().fill(session);
-        return instance.updateStored(key, update);
+        return instance.updateStored(key, update).andThen(done -> {
+            SessionMetrics counters = metrics;
+            if (instance.state().conflicted() && counters != null) {
+                counters.conflict(); // a save reports it by completing with false; an update only fails
+            }
+        });
     }
 
     @Override

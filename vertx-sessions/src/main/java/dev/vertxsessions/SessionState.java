@@ -50,6 +50,10 @@ final class SessionState {
     private boolean cleared;
     /** An atomic update wrote the store directly: the cookie must still be (re)sent with this response. */
     private boolean cookieDue;
+    /** Filled from a change set for a seed-style write: its expiry is the change set's, its conflicts returned. */
+    private boolean filled;
+
+    private boolean conflicted;
 
     private long createdAt;
     private long expiresAt = Long.MAX_VALUE;
@@ -98,9 +102,16 @@ final class SessionState {
     }
 
     void countConflict() {
-        if (metrics != null) {
+        if (filled) {
+            conflicted = true; // the adapter's save completes with false, and the middleware counts that
+        } else if (metrics != null) {
             metrics.conflict();
         }
+    }
+
+    /** Returns whether a seed-style write filled from a change set reported the session deleted meanwhile. */
+    boolean conflicted() {
+        return conflicted;
     }
 
     long now() {
@@ -231,6 +242,9 @@ final class SessionState {
 
     /** Returns when a session saved now expires (expiry and absolute lifetime applied). */
     long expiresAtIfSavedNow() {
+        if (filled) {
+            return expiresAt; // the change set's: what the middleware decided for this save
+        }
         return SessionLifetimes.expiresAt(config, now(), createdAt(), lifetime());
     }
 
@@ -388,6 +402,7 @@ final class SessionState {
         expiresAt = changes.expiresAtMillis();
         expiry = changes.perSessionExpiry();
         modified = true;
+        filled = true;
     }
 
     /** Makes the state that of a new, empty session. */
@@ -401,6 +416,8 @@ final class SessionState {
         modified = false;
         cleared = false;
         cookieDue = false;
+        filled = false;
+        conflicted = false;
         createdAt = 0;
         expiresAt = Long.MAX_VALUE;
         expiry = null;

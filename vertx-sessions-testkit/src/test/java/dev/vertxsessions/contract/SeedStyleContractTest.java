@@ -4,6 +4,7 @@ import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionManagerFactory;
 import dev.vertxsessions.testkit.BackendContract;
+import dev.vertxsessions.testkit.BackendSpiContract;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import org.junit.jupiter.api.Nested;
 
 /**
  * The backend contract for a custom backend written exactly the seed's way: a {@link BaseSessionInterface}
@@ -80,6 +82,15 @@ class SeedStyleContractTest extends BackendContract {
         protected Future<Void> delete(String sessionKey) {
             store.remove(sessionKey);
             return Future.succeededFuture();
+        }
+    }
+
+    /** The SPI-level contract on the same backend, configured the same way. */
+    @Nested
+    class Spi extends BackendSpiContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return SeedStyleContractTest.this.config(clock);
         }
     }
 }
