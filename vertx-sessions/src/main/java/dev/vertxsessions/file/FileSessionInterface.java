@@ -37,19 +37,19 @@ import java.util.function.UnaryOperator;
  */
 public final class FileSessionInterface implements SessionBackend {
 
-    private final FileSessionStore store;
+    private final FileSessionRepository store;
     /** What recent saves wrote, for a request that waited for one of them; entries go when the change set does. */
-    private final Map<SessionChanges, FileSessionStore.Written> written =
+    private final Map<SessionChanges, FileSessionRepository.Written> written =
             Collections.synchronizedMap(new WeakHashMap<>());
 
     /** Null when the backend was built around a store alone (tests). */
     private final DirectoryHealth health;
 
-    FileSessionInterface(FileSessionStore store) {
+    FileSessionInterface(FileSessionRepository store) {
         this(store, null);
     }
 
-    private FileSessionInterface(FileSessionStore store, DirectoryHealth health) {
+    private FileSessionInterface(FileSessionRepository store, DirectoryHealth health) {
         this.store = store;
         this.health = health;
     }
@@ -67,7 +67,7 @@ public final class FileSessionInterface implements SessionBackend {
 
     static FileSessionInterface create(Vertx vertx, FileSessionOptions options, Clock clock) {
         return new FileSessionInterface(
-                new FileSessionStore(vertx, options, clock),
+                new FileSessionRepository(vertx, options, clock),
                 new DirectoryHealth(vertx.fileSystem(), options.getDirectory()));
     }
 
@@ -97,7 +97,7 @@ public final class FileSessionInterface implements SessionBackend {
      */
     @Override
     public Future<SessionRecord> loadAfterSave(String id, SessionChanges saved) {
-        FileSessionStore.Written write = written.remove(saved);
+        FileSessionRepository.Written write = written.remove(saved);
         if (write == null || !id.equals(saved.id()) || !store.isLatest(id, write)) {
             return load(id);
         }

@@ -32,9 +32,9 @@ import java.util.function.UnaryOperator;
  */
 public final class RedisSessionInterface implements SessionBackend {
 
-    private final RedisSessionStore store;
+    private final RedisSessionRepository store;
 
-    RedisSessionInterface(RedisSessionStore store) {
+    RedisSessionInterface(RedisSessionRepository store) {
         this.store = store;
     }
 
@@ -83,7 +83,7 @@ public final class RedisSessionInterface implements SessionBackend {
     static RedisSessionInterface create(
             Vertx vertx, SessionConfig config, RedisSessionOptions options, Redis client, boolean twoStepMove) {
         Duration anonymous = config.getAnonymousExpiry();
-        return new RedisSessionInterface(new RedisSessionStore(
+        return new RedisSessionInterface(new RedisSessionRepository(
                 vertx, options, client, twoStepMove, anonymous == null ? Duration.ZERO : anonymous, config.getClock()));
     }
 

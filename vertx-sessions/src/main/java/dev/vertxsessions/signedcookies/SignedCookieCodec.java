@@ -43,7 +43,7 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Encodes session data into a signed cookie value and verifies and decodes it back. Thread-safe.
  */
-public final class SignedCookieCodec {
+final class SignedCookieCodec {
 
     private static final byte VERSION = 1;
     private static final byte FLAG_DEFLATED = 1;
@@ -86,21 +86,21 @@ public final class SignedCookieCodec {
     private final ThreadLocal<Inflater> inflaters = ThreadLocal.withInitial(() -> new Inflater(true));
 
     /** What a verified cookie holds. */
-    public static final class Contents {
+    static final class Contents {
         /** The session ID, base64url. */
-        public final String id;
+        final String id;
         /** When the session was created, epoch ms. */
-        public final long createdAt;
+        final long createdAt;
         /** When this cookie was issued (the session last saved), epoch ms. */
-        public final long issuedAt;
+        final long issuedAt;
         /** When this cookie expires, epoch ms. */
-        public final long expiresAt;
+        final long expiresAt;
         /** The per-session expiry in seconds, or 0 for the configured one. */
-        public final int perSessionExpirySeconds;
+        final int perSessionExpirySeconds;
         /** The session data. */
-        public final Map<String, Object> data;
+        final Map<String, Object> data;
         /** Whether the cookie was signed with a fallback key (so it should be re-issued). */
-        public final boolean signedWithFallbackKey;
+        final boolean signedWithFallbackKey;
 
         Contents(
                 String id,
@@ -124,7 +124,7 @@ public final class SignedCookieCodec {
      * Creates a codec that signs with {@code secretKey} and also verifies with {@code fallbackKeys}. Throws
      * {@link IllegalArgumentException} when the secret is missing or shorter than 32 bytes.
      */
-    public SignedCookieCodec(String secretKey, List<String> fallbackKeys) {
+    SignedCookieCodec(String secretKey, List<String> fallbackKeys) {
         this(secretKey, fallbackKeys, false);
     }
 
@@ -132,7 +132,7 @@ public final class SignedCookieCodec {
      * Creates a codec as {@link #SignedCookieCodec(String, List)} that, when {@code encrypt} is true, also encrypts
      * cookies with AES-256-GCM so clients cannot read the session's contents.
      */
-    public SignedCookieCodec(String secretKey, List<String> fallbackKeys, boolean encrypt) {
+    SignedCookieCodec(String secretKey, List<String> fallbackKeys, boolean encrypt) {
         this.encrypt = encrypt;
         if (secretKey == null || secretKey.getBytes(StandardCharsets.UTF_8).length < SessionConfig.MIN_SECRET_BYTES) {
             throw new IllegalArgumentException(
@@ -168,7 +168,7 @@ public final class SignedCookieCodec {
     }
 
     /** Encodes and signs a session with the current key; {@code data} holds plain JSON values. */
-    public String encode(
+    String encode(
             String id,
             long createdAt,
             long issuedAt,
@@ -260,7 +260,7 @@ public final class SignedCookieCodec {
     }
 
     /** Verifies and decodes a cookie value; returns null for anything tampered, truncated or malformed. */
-    public Contents decode(String cookieValue) {
+    Contents decode(String cookieValue) {
         if (cookieValue == null || cookieValue.length() > MAX_COOKIE_CHARS) {
             return null;
         }

@@ -32,7 +32,7 @@ public final class SignedSessionManager implements SessionBackend {
     private final int cookieNameBytes;
 
     /** Creates the backend signing (and, with {@code cookie_encryption}, encrypting) with {@code codec}. */
-    public SignedSessionManager(SignedCookieCodec codec, SessionConfig config) {
+    SignedSessionManager(SignedCookieCodec codec, SessionConfig config) {
         this.codec = codec;
         this.cookieNameBytes = config.getCookieName().getBytes(StandardCharsets.US_ASCII).length;
     }

@@ -620,16 +620,16 @@ class FileBackendTest {
 
     @Test
     void savedVersion_isLatestOnlyUntilTheSessionsStripeIsLockedAgain() throws Exception {
-        FileSessionStore store = new FileSessionStore(
+        FileSessionRepository store = new FileSessionRepository(
                 vertx,
                 new FileSessionOptions().setDirectory(dir).setPrefix("other_").setSweepInterval(Duration.ZERO),
                 clock);
         try {
             String id = dev.vertxsessions.internal.SessionIds.generate();
-            FileSessionStore.Written first =
+            FileSessionRepository.Written first =
                     store.write(changes(id, false, "a", 1)).await();
             assertTrue(store.isLatest(id, first));
-            FileSessionStore.Written second =
+            FileSessionRepository.Written second =
                     store.write(changes(id, true, "b", 2)).await();
             assertFalse(store.isLatest(id, first), "a later write of the same session");
             assertTrue(store.isLatest(id, second));

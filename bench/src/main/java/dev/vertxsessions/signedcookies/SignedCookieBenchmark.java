@@ -1,7 +1,6 @@
-package dev.vertxsessions.bench.jmh;
+package dev.vertxsessions.signedcookies;
 
 import dev.vertxsessions.internal.JsonValues;
-import dev.vertxsessions.signedcookies.SignedCookieCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;

@@ -1,4 +1,4 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.signedcookies;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,7 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
-import dev.vertxsessions.signedcookies.SignedCookieCodec;
+import dev.vertxsessions.security.HostileCookieContract;
+import dev.vertxsessions.security.HostileCookies;
+import dev.vertxsessions.security.LogCapture;
+import dev.vertxsessions.security.RawHttp;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;

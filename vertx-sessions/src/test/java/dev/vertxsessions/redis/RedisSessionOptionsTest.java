@@ -14,7 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** How the Redis backend turns the session configuration into Vert.x RedisOptions (no server needed). */
-class RedisSessionStoreOptionsTest {
+class RedisSessionOptionsTest {
 
     @Test
     void defaults_urlPoolTimeoutAndWaitQueue() {

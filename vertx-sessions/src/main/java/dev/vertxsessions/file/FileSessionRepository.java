@@ -31,7 +31,7 @@ import java.util.function.UnaryOperator;
  * <p>Thread-safe. The mechanism (slots, locks and their order, crash safety, quota, user index) is described in
  * {@code docs/file-backend.md}.
  */
-final class FileSessionStore {
+final class FileSessionRepository {
 
     private static final System.Logger LOG = System.getLogger("dev.vertxsessions.file");
 
@@ -69,7 +69,7 @@ final class FileSessionStore {
 
     private volatile SessionMetrics metrics;
 
-    FileSessionStore(Vertx vertx, FileSessionOptions options, Clock clock) {
+    FileSessionRepository(Vertx vertx, FileSessionOptions options, Clock clock) {
         String prefix = options.getPrefix();
         this.maxSessionBytes = options.getMaxSessionBytes();
         this.clock = clock;

@@ -1,10 +1,11 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.signedcookies;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.TestServer;
-import dev.vertxsessions.signedcookies.SignedCookieCodec;
+import dev.vertxsessions.security.HostileCookieContract;
+import dev.vertxsessions.security.RawHttp;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.Base64;

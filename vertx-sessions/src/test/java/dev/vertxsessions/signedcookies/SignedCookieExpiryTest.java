@@ -1,4 +1,4 @@
-package dev.vertxsessions.security;
+package dev.vertxsessions.signedcookies;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -10,7 +10,7 @@ import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
-import dev.vertxsessions.signedcookies.SignedCookieCodec;
+import dev.vertxsessions.security.HostileCookieContract;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;

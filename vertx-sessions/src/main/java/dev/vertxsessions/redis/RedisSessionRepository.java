@@ -27,7 +27,7 @@ import java.util.function.UnaryOperator;
  * regenerate, each call on one guarded connection ({@link GuardedRedisConnection}). Loading is one HGETALL, a save
  * one script. The design note is {@code docs/redis-backend.md}.
  */
-final class RedisSessionStore {
+final class RedisSessionRepository {
 
     private static final System.Logger LOG = System.getLogger("dev.vertxsessions.redis");
 
@@ -38,7 +38,7 @@ final class RedisSessionStore {
     /** Set on Redis Cluster (or forced by tests): regenerate() claims the old hash, then saves the new one. */
     private final RedisClusterMove clusterMove;
 
-    RedisSessionStore(
+    RedisSessionRepository(
             Vertx vertx,
             RedisSessionOptions options,
             Redis client,
