@@ -72,5 +72,7 @@ final class BasicExamples {
             + "<li><a href=\"/shop\">Shopping cart</a>: add products, <a href=\"/cart\">view the cart</a> (a page for "
             + "browsers, JSON for API clients)</li>\n"
             + "<li><a href=\"/wizard/step1\">Multi-step wizard</a>: a form over three pages</li>\n"
+            + "<li><a href=\"/account/sessions\">Your sessions</a>: once logged in, the devices of your account; "
+            + "log one out, every other one, or all</li>\n"
             + "</ul>";
 }

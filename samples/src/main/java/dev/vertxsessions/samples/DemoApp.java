@@ -184,6 +184,7 @@ public final class DemoApp {
         LoginExample.mount(router, sessions.config().getClock());
         CartExample.mount(router);
         WizardExample.mount(router);
+        AccountSessionsExample.mount(router, sessions.sessions());
         return router;
     }
 

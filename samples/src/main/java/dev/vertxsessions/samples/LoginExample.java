@@ -102,6 +102,8 @@ final class LoginExample {
                         + "<p>You logged in " + authAge + " seconds ago.</p>\n"
                         + "<p>Go <a href=\"/shop\">shopping</a>, fill in the <a href=\"/wizard/step1\">wizard</a>, "
                         + "or look at your <a href=\"/session-demo\">session</a>.</p>\n"
+                        + "<p>Logged in elsewhere too? See <a href=\"" + AccountSessionsExample.PAGE
+                        + "\">your sessions</a> and log other devices out.</p>\n"
                         + "<form method=\"post\" action=\"/banking/transfer\"><button type=\"submit\">Transfer money</button> "
                         + "(allowed within " + REAUTHENTICATE_AFTER_SECONDS / 60 + " minutes of logging in)</form>\n"
                         + "<p>Log out with the button at the top of every page.</p>");

@@ -74,13 +74,14 @@ final class Pages {
     }
 
     /**
-     * Returns the navigation bar: who is logged in and a button to log out (a form, as {@code /logout} takes POST
-     * only), or a link to log in.
+     * Returns the navigation bar: while logged in, a link to the user's sessions, who is logged in and a button to log
+     * out (a form, as {@code /logout} takes POST only); otherwise a link to log in.
      */
     static String nav(RoutingContext ctx) {
         BaseSessionInterface session = SessionMiddleware.session(ctx);
         String user = session.containsKey("user_id")
-                ? "<span class=\"user\">" + escape(session.get("username")) + "</span> "
+                ? "<a href=\"" + AccountSessionsExample.PAGE + "\">Your sessions</a> | "
+                        + "<span class=\"user\">" + escape(session.get("username")) + "</span> "
                         + "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form>"
                 : "<a href=\"/login\">Log in</a>";
         return "<nav>" + LINKS + user + "</nav>";

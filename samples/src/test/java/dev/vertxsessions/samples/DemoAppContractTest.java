@@ -136,6 +136,37 @@ abstract class DemoAppContractTest {
         return response.bodyAsString();
     }
 
+    /**
+     * Asserts that on a backend without a user index the "Your sessions" page says so with {@code reason} (200), and
+     * its JSON and actions answer 501 with it, ending nothing.
+     */
+    void assertYourSessionsRefused(String reason) {
+        Browser browser = browser();
+        logIn(browser, "alice", "wonderland");
+        String page = html(browser.getHtml("/account/sessions"));
+        assertTrue(page.contains("<p class=\"error\">This session backend cannot list or end sessions.</p>"), page);
+        assertTrue(page.contains("<p>Why: ") && page.contains(Pages.escape(reason)), page);
+        String id = browser.cookie(COOKIE);
+        assertFalse(page.contains(id), page);
+        for (String path : List.of(
+                "/account/sessions",
+                "/account/sessions/end-others",
+                "/account/sessions/end-all",
+                "/account/sessions/0123456789abcdef/end")) {
+            HttpResponse<Buffer> refused = path.equals("/account/sessions") ? browser.get(path) : browser.post(path);
+            assertEquals(501, refused.statusCode(), path + ": " + refused.bodyAsString());
+            assertEquals("application/json", refused.getHeader("content-type"), path);
+            JsonObject json = refused.bodyAsJsonObject();
+            assertEquals("This session backend cannot list or end sessions.", json.getString("error"), path);
+            assertTrue(json.getString("reason").contains(reason), path + ": " + json.encode());
+            assertNull(Browser.setCookie(refused, COOKIE), path);
+        }
+        HttpResponse<Buffer> form = browser.submitForm("/account/sessions/end-all");
+        assertEquals(501, form.statusCode(), form::bodyAsString);
+        assertTrue(form.bodyAsString().contains(Pages.escape(reason)), form::bodyAsString);
+        assertTrue(html(browser.get("/dashboard")).contains("<h1>Welcome, alice!</h1>"), "a refusal logged out");
+    }
+
     static JsonObject item(String name, double price, int quantity) {
         return new JsonObject().put("name", name).put("price", price).put("quantity", quantity);
     }

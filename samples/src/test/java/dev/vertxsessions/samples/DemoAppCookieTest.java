@@ -22,6 +22,12 @@ class DemoAppCookieTest extends DemoAppContractTest {
         return false;
     }
 
+    /** Issue 20: signed cookies keep no list of a user's sessions; the page says so, the actions answer 501. */
+    @Test
+    void yourSessions_saysThisBackendCannotListSessions_andWhy() {
+        assertYourSessionsRefused("sessions kept in signed cookies live in the browsers");
+    }
+
     /** The seed guide's con of signed cookies: a copy of a cookie taken before logout still works. */
     @Test
     void logout_cannotEndACopyOfTheCookie() {

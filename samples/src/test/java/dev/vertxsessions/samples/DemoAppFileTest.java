@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * The demo on the file backend, configured as {@code SESSION_BACKEND=file SESSION_DIR=...
  * SESSION_FILE_MAX_SESSIONS=100} would: a small quota, so that a flood of logins would show if it could fill it.
  */
-class DemoAppFileTest extends ServerSideDemoAppContractTest {
+class DemoAppFileTest extends UserIndexDemoAppContractTest {
 
     private Path directory;
 

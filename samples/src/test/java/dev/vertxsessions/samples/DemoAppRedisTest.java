@@ -19,7 +19,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The demo on the Redis backend, configured as {@code SESSION_BACKEND=redis REDIS_URL=...} would, against a real
  * redis-server (skipped, naming the program, where it is not installed).
  */
-class DemoAppRedisTest extends ServerSideDemoAppContractTest {
+class DemoAppRedisTest extends UserIndexDemoAppContractTest {
 
     @RegisterExtension
     static RedisServerExtension redis = new RedisServerExtension();
