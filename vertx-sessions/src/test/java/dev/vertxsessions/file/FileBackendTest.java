@@ -104,6 +104,13 @@ class FileBackendTest {
                     .put("user", ctx.pathParam("user"));
             ctx.end("ok");
         });
+        router.post("/login-commit/:user").handler(ctx -> {
+            BaseSessionInterface session = SessionMiddleware.session(ctx)
+                    .regenerate()
+                    .setPrincipal(ctx.pathParam("user"))
+                    .put("user", ctx.pathParam("user"));
+            session.commit().onSuccess(v -> ctx.end("ok")).onFailure(ctx::fail); // answers once the login is stored
+        });
         router.get("/whoami").handler(TestServer.text(BaseSessionInterface::getPrincipal));
         router.get("/same/:i").handler(ctx -> {
             SessionMiddleware.session(ctx).put("same", ("v" + ctx.pathParam("i") + "-").repeat(200));
@@ -734,6 +741,48 @@ class FileBackendTest {
                     .send()
                     .await();
             assertEquals("121", fromOther.bodyAsString());
+        } finally {
+            other.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    void twoProcesses_sharingTheDirectory_keepOneUserLimit_underParallelLogins() throws Exception {
+        int[] port = new int[1];
+        Process other = startOther(port, "user-limit", "3");
+        try {
+            int otherPort = port[0];
+            assertTrue(otherPort > 0, "the second process started");
+            server.close();
+            clock.advance(Duration.between(clock.instant(), Instant.now())); // the other process runs on real time
+            server = start(new SessionConfig().setMaxSessionsPerUser(3));
+            List<Future<HttpResponse<Buffer>>> logins = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                logins.add(server.client.post("/login-commit/alice").send());
+                logins.add(server.client
+                        .request(HttpMethod.POST, otherPort, "127.0.0.1", "/login-commit/alice")
+                        .send());
+            }
+            Future.join(logins).await();
+            List<String> cookies = new ArrayList<>();
+            for (Future<HttpResponse<Buffer>> login : logins) {
+                assertEquals(200, login.result().statusCode(), login.result().bodyAsString());
+                cookies.add(TestServer.sessionCookie(login.result()));
+            }
+            int loggedIn = 0;
+            for (String cookie : cookies) {
+                if ("alice".equals(server.get("/whoami", cookie).bodyAsString())) {
+                    loggedIn++;
+                }
+            }
+            assertEquals(3, loggedIn, "24 logins through two processes leave exactly the limit logged in");
+            assertEquals(3, server.middleware.sessions().countOf("alice").await(), "the index agrees");
+            HttpResponse<Buffer> again = server.client
+                    .request(HttpMethod.POST, otherPort, "127.0.0.1", "/login-commit/alice")
+                    .send()
+                    .await();
+            assertEquals(200, again.statusCode());
+            assertEquals(3, server.middleware.sessions().countOf("alice").await(), "one more login ends the oldest");
         } finally {
             other.destroyForcibly().waitFor();
         }
