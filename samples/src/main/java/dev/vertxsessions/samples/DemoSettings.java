@@ -37,7 +37,7 @@ import java.util.TreeSet;
  *                        (default 100000)
  * SESSION_FILE_MAX_BYTES most bytes of session files of the file backend (default: no limit)
  * SESSION_MAX_PER_USER   most sessions one account may hold at once; a login past it ends the account's oldest
- *                        session (default 10; file and redis backends only, the backends with a user index)
+ *                        session (default 10; file, redis and postgres, the backends with a user index)
  * SESSION_COOKIE_SECURE  true to send the cookie over HTTPS only (default false)
  * REDIS_URL              Redis of the redis backend (default redis://127.0.0.1:6379)
  * REDIS_OPTIONS          Vert.x RedisOptions as a JSON object, for Sentinel, Cluster or TLS (default none)
@@ -211,7 +211,7 @@ public final class DemoSettings {
         }
 
         Long maxPerUser = limit(env, "SESSION_MAX_PER_USER", 1, errors);
-        if (backend == Backend.REDIS || backend == Backend.FILE) {
+        if (backend == Backend.REDIS || backend == Backend.FILE || backend == Backend.POSTGRES) {
             // One account logging in in a loop must not fill the store (issue 23, item 5).
             config.setMaxSessionsPerUser(
                     (int) Math.min(Integer.MAX_VALUE, maxPerUser != null ? maxPerUser : DEFAULT_MAX_SESSIONS_PER_USER));

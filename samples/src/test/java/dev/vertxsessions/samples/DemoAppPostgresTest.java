@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.OptionalInt;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -17,7 +16,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * keeps its sessions in a table of its own, created by the backend's start.
  */
 @ExtendWith(PostgresServer.Extension.class)
-class DemoAppPostgresTest extends ServerSideDemoAppContractTest {
+class DemoAppPostgresTest extends UserIndexDemoAppContractTest {
 
     private final PostgresServer postgres;
     private String table;
@@ -35,12 +34,6 @@ class DemoAppPostgresTest extends ServerSideDemoAppContractTest {
         JsonObject options =
                 config.getBackendOptions().getJsonObject("postgres").put("table", table);
         return config.setBackendOption("postgres", options);
-    }
-
-    /** Issue 20: the sample keeps no user index yet; the page says so, the actions answer 501. */
-    @Test
-    void yourSessions_saysThisBackendCannotListSessions_andWhy() {
-        assertYourSessionsRefused("keeps no index of sessions by user");
     }
 
     @Override

@@ -72,7 +72,7 @@ class DemoSettingsTest {
     }
 
     @Test
-    void perUserLimit_isTenOnRedisAndFiles_setByTheVariable_andOffWhereTheBackendKeepsNoUserIndex() {
+    void perUserLimit_isTenOnRedisFilesAndPostgres_setByTheVariable_andOffWhereTheBackendKeepsNoUserIndex() {
         assertEquals(
                 10,
                 DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "redis"))
@@ -94,7 +94,7 @@ class DemoSettingsTest {
                         .sessionConfig()
                         .getMaxSessionsPerUser());
         assertEquals(
-                0,
+                10,
                 DemoSettings.fromEnv(Map.of("SESSION_BACKEND", "postgres"))
                         .sessionConfig()
                         .getMaxSessionsPerUser());

@@ -2,11 +2,14 @@ package dev.vertxsessions.samples.postgres;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionException;
+import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
@@ -32,8 +35,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -55,7 +60,10 @@ import java.util.function.UnaryOperator;
  *   expires_at            timestamptz        idle and absolute expiry applied, by the application's clock
  *   per_session_expiry_s  integer            setExpiry(...) in seconds; NULL = the configured expiry
  *   anonymous             boolean            never promoted (SessionChanges.isAnonymous); once false, stays false
- * plus an index on expires_at for the sweeper and one on the anonymous rows' expires_at for eviction. start()
+ * plus an index on expires_at for the sweeper, one on the anonymous rows' expires_at for eviction, and the user
+ * index: one on the principal's data key (data ->> '__vertx-sessions.principal', with expires_at), which PostgreSQL
+ * maintains with the row, so it never lists a session that is gone; max_sessions_per_user is enforced in the login's
+ * transaction under an advisory lock of the principal. start()
  * creates them if missing, under an advisory lock so that instances starting together do not race, checks that an
  * existing table has these columns, and adds the anonymous column to a table of an earlier version (its rows
  * count as promoted: never evicted).
@@ -217,7 +225,11 @@ public final class PostgresSessionBackend implements SessionBackend {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(
-                Capability.SERVER_SIDE, Capability.PER_KEY_MERGE, Capability.ATOMIC_UPDATE, Capability.SHARED);
+                Capability.SERVER_SIDE,
+                Capability.PER_KEY_MERGE,
+                Capability.ATOMIC_UPDATE,
+                Capability.SHARED,
+                Capability.USER_INDEX);
     }
 
     /**
@@ -243,6 +255,8 @@ public final class PostgresSessionBackend implements SessionBackend {
                                 : connection.query(sql.addAnonymousColumn).execute())
                         .compose(added ->
                                 connection.query(sql.createAnonymousIndex).execute())
+                        .compose(indexed ->
+                                connection.query(sql.createPrincipalIndex).execute())
                         .compose(indexed -> options.isBounded() ? countLive(connection) : Future.succeededFuture()))
                 .<Void>mapEmpty()
                 .onSuccess(started -> startSweeper())
@@ -328,7 +342,8 @@ public final class PostgresSessionBackend implements SessionBackend {
                 "save a session",
                 counts,
                 connection -> admit(connection, changes, counts)
-                        .compose(admitted -> connection.preparedQuery(statement).execute(args))
+                        .compose(admitted -> limitBefore(connection, changes))
+                        .compose(checked -> connection.preparedQuery(statement).execute(args))
                         .map(rows -> {
                             if (mayAdd
                                     && rows.size() > 0
@@ -336,6 +351,114 @@ public final class PostgresSessionBackend implements SessionBackend {
                                 counts.added++;
                             }
                             return rows.rowCount() > 0;
+                        })
+                        .compose(stored -> stored
+                                ? limitAfter(connection, changes, counts).map(true)
+                                : Future.succeededFuture(false)));
+    }
+
+    // ------------------------------------------------------------------ the user index
+
+    /*
+     * The index from a principal to its sessions is an expression index on the principal's data key
+     * (ReservedKeys' "__vertx-sessions.principal"), so it changes in the same statement as the row: it can never
+     * hold a session that is gone. max_sessions_per_user is enforced in the transaction of the save that makes a
+     * session its principal's (a login: the principal set, or a move), under an advisory lock of that principal, so
+     * parallel logins of one user are counted one after the other.
+     */
+
+    /** Returns whether {@code changes} makes a session its principal's under a limit: the saves the limit checks. */
+    private static boolean limited(SessionChanges changes) {
+        return changes.maxSessionsPerUser() > 0
+                && changes.principal() != null
+                && (changes.previousId() != null || changes.changed().containsKey(BaseSessionInterface.PRINCIPAL_KEY));
+    }
+
+    /** Before a limited save: takes the principal's lock and, with the refuse policy, refuses a save past the limit. */
+    private Future<Void> limitBefore(SqlConnection connection, SessionChanges changes) {
+        if (!limited(changes)) {
+            return Future.succeededFuture();
+        }
+        return connection
+                .preparedQuery(sql.lock)
+                .execute(Tuple.of("vertx-sessions-user:" + options.table() + ":" + changes.principal()))
+                .compose(locked -> changes.refuseOverLimit()
+                        ? othersOf(connection, changes)
+                                .compose(others -> others.size() >= changes.maxSessionsPerUser()
+                                        ? Future.failedFuture(new SessionLimitException(changes.principal()
+                                                + " already holds " + others.size()
+                                                + " sessions (max_sessions_per_user "
+                                                + changes.maxSessionsPerUser() + "); the login was refused"))
+                                        : Future.succeededFuture())
+                        : Future.succeededFuture());
+    }
+
+    /** After a limited save (end_oldest): deletes the principal's sessions that expire first, past the limit. */
+    private Future<Void> limitAfter(SqlConnection connection, SessionChanges changes, Counts counts) {
+        if (!limited(changes) || changes.refuseOverLimit()) {
+            return Future.succeededFuture();
+        }
+        return othersOf(connection, changes).compose(others -> {
+            int over = others.size() + 1 - changes.maxSessionsPerUser();
+            if (over <= 0) {
+                return Future.succeededFuture();
+            }
+            String[] ended = others.subList(0, over).toArray(String[]::new);
+            return connection
+                    .preparedQuery(sql.deleteIds)
+                    .execute(Tuple.of(ended))
+                    .map(rows -> {
+                        counts.removed += rows.rowCount();
+                        return null;
+                    });
+        });
+    }
+
+    /** Returns the IDs of the principal's other live sessions, the one that expires first first. */
+    private Future<List<String>> othersOf(SqlConnection connection, SessionChanges changes) {
+        String[] excluded = changes.previousId() == null
+                ? new String[] {changes.id()}
+                : new String[] {changes.id(), changes.previousId()};
+        return connection
+                .preparedQuery(sql.othersOf)
+                .execute(Tuple.of(changes.principal(), timestamp(clock.millis()), excluded))
+                .map(rows -> {
+                    List<String> ids = new ArrayList<>();
+                    rows.forEach(row -> ids.add(row.getString("id")));
+                    return ids;
+                });
+    }
+
+    @Override
+    public Future<List<SessionInfo>> sessionsOf(String principal) {
+        return pool.preparedQuery(sql.sessionsOf)
+                .execute(Tuple.of(principal, timestamp(clock.millis())))
+                .recover(e -> Future.failedFuture(failure("list a user's sessions", e)))
+                .map(rows -> {
+                    List<SessionInfo> sessions = new ArrayList<>();
+                    rows.forEach(row -> sessions.add(new SessionInfo(
+                            row.getString("id"),
+                            principal,
+                            row.getOffsetDateTime("created_at").toInstant().toEpochMilli(),
+                            row.getOffsetDateTime("expires_at").toInstant().toEpochMilli())));
+                    return sessions;
+                });
+    }
+
+    @Override
+    public Future<List<String>> deleteSessionsOf(String principal, String exceptId) {
+        Counts counts = new Counts();
+        return write(
+                "end a user's sessions",
+                counts,
+                connection -> connection
+                        .preparedQuery(sql.deleteSessionsOf)
+                        .execute(Tuple.of(principal, exceptId))
+                        .map(rows -> {
+                            List<String> ids = new ArrayList<>();
+                            rows.forEach(row -> ids.add(row.getString("id")));
+                            counts.removed += ids.size();
+                            return ids;
                         }));
     }
 
@@ -761,6 +884,11 @@ public final class PostgresSessionBackend implements SessionBackend {
         final String setKey;
         final String removeKey;
         final String sweep;
+        final String createPrincipalIndex;
+        final String sessionsOf;
+        final String othersOf;
+        final String deleteIds;
+        final String deleteSessionsOf;
 
         Statements(String table) {
             String name = table.substring(table.indexOf('.') + 1);
@@ -839,6 +967,21 @@ public final class PostgresSessionBackend implements SessionBackend {
 
             sweep = "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE expires_at <= $1"
                     + " LIMIT " + SWEEP_BATCH + " FOR UPDATE SKIP LOCKED)";
+
+            // The user index: an expression index on the principal's data key, maintained with the row.
+            String principal = "(data ->> '" + BaseSessionInterface.PRINCIPAL_KEY + "')";
+            createPrincipalIndex = "CREATE INDEX IF NOT EXISTS " + name + "_principal_idx ON " + table + " ("
+                    + principal + ", expires_at) WHERE " + principal + " IS NOT NULL";
+            // $1 principal, $2 now
+            sessionsOf = "SELECT id, created_at, expires_at FROM " + table + " WHERE " + principal + " = $1"
+                    + " AND expires_at > $2 ORDER BY expires_at, id";
+            // $1 principal, $2 now, $3 IDs left out (the session being saved, the one it moves from)
+            othersOf = "SELECT id FROM " + table + " WHERE " + principal + " = $1 AND expires_at > $2"
+                    + " AND id <> ALL($3::text[]) ORDER BY expires_at, id FOR UPDATE";
+            deleteIds = "DELETE FROM " + table + " WHERE id = ANY($1::text[])";
+            // $1 principal, $2 the ID kept (or NULL)
+            deleteSessionsOf = "DELETE FROM " + table + " WHERE " + principal + " = $1"
+                    + " AND ($2::text IS NULL OR id <> $2::text) RETURNING id";
         }
 
         /** The session's data after the change set, computed from {@code row}, the row as it is now. */

@@ -98,8 +98,8 @@ class PostgresSessionBackendTest {
     }
 
     @Test
-    void capabilities_areThoseOfAServerSideSharedStore() {
-        assertEquals(EnumSet.complementOf(EnumSet.of(Capability.USER_INDEX)), backend.capabilities());
+    void capabilities_areThoseOfAServerSideSharedStore_withAUserIndex() {
+        assertEquals(EnumSet.allOf(Capability.class), backend.capabilities());
     }
 
     @Test
@@ -467,7 +467,7 @@ class PostgresSessionBackendTest {
                 psql("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '"
                         + table + "' ORDER BY ordinal_position"));
         assertEquals(
-                table + "_anonymous_idx|" + table + "_expires_at_idx|" + table + "_pkey",
+                table + "_anonymous_idx|" + table + "_expires_at_idx|" + table + "_pkey|" + table + "_principal_idx",
                 String.join(
                         "|",
                         psql("SELECT indexname FROM pg_indexes WHERE tablename = '" + table + "' ORDER BY 1")
