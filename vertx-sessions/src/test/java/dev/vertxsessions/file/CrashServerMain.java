@@ -13,10 +13,13 @@ import java.util.Random;
 
 /**
  * The server that {@link FileCrashConsistencyTest} starts as a separate process and kills with SIGKILL. Arguments:
- * the session directory and the sweep interval in seconds. Prints {@code PORT <n>} once it listens.
+ * the session directory, the sweep interval in seconds and, optionally, {@code max_sessions_per_user}. Prints
+ * {@code PORT <n>} once it listens.
  *
  * <p>{@code GET /write?n=N} stores {@code n=N} and a large value derived from N ({@link #blob(int)}), awaits the
  * commit and answers 200 (503 if the store failed); {@code GET /read} answers the session's {@code n}.
+ * {@code POST /login/:user} logs in as that user (regenerate + principal), awaiting the commit; {@code GET /whoami}
+ * answers the session's principal; {@code GET /sessions-of/:user} the IDs the user index lists, as a JSON array.
  */
 public final class CrashServerMain {
 
@@ -43,6 +46,7 @@ public final class CrashServerMain {
         SessionMiddleware sessions = SessionMiddleware.create(
                 vertx,
                 new SessionConfig()
+                        .setMaxSessionsPerUser(args.length > 2 ? Integer.parseInt(args[2]) : 0)
                         .setBackend(FileSessionInterface.factory(new dev.vertxsessions.file.FileSessionOptions()
                                 .setDirectory(directory)
                                 .setSweepInterval(sweep))));
@@ -58,6 +62,27 @@ public final class CrashServerMain {
                             .setStatusCode(ar.succeeded() ? 200 : 503)
                             .end());
         });
+        router.post("/login/:user")
+                .handler(ctx -> SessionMiddleware.session(ctx)
+                        .regenerate()
+                        .setPrincipal(ctx.pathParam("user"))
+                        .put("user", ctx.pathParam("user"))
+                        .commit()
+                        .onComplete(ar -> ctx.response()
+                                .setStatusCode(ar.succeeded() ? 200 : 503)
+                                .end()));
+        router.get("/whoami").handler(ctx -> {
+            String principal = SessionMiddleware.session(ctx).getPrincipal();
+            ctx.end(principal == null ? "" : principal);
+        });
+        router.get("/sessions-of/:user")
+                .handler(ctx -> sessions.sessions()
+                        .sessionsOf(ctx.pathParam("user"))
+                        .onSuccess(list -> ctx.end(new io.vertx.core.json.JsonArray(list.stream()
+                                        .map(dev.vertxsessions.SessionInfo::id)
+                                        .toList())
+                                .encode()))
+                        .onFailure(ctx::fail));
         router.get("/read").handler(ctx -> {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             ctx.response()

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
@@ -258,8 +259,82 @@ class FileCrashConsistencyTest {
         assertEquals(CrashServerMain.blob(n), data.getString("blob"), "a value that was never written");
     }
 
+    /**
+     * The user index across crashes: logins of one user at a limit of 3 stream in from 16 connections while the
+     * process is killed with SIGKILL, three times. After each restart the index lists only sessions that load as that
+     * user (it never outlives a session, whatever step of a login the kill cut), at most the limit, and the next
+     * login brings the user back to exactly the limit.
+     */
+    @Test
+    void sigkillDuringLogins_leavesAUserIndexThatListsOnlyLiveSessions_andTheLimitHolds(@TempDir Path root)
+            throws Exception {
+        Path directory = root.resolve("sessions");
+        for (int cycle = 1; cycle <= 3; cycle++) {
+            int port = startServer(directory, 0, "3");
+            WebClient http = WebClient.create(
+                    vertx,
+                    new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port),
+                    new io.vertx.core.http.PoolOptions().setHttp1MaxSize(16));
+            try {
+                if (cycle > 1) {
+                    assertIndexListsOnlyLiveSessions(http, 3);
+                    assertEquals(200, http.post("/login/alice").send().await().statusCode());
+                    assertEquals(3, assertIndexListsOnlyLiveSessions(http, 3), "a login after the crash");
+                }
+                CountDownLatch stopped = new CountDownLatch(16);
+                AtomicInteger acked = new AtomicInteger();
+                for (int i = 0; i < 16; i++) {
+                    loginLoop(http, acked, stopped);
+                }
+                while (acked.get() < 150) {
+                    Thread.sleep(10);
+                }
+                server.destroyForcibly(); // SIGKILL, with about 16 logins in flight
+                server.waitFor(30, TimeUnit.SECONDS);
+                assertTrue(stopped.await(60, TimeUnit.SECONDS), "login loops did not end after the kill");
+            } finally {
+                http.close();
+            }
+        }
+        int port = startServer(directory, 0, "3");
+        WebClient http = WebClient.create(
+                vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
+        try {
+            assertIndexListsOnlyLiveSessions(http, 3);
+        } finally {
+            http.close();
+        }
+    }
+
+    private void loginLoop(WebClient http, AtomicInteger acked, CountDownLatch stopped) {
+        http.post("/login/alice").send().onComplete(ar -> {
+            if (ar.succeeded() && ar.result().statusCode() == 200) {
+                acked.incrementAndGet();
+                loginLoop(http, acked, stopped);
+            } else {
+                stopped.countDown(); // the process was killed
+            }
+        });
+    }
+
+    /** Asserts that every ID the index lists loads as alice and there are at most {@code limit}; returns how many. */
+    private static int assertIndexListsOnlyLiveSessions(WebClient http, int limit) {
+        JsonArray listed =
+                new JsonArray(http.get("/sessions-of/alice").send().await().bodyAsString());
+        assertTrue(listed.size() <= limit, "the index lists " + listed.size() + " sessions, over the limit " + limit);
+        for (Object id : listed) {
+            String principal = http.get("/whoami")
+                    .putHeader("cookie", "session_id=" + id)
+                    .send()
+                    .await()
+                    .bodyAsString();
+            assertEquals("alice", principal, "a session the index lists loads as its user");
+        }
+        return listed.size();
+    }
+
     /** Starts {@link CrashServerMain} in a new JVM and returns its port. */
-    private int startServer(Path directory, int sweepSeconds) throws Exception {
+    private int startServer(Path directory, int sweepSeconds, String... more) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         server = new ProcessBuilder(
                         java,
@@ -270,7 +345,8 @@ class FileCrashConsistencyTest {
                         System.getProperty("java.class.path"),
                         CrashServerMain.class.getName(),
                         directory.toString(),
-                        String.valueOf(sweepSeconds))
+                        String.valueOf(sweepSeconds),
+                        more.length > 0 ? more[0] : "0")
                 .redirectErrorStream(true)
                 .start();
         CompletableFuture<Integer> port = new CompletableFuture<>();
