@@ -2,9 +2,13 @@ package dev.vertxsessions.redis;
 
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionStoreUnavailableException;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
@@ -13,6 +17,7 @@ import io.vertx.redis.client.Response;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
@@ -121,48 +126,19 @@ final class GuardedRedisConnection {
      * Borrows a pooled connection, runs {@code call} on it and hands it back, all within redis_timeout_ms. A call
      * that runs out of time closes the connection's socket rather than handing it back, so nothing queued on it is
      * sent later; a connection that arrives after the deadline goes back to the pool unused.
+     *
+     * <p>The returned Future belongs to the caller's context, and the deadline is a task on that context's event
+     * loop: a Future without a context would make every {@code Future.timeout} put on it (the middleware's
+     * backend_timeout_ms) a task on Netty's global executor thread, two cross-thread hand-offs per call, which
+     * profiles showed as most of this backend's CPU cost. A Vert.x timer ({@code setTimer}) would also register
+     * an ID and a close hook per call.
      */
     private <T> Future<T> onOneConnection(Function<RedisConnection, Future<T>> call) {
-        Promise<T> outcome = Promise.promise();
-        Borrowed borrowed = new Borrowed();
-        long timer = vertx.setTimer(timeoutMillis, id -> {
-            RedisConnection stuck = borrowed.timeOut();
-            if (stuck != null && !RedisClientInternals.closeSocket(stuck)) {
-                LOG.log(
-                        Level.DEBUG,
-                        "a Redis call timed out on a connection whose socket cannot be closed; it went back "
-                                + "to the pool, and the scripts' deadline keeps a late write from applying");
-            }
-            outcome.tryFail(new TimeoutException("redis_timeout_ms elapsed"));
-        });
-        redis.connect().onComplete(connected -> {
-            if (connected.failed()) {
-                if (borrowed.finish()) {
-                    vertx.cancelTimer(timer);
-                    outcome.tryFail(connected.cause());
-                }
-                return;
-            }
-            RedisConnection connection = connected.result();
-            if (!borrowed.lend(connection)) {
-                connection.close(); // waited past the deadline in the pool's queue: nothing was sent on it
-                return;
-            }
-            Future<T> result;
-            try {
-                result = call.apply(connection);
-            } catch (RuntimeException e) {
-                result = Future.failedFuture(e);
-            }
-            result.onComplete(done -> {
-                if (borrowed.finish()) {
-                    vertx.cancelTimer(timer);
-                    connection.close(); // back to the pool
-                    outcome.handle(done);
-                }
-            });
-        });
-        return outcome.future();
+        ContextInternal context = (ContextInternal) vertx.getOrCreateContext();
+        Borrowed<T> borrowed = new Borrowed<>(context.promise(), call);
+        borrowed.deadline = context.nettyEventLoop().schedule(borrowed, timeoutMillis, TimeUnit.MILLISECONDS);
+        redis.connect().onComplete(borrowed);
+        return borrowed.outcome.future();
     }
 
     /** Sends a script, then (durability on) a WAIT in the same batch, so that it runs on the same connection. */
@@ -227,28 +203,86 @@ final class GuardedRedisConnection {
         return isRedisError(error, kind) || isRedisError(error, "ERR [0] " + kind);
     }
 
-    /** Who owns a borrowed connection: the call until it finishes, or the timer once the deadline passed. */
-    private static final class Borrowed {
+    /**
+     * One call on one borrowed connection: who owns the connection (the call until it finishes, or the deadline
+     * once it passed), the deadline's task, and what happens when the connection arrives.
+     */
+    private static final class Borrowed<T> implements Runnable, Handler<AsyncResult<RedisConnection>> {
+        final Promise<T> outcome;
+        private final Function<RedisConnection, Future<T>> call;
+        volatile ScheduledFuture<?> deadline;
         private RedisConnection connection;
         private boolean over;
 
+        Borrowed(Promise<T> outcome, Function<RedisConnection, Future<T>> call) {
+            this.outcome = outcome;
+            this.call = call;
+        }
+
+        /** The pool answered: runs the call on the connection, unless the deadline passed while it waited. */
+        @Override
+        public void handle(AsyncResult<RedisConnection> connected) {
+            if (connected.failed()) {
+                if (finish()) {
+                    outcome.tryFail(connected.cause());
+                }
+                return;
+            }
+            RedisConnection lent = connected.result();
+            if (!lend(lent)) {
+                lent.close(); // waited past the deadline in the pool's queue: nothing was sent on it
+                return;
+            }
+            Future<T> result;
+            try {
+                result = call.apply(lent);
+            } catch (RuntimeException e) {
+                result = Future.failedFuture(e);
+            }
+            result.onComplete(done -> {
+                if (finish()) {
+                    lent.close(); // back to the pool
+                    outcome.handle(done);
+                }
+            });
+        }
+
+        /** The deadline: closes the socket of the connection the call runs on, if any, and fails the call. */
+        @Override
+        public void run() {
+            RedisConnection stuck = timeOut();
+            if (stuck != null && !RedisClientInternals.closeSocket(stuck)) {
+                LOG.log(
+                        Level.DEBUG,
+                        "a Redis call timed out on a connection whose socket cannot be closed; it went back "
+                                + "to the pool, and the scripts' deadline keeps a late write from applying");
+            }
+            outcome.tryFail(new TimeoutException("redis_timeout_ms elapsed"));
+        }
+
         /** Records the connection; false when the deadline passed already. */
-        synchronized boolean lend(RedisConnection connection) {
+        private synchronized boolean lend(RedisConnection connection) {
             this.connection = connection;
             return !over;
         }
 
-        /** Ends the call normally; false when the deadline passed first. */
-        synchronized boolean finish() {
-            if (over) {
-                return false;
+        /** Ends the call normally and cancels the deadline; false when the deadline passed first. */
+        private boolean finish() {
+            synchronized (this) {
+                if (over) {
+                    return false;
+                }
+                over = true;
             }
-            over = true;
+            ScheduledFuture<?> task = deadline;
+            if (task != null) {
+                task.cancel(false);
+            }
             return true;
         }
 
         /** Ends the call at the deadline; returns the connection it was running on, null when none or finished. */
-        synchronized RedisConnection timeOut() {
+        private synchronized RedisConnection timeOut() {
             if (over) {
                 return null;
             }
