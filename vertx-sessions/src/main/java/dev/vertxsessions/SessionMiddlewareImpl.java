@@ -7,6 +7,7 @@ import dev.vertxsessions.internal.VertxWebBridge;
 import io.vertx.core.Closeable;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.http.HttpHeaders;
@@ -14,6 +15,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.CloseFuture;
 import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.FutureInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.tracing.VertxTracer;
 import io.vertx.ext.auth.User;
@@ -714,6 +716,14 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         if (future.isComplete()) {
             return future;
+        }
+        // The timeout runs where the Future's context is; a backend's Future without one (a plain Promise) would put
+        // it on Netty's global executor, a cross-thread hand-off per call: bind it to the caller's event loop.
+        ContextInternal caller = ContextInternal.current();
+        if (caller != null && !(future instanceof FutureInternal<T> bound && bound.context() == caller)) {
+            Promise<T> onCaller = caller.promise();
+            future.onComplete(onCaller);
+            future = onCaller.future();
         }
         Duration timeout = settings.config.getBackendTimeout();
         return future.timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
