@@ -37,7 +37,7 @@ final class SeedSessionBackend implements SessionBackend {
 
     /** Returns the object route handlers see: an instance of the backend's own class, bound to {@code state}. */
     BaseSessionInterface newRequestSession(SessionState state) {
-        return manager.newSession().bind(state);
+        return bound(manager.newSession(), state);
     }
 
     @Override
@@ -117,7 +117,13 @@ final class SeedSessionBackend implements SessionBackend {
 
     /** Returns a new instance for one backend call, attached to no request. */
     private BaseSessionInterface fresh() {
-        return manager.newSession().bind(new SessionState(vertx, config, metrics, null));
+        return bound(manager.newSession(), new SessionState(vertx, config, metrics, null));
+    }
+
+    /** Binds {@code session} to {@code state} and returns it. */
+    static BaseSessionInterface bound(BaseSessionInterface session, SessionState state) {
+        session.bind(state);
+        return session;
     }
 
     private static boolean overridesUpdateStored(Class<?> type) {

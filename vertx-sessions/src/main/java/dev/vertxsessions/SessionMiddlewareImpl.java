@@ -132,8 +132,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         /** Gives the request a new, empty session, bound once to its own state. */
         void attachNew() {
             tracking = new SessionState(vertx, settings.config, metrics, this);
-            session =
-                    seedBackend != null ? seedBackend.newRequestSession(tracking) : new RequestSession().bind(tracking);
+            session = seedBackend != null
+                    ? seedBackend.newRequestSession(tracking)
+                    : SeedSessionBackend.bound(new RequestSession(), tracking);
         }
 
         /** Returns whether {@code session} is this request's, with its headers not sent yet. */
