@@ -58,6 +58,10 @@ import java.util.function.UnaryOperator;
  *    error answer stores a new session that holds nothing (SaveDecision).
  *    Responses of requests that used a session get a Cache-Control (cache_control): no-store for a logged-in session,
  *    private for an anonymous one.
+ * 4. Events (SessionEvents): a save that stored a new session or a move, a delete (the request's, the admin API's)
+ *    and a load that finds an expired session report an event once their Future succeeded; backends report the
+ *    sessions they end themselves (expiry, the user limit) through SessionMetrics. Listeners run later, on their
+ *    own context.
  */
 final class SessionMiddlewareImpl implements SessionMiddleware {
 

@@ -65,6 +65,7 @@ public class SessionEventsTest {
     public static void routes(Router router) {
         TestServer.counter(router);
         router.get("/peek").handler(TestServer.text(session -> session.get("counter", 0)));
+        router.get("/id").handler(TestServer.text(BaseSessionInterface::id));
         router.post("/login/:user").handler(ctx -> {
             BaseSessionInterface session = SessionMiddleware.session(ctx);
             String user = ctx.pathParam("user");
@@ -83,6 +84,9 @@ public class SessionEventsTest {
 
     private SessionConfig config(String backend) {
         SessionConfig config = new SessionConfig().setClock(clock).setManager(backend);
+        if (backend.equals("signed")) {
+            config.setSecretKey(TestServer.SECRET);
+        }
         if (backend.equals("file")) {
             config.setBackendOption("directory", dir.toString()).setBackendOption("file_max_session_bytes", 4096);
         }
@@ -120,6 +124,11 @@ public class SessionEventsTest {
         return new SessionEvent(kind, id, previousId, cause, who, backend, T0.toEpochMilli());
     }
 
+    /** Returns the ID of the session {@code cookie} names: the cookie itself, except with signed cookies. */
+    private String idOf(String cookie) {
+        return server.get("/id", cookie).bodyAsString();
+    }
+
     private String login(String user, String cookie) {
         HttpResponse<Buffer> response = server.post("/login/" + user, cookie);
         assertEquals(200, response.statusCode(), response.bodyAsString());
@@ -129,14 +138,14 @@ public class SessionEventsTest {
     // ------------------------------------------------------------------ created, regenerated, destroyed
 
     @ParameterizedTest
-    @ValueSource(strings = {"memory", "file"})
+    @ValueSource(strings = {"memory", "file", "signed"})
     void created_onTheFirstSaveOnly_notForALazySessionThatNeverSaved(String backend) throws Exception {
         start(backend, c -> c);
         assertEquals("0", server.get("/peek").bodyAsString()); // lazy: nothing stored, no cookie
         assertNoEvent();
-        String id = TestServer.sessionCookie(server.get("/"));
-        assertEquals(event(Kind.CREATED, id, null, null, null, backend), next());
-        assertEquals("You've visited this page 2 times", server.get("/", id).bodyAsString());
+        String cookie = TestServer.sessionCookie(server.get("/"));
+        assertEquals(event(Kind.CREATED, idOf(cookie), null, null, null, backend), next());
+        assertEquals("You've visited this page 2 times", server.get("/", cookie).bodyAsString());
         assertNoEvent(); // a later save of the same session is no creation
     }
 
@@ -151,17 +160,19 @@ public class SessionEventsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"memory", "file"})
+    @ValueSource(strings = {"memory", "file", "signed"})
     void regenerated_atLogin_withTheOldAndNewIds_thenDestroyedByLogout(String backend) throws Exception {
         start(backend, c -> c);
         String anonymous = TestServer.sessionCookie(server.get("/"));
-        assertEquals(event(Kind.CREATED, anonymous, null, null, null, backend), next());
+        String anonymousId = idOf(anonymous);
+        assertEquals(event(Kind.CREATED, anonymousId, null, null, null, backend), next());
         String alice = login("alice", anonymous);
-        assertNotEquals(anonymous, alice);
-        assertEquals(event(Kind.REGENERATED, alice, anonymous, null, "alice", backend), next());
+        String aliceId = idOf(alice);
+        assertNotEquals(anonymousId, aliceId);
+        assertEquals(event(Kind.REGENERATED, aliceId, anonymousId, null, "alice", backend), next());
         HttpResponse<Buffer> logout = server.post("/logout", alice);
         assertEquals(200, logout.statusCode());
-        assertEquals(event(Kind.DESTROYED, alice, null, Cause.LOGOUT, "alice", backend), next());
+        assertEquals(event(Kind.DESTROYED, aliceId, null, Cause.LOGOUT, "alice", backend), next());
         assertNoEvent();
     }
 
@@ -214,17 +225,18 @@ public class SessionEventsTest {
     // ------------------------------------------------------------------ expired
 
     @ParameterizedTest
-    @ValueSource(strings = {"memory", "file"})
+    @ValueSource(strings = {"memory", "file", "signed"})
     void expired_whenARequestLoadsAnExpiredSession(String backend) throws Exception {
         start(backend, c -> c);
         String alice = login("alice", null);
-        assertEquals(event(Kind.CREATED, alice, null, null, "alice", backend), next());
+        String aliceId = idOf(alice);
+        assertEquals(event(Kind.CREATED, aliceId, null, null, "alice", backend), next());
         clock.advance(Duration.ofSeconds(86401));
         assertEquals("0", server.get("/peek", alice).bodyAsString());
         assertEquals(
                 new SessionEvent(
                         Kind.EXPIRED,
-                        alice,
+                        aliceId,
                         null,
                         null,
                         "alice",
