@@ -55,6 +55,7 @@ public class SessionConfig {
             "backend_timeout_ms",
             "max_sessions_per_user",
             "max_sessions_per_user_policy",
+            "events_address",
             "manager")));
 
     private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
@@ -80,6 +81,7 @@ public class SessionConfig {
     private Duration backendTimeout = Duration.ofSeconds(10);
     private int maxSessionsPerUser;
     private UserLimitPolicy userLimitPolicy = UserLimitPolicy.END_OLDEST;
+    private String eventsAddress;
     private String managerName = "signed";
     private SessionBackendFactory backend;
     private JsonObject backendOptions = new JsonObject();
@@ -112,6 +114,7 @@ public class SessionConfig {
         backendTimeout = other.backendTimeout;
         maxSessionsPerUser = other.maxSessionsPerUser;
         userLimitPolicy = other.userLimitPolicy;
+        eventsAddress = other.eventsAddress;
         managerName = other.managerName;
         backend = other.backend;
         backendOptions = other.backendOptions.copy();
@@ -178,6 +181,7 @@ public class SessionConfig {
         if (json.containsKey("max_sessions_per_user_policy")) {
             setUserLimitPolicy(UserLimitPolicy.of(string(json, "max_sessions_per_user_policy")));
         }
+        if (json.containsKey("events_address")) setEventsAddress(string(json, "events_address"));
         if (json.containsKey("manager")) setManager(string(json, "manager"));
     }
 
@@ -248,7 +252,8 @@ public class SessionConfig {
                 .put("session_id_header", sessionIdHeader)
                 .put("backend_timeout_ms", backendTimeout.toMillis())
                 .put("max_sessions_per_user", maxSessionsPerUser == 0 ? null : maxSessionsPerUser)
-                .put("max_sessions_per_user_policy", userLimitPolicy.jsonValue());
+                .put("max_sessions_per_user_policy", userLimitPolicy.jsonValue())
+                .put("events_address", eventsAddress);
         if (backend == null) {
             json.put("manager", managerName);
         }
@@ -649,6 +654,26 @@ public class SessionConfig {
             throw new IllegalArgumentException(
                     "max_sessions_per_user_policy must be end_oldest or refuse (got " + quote(value) + ")");
         }
+    }
+
+    /** Returns the event-bus address session events are published to, or null for none. */
+    public String getEventsAddress() {
+        return eventsAddress;
+    }
+
+    /**
+     * Publishes every {@link SessionEvent} as JSON ({@link SessionEvent#toJson()}) to this event-bus address (JSON
+     * {@code events_address}), so that a clustered application hears every node's events; null (the default)
+     * publishes nothing. The events hold session IDs: on a cluster, encrypt the event bus.
+     */
+    public SessionConfig setEventsAddress(String address) {
+        checkMutable();
+        if (address != null && address.isBlank()) {
+            throw new IllegalArgumentException("events_address must be an event-bus address such as "
+                    + "\"sessions.events\", or null to publish nothing (got an empty value)");
+        }
+        this.eventsAddress = address;
+        return this;
     }
 
     /** Returns how many sessions one user (principal) may hold at once, or 0 for no limit. */

@@ -164,6 +164,45 @@ public final class SessionMetrics {
         evictions.increment();
     }
 
+    // ------------------------------------------------------------------ sessions a backend ended itself
+
+    /** Where {@link #reportExpired} and {@link #reportEndedByLimit} go: the middleware's listeners, or nowhere. */
+    private volatile SessionEvents events;
+
+    void events(SessionEvents events) {
+        this.events = events;
+    }
+
+    /**
+     * Reports a session the backend found expired and deleted itself (its sweeper, its expiry on read), so that the
+     * middleware's listeners hear an {@link SessionEvent.Kind#EXPIRED} event. Counts nothing (the sweeper's count is
+     * {@link #recordSweeperDeletions}). Call it once the deletion is done; any thread; never blocks.
+     *
+     * @param id the session's ID
+     * @param principal the session's principal, or null when unknown
+     */
+    public void reportExpired(String id, String principal) {
+        SessionEvents current = events;
+        if (current != null) {
+            current.expired(id, principal);
+        }
+    }
+
+    /**
+     * Reports a session the backend deleted because a login of its user went past {@code max_sessions_per_user}
+     * (policy {@code end_oldest}): the listeners hear {@link SessionEvent.Kind#DESTROYED} with
+     * {@link SessionEvent.Cause#LIMIT}. Call it once the deletion is done; any thread; never blocks.
+     *
+     * @param id the ended session's ID
+     * @param principal its principal
+     */
+    public void reportEndedByLimit(String id, String principal) {
+        SessionEvents current = events;
+        if (current != null) {
+            current.destroyed(id, SessionEvent.Cause.LIMIT, principal);
+        }
+    }
+
     // ------------------------------------------------------------------ timings of backend calls
 
     private final List<BackendCallListener> backendCallListeners = new CopyOnWriteArrayList<>();

@@ -1,6 +1,7 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.CookieSameSite;
 import io.vertx.ext.web.RoutingContext;
@@ -94,6 +95,18 @@ public interface SessionMiddleware extends SessionHandler {
      * {@link SessionBackend.Capability#USER_INDEX} (memory, files, Redis) and fail, naming why, on others.
      */
     SessionAdmin sessions();
+
+    /**
+     * Adds a listener of the sessions' lifecycle: created, regenerated, destroyed (logout, admin, limit), expired
+     * ({@link SessionEvent}). Each event comes once the store has confirmed it, on the Vert.x context this method is
+     * called on (else the one the middleware was created on), never inside a request's processing; a listener that
+     * throws is logged and affects nothing else. The {@code events_address} option also publishes every event on
+     * the event bus, for a clustered application. README's "Session events" lists what each backend reports.
+     *
+     * @param listener called with each event
+     * @return the registration, whose {@code remove()} stops the events
+     */
+    SessionEvent.Registration onEvent(Handler<SessionEvent> listener);
 
     /** Returns the counters of this middleware: loads, saves, failures, tampered cookies, conflicts, ... */
     SessionMetrics metrics();

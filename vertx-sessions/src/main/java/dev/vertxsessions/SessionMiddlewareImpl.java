@@ -7,6 +7,7 @@ import dev.vertxsessions.internal.VertxWebBridge;
 import io.vertx.core.Closeable;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.CookieSameSite;
@@ -59,6 +60,10 @@ import java.util.function.UnaryOperator;
  *    error answer stores a new session that holds nothing (SaveDecision).
  *    Responses of requests that used a session get a Cache-Control (cache_control): no-store for a logged-in session,
  *    private for an anonymous one.
+ * 4. Events (SessionEvents): a save that stored a new session or a move, a delete (the request's, the admin API's)
+ *    and a load that finds an expired session report an event once their Future succeeded; backends report the
+ *    sessions they end themselves (expiry, the user limit) through SessionMetrics. Listeners run later, on their
+ *    own context.
  */
 final class SessionMiddlewareImpl implements SessionMiddleware {
 
@@ -178,6 +183,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private final FailedMoves failedMoves = new FailedMoves();
     private final EndedSessions endedSessions = new EndedSessions();
     private final Future<Void> ready;
+    private final SessionEvents events;
 
     /** Vert.x's tracer, or null when Vert.x runs without tracing. */
     private final VertxTracer<?, ?> tracer;
@@ -210,6 +216,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                     + ": use the memory, file or Redis backend, or leave max_sessions_per_user unset");
         }
         this.admission = new WriteAdmission(vertx);
+        this.events =
+                new SessionEvents(vertx, backendName, settings.config.getClock(), settings.config.getEventsAddress());
+        metrics.events(events);
         this.ready = call(() -> backend.start(metrics))
                 .onFailure(e -> LOG.log(Level.ERROR, "session backend " + backendName + " failed to start: " + e, e));
         this.tracer = vertx instanceof VertxInternal internal ? internal.tracer() : null;
@@ -244,6 +253,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     @Override
     public long activeSessions() {
         return backend.activeSessions();
+    }
+
+    @Override
+    public SessionEvent.Registration onEvent(Handler<SessionEvent> listener) {
+        return events.add(listener);
     }
 
     @Override
@@ -393,7 +407,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             if (!serverSide) {
                 metrics.tampered(); // a cookie that carries the session and does not verify
             }
-        } else if (session.restore(record) && serverSide && !record.id().equals(cookie)) {
+        } else if (!session.restore(record)) {
+            events.expired(record.id(), ReservedKeys.principalOf(record.data()));
+        } else if (serverSide && !record.id().equals(cookie)) {
             // Found under the ID a failed regenerate left it: save it, so the browser gets its cookie back.
             session.markModified();
         }
@@ -595,6 +611,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                     .map(stored -> {
                         if (!stored) {
                             metrics.conflict();
+                        } else if (changes.previousId() != null) {
+                            events.regenerated(changes.previousId(), changes.id(), changes.principal());
+                        } else if (changes.isNew()) {
+                            events.created(changes.id(), changes.principal());
                         }
                         return null;
                     });
@@ -679,6 +699,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         return before.compose(v -> {
             SessionChanges context = session.updateContext();
             return call("update", () -> backend.update(context, key, storable)).map(value -> {
+                if (context.isNew()) {
+                    events.created(context.id(), context.principal());
+                }
                 session.updated(key, value, context);
                 return session.get(key);
             });
@@ -776,7 +799,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             if (!SessionIds.isWellFormed(id)) {
                 return Future.succeededFuture(); // no such session can exist
             }
-            Future<Void> deleted = ready.compose(v -> call("delete", () -> backend.delete(id)));
+            Future<Void> deleted = ready.compose(v -> call("delete", () -> backend.delete(id)))
+                    .onSuccess(v -> events.destroyed(id, SessionEvent.Cause.ADMIN, null));
             endedSessions.deleted(id, deleted, administrator);
             track(id, deleted, null);
             return deleted;
@@ -794,6 +818,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                     .onSuccess(ids -> {
                         for (String id : ids) {
                             endedSessions.deleted(id, Future.succeededFuture(), administrator);
+                            events.destroyed(id, SessionEvent.Cause.ADMIN, principal);
                         }
                     });
         }
@@ -844,9 +869,15 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private List<Future<Void>> deleteSession(RequestState state) {
         List<Future<Void>> deletes = new ArrayList<>();
         BaseSessionInterface session = state.session;
+        String principal = state.tracking.storedPrincipal();
+        boolean first = true;
         for (String id : state.tracking.startDelete()) {
             Future<Void> deleted =
                     call("delete", () -> seedBackend != null ? seedBackend.delete(id, session) : backend.delete(id));
+            if (first) { // the stored session; a second ID is the one a regenerate of this request had not saved yet
+                deleted.onSuccess(v -> events.destroyed(id, SessionEvent.Cause.LOGOUT, principal));
+                first = false;
+            }
             endedSessions.deleted(id, deleted, state);
             track(id, deleted, null);
             deletes.add(deleted);

@@ -605,6 +605,12 @@ final class SessionState {
      * Returns the IDs to delete for a logout or an emptied session (a previous key left by regenerate, and the
      * stored ID), and marks the session as no longer stored.
      */
+    /** Returns the principal of the session as it was stored when loaded, or its current one; null for none. */
+    String storedPrincipal() {
+        String loaded = loadedData == null ? null : ReservedKeys.principalOf(loadedData);
+        return loaded != null ? loaded : ReservedKeys.principalOf(data);
+    }
+
     Set<String> startDelete() {
         Set<String> ids = new LinkedHashSet<>();
         if (previousId != null) {

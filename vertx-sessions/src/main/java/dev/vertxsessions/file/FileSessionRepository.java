@@ -189,8 +189,11 @@ final class FileSessionRepository {
                     guess.addAll(outcome.retryWith());
                     continue;
                 }
+                SessionMetrics current = metrics;
                 for (String victim : outcome.ended()) {
-                    users.endSessionOf(outcome.principal(), victim);
+                    if (users.endSessionOf(outcome.principal(), victim) && current != null) {
+                        current.reportEndedByLimit(victim, outcome.principal());
+                    }
                 }
                 if (!outcome.ended().isEmpty()) {
                     users.rewrite(outcome.principal(), null); // drops the ended sessions, once they are gone

@@ -138,9 +138,14 @@ final class SessionSweeper {
         if (stored == null || stored.expiresAt > now) {
             return false; // absent, not a session file (these are left alone), or alive
         }
-        return locks.withLock(id, () -> {
+        boolean deleted = locks.withLock(id, () -> {
             StoredSession again = sessions.read(id);
             return again != null && again.expiresAt <= clock.millis() && quota.deleteCounted(id);
         });
+        SessionMetrics current = metrics.get();
+        if (deleted && current != null) {
+            current.reportExpired(id, UserIndex.principalOf(stored.data));
+        }
+        return deleted;
     }
 }

@@ -177,6 +177,10 @@ public final class MemorySessionBackend implements SessionBackend {
             entry.anonymous = changes.isAnonymous();
             for (String id : ended) {
                 remove(id);
+                SessionMetrics current = metrics;
+                if (current != null) {
+                    current.reportEndedByLimit(id, newPrincipal);
+                }
             }
             unindex(source, oldPrincipal);
             entry.principal = newPrincipal;
@@ -320,6 +324,7 @@ public final class MemorySessionBackend implements SessionBackend {
         Entry entry = sessions.get(id);
         if (entry != null && entry.expiresAt <= clock.millis()) {
             remove(id);
+            reportExpired(id, entry);
             return null;
         }
         return entry;
@@ -373,10 +378,19 @@ public final class MemorySessionBackend implements SessionBackend {
             if (entry.getValue().expiresAt <= now) {
                 entries.remove();
                 unindex(entry.getKey(), entry.getValue().principal);
+                reportExpired(entry.getKey(), entry.getValue());
                 removed++;
             }
         }
         return removed;
+    }
+
+    /** Tells the middleware's listeners that {@code id} expired (they run later, outside the lock). */
+    private void reportExpired(String id, Entry entry) {
+        SessionMetrics current = metrics;
+        if (current != null) {
+            current.reportExpired(id, entry.principal);
+        }
     }
 
     private static Object read(byte[] json) throws IOException {

@@ -1,0 +1,165 @@
+package dev.vertxsessions.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.vertxsessions.MutableClock;
+import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionEvent;
+import dev.vertxsessions.SessionEvent.Cause;
+import dev.vertxsessions.SessionEvent.Kind;
+import dev.vertxsessions.SessionEventsTest;
+import dev.vertxsessions.TestServer;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Session events on Redis over HTTP: created, regenerated, destroyed by logout and by the admin API, and expired when
+ * a request loads a session whose expiry passed (keys Redis expires itself are not reported; neither are the
+ * sessions its limit script ends).
+ */
+@ExtendWith(VertxExtension.class)
+class RedisSessionEventsTest {
+
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @RegisterExtension
+    static RedisServerExtension redis = new RedisServerExtension();
+
+    private Vertx vertx;
+    private final MutableClock clock = new MutableClock(T0);
+    private TestServer server;
+    private final BlockingQueue<SessionEvent> events = new LinkedBlockingQueue<>();
+
+    @BeforeEach
+    void setUp(Vertx vertx) {
+        this.vertx = vertx;
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private void start(UnaryOperator<SessionConfig> change) {
+        SessionConfig config = new SessionConfig()
+                .setClock(clock)
+                .setManager("redis")
+                .setBackendOption("redis_url", redis.url())
+                .setBackendOption("redis_timeout_ms", 2 * 1000);
+        server = TestServer.start(vertx, change.apply(config), SessionEventsTest::routes);
+        server.middleware.onEvent(events::add);
+    }
+
+    private SessionEvent next() throws InterruptedException {
+        SessionEvent event = events.poll(10, TimeUnit.SECONDS);
+        if (event == null) {
+            throw new AssertionError("no session event within 10 s");
+        }
+        return event;
+    }
+
+    private void assertNoEvent() throws InterruptedException {
+        assertNull(events.poll(300, TimeUnit.MILLISECONDS), "no event expected");
+    }
+
+    private static SessionEvent event(Kind kind, String id, String previousId, Cause cause, String who) {
+        return new SessionEvent(kind, id, previousId, cause, who, "redis", T0.toEpochMilli());
+    }
+
+    private String login(String user, String cookie) {
+        HttpResponse<Buffer> response = server.post("/login/" + user, cookie);
+        assertEquals(200, response.statusCode(), response.bodyAsString());
+        return TestServer.sessionCookie(response);
+    }
+
+    @Test
+    void created_regenerated_destroyedByLogout() throws Exception {
+        start(c -> c);
+        assertEquals("0", server.get("/peek").bodyAsString());
+        assertNoEvent();
+        String anonymous = TestServer.sessionCookie(server.get("/"));
+        assertEquals(event(Kind.CREATED, anonymous, null, null, null), next());
+        String alice = login("alice", anonymous);
+        assertEquals(event(Kind.REGENERATED, alice, anonymous, null, "alice"), next());
+        assertEquals(200, server.post("/logout", alice).statusCode());
+        assertEquals(event(Kind.DESTROYED, alice, null, Cause.LOGOUT, "alice"), next());
+        assertNoEvent();
+    }
+
+    @Test
+    void destroyedByAdmin() throws Exception {
+        start(c -> c);
+        String first = login("alice", null);
+        String second = login("alice", null);
+        assertEquals(event(Kind.CREATED, first, null, null, "alice"), next());
+        assertEquals(event(Kind.CREATED, second, null, null, "alice"), next());
+        server.middleware.sessions().delete(first).await();
+        assertEquals(event(Kind.DESTROYED, first, null, Cause.ADMIN, null), next());
+        assertEquals(
+                List.of(second),
+                server.middleware.sessions().deleteAllOf("alice").await());
+        assertEquals(event(Kind.DESTROYED, second, null, Cause.ADMIN, "alice"), next());
+        assertNoEvent();
+    }
+
+    @Test
+    void expired_whenARequestLoadsASessionPastItsExpiry() throws Exception {
+        start(c -> c);
+        String alice = login("alice", null);
+        assertEquals(event(Kind.CREATED, alice, null, null, "alice"), next());
+        clock.advance(Duration.ofSeconds(86401)); // the key's TTL runs on Redis's clock: it is still there
+        assertEquals("0", server.get("/peek", alice).bodyAsString());
+        assertEquals(
+                new SessionEvent(
+                        Kind.EXPIRED,
+                        alice,
+                        null,
+                        null,
+                        "alice",
+                        "redis",
+                        T0.plusSeconds(86401).toEpochMilli()),
+                next());
+    }
+
+    @Test
+    void theLimit_endsTheOldestSession_withoutAnEvent() throws Exception {
+        start(c -> c.setMaxSessionsPerUser(1));
+        String first = login("alice", null);
+        assertEquals(event(Kind.CREATED, first, null, null, "alice"), next());
+        clock.advance(Duration.ofSeconds(1));
+        String second = login("alice", null);
+        Set<SessionEvent> heard = new HashSet<>();
+        heard.add(next());
+        assertEquals(
+                Set.of(new SessionEvent(
+                        Kind.CREATED,
+                        second,
+                        null,
+                        null,
+                        "alice",
+                        "redis",
+                        T0.plusSeconds(1).toEpochMilli())),
+                heard);
+        assertEquals(1, server.middleware.sessions().countOf("alice").await());
+        assertNoEvent(); // the SAVE script does not return the IDs it ended: README says so
+    }
+}
