@@ -103,10 +103,14 @@ final class SeedSessionBackend implements SessionBackend {
         });
     }
 
-    @Override
-    public Future<Void> start(SessionMetrics metrics) {
+    /** Gives the adapter the middleware's counters, for the conflicts and tampered cookies its sessions report. */
+    void useMetrics(SessionMetrics metrics) {
         this.metrics = metrics;
-        manager.useMetrics(metrics);
+    }
+
+    @Override
+    public Future<Void> start(BackendRecorder recorder) {
+        manager.useRecorder(recorder);
         return Future.succeededFuture();
     }
 

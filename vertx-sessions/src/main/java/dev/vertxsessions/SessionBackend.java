@@ -131,10 +131,12 @@ public interface SessionBackend {
 
     /**
      * Prepares shared resources (a schema, a connection check, a sweeper timer) and hands the backend the
-     * middleware's counters. The middleware serves no request that needs the store before this completes, and a
-     * failure fails {@link SessionMiddleware#ready()}. Defaults to doing nothing.
+     * {@link BackendRecorder} it reports its own work with (sweeps, evictions, sessions it ended); until then a
+     * backend holds {@link BackendRecorder#NONE}. Called once, from {@link SessionMiddleware#create}, on the thread
+     * that creates the middleware. The middleware serves no request that needs the store before this completes, and
+     * a failure fails {@link SessionMiddleware#ready()}. Defaults to doing nothing.
      */
-    default Future<Void> start(SessionMetrics metrics) {
+    default Future<Void> start(BackendRecorder recorder) {
         return Future.succeededFuture();
     }
 

@@ -13,7 +13,7 @@ public interface SessionBackendFactory {
     /**
      * Creates the backend. Called once at start-up with the validated configuration; throws
      * {@link IllegalArgumentException} for a misconfiguration, with a message naming the key and the fix. Work that
-     * needs I/O belongs in {@link SessionBackend#start(SessionMetrics)}.
+     * needs I/O belongs in {@link SessionBackend#start(BackendRecorder)}.
      */
     SessionBackend create(Vertx vertx, SessionConfig config);
 }

@@ -14,10 +14,10 @@ public interface SessionManager {
     BaseSessionInterface newSession();
 
     /**
-     * Gives the backend the middleware's counters, once, before the first request, for what it observes outside
-     * requests (e.g. sweeper deletions). Defaults to ignoring them.
+     * Gives the backend what it reports its own work with (e.g. sweeper deletions, sessions it expired), once,
+     * before the first request. Defaults to ignoring it.
      */
-    default void useMetrics(SessionMetrics metrics) {}
+    default void useRecorder(BackendRecorder recorder) {}
 
     /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
     default Future<Void> close() {

@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.LongAdder;
  * Counters an operator reads to see traffic, attacks and faults: loads, saves, failures, tampered cookies,
  * expired sessions, conflicts, oversize rejections and sweeper deletions. Get it with
  * {@link SessionMiddleware#metrics()}; export it to any metrics system by polling {@link #toJson()}.
- * Thread-safe and cheap (one {@code LongAdder} increment per event).
+ * Thread-safe and cheap (one {@code LongAdder} increment per event). Read-only: backends record through the
+ * {@link BackendRecorder} the middleware hands them.
  */
 public final class SessionMetrics {
 
@@ -118,8 +119,7 @@ public final class SessionMetrics {
         loads.increment();
     }
 
-    /** Counts a load that a backend answered from what a save in flight wrote (see {@link #loadsFromSaves()}). */
-    public void recordLoadFromSave() {
+    void recordLoadFromSave() {
         loadsFromSaves.increment();
     }
 
@@ -154,53 +154,60 @@ public final class SessionMetrics {
         conflicts.increment();
     }
 
-    /** Adds sessions a backend's sweeper deleted (see {@link #sweeperDeletions()}). */
-    public void recordSweeperDeletions(long count) {
+    void recordSweeperDeletions(long count) {
         sweeperDeletions.add(count);
     }
 
-    /** Counts a session a backend deleted to stay within its size limit (see {@link #evictions()}). */
-    public void recordEviction() {
+    void recordEviction() {
         evictions.increment();
     }
 
     // ------------------------------------------------------------------ sessions a backend ended itself
 
-    /** Where {@link #reportExpired} and {@link #reportEndedByLimit} go: the middleware's listeners, or nowhere. */
+    /** Where backends' reports of sessions they ended go: the middleware's listeners, or nowhere. */
     private volatile SessionEvents events;
 
     void events(SessionEvents events) {
         this.events = events;
     }
 
-    /**
-     * Reports a session the backend found expired and deleted itself (its sweeper, its expiry on read), so that the
-     * middleware's listeners hear an {@link SessionEvent.Kind#EXPIRED} event. Counts nothing (the sweeper's count is
-     * {@link #recordSweeperDeletions}). Call it once the deletion is done; any thread; never blocks.
-     *
-     * @param id the session's ID
-     * @param principal the session's principal, or null when unknown
-     */
-    public void reportExpired(String id, String principal) {
-        SessionEvents current = events;
-        if (current != null) {
-            current.expired(id, principal);
+    /** What backends record into these counters and the middleware's events: handed to their start(). */
+    private final BackendRecorder recorder = new BackendRecorder() {
+        @Override
+        public void recordLoadFromSave() {
+            SessionMetrics.this.recordLoadFromSave();
         }
-    }
 
-    /**
-     * Reports a session the backend deleted because a login of its user went past {@code max_sessions_per_user}
-     * (policy {@code end_oldest}): the listeners hear {@link SessionEvent.Kind#DESTROYED} with
-     * {@link SessionEvent.Cause#LIMIT}. Call it once the deletion is done; any thread; never blocks.
-     *
-     * @param id the ended session's ID
-     * @param principal its principal
-     */
-    public void reportEndedByLimit(String id, String principal) {
-        SessionEvents current = events;
-        if (current != null) {
-            current.destroyed(id, SessionEvent.Cause.LIMIT, principal);
+        @Override
+        public void recordSweeperDeletions(long count) {
+            SessionMetrics.this.recordSweeperDeletions(count);
         }
+
+        @Override
+        public void recordEviction() {
+            SessionMetrics.this.recordEviction();
+        }
+
+        @Override
+        public void reportExpired(String id, String principal) {
+            SessionEvents current = events;
+            if (current != null) {
+                current.expired(id, principal);
+            }
+        }
+
+        @Override
+        public void reportEndedByLimit(String id, String principal) {
+            SessionEvents current = events;
+            if (current != null) {
+                current.destroyed(id, SessionEvent.Cause.LIMIT, principal);
+            }
+        }
+    };
+
+    /** Returns what backends record with: these counters and the middleware's events. */
+    BackendRecorder recorder() {
+        return recorder;
     }
 
     // ------------------------------------------------------------------ timings of backend calls

@@ -219,7 +219,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         this.events =
                 new SessionEvents(vertx, backendName, settings.config.getClock(), settings.config.getEventsAddress());
         metrics.events(events);
-        this.ready = call(() -> backend.start(metrics))
+        if (backend instanceof SeedSessionBackend seed) {
+            seed.useMetrics(metrics);
+        }
+        this.ready = call(() -> backend.start(metrics.recorder()))
                 .onFailure(e -> LOG.log(Level.ERROR, "session backend " + backendName + " failed to start: " + e, e));
         this.tracer = vertx instanceof VertxInternal internal ? internal.tracer() : null;
         this.closedWith = closeFutureOf(vertx);

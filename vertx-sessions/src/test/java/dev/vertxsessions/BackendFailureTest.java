@@ -76,8 +76,8 @@ class BackendFailureTest {
         }
 
         @Override
-        public Future<Void> start(SessionMetrics metrics) {
-            return store.start(metrics);
+        public Future<Void> start(BackendRecorder recorder) {
+            return store.start(recorder);
         }
     }
 
@@ -188,7 +188,7 @@ class BackendFailureTest {
     void backendThatCannotStart_failsTheStartUpWithItsCause_andRequestsGet503(Vertx vertx) {
         SessionConfig config = new SessionConfig().setBackend((v, c) -> new SwitchableBackend(v, c) {
             @Override
-            public Future<Void> start(SessionMetrics metrics) {
+            public Future<Void> start(BackendRecorder recorder) {
                 return Future.failedFuture(new IllegalStateException("schema could not be created"));
             }
         });
@@ -207,8 +207,8 @@ class BackendFailureTest {
                 vertx,
                 new SessionConfig().setBackend((v, c) -> new SwitchableBackend(v, c) {
                     @Override
-                    public Future<Void> start(SessionMetrics metrics) {
-                        return super.start(metrics).compose(x -> started.future());
+                    public Future<Void> start(BackendRecorder recorder) {
+                        return super.start(recorder).compose(x -> started.future());
                     }
                 }),
                 router -> router.get("/")

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.samples.postgres.LockHolder;
 import dev.vertxsessions.samples.postgres.PostgresServer;
 import dev.vertxsessions.samples.postgres.PostgresSessionBackend;
@@ -56,7 +56,7 @@ class PostgresDemoFaultTest {
         SessionBackend creator = PostgresSessionBackend.factory(
                         PostgresSessionOptions.of(postgres.url()).withTable(table))
                 .create(vertx, new SessionConfig());
-        creator.start(new SessionMetrics()).await();
+        creator.start(BackendRecorder.NONE).await();
         creator.close().await();
         SessionConfig config = DemoSettings.fromEnv(
                         Map.of("SESSION_BACKEND", "postgres", "DATABASE_URL", postgres.url()))

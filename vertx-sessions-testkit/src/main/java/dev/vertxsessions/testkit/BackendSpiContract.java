@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackend.Capability;
@@ -16,7 +17,6 @@ import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionInfo;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -94,7 +94,7 @@ public abstract class BackendSpiContract {
                         + "the SPI contract creates the backend itself");
         context = vertx.getOrCreateContext();
         backend = onEventLoop(() -> Future.succeededFuture(factory.create(vertx, config)));
-        onEventLoop(() -> backend.start(new SessionMetrics()));
+        onEventLoop(() -> backend.start(BackendRecorder.NONE));
     }
 
     @AfterEach

@@ -1,10 +1,10 @@
 package dev.vertxsessions.file;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionInfo;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionTooLargeException;
 import io.vertx.core.Future;
@@ -143,8 +143,8 @@ public final class FileSessionInterface implements SessionBackend {
     }
 
     @Override
-    public Future<Void> start(SessionMetrics metrics) {
-        return store.start(metrics);
+    public Future<Void> start(BackendRecorder recorder) {
+        return store.start(recorder);
     }
 
     /**

@@ -1,9 +1,9 @@
 package dev.vertxsessions.file;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionInfo;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.SessionTooLargeException;
 import dev.vertxsessions.internal.SessionIds;
@@ -67,7 +67,7 @@ final class FileSessionRepository {
     private final UserIndex users;
     private final SessionSweeper sweeper;
 
-    private volatile SessionMetrics metrics;
+    private volatile BackendRecorder recorder = BackendRecorder.NONE;
 
     FileSessionRepository(Vertx vertx, FileSessionOptions options, Clock clock) {
         String prefix = options.getPrefix();
@@ -90,14 +90,14 @@ final class FileSessionRepository {
         this.sessions = new SessionFileIO(files, prefix, maxSessionBytes);
         FileQuota.Limits limits = new FileQuota.Limits(options.getMaxSessions(), options.getMaxBytes());
         try {
-            this.quota = new QuotaGate(limits, files, prefix, sessions, locks, workers, clock, () -> metrics);
+            this.quota = new QuotaGate(limits, files, prefix, sessions, locks, workers, clock, () -> recorder);
         } catch (RuntimeException e) {
             locks.release();
             workers.close();
             throw e;
         }
         this.users = new UserIndex(files, sessions, locks, quota, prefix, clock);
-        this.sweeper = new SessionSweeper(vertx, workers, files, sessions, locks, quota, clock, () -> metrics);
+        this.sweeper = new SessionSweeper(vertx, workers, files, sessions, locks, quota, clock, () -> recorder);
         sweeper.every(options.getSweepInterval());
     }
 
@@ -123,8 +123,8 @@ final class FileSessionRepository {
      * Hands the store the middleware's counters and, with a quota, joins the directory's count; the quota's scan of
      * the directory goes on in the background.
      */
-    Future<Void> start(SessionMetrics metrics) {
-        this.metrics = metrics;
+    Future<Void> start(BackendRecorder recorder) {
+        this.recorder = recorder;
         return quota.start();
     }
 
@@ -151,10 +151,7 @@ final class FileSessionRepository {
 
     /** Counts a load answered from what a save wrote, without reading the file. */
     void loadedFromSave() {
-        SessionMetrics current = metrics;
-        if (current != null) {
-            current.recordLoadFromSave();
-        }
+        recorder.recordLoadFromSave();
     }
 
     /** Returns the current time of the configured clock, in epoch milliseconds. */
@@ -189,10 +186,9 @@ final class FileSessionRepository {
                     guess.addAll(outcome.retryWith());
                     continue;
                 }
-                SessionMetrics current = metrics;
                 for (String victim : outcome.ended()) {
-                    if (users.endSessionOf(outcome.principal(), victim) && current != null) {
-                        current.reportEndedByLimit(victim, outcome.principal());
+                    if (users.endSessionOf(outcome.principal(), victim)) {
+                        recorder.reportEndedByLimit(victim, outcome.principal());
                     }
                 }
                 if (!outcome.ended().isEmpty()) {
@@ -352,7 +348,7 @@ final class FileSessionRepository {
     Future<Void> deleteIfExpired(String id) {
         return locked(id, () -> {
             StoredSession current = sessions.read(id);
-            if (current != null && current.expiresAt <= clock.millis()) {
+            if (current.expiresAt <= clock.millis()) {
                 quota.deleteCounted(id);
             }
             return null;

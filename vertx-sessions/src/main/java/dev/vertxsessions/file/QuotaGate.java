@@ -1,6 +1,6 @@
 package dev.vertxsessions.file;
 
-import dev.vertxsessions.SessionMetrics;
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionRecord;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
@@ -25,7 +25,7 @@ final class QuotaGate {
     private final SessionFileIO sessions;
     private final DirectoryLocks locks;
     private final Clock clock;
-    private final Supplier<SessionMetrics> metrics;
+    private final Supplier<BackendRecorder> recorder;
 
     /**
      * Joins the quota of the directory of {@code files} when {@code limits} sets one; evictions run under
@@ -39,11 +39,11 @@ final class QuotaGate {
             DirectoryLocks locks,
             WorkerExecutor workers,
             Clock clock,
-            Supplier<SessionMetrics> metrics) {
+            Supplier<BackendRecorder> recorder) {
         this.sessions = sessions;
         this.locks = locks;
         this.clock = clock;
-        this.metrics = metrics;
+        this.recorder = recorder;
         if (limits.maxSessions() < Long.MAX_VALUE || limits.maxBytes() < Long.MAX_VALUE) {
             this.quota = FileQuota.acquire(files.directory(), prefix, files.privateFile());
             this.host = new FileQuota.Host(workers, this::tryEvict, limits);
@@ -143,9 +143,8 @@ final class QuotaGate {
         if (!sessions.delete(victim)) {
             return FileQuota.GONE;
         }
-        SessionMetrics current = metrics.get();
-        if (current != null && !expired) { // an expired one is only deleted early, as the sweeper would
-            current.recordEviction();
+        if (!expired) { // an expired one is only deleted early, as the sweeper would
+            recorder.get().recordEviction();
         }
         return length;
     }

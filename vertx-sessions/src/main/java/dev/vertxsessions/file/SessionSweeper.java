@@ -1,6 +1,6 @@
 package dev.vertxsessions.file;
 
-import dev.vertxsessions.SessionMetrics;
+import dev.vertxsessions.BackendRecorder;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -35,7 +35,7 @@ final class SessionSweeper {
     private final DirectoryLocks locks;
     private final QuotaGate quota;
     private final Clock clock;
-    private final Supplier<SessionMetrics> metrics;
+    private final Supplier<BackendRecorder> recorder;
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private long timer = -1;
 
@@ -47,7 +47,7 @@ final class SessionSweeper {
             DirectoryLocks locks,
             QuotaGate quota,
             Clock clock,
-            Supplier<SessionMetrics> metrics) {
+            Supplier<BackendRecorder> recorder) {
         this.vertx = vertx;
         this.workers = workers;
         this.files = files;
@@ -55,7 +55,7 @@ final class SessionSweeper {
         this.locks = locks;
         this.quota = quota;
         this.clock = clock;
-        this.metrics = metrics;
+        this.recorder = recorder;
     }
 
     /** Sweeps every {@code interval}; never when it is zero. */
@@ -109,9 +109,8 @@ final class SessionSweeper {
                     "session sweeper skipped " + skipped + " entries it could not read in " + files.directory()
                             + ", e.g. " + SafeFiles.withoutFileName(firstFailure));
         }
-        SessionMetrics current = metrics.get();
-        if (current != null && deleted > 0) {
-            current.recordSweeperDeletions(deleted);
+        if (deleted > 0) {
+            recorder.get().recordSweeperDeletions(deleted);
         }
         return deleted;
     }
@@ -142,9 +141,8 @@ final class SessionSweeper {
             StoredSession again = sessions.read(id);
             return again != null && again.expiresAt <= clock.millis() && quota.deleteCounted(id);
         });
-        SessionMetrics current = metrics.get();
-        if (deleted && current != null) {
-            current.reportExpired(id, UserIndex.principalOf(stored.data));
+        if (deleted) {
+            recorder.get().reportExpired(id, UserIndex.principalOf(stored.data));
         }
         return deleted;
     }

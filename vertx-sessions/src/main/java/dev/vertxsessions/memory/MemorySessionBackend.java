@@ -1,5 +1,6 @@
 package dev.vertxsessions.memory;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.OptionsReader;
 import dev.vertxsessions.SessionBackend;
@@ -8,7 +9,6 @@ import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionLimitException;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.internal.JsonValues;
 import io.vertx.core.Future;
@@ -70,7 +70,7 @@ public final class MemorySessionBackend implements SessionBackend {
     private final HashMap<String, Map<String, Entry>> byPrincipal = new HashMap<>();
 
     private long sweeperTimer = -1;
-    private volatile SessionMetrics metrics;
+    private volatile BackendRecorder recorder = BackendRecorder.NONE;
 
     private MemorySessionBackend(Vertx vertx, Clock clock, int maxSessions) {
         this.vertx = vertx;
@@ -102,8 +102,8 @@ public final class MemorySessionBackend implements SessionBackend {
     }
 
     @Override
-    public Future<Void> start(SessionMetrics metrics) {
-        this.metrics = metrics;
+    public Future<Void> start(BackendRecorder recorder) {
+        this.recorder = recorder;
         sweeperTimer = vertx.setPeriodic(SWEEP_INTERVAL.toMillis(), id -> sweep());
         return Future.succeededFuture();
     }
@@ -177,10 +177,7 @@ public final class MemorySessionBackend implements SessionBackend {
             entry.anonymous = changes.isAnonymous();
             for (String id : ended) {
                 remove(id);
-                SessionMetrics current = metrics;
-                if (current != null) {
-                    current.reportEndedByLimit(id, newPrincipal);
-                }
+                recorder.reportEndedByLimit(id, newPrincipal);
             }
             unindex(source, oldPrincipal);
             entry.principal = newPrincipal;
@@ -351,10 +348,7 @@ public final class MemorySessionBackend implements SessionBackend {
             if (!candidate.getKey().equals(kept) && (!anonymousOnly || candidate.getValue().anonymous)) {
                 eldest.remove();
                 unindex(candidate.getKey(), candidate.getValue().principal);
-                SessionMetrics current = metrics;
-                if (current != null) {
-                    current.recordEviction();
-                }
+                recorder.recordEviction();
             }
         }
     }
@@ -364,9 +358,8 @@ public final class MemorySessionBackend implements SessionBackend {
         synchronized (sessions) {
             removed = removeExpired();
         }
-        SessionMetrics current = metrics;
-        if (current != null && removed > 0) {
-            current.recordSweeperDeletions(removed);
+        if (removed > 0) {
+            recorder.recordSweeperDeletions(removed);
         }
     }
 
@@ -387,10 +380,7 @@ public final class MemorySessionBackend implements SessionBackend {
 
     /** Tells the middleware's listeners that {@code id} expired (they run later, outside the lock). */
     private void reportExpired(String id, Entry entry) {
-        SessionMetrics current = metrics;
-        if (current != null) {
-            current.reportExpired(id, entry.principal);
-        }
+        recorder.reportExpired(id, entry.principal);
     }
 
     private static Object read(byte[] json) throws IOException {

@@ -2,6 +2,7 @@ package dev.vertxsessions.samples.postgres;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
@@ -10,7 +11,6 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionLimitException;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import io.vertx.core.Future;
@@ -185,7 +185,7 @@ public final class PostgresSessionBackend implements SessionBackend {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile long sweeperTimer = -1;
-    private volatile SessionMetrics metrics;
+    private volatile BackendRecorder recorder = BackendRecorder.NONE;
 
     private PostgresSessionBackend(Vertx vertx, Clock clock, Duration backendTimeout, PostgresSessionOptions options) {
         this.vertx = vertx;
@@ -239,8 +239,8 @@ public final class PostgresSessionBackend implements SessionBackend {
      * database and the cause.
      */
     @Override
-    public Future<Void> start(SessionMetrics metrics) {
-        this.metrics = metrics;
+    public Future<Void> start(BackendRecorder recorder) {
+        this.recorder = recorder;
         return pool.withTransaction(connection -> connection
                         .preparedQuery(sql.lock)
                         .execute(Tuple.of("vertx-sessions:" + options.table()))
@@ -672,9 +672,8 @@ public final class PostgresSessionBackend implements SessionBackend {
     }
 
     private void recordEvictions(int evicted) {
-        SessionMetrics current = metrics;
-        for (int i = 0; current != null && i < evicted; i++) {
-            current.recordEviction();
+        for (int i = 0; i < evicted; i++) {
+            recorder.recordEviction();
         }
     }
 
@@ -683,9 +682,8 @@ public final class PostgresSessionBackend implements SessionBackend {
                 .execute(Tuple.of(timestamp(clock.millis())))
                 .compose(rows -> {
                     int deleted = rows.rowCount();
-                    SessionMetrics current = metrics;
-                    if (current != null && deleted > 0) {
-                        current.recordSweeperDeletions(deleted);
+                    if (deleted > 0) {
+                        recorder.recordSweeperDeletions(deleted);
                     }
                     return deleted == SWEEP_BATCH && !closed.get()
                             ? sweepFrom(deletedSoFar + deleted)

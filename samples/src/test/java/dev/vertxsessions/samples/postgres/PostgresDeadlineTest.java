@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.TestChanges;
 import io.vertx.core.Future;
@@ -93,7 +93,7 @@ class PostgresDeadlineTest {
         SessionBackend backend = PostgresSessionBackend.factory(options)
                 .create(vertx, new SessionConfig().setClock(clock).setBackendTimeout(BACKEND_TIMEOUT));
         backends.add(backend);
-        backend.start(new SessionMetrics()).await();
+        backend.start(BackendRecorder.NONE).await();
         return backend;
     }
 

@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestChanges;
 import dev.vertxsessions.TestServer;
+import dev.vertxsessions.testkit.CountingRecorder;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -180,7 +181,7 @@ class PostgresMaxSessionsTest {
     }
 
     /** Starts a backend of its own on the table, as another application instance would. */
-    private PostgresSessionBackend instance(SessionMetrics metrics) {
+    private PostgresSessionBackend instance(BackendRecorder metrics) {
         PostgresSessionBackend backend =
                 PostgresSessionBackend.create(vertx, clock, PostgresSessionOptions.fromJson(postgresOptions(5)));
         backends.add(backend);
@@ -214,9 +215,9 @@ class PostgresMaxSessionsTest {
 
     @Test
     void severalInstances_overTheBoundTogether_areTrimmedBackByTheSweeper_oldestAnonymousFirst() throws Exception {
-        SessionMetrics firstMetrics = new SessionMetrics();
+        CountingRecorder firstMetrics = new CountingRecorder();
         PostgresSessionBackend first = instance(firstMetrics);
-        PostgresSessionBackend second = instance(new SessionMetrics());
+        PostgresSessionBackend second = instance(BackendRecorder.NONE);
         // Each instance counts what it adds: together they go over the bound of 5 until a sweep counts the table.
         store(first, id('a'), true);
         store(second, id('b'), false);

@@ -8,14 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionBackend.Capability;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
-import dev.vertxsessions.SessionMetrics;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.TestChanges;
+import dev.vertxsessions.testkit.CountingRecorder;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
@@ -49,7 +50,7 @@ class PostgresSessionBackendTest {
     private Vertx vertx;
     private PostgresServer postgres;
     private MutableClock clock;
-    private SessionMetrics metrics;
+    private CountingRecorder metrics;
     private String table;
     private PostgresSessionBackend backend;
 
@@ -58,7 +59,7 @@ class PostgresSessionBackendTest {
         this.vertx = vertx;
         this.postgres = postgres;
         clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.MILLIS));
-        metrics = new SessionMetrics();
+        metrics = new CountingRecorder();
         table = PostgresServer.uniqueTable("backend");
         backend = start(table);
     }
@@ -425,7 +426,7 @@ class PostgresSessionBackendTest {
             PostgresSessionBackend instance = PostgresSessionBackend.create(
                     vertx, clock, PostgresSessionOptions.of(postgres.url()).withTable(shared));
             backends.add(instance);
-            starts.add(instance.start(new SessionMetrics()));
+            starts.add(instance.start(BackendRecorder.NONE));
         }
         try {
             Future.all(starts).await();
@@ -443,7 +444,7 @@ class PostgresSessionBackendTest {
         PostgresSessionBackend wrong = PostgresSessionBackend.create(
                 vertx, clock, PostgresSessionOptions.of(postgres.url()).withTable(theirs));
         Throwable failure = assertThrows(
-                Throwable.class, () -> wrong.start(new SessionMetrics()).await());
+                Throwable.class, () -> wrong.start(BackendRecorder.NONE).await());
         assertInstanceOf(SessionStoreUnavailableException.class, failure);
         // The index on expires_at is created first, so that is the column the message names.
         assertTrue(
