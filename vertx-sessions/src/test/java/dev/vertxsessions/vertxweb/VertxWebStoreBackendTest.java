@@ -502,19 +502,23 @@ class VertxWebStoreBackendTest {
                 .await();
     }
 
+    /**
+     * Returns {@code count} free ports below Linux's ephemeral range (32768 and up), where no outgoing connection
+     * can take one between this check and Hazelcast's bind: the first member connects out to the second's port before
+     * the second starts, and an ephemeral port chosen the usual way (bind to 0) could be taken by that connection.
+     */
     static int[] freePorts(int count) throws IOException {
-        ServerSocket[] sockets = new ServerSocket[count];
+        java.util.Random random = new java.util.Random();
         int[] ports = new int[count];
-        try {
-            for (int i = 0; i < count; i++) {
-                sockets[i] = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-                ports[i] = sockets[i].getLocalPort();
-            }
-        } finally {
-            for (ServerSocket socket : sockets) {
-                if (socket != null) {
-                    socket.close();
+        for (int i = 0; i < count; ) {
+            int candidate = 15_000 + random.nextInt(15_000);
+            try (ServerSocket socket = new ServerSocket(candidate, 1, InetAddress.getLoopbackAddress())) {
+                ports[i] = socket.getLocalPort();
+                if (i == 0 || ports[i] != ports[0]) {
+                    i++;
                 }
+            } catch (IOException inUse) {
+                // taken: try another
             }
         }
         return ports;
