@@ -6,7 +6,9 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests move forward instead of sleeping. *
+/**
+ * A clock tests move forward instead of sleeping.
+ *
  * <p>The test kit has the same class ({@code dev.vertxsessions.testkit.MutableClock}) for backend authors; the
  * library's tests keep this copy because they cannot depend on the kit, which depends on the library.
  */

@@ -12,7 +12,9 @@ import io.vertx.ext.web.client.WebClientOptions;
 import java.util.List;
 import java.util.function.Consumer;
 
-/** A real HTTP server with the session middleware in front of test routes, and a client pointed at it. *
+/**
+ * A real HTTP server with the session middleware in front of test routes, and a client pointed at it.
+ *
  * <p>The test kit has the same class ({@code dev.vertxsessions.testkit.TestServer}) for backend authors; the
  * library's tests keep this copy because they cannot depend on the kit, which depends on the library.
  */
