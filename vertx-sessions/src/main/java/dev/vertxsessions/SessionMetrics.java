@@ -27,6 +27,9 @@ public final class SessionMetrics {
     private final LongAdder sweeperDeletions = new LongAdder();
     private final LongAdder evictions = new LongAdder();
 
+    /** Created by the middleware only; read it with {@link SessionMiddleware#metrics()}. */
+    SessionMetrics() {}
+
     /** Returns how many requests carried a session cookie and were looked up in the backend. */
     public long loads() {
         return loads.sum();
