@@ -42,7 +42,8 @@ final class RedisScripts {
     -- ARGV: mustExist, cleared, ttlMillis, createdAt, expiresAt, expirySeconds ('' = default), nRemoved, nKept,
     --       indexPrefix ('' = no user index), sessionPrefix, maxPerUser (0 = none), refuse, liveMillis,
     --       then nRemoved fields to delete, nKept fields a clear keeps, then field/value pairs to set
-    -- Returns 1 when written, 0 when the session was gone (nothing written), -1 when refused by the limit.
+    -- Returns 1 when written ({1, id...} when the limit ended those sessions of the user), 0 when the session was
+    -- gone (nothing written), -1 when refused by the limit.
     local key, source = KEYS[1], KEYS[2]
     local moving = source ~= key and redis.call('EXISTS', source) == 1
     if not moving and ARGV[1] == '1' and redis.call('EXISTS', key) == 0 then
@@ -107,14 +108,16 @@ final class RedisScripts {
     redis.call('HSET', key, 'm:expires', ARGV[5])
     if ARGV[6] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[6]) end
     redis.call('PEXPIRE', key, ARGV[3])
+    local ended = {1}
     for _, victim in ipairs(victims) do
-      redis.call('DEL', prefix .. victim)
+      if redis.call('DEL', prefix .. victim) == 1 then table.insert(ended, victim) end
       redis.call('ZREM', index, victim)
     end
     if index then
       redis.call('ZADD', index, now + tonumber(ARGV[13]), id)
       if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
     end
+    if #ended > 1 then return ended end
     return 1
     """);
 

@@ -1,5 +1,6 @@
 package dev.vertxsessions.redis;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
@@ -130,6 +131,13 @@ public final class RedisSessionInterface implements SessionBackend {
     @Override
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
         return store.update(session, key, update);
+    }
+
+    /** Hands the store the recorder it reports the sessions its limit ends with. */
+    @Override
+    public Future<Void> start(BackendRecorder recorder) {
+        store.useRecorder(recorder);
+        return Future.succeededFuture();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.vertxsessions.redis;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionLimitException;
@@ -12,6 +13,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
+import io.vertx.redis.client.ResponseType;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
@@ -30,6 +32,9 @@ import java.util.function.UnaryOperator;
 final class RedisSessionRepository {
 
     private static final System.Logger LOG = System.getLogger("dev.vertxsessions.redis");
+
+    /** What the store reports sessions its limit ended with; {@link BackendRecorder#NONE} until start. */
+    private volatile BackendRecorder recorder = BackendRecorder.NONE;
 
     private final RedisKeys keys;
     private final GuardedRedisConnection connection;
@@ -139,11 +144,24 @@ final class RedisSessionRepository {
                 changes);
     }
 
+    /** Hands the store what it reports its own work with (the sessions its limit ends). */
+    void useRecorder(BackendRecorder recorder) {
+        this.recorder = recorder;
+    }
+
     private Future<Boolean> save(RedisScripts.SessionWrite write, SessionChanges changes) {
         return connection
                 .eval(RedisScripts.save(keys, write, changes))
                 .compose(response -> {
-                    int status = response == null ? 0 : response.toInteger();
+                    int status;
+                    if (response != null && response.type() == ResponseType.MULTI) {
+                        status = response.get(0).toInteger(); // written, and the limit ended these sessions
+                        for (int i = 1; i < response.size(); i++) {
+                            recorder.reportEndedByLimit(response.get(i).toString(), changes.principal());
+                        }
+                    } else {
+                        status = response == null ? 0 : response.toInteger();
+                    }
                     return status < 0
                             ? Future.failedFuture(SessionLimitException.atLimit(changes.maxSessionsPerUser()))
                             : Future.succeededFuture(status == 1);
