@@ -409,6 +409,7 @@ public final class PostgresSessionBackend implements SessionBackend {
                     .execute(Tuple.of(ended))
                     .map(rows -> {
                         counts.removed += rows.rowCount();
+                        counts.endedByLimit(changes.principal(), ended);
                         return null;
                     });
         });
@@ -685,6 +686,7 @@ public final class PostgresSessionBackend implements SessionBackend {
                     if (deleted > 0) {
                         recorder.recordSweeperDeletions(deleted);
                     }
+                    rows.forEach(row -> recorder.reportExpired(row.getString("id"), row.getString("principal")));
                     return deleted == SWEEP_BATCH && !closed.get()
                             ? sweepFrom(deletedSoFar + deleted)
                             : Future.succeededFuture(deletedSoFar + deleted);
@@ -846,9 +848,22 @@ public final class PostgresSessionBackend implements SessionBackend {
         int removed;
         int evicted;
 
+        /** Sessions the limit ended, reported once the transaction committed. */
+        private String principal;
+
+        private String[] endedByLimit = new String[0];
+
+        void endedByLimit(String principal, String[] ids) {
+            this.principal = principal;
+            this.endedByLimit = ids;
+        }
+
         void applyTo(PostgresSessionBackend backend) {
             backend.sessionCount.addAndGet((long) added - removed - evicted);
             backend.recordEvictions(evicted);
+            for (String id : endedByLimit) {
+                backend.recorder.reportEndedByLimit(id, principal);
+            }
         }
     }
 
@@ -964,7 +979,8 @@ public final class PostgresSessionBackend implements SessionBackend {
                             + " expires_at = greatest(expires_at, $3) WHERE id = $1";
 
             sweep = "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE expires_at <= $1"
-                    + " LIMIT " + SWEEP_BATCH + " FOR UPDATE SKIP LOCKED)";
+                    + " LIMIT " + SWEEP_BATCH + " FOR UPDATE SKIP LOCKED)"
+                    + " RETURNING id, data ->> '" + BaseSessionInterface.PRINCIPAL_KEY + "' AS principal";
 
             // The user index: an expression index on the principal's data key, maintained with the row.
             String principal = "(data ->> '" + BaseSessionInterface.PRINCIPAL_KEY + "')";

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.BackendRecorder;
+import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionBackend.Capability;
 import dev.vertxsessions.SessionChanges;
@@ -351,6 +352,23 @@ class PostgresSessionBackendTest {
     }
 
     @Test
+    void limit_endsTheSessionThatExpiresFirst_andReportsIt_onceCommitted() throws Exception {
+        String[] ids = {"c".repeat(43), "d".repeat(43), "e".repeat(43)};
+        for (int i = 0; i < ids.length; i++) {
+            backend.save(SessionChanges.builder(ids[i])
+                            .put(BaseSessionInterface.PRINCIPAL_KEY, "alice")
+                            .savedAt(now())
+                            .expiresAt(now() + LIFETIME.toMillis() + i * 1_000L)
+                            .maxSessionsPerUser(2, false)
+                            .build())
+                    .await();
+        }
+        assertNull(backend.load(ids[0]).await(), "the third login ended the session that expires first");
+        assertEquals(java.util.List.of(ids[0]), metrics.endedByLimit());
+        assertEquals(2, backend.sessionsOf("alice").await().size());
+    }
+
+    @Test
     void sweeper_deletesExpiredRowsOnlyAndCountsThem() throws Exception {
         backend.save(put(ID, true, map("k", 1))).await();
         clock.advance(Duration.ofMinutes(30));
@@ -359,6 +377,7 @@ class PostgresSessionBackendTest {
         assertEquals(1, backend.sweep().await());
         assertEquals(OTHER_ID, psql("SELECT id FROM " + table));
         assertEquals(1, metrics.sweeperDeletions());
+        assertEquals(java.util.List.of(ID), metrics.expired(), "the sweep reports the session it expired");
         assertEquals(0, backend.sweep().await());
     }
 
