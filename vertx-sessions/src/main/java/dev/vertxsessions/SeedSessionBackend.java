@@ -66,6 +66,7 @@ final class SeedSessionBackend implements SessionBackend {
         String previousId = changes.previousId();
         if (previousId == null) {
             session.state().fill(changes);
+            session.state().returnConflicts();
             return session.save().map(v -> !session.state().conflicted());
         }
         // A move: replace() saves under the new key as a new session, so it cannot see that a logout deleted the
@@ -77,6 +78,7 @@ final class SeedSessionBackend implements SessionBackend {
                 return Future.succeededFuture(false);
             }
             session.state().fill(changes);
+            session.state().returnConflicts();
             return session.replace(previousId).map(v -> !session.state().conflicted());
         });
     }
@@ -95,12 +97,7 @@ final class SeedSessionBackend implements SessionBackend {
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
         BaseSessionInterface instance = fresh();
         instance.state().fill(session);
-        return instance.updateStored(key, update).andThen(done -> {
-            SessionMetrics counters = metrics;
-            if (instance.state().conflicted() && counters != null) {
-                counters.conflict(); // a save reports it by completing with false; an update only fails
-            }
-        });
+        return instance.updateStored(key, update);
     }
 
     /** Gives the adapter the middleware's counters, for the conflicts and tampered cookies its sessions report. */

@@ -122,10 +122,6 @@ public final class SessionMetrics {
         loads.increment();
     }
 
-    void recordLoadFromSave() {
-        loadsFromSaves.increment();
-    }
-
     void saved() {
         saves.increment();
     }
@@ -157,14 +153,6 @@ public final class SessionMetrics {
         conflicts.increment();
     }
 
-    void recordSweeperDeletions(long count) {
-        sweeperDeletions.add(count);
-    }
-
-    void recordEviction() {
-        evictions.increment();
-    }
-
     // ------------------------------------------------------------------ sessions a backend ended itself
 
     /** Where backends' reports of sessions they ended go: the middleware's listeners, or nowhere. */
@@ -178,17 +166,17 @@ public final class SessionMetrics {
     private final BackendRecorder recorder = new BackendRecorder() {
         @Override
         public void recordLoadFromSave() {
-            SessionMetrics.this.recordLoadFromSave();
+            loadsFromSaves.increment();
         }
 
         @Override
         public void recordSweeperDeletions(long count) {
-            SessionMetrics.this.recordSweeperDeletions(count);
+            sweeperDeletions.add(count);
         }
 
         @Override
         public void recordEviction() {
-            SessionMetrics.this.recordEviction();
+            evictions.increment();
         }
 
         @Override

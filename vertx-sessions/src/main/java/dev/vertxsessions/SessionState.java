@@ -50,8 +50,10 @@ final class SessionState {
     private boolean cleared;
     /** An atomic update wrote the store directly: the cookie must still be (re)sent with this response. */
     private boolean cookieDue;
-    /** Filled from a change set for a seed-style write: its expiry is the change set's, its conflicts returned. */
+    /** Filled from a change set for a seed-style write: its expiry is the change set's. */
     private boolean filled;
+    /** A seed-style save: a conflict its session reports is returned by the save (false), not counted here. */
+    private boolean conflictsReturned;
 
     private boolean conflicted;
 
@@ -102,14 +104,19 @@ final class SessionState {
     }
 
     void countConflict() {
-        if (filled) {
+        if (conflictsReturned) {
             conflicted = true; // the adapter's save completes with false, and the middleware counts that
         } else if (metrics != null) {
             metrics.conflict();
         }
     }
 
-    /** Returns whether a seed-style write filled from a change set reported the session deleted meanwhile. */
+    /** Makes a conflict this state's session reports be returned by its save ({@link #conflicted()}), not counted. */
+    void returnConflicts() {
+        conflictsReturned = true;
+    }
+
+    /** Returns whether a seed-style save reported the session deleted meanwhile. */
     boolean conflicted() {
         return conflicted;
     }
@@ -417,6 +424,7 @@ final class SessionState {
         cleared = false;
         cookieDue = false;
         filled = false;
+        conflictsReturned = false;
         conflicted = false;
         createdAt = 0;
         expiresAt = Long.MAX_VALUE;

@@ -12,20 +12,12 @@ public final class TestChanges {
     /** A change set that puts {@code key} = {@code value} on session {@code id}. */
     public static SessionChanges put(
             String id, boolean isNew, String key, Object value, long createdAt, long expiresAt) {
-        return new SessionChanges(
-                id,
-                null,
-                isNew,
-                false,
-                Map.of(key, value),
-                Set.of(),
-                Map.of(key, value),
-                createdAt,
-                expiresAt,
-                createdAt,
-                null,
-                0,
-                false);
+        SessionChanges.Builder changes = SessionChanges.builder(id)
+                .put(key, value)
+                .createdAt(createdAt)
+                .savedAt(createdAt)
+                .expiresAt(expiresAt);
+        return (isNew ? changes : changes.stored()).build();
     }
 
     /** A change set with every field given, as the middleware would build it; {@code savedAt} is "now". */
