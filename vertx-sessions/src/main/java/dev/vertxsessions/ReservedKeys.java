@@ -24,6 +24,15 @@ final class ReservedKeys {
     /** The key that holds the session's principal. */
     static final String PRINCIPAL = PREFIX + "principal";
 
+    /** The key that holds the time of the session's last save, with {@code record_client_info}. */
+    static final String LAST_ACCESS = PREFIX + "lastAccess";
+
+    /** The key that holds the {@code User-Agent} of the login, with {@code record_client_info}. */
+    static final String USER_AGENT = PREFIX + "userAgent";
+
+    /** The key that holds the remote address of the login, with {@code record_client_info}. */
+    static final String ADDRESS = PREFIX + "address";
+
     private ReservedKeys() {}
 
     /** Returns whether {@code key} is one of the middleware's own. */
@@ -64,6 +73,18 @@ final class ReservedKeys {
             throw new IllegalArgumentException("session key '" + key + "' is reserved: keys starting with " + PREFIX
                     + " hold the middleware's own state (use regenerate() and setRememberMe()); choose another key");
         }
+    }
+
+    /** Returns what the administration API tells about the stored session {@code id} holding {@code data}. */
+    static SessionInfo infoOf(String id, Map<String, Object> data, long createdAtMillis, long expiresAtMillis) {
+        return new SessionInfo(
+                id,
+                principalOf(data),
+                createdAtMillis,
+                expiresAtMillis,
+                data.get(LAST_ACCESS) instanceof Number lastAccess ? lastAccess.longValue() : -1,
+                data.get(USER_AGENT) instanceof String userAgent ? userAgent : null,
+                data.get(ADDRESS) instanceof String address ? address : null);
     }
 
     /** Returns the principal of a session holding {@code data}, or null. */

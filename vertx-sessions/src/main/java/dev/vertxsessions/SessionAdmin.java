@@ -25,6 +25,20 @@ public interface SessionAdmin {
     /** Returns the live sessions of {@code principal}, oldest expiry first. */
     Future<List<SessionInfo>> sessionsOf(String principal);
 
+    /**
+     * Returns the stored session {@code id} with its data and times, or null when there is none (never stored,
+     * ended or expired). Needs a server-side backend: signed cookies live in the browsers.
+     */
+    Future<SessionDetails> get(String id);
+
+    /**
+     * Returns how many sessions the store holds, anonymous ones included. Where a backend deletes expired sessions
+     * on a timer (the file backend's sweeper) the count includes those not yet deleted. It reads the whole store on
+     * files (a directory listing) and Redis (a {@code SCAN} of the key prefix): an operator's call, not a
+     * per-request one. Needs a server-side backend.
+     */
+    Future<Long> count();
+
     /** Returns how many live sessions {@code principal} holds. */
     Future<Integer> countOf(String principal);
 

@@ -121,6 +121,19 @@ public interface SessionBackend {
         return Future.failedFuture(noUserIndex(this));
     }
 
+    /**
+     * Counts the sessions the store holds (anonymous ones included; expired ones its expiry has not deleted yet may
+     * count), for {@link SessionAdmin#count()}. Defaults to {@link #activeSessions()} when that knows, else fails
+     * with {@link UnsupportedOperationException}.
+     */
+    default Future<Long> countSessions() {
+        long known = activeSessions();
+        return known >= 0
+                ? Future.succeededFuture(known)
+                : Future.failedFuture(new UnsupportedOperationException("the session backend "
+                        + getClass().getSimpleName() + " cannot count its sessions (no countSessions())"));
+    }
+
     /** Returns the failure of a user-index operation on {@code backend}, which lacks the capability. */
     static UnsupportedOperationException noUserIndex(SessionBackend backend) {
         return new UnsupportedOperationException(

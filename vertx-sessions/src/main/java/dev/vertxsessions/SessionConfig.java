@@ -56,6 +56,7 @@ public class SessionConfig {
             "max_sessions_per_user",
             "max_sessions_per_user_policy",
             "events_address",
+            "record_client_info",
             "manager")));
 
     private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
@@ -82,6 +83,7 @@ public class SessionConfig {
     private int maxSessionsPerUser;
     private UserLimitPolicy userLimitPolicy = UserLimitPolicy.END_OLDEST;
     private String eventsAddress;
+    private boolean recordClientInfo;
     private String managerName = "signed";
     private SessionBackendFactory backend;
     private JsonObject backendOptions = new JsonObject();
@@ -115,6 +117,7 @@ public class SessionConfig {
         maxSessionsPerUser = other.maxSessionsPerUser;
         userLimitPolicy = other.userLimitPolicy;
         eventsAddress = other.eventsAddress;
+        recordClientInfo = other.recordClientInfo;
         managerName = other.managerName;
         backend = other.backend;
         backendOptions = other.backendOptions.copy();
@@ -182,6 +185,7 @@ public class SessionConfig {
             setUserLimitPolicy(UserLimitPolicy.of(string(json, "max_sessions_per_user_policy")));
         }
         if (json.containsKey("events_address")) setEventsAddress(string(json, "events_address"));
+        if (json.containsKey("record_client_info")) setRecordClientInfo(bool(json, "record_client_info"));
         if (json.containsKey("manager")) setManager(string(json, "manager"));
     }
 
@@ -253,7 +257,8 @@ public class SessionConfig {
                 .put("backend_timeout_ms", backendTimeout.toMillis())
                 .put("max_sessions_per_user", maxSessionsPerUser == 0 ? null : maxSessionsPerUser)
                 .put("max_sessions_per_user_policy", userLimitPolicy.jsonValue())
-                .put("events_address", eventsAddress);
+                .put("events_address", eventsAddress)
+                .put("record_client_info", recordClientInfo);
         if (backend == null) {
             json.put("manager", managerName);
         }
@@ -673,6 +678,26 @@ public class SessionConfig {
                     + "\"sessions.events\", or null to publish nothing (got an empty value)");
         }
         this.eventsAddress = address;
+        return this;
+    }
+
+    /** Returns whether sessions keep their last access and the client they logged in from. */
+    public boolean isRecordClientInfo() {
+        return recordClientInfo;
+    }
+
+    /**
+     * Keeps, in every server-side session, the time of its last save (its last access: every request's with
+     * {@code rolling}, else the last request that changed it) and, at login (when the session gets a principal),
+     * the request's {@code User-Agent} (its first 256 characters) and remote address, so that
+     * {@link SessionAdmin#sessionsOf} and {@link SessionAdmin#get} can show a user's devices (JSON
+     * {@code record_client_info}). Defaults to false: personal data is kept only when asked for. Behind a proxy, let
+     * the router trust its headers ({@code router.allowForward(...)}) so the address is the client's. Signed cookies
+     * keep nothing of it (nothing lists them).
+     */
+    public SessionConfig setRecordClientInfo(boolean record) {
+        checkMutable();
+        this.recordClientInfo = record;
         return this;
     }
 

@@ -74,6 +74,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
     /** A cookie value longer than this cannot be ours (browsers keep 4096 bytes per cookie). */
     private static final int MAX_COOKIE_VALUE_CHARS = 4096;
+    /** How much of a login's {@code User-Agent} {@code record_client_info} keeps. */
+    private static final int MAX_USER_AGENT_CHARS = 256;
 
     /** The configuration and the cookie writer built from it; replaced whole by the SessionHandler setters. */
     private static final class Settings {
@@ -526,6 +528,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 return delete(state, current);
             }
             case SAVE -> {
+                if (serverSide && current.config.isRecordClientInfo()) {
+                    recordClient(state, current.config);
+                }
                 return save(state, current, session.startSave());
             }
             case MOVE -> {
@@ -543,6 +548,18 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 return Future.succeededFuture();
             }
         }
+    }
+
+    /** Keeps the save's time and the login's client in the session ({@code record_client_info}). */
+    private static void recordClient(RequestState state, SessionConfig config) {
+        HttpServerRequest request = state.ctx.request();
+        String userAgent = request.getHeader(HttpHeaders.USER_AGENT);
+        if (userAgent != null && userAgent.length() > MAX_USER_AGENT_CHARS) {
+            userAgent = userAgent.substring(0, MAX_USER_AGENT_CHARS);
+        }
+        String address =
+                request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+        state.tracking.recordClient(config.getClock().millis(), userAgent, address);
     }
 
     /**
@@ -783,7 +800,66 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         @Override
         public Future<List<SessionInfo>> sessionsOf(String principal) {
             Objects.requireNonNull(principal, "principal");
-            return indexed("sessionsOf", () -> backend.sessionsOf(principal));
+            Future<List<SessionInfo>> indexed = indexed("sessionsOf", () -> backend.sessionsOf(principal));
+            return settings.config.isRecordClientInfo() ? indexed.compose(this::withClients) : indexed;
+        }
+
+        /** Completes {@code infos} with what each session keeps of its client (one load each); drops ended ones. */
+        private Future<List<SessionInfo>> withClients(List<SessionInfo> infos) {
+            List<Future<SessionDetails>> found = new ArrayList<>(infos.size());
+            for (SessionInfo info : infos) {
+                found.add(details(info.id()));
+            }
+            return Future.join(found).transform(ar -> {
+                List<SessionInfo> completed = new ArrayList<>(infos.size());
+                for (int i = 0; i < infos.size(); i++) {
+                    Future<SessionDetails> one = found.get(i);
+                    if (one.failed()) {
+                        return Future.failedFuture(one.cause());
+                    }
+                    if (one.result() != null) {
+                        completed.add(one.result().info());
+                    }
+                }
+                return Future.succeededFuture(completed);
+            });
+        }
+
+        @Override
+        public Future<SessionDetails> get(String id) {
+            Objects.requireNonNull(id, "id");
+            if (!serverSide) {
+                return Future.failedFuture(new UnsupportedOperationException("a session kept in a signed cookie "
+                        + "lives in the browser: the server cannot find it by ID; use a server-side backend "
+                        + "(memory, files, Redis) to look sessions up"));
+            }
+            if (!SessionIds.isWellFormed(id)) {
+                return Future.succeededFuture(); // no such session can exist
+            }
+            return ready.compose(v -> savesInFlight.all()).compose(v -> details(id));
+        }
+
+        /** Loads the session {@code id}: null when there is none or it has expired. */
+        private Future<SessionDetails> details(String id) {
+            return call("load", () -> backend.load(id)).map(found -> {
+                if (found == null
+                        || found.expiresAtMillis() <= settings.config.getClock().millis()) {
+                    return null;
+                }
+                SessionInfo info =
+                        ReservedKeys.infoOf(found.id(), found.data(), found.createdAtMillis(), found.expiresAtMillis());
+                return new SessionDetails(info, ReservedKeys.withoutReserved(found.data()));
+            });
+        }
+
+        @Override
+        public Future<Long> count() {
+            if (!serverSide) {
+                return Future.failedFuture(new UnsupportedOperationException("sessions kept in signed cookies live "
+                        + "in the browsers: the server cannot count them; use a server-side backend (memory, files, "
+                        + "Redis) or count logins yourself"));
+            }
+            return ready.compose(v -> savesInFlight.all()).compose(v -> call("countSessions", backend::countSessions));
         }
 
         @Override

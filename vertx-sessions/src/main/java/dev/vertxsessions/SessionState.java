@@ -609,16 +609,40 @@ final class SessionState {
         }
     }
 
-    /**
-     * Returns the IDs to delete for a logout or an emptied session (a previous key left by regenerate, and the
-     * stored ID), and marks the session as no longer stored.
-     */
     /** Returns the principal of the session as it was stored when loaded, or its current one; null for none. */
     String storedPrincipal() {
         String loaded = loadedData == null ? null : ReservedKeys.principalOf(loadedData);
         return loaded != null ? loaded : ReservedKeys.principalOf(data);
     }
 
+    /**
+     * Keeps the time of the save about to start and, at a login (a principal the session was not stored with), the
+     * client it logged in from; a session without a principal keeps no client ({@code record_client_info}).
+     */
+    void recordClient(long now, String userAgent, String address) {
+        write(ReservedKeys.LAST_ACCESS, now);
+        String principal = ReservedKeys.principalOf(data);
+        if (principal == null) {
+            remove(ReservedKeys.USER_AGENT);
+            remove(ReservedKeys.ADDRESS);
+        } else if (loadedData == null || !principal.equals(ReservedKeys.principalOf(loadedData))) {
+            writeOrRemove(ReservedKeys.USER_AGENT, userAgent);
+            writeOrRemove(ReservedKeys.ADDRESS, address);
+        }
+    }
+
+    private void writeOrRemove(String key, String value) {
+        if (value == null) {
+            remove(key);
+        } else {
+            write(key, value);
+        }
+    }
+
+    /**
+     * Returns the IDs to delete for a logout or an emptied session (a previous key left by regenerate, and the
+     * stored ID), and marks the session as no longer stored.
+     */
     Set<String> startDelete() {
         Set<String> ids = new LinkedHashSet<>();
         if (previousId != null) {

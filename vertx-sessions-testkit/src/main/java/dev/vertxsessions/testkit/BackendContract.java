@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vertxsessions.BaseSessionInterface;
@@ -11,6 +12,7 @@ import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackend.Capability;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionDetails;
 import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionMiddleware;
@@ -771,6 +773,87 @@ public abstract class BackendContract {
     }
 
     @Test
+    void adminGet_findsAStoredSessionsDataAndTimes_andNothingOnceItEnded() {
+        TestServer server = start();
+        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: the server cannot find it by ID");
+        String anonymous = TestServer.sessionCookie(server.get("/commit/colour/blue"));
+        SessionDetails found = server.middleware.sessions().get(anonymous).await();
+        assertEquals(Map.of("colour", "blue"), found.data());
+        assertEquals(anonymous, found.info().id());
+        assertNull(found.info().principal(), "an anonymous session has no principal");
+        assertEquals(clock.millis(), found.info().createdAtMillis());
+        assertEquals(clock.millis() + DAY_SECONDS * 1000, found.info().expiresAtMillis());
+        assertEquals(-1, found.info().lastAccessedAtMillis(), "kept only with record_client_info");
+        assertNull(found.info().userAgent());
+
+        String alice = loginAs(server, "alice", anonymous);
+        SessionDetails loggedIn = server.middleware.sessions().get(alice).await();
+        assertEquals("alice", loggedIn.info().principal());
+        assertEquals(Map.of("colour", "blue", "user", "alice"), loggedIn.data(), "no reserved key is shown");
+        assertNull(server.middleware.sessions().get(anonymous).await(), "the login moved the session");
+
+        assertCookieExpired(server.post("/logout", alice));
+        assertNull(server.middleware.sessions().get(alice).await());
+        assertNull(server.middleware.sessions().get("../../etc/passwd").await(), "a malformed ID finds nothing");
+
+        String expiring = TestServer.sessionCookie(server.get("/commit/colour/red"));
+        clock.advance(Duration.ofSeconds(DAY_SECONDS + 1));
+        assertNull(server.middleware.sessions().get(expiring).await(), "an expired session is not found");
+    }
+
+    @Test
+    void adminCount_countsTheStoredSessions() {
+        TestServer server = start();
+        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: the server cannot count them");
+        Future<Long> counting = server.middleware.sessions().count();
+        assumeFalse(
+                counting.failed() && counting.cause() instanceof UnsupportedOperationException,
+                "the backend cannot count its sessions");
+        long before = counting.await();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(TestServer.sessionCookie(server.get("/commit/n/" + i)));
+        }
+        assertEquals(before + 3, server.middleware.sessions().count().await());
+        assertCookieExpired(server.post("/logout", ids.get(0)));
+        assertEquals(before + 2, server.middleware.sessions().count().await());
+    }
+
+    @Test
+    void recordClientInfo_keepsTheLoginsClient_andTheLastSave() {
+        TestServer server = start(config -> config.setRecordClientInfo(true));
+        assumeUserIndex();
+        long loginAt = clock.millis();
+        HttpResponse<Buffer> login = server.client
+                .post("/login-as/alice")
+                .putHeader("User-Agent", "Phone/1.0 " + "x".repeat(400))
+                .send()
+                .await();
+        assertEquals(200, login.statusCode());
+        String cookie = TestServer.sessionCookie(login);
+        SessionInfo info =
+                server.middleware.sessions().sessionsOf("alice").await().get(0);
+        assertEquals(cookie, info.id());
+        assertEquals(("Phone/1.0 " + "x".repeat(400)).substring(0, 256), info.userAgent());
+        assertEquals("127.0.0.1", info.address());
+        assertEquals(loginAt, info.lastAccessedAtMillis());
+
+        clock.advance(Duration.ofMinutes(5));
+        server.client
+                .get("/commit/colour/green")
+                .putHeader("cookie", COOKIE + "=" + cookie)
+                .putHeader("User-Agent", "Other/2.0")
+                .send()
+                .await();
+        SessionInfo later = server.middleware.sessions().get(cookie).await().info();
+        assertEquals(loginAt + Duration.ofMinutes(5).toMillis(), later.lastAccessedAtMillis());
+        assertEquals(info.userAgent(), later.userAgent(), "the client is the login's, not the last request's");
+        assertEquals(
+                Map.of("colour", "green", "user", "alice"),
+                server.middleware.sessions().get(cookie).await().data());
+    }
+
+    @Test
     void userIndex_followsTheUserOfVertxWebAuthentication_untilItsLogout() {
         TestServer server = start();
         assumeUserIndex();
@@ -912,6 +995,20 @@ public abstract class BackendContract {
         IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class, () -> start(c -> c.setMaxSessionsPerUser(3)));
         assertTrue(refused.getMessage().startsWith("max_sessions_per_user needs a backend"), refused.getMessage());
+    }
+
+    @Test
+    void withoutServerState_getAndCountFailNamingWhy() {
+        TestServer server = start();
+        assumeFalse(has(Capability.SERVER_SIDE), "the backend keeps sessions on the server");
+        for (Future<?> call : List.of(
+                server.middleware.sessions().get("x".repeat(43)),
+                server.middleware.sessions().count())) {
+            assertTrue(call.failed() && call.cause() instanceof UnsupportedOperationException, String.valueOf(call));
+            assertTrue(
+                    call.cause().getMessage().contains("server-side backend"),
+                    call.cause().getMessage());
+        }
     }
 
     // ------------------------------------------------------------------ servers and routes

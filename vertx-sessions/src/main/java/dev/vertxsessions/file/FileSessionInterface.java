@@ -77,6 +77,11 @@ public final class FileSessionInterface implements SessionBackend {
     }
 
     @Override
+    public Future<Long> countSessions() {
+        return store.countSessions();
+    }
+
+    @Override
     public Future<List<SessionInfo>> sessionsOf(String principal) {
         return store.sessionsOf(principal);
     }

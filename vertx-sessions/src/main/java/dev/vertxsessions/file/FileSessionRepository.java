@@ -58,6 +58,7 @@ final class FileSessionRepository {
     }
 
     private final Path directory;
+    private final String prefix;
     private final int maxSessionBytes;
     private final Clock clock;
     private final DirectoryLocks locks;
@@ -87,6 +88,7 @@ final class FileSessionRepository {
                     e);
         }
         this.workers = vertx.createSharedWorkerExecutor("vertx-sessions-files", 16);
+        this.prefix = prefix;
         this.sessions = new SessionFileIO(files, prefix, maxSessionBytes);
         FileQuota.Limits limits = new FileQuota.Limits(options.getMaxSessions(), options.getMaxBytes());
         try {
@@ -99,6 +101,18 @@ final class FileSessionRepository {
         this.users = new UserIndex(files, sessions, locks, quota, prefix, clock);
         this.sweeper = new SessionSweeper(vertx, workers, files, sessions, locks, quota, clock, () -> recorder);
         sweeper.every(options.getSweepInterval());
+    }
+
+    /** Counts the session files in the directory with a listing on the worker pool. */
+    Future<Long> countSessions() {
+        return onWorkers(() -> {
+            long[] counted = {0};
+            QuotaScan.list(directory, prefix, () -> false, batch -> {
+                counted[0] += batch.size();
+                batch.clear();
+            });
+            return counted[0];
+        });
     }
 
     /** Reads a session file on the worker pool, without locking; null when the ID is malformed or there is none. */

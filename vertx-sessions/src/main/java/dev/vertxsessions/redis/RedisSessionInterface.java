@@ -98,6 +98,11 @@ public final class RedisSessionInterface implements SessionBackend {
     }
 
     @Override
+    public Future<Long> countSessions() {
+        return store.countSessions();
+    }
+
+    @Override
     public Future<List<SessionInfo>> sessionsOf(String principal) {
         return store.hasUserIndex() ? store.sessionsOf(principal) : SessionBackend.super.sessionsOf(principal);
     }

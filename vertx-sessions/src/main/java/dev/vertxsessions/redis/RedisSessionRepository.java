@@ -13,6 +13,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
@@ -95,6 +96,54 @@ final class RedisSessionRepository {
             RedisHashFormat.Stored stored = RedisHashFormat.parse(RedisHashFormat.fields(ar.result()));
             return Future.succeededFuture(stored == null ? null : RedisHashFormat.toRecord(id, stored));
         });
+    }
+
+    /**
+     * Counts the session keys with a {@code SCAN} of the key prefix (1,000 keys a step, each step bounded by
+     * redis_timeout_ms); refused on Redis Cluster, whose keys spread over several servers.
+     */
+    Future<Long> countSessions() {
+        if (clusterMove != null) {
+            return Future.failedFuture(new UnsupportedOperationException("counting sessions on Redis Cluster would "
+                    + "scan every master; count them with your own tooling (SCAN on each master)"));
+        }
+        return countFrom("0", 0);
+    }
+
+    private Future<Long> countFrom(String cursor, long counted) {
+        Request scan = Request.cmd(Command.SCAN)
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(globEscaped(keys.keyPrefix()) + "*")
+                .arg("COUNT")
+                .arg(1000);
+        return connection.send(scan).transform(ar -> {
+            if (ar.failed()) {
+                return Future.failedFuture(connection.failure("count the sessions", ar.cause()));
+            }
+            long total = counted;
+            for (Response key : ar.result().get(1)) {
+                if (SessionIds.isWellFormed(
+                        key.toString().substring(keys.keyPrefix().length()))) {
+                    total++; // not a user's index key
+                }
+            }
+            String next = ar.result().get(0).toString();
+            return next.equals("0") ? Future.succeededFuture(total) : countFrom(next, total);
+        });
+    }
+
+    /** Returns {@code text} with the characters a Redis MATCH pattern treats specially escaped. */
+    private static String globEscaped(String text) {
+        StringBuilder escaped = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+                escaped.append('\\');
+            }
+            escaped.append(c);
+        }
+        return escaped.toString();
     }
 
     /** Sends a PING, bounded by redis_timeout_ms; fails naming why Redis cannot be reached. */

@@ -192,6 +192,12 @@ public final class VertxWebStoreBackend implements SessionBackend {
         return call(Vertx.currentContext(), "delete", () -> store.delete(id));
     }
 
+    /** Counts with the store's own {@code size()}. */
+    @Override
+    public Future<Long> countSessions() {
+        return call(Vertx.currentContext(), "count", store::size).map(Integer::longValue);
+    }
+
     @Override
     public Future<Void> close() {
         try {

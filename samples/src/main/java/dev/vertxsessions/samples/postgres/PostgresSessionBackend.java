@@ -430,6 +430,12 @@ public final class PostgresSessionBackend implements SessionBackend {
                 });
     }
 
+    /** Counts the live rows (one count(*) over the expiry index). */
+    @Override
+    public Future<Long> countSessions() {
+        return countLive(pool).recover(e -> Future.failedFuture(failure("count the sessions", e)));
+    }
+
     @Override
     public Future<List<SessionInfo>> sessionsOf(String principal) {
         return pool.preparedQuery(sql.sessionsOf)
