@@ -26,6 +26,7 @@ public class RedisSessionOptions {
     private JsonObject clientOptions;
     private int waitReplicas;
     private Duration waitTimeout = Duration.ofMillis(500);
+    private boolean expiryEvents;
 
     /** Creates options with the defaults. */
     public RedisSessionOptions() {}
@@ -39,6 +40,7 @@ public class RedisSessionOptions {
         clientOptions = other.clientOptions == null ? null : other.clientOptions.copy();
         waitReplicas = other.waitReplicas;
         waitTimeout = other.waitTimeout;
+        expiryEvents = other.expiryEvents;
     }
 
     /** Creates options from JSON; throws {@link IllegalArgumentException} naming the key for a bad value. */
@@ -57,6 +59,7 @@ public class RedisSessionOptions {
         }
         setWaitReplicas((int) Math.min(Integer.MAX_VALUE, options.integer("redis_wait_replicas", waitReplicas)));
         setWaitTimeout(options.millis("redis_wait_timeout_ms", waitTimeout));
+        setExpiryEvents(options.bool("redis_expiry_events", expiryEvents));
     }
 
     /** Returns these options as JSON; a password in {@code redis_url} is masked, so the result can be logged. */
@@ -67,7 +70,8 @@ public class RedisSessionOptions {
                 .put("redis_pool_size", poolSize)
                 .put("redis_timeout_ms", timeout.toMillis())
                 .put("redis_wait_replicas", waitReplicas)
-                .put("redis_wait_timeout_ms", waitTimeout.toMillis());
+                .put("redis_wait_timeout_ms", waitTimeout.toMillis())
+                .put("redis_expiry_events", expiryEvents);
         if (clientOptions != null) {
             json.put("redis_options", clientOptions.copy());
         }
@@ -186,6 +190,22 @@ public class RedisSessionOptions {
             throw new IllegalArgumentException("redis_wait_timeout_ms must be a positive number of milliseconds");
         }
         this.waitTimeout = waitTimeout;
+        return this;
+    }
+
+    /** Returns whether the backend reports the sessions Redis expires. */
+    public boolean isExpiryEvents() {
+        return expiryEvents;
+    }
+
+    /**
+     * Reports every session key Redis expires as an {@code EXPIRED} session event, heard through Redis's keyspace
+     * notifications on one more connection (JSON {@code redis_expiry_events}). It turns on the server's
+     * {@code notify-keyspace-events Ex} if it is off (CONFIG SET; where CONFIG is refused, set it on the server).
+     * Defaults to false: without it, only a request that finds its session expired reports it. Not on Redis Cluster.
+     */
+    public RedisSessionOptions setExpiryEvents(boolean expiryEvents) {
+        this.expiryEvents = expiryEvents;
         return this;
     }
 

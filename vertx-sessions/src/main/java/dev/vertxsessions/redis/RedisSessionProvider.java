@@ -25,7 +25,8 @@ public final class RedisSessionProvider implements SessionBackendProvider {
             "redis_timeout_ms",
             "redis_options",
             "redis_wait_replicas",
-            "redis_wait_timeout_ms")));
+            "redis_wait_timeout_ms",
+            "redis_expiry_events")));
 
     @Override
     public String name() {

@@ -43,6 +43,8 @@ final class RedisSessionRepository {
     private final RedisUserIndex userIndex;
     /** Set on Redis Cluster (or forced by tests): regenerate() claims the old hash, then saves the new one. */
     private final RedisClusterMove clusterMove;
+    /** Hears Redis expire session keys (redis_expiry_events); null when off. */
+    private final RedisExpiryEvents expiryEvents;
 
     RedisSessionRepository(
             Vertx vertx,
@@ -54,15 +56,21 @@ final class RedisSessionRepository {
         RedisOptions clientOptions = options.clientOptions();
         boolean twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
         this.keys = new RedisKeys(options.getKeyPrefix(), !twoStepMove, promotedTtlMargin.toMillis());
+        Redis redis = client != null ? client : Redis.createClient(vertx, clientOptions);
         this.connection = new GuardedRedisConnection(
                 vertx,
-                client != null ? client : Redis.createClient(vertx, clientOptions),
+                redis,
                 client == null,
                 options.getTimeout().toMillis(),
                 options.waitForReplicas().checkAgainst(options.getTimeout()));
         this.compareAndSet = new RedisCompareAndSet(vertx, connection, keys);
         this.userIndex = new RedisUserIndex(connection, keys, clock);
         this.clusterMove = twoStepMove ? new RedisClusterMove(connection, keys) : null;
+        if (options.isExpiryEvents() && clientOptions.getType() == RedisClientType.CLUSTER) {
+            throw new IllegalArgumentException("redis_expiry_events is not available on Redis Cluster (each master "
+                    + "sends its own notifications); remove it, or use Redis standalone or Sentinel");
+        }
+        this.expiryEvents = options.isExpiryEvents() ? new RedisExpiryEvents(vertx, redis, keys, () -> recorder) : null;
     }
 
     /** Returns whether this store keeps the user index (not on Redis Cluster). */
@@ -193,9 +201,12 @@ final class RedisSessionRepository {
                 changes);
     }
 
-    /** Hands the store what it reports its own work with (the sessions its limit ends). */
+    /** Hands the store what it reports its own work with (sessions its limit ends or Redis expires), and starts hearing expiries. */
     void useRecorder(BackendRecorder recorder) {
         this.recorder = recorder;
+        if (expiryEvents != null) {
+            expiryEvents.start();
+        }
     }
 
     private Future<Boolean> save(RedisScripts.SessionWrite write, SessionChanges changes) {
@@ -245,6 +256,6 @@ final class RedisSessionRepository {
 
     /** Closes the Redis client if the store created it. */
     Future<Void> close() {
-        return connection.close();
+        return expiryEvents == null ? connection.close() : expiryEvents.close().transform(ar -> connection.close());
     }
 }

@@ -2,6 +2,7 @@ package dev.vertxsessions.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
@@ -14,6 +15,11 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -31,7 +37,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Session events on Redis over HTTP: created, regenerated, destroyed by logout and by the admin API, and expired when
- * a request loads a session whose expiry passed (keys Redis expires itself are not reported), and destroyed by the
+ * a request loads a session whose expiry passed, or (with redis_expiry_events) when Redis expires its key, and destroyed by the
  * limit (the SAVE script returns the IDs it ended).
  */
 @ExtendWith(VertxExtension.class)
@@ -138,6 +144,58 @@ class RedisSessionEventsTest {
                         "redis",
                         T0.plusSeconds(86401).toEpochMilli()),
                 next());
+    }
+
+    @Test
+    void expired_whenRedisExpiresTheKey_withRedisExpiryEvents_alsoAfterTheSubscriptionIsKilled() throws Exception {
+        Redis raw = Redis.createClient(vertx, redis.url());
+        try {
+            raw.send(Request.cmd(Command.CONFIG)
+                            .arg("SET")
+                            .arg("notify-keyspace-events")
+                            .arg(""))
+                    .await();
+            start(c -> c.setExpiry(Duration.ofSeconds(1)).setBackendOption("redis_expiry_events", true));
+            awaitSubscribers(raw, 1);
+            String flags = valueOf(
+                            raw.send(Request.cmd(Command.CONFIG).arg("GET").arg("notify-keyspace-events"))
+                                    .await(),
+                            "notify-keyspace-events")
+                    .toString();
+            assertTrue(flags.contains("E") && flags.contains("x"), "notify-keyspace-events turned on: " + flags);
+
+            String first = TestServer.sessionCookie(server.get("/"));
+            assertEquals(event(Kind.CREATED, first, null, null, null), next());
+            assertEquals(event(Kind.EXPIRED, first, null, null, null), next()); // Redis's TTL of 1 s ran out
+
+            raw.send(Request.cmd(Command.CLIENT).arg("KILL").arg("TYPE").arg("pubsub"))
+                    .await();
+            awaitSubscribers(raw, 1); // subscribed again
+            String second = TestServer.sessionCookie(server.get("/"));
+            assertEquals(event(Kind.CREATED, second, null, null, null), next());
+            assertEquals(event(Kind.EXPIRED, second, null, null, null), next());
+            assertNoEvent();
+        } finally {
+            raw.close();
+        }
+    }
+
+    /** Returns the value of {@code name} in a reply of name/value pairs: a map (RESP3) or a list (RESP2). */
+    private static Response valueOf(Response pairs, String name) {
+        return pairs.type() == ResponseType.MULTI && pairs.containsKey(name) ? pairs.get(name) : pairs.get(1);
+    }
+
+    /** Waits until {@code count} connections listen to expired-key notifications of database 0. */
+    private static void awaitSubscribers(Redis raw, int count) throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            Response numsub = raw.send(Request.cmd(Command.PUBSUB).arg("NUMSUB").arg("__keyevent@0__:expired"))
+                    .await();
+            if (valueOf(numsub, "__keyevent@0__:expired").toInteger() == count) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("the backend did not subscribe to Redis's expired-key notifications within 10 s");
     }
 
     @Test
