@@ -33,7 +33,7 @@ final class AccountSessionsExample {
     /** The page. */
     static final String PAGE = "/account/sessions";
 
-    private static final DateTimeFormatter TIME =
+    static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'").withZone(ZoneOffset.UTC);
 
     /** The notices the page shows after an action, by the {@code message} parameter of the redirect. */
@@ -52,7 +52,8 @@ final class AccountSessionsExample {
 
     /**
      * GET /account/sessions lists the user's sessions: a page for browsers, JSON
-     * ({@code {"sessions": [{"handle", "created_at", "expires_at", "current"}]}}) for API clients. Without the
+     * ({@code {"sessions": [{"handle", "created_at", "expires_at", "user_agent", "address", "current"}]}}) for API
+     * clients (the device fields null unless {@code record_client_info} kept them). Without the
      * capability: the page explains (200), the JSON is a 501.
      */
     private static void list(RoutingContext ctx, SessionAdmin admin) {
@@ -83,6 +84,8 @@ final class AccountSessionsExample {
                             .put(
                                     "expires_at",
                                     Instant.ofEpochMilli(info.expiresAtMillis()).toString())
+                            .put("user_agent", info.userAgent())
+                            .put("address", info.address())
                             .put("current", info.id().equals(currentId)));
                 }
                 Pages.json(ctx, new JsonObject().put("user", user).put("sessions", rows));
@@ -101,6 +104,8 @@ final class AccountSessionsExample {
                         .append(TIME.format(Instant.ofEpochMilli(info.createdAtMillis())))
                         .append("</td><td>")
                         .append(TIME.format(Instant.ofEpochMilli(info.expiresAtMillis())))
+                        .append("</td><td>")
+                        .append(Pages.escape(AdminSessionsExample.device(info)))
                         .append("</td><td><form method=\"post\" action=\"")
                         .append(PAGE)
                         .append('/')
@@ -115,7 +120,7 @@ final class AccountSessionsExample {
                             + Pages.notice("message", message == null ? null : MESSAGES.get(message))
                             + "<p>Each row is a browser or device logged in as " + Pages.escape(user)
                             + ". A session logged out here is logged out at its next request.</p>\n"
-                            + "<table>\n<tr><th>Session</th><th>Logged in</th><th>Expires</th><th></th></tr>\n"
+                            + "<table>\n<tr><th>Session</th><th>Logged in</th><th>Expires</th><th>Device</th><th></th></tr>\n"
                             + rows + "</table>\n"
                             + "<form method=\"post\" action=\"" + PAGE + "/end-others\">"
                             + "<button type=\"submit\">Log out all other devices</button></form>\n"
@@ -234,13 +239,13 @@ final class AccountSessionsExample {
     }
 
     /** Returns the logged-in user's principal (the name the login stored), or null. */
-    private static String loggedInUser(RoutingContext ctx) {
+    static String loggedInUser(RoutingContext ctx) {
         BaseSessionInterface session = SessionMiddleware.session(ctx);
         return session.containsKey("user_id") ? session.getPrincipal() : null;
     }
 
     /** Answers a request without a login: to the login page for browsers, 401 for API clients. */
-    private static void refuseAnonymous(RoutingContext ctx) {
+    static void refuseAnonymous(RoutingContext ctx) {
         if (Pages.wantsHtml(ctx)) {
             Pages.redirect(ctx, "/login");
         } else {
@@ -252,7 +257,7 @@ final class AccountSessionsExample {
      * Answers a failed administration call: 501 with the backend's reason when it has no user index, else as every
      * other session failure (503 when the store is unavailable, 500).
      */
-    private static void failed(RoutingContext ctx, Throwable failure) {
+    static void failed(RoutingContext ctx, Throwable failure) {
         if (failure instanceof UnsupportedOperationException unsupported) {
             if (Pages.wantsHtml(ctx)) {
                 Pages.html(ctx, 501, "Not supported", "<h1>Your sessions</h1>\n" + unsupportedNotice(unsupported));

@@ -185,6 +185,7 @@ public final class DemoApp {
         CartExample.mount(router);
         WizardExample.mount(router);
         AccountSessionsExample.mount(router, sessions.sessions());
+        AdminSessionsExample.mount(router, sessions.sessions());
         return router;
     }
 

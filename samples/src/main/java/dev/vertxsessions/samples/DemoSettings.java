@@ -215,6 +215,7 @@ public final class DemoSettings {
             // One account logging in in a loop must not fill the store (issue 23, item 5).
             config.setMaxSessionsPerUser(
                     (int) Math.min(Integer.MAX_VALUE, maxPerUser != null ? maxPerUser : DEFAULT_MAX_SESSIONS_PER_USER));
+            config.setRecordClientInfo(true); // "Your sessions" and the administrator's page show each device
         }
 
         String secure = value(env, "SESSION_COOKIE_SECURE");

@@ -98,7 +98,10 @@ final class LoginExample {
                         + ("transferred".equals(ctx.request().getParam("message"))
                                 ? Pages.notice("message", "Money transferred.")
                                 : "")
-                        + (Boolean.TRUE.equals(session.get("is_admin")) ? "<p>You are an administrator.</p>\n" : "")
+                        + (Boolean.TRUE.equals(session.get("is_admin"))
+                                ? "<p>You are an administrator.</p>\n<p>See <a href=\"" + AdminSessionsExample.PAGE
+                                        + "\">everyone's sessions</a>.</p>\n"
+                                : "")
                         + "<p>You logged in " + authAge + " seconds ago.</p>\n"
                         + "<p>Go <a href=\"/shop\">shopping</a>, fill in the <a href=\"/wizard/step1\">wizard</a>, "
                         + "or look at your <a href=\"/session-demo\">session</a>.</p>\n"

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
@@ -89,7 +90,11 @@ abstract class UserIndexDemoAppContractTest extends ServerSideDemoAppContractTes
         for (int i = 0; i < sessions.size(); i++) {
             JsonObject session = sessions.getJsonObject(i);
             assertEquals(
-                    Set.of("handle", "created_at", "expires_at", "current"), session.fieldNames(), session::encode);
+                    Set.of("handle", "created_at", "expires_at", "user_agent", "address", "current"),
+                    session.fieldNames(),
+                    session::encode);
+            assertEquals("127.0.0.1", session.getString("address"), session::encode); // record_client_info
+            assertTrue(session.getString("user_agent").startsWith("Vert.x-WebClient/"), session::encode);
             assertTrue(session.getString("handle").matches("[0-9a-f]{16}"), session::encode);
             Instant created = Instant.parse(session.getString("created_at"));
             assertTrue(Instant.parse(session.getString("expires_at")).isAfter(created), session::encode);
@@ -187,6 +192,53 @@ abstract class UserIndexDemoAppContractTest extends ServerSideDemoAppContractTes
         // Linked from the navigation of every page while logged in, and from the dashboard.
         assertTrue(nav(page).contains("<a href=\"/account/sessions\">Your sessions</a>"), page);
         assertTrue(html(getHtml(laptop, "/dashboard")).contains("href=\"/account/sessions\""));
+    }
+
+    @Test
+    void theAdministrator_seesEveryAccountsSessions_withTheirDevice_andEndsOne() {
+        Browser alice = loggedIn("alice", "wonderland");
+        Browser bob = loggedIn("bob", "builder");
+        HttpResponse<Buffer> listed = get(alice, "/admin/sessions");
+        assertEquals(200, listed.statusCode(), listed::bodyAsString);
+        JsonObject json = listed.bodyAsJsonObject();
+        assertTrue(json.getLong("stored") >= 2, json::encode);
+        Map<String, String> users = new TreeMap<>();
+        JsonArray sessions = json.getJsonArray("sessions");
+        for (int i = 0; i < sessions.size(); i++) {
+            JsonObject session = sessions.getJsonObject(i);
+            users.put(session.getString("handle"), session.getString("user"));
+            assertEquals("127.0.0.1", session.getString("address"), session::encode);
+            assertTrue(session.getString("user_agent").startsWith("Vert.x-WebClient/"), session::encode);
+            assertTrue(
+                    !Instant.parse(session.getString("last_access_at"))
+                            .isBefore(Instant.parse(session.getString("created_at"))),
+                    session::encode);
+        }
+        assertEquals(Map.of(handleOf(alice), "alice", handleOf(bob), "bob"), users);
+        String page = html(getHtml(alice, "/admin/sessions"));
+        assertTrue(page.contains("<h1>Everyone's sessions</h1>"), page);
+        assertTrue(
+                page.contains("<form method=\"post\" action=\"/admin/sessions/bob/" + handleOf(bob) + "/end\">"), page);
+        assertTrue(page.contains(", from 127.0.0.1</td>"), page);
+        assertTrue(html(getHtml(alice, "/dashboard")).contains("href=\"/admin/sessions\""));
+
+        JsonObject forbidden = new JsonObject().put("error", "Only an administrator sees everyone's sessions.");
+        assertJson(403, forbidden, get(bob, "/admin/sessions"));
+        assertJson(403, forbidden, post(bob, "/admin/sessions/alice/" + handleOf(alice) + "/end"));
+        assertJson(401, new JsonObject().put("error", "Log in first."), get(browser(), "/admin/sessions"));
+        assertLoggedIn(alice, "alice");
+        JsonObject notFound =
+                new JsonObject().put("error", "That user has no session with that handle; nothing was ended.");
+        assertJson(404, notFound, post(alice, "/admin/sessions/bob/0000000000000000/end"));
+        assertJson(404, notFound, post(alice, "/admin/sessions/alice/" + handleOf(bob) + "/end"));
+        assertLoggedIn(bob, "bob");
+
+        assertJson(
+                200,
+                new JsonObject().put("success", true),
+                post(alice, "/admin/sessions/bob/" + handleOf(bob) + "/end"));
+        assertLoggedOut(bob);
+        assertLoggedIn(alice, "alice");
     }
 
     @Test
