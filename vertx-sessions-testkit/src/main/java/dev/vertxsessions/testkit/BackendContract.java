@@ -658,6 +658,27 @@ public abstract class BackendContract {
         assertFresh(a, cookie);
     }
 
+    @Test
+    void adminApiOfOneServer_seesAndEndsTheSessionsOfAnother() {
+        TestServer a = start();
+        assumeTrue(has(Capability.SHARED), "the store belongs to one process");
+        assumeUserIndex();
+        Vertx other = Vertx.vertx();
+        otherVertx.add(other);
+        TestServer b = start(other, sharedStoreConfig(clock), config -> {});
+        String onA = loginAs(a, "alice", null);
+        String onB = loginAs(b, "alice", null);
+        assertEquals(new TreeSet<>(List.of(onA, onB)), idsOf(a, "alice"));
+        assertEquals(idsOf(a, "alice"), idsOf(b, "alice"));
+        assertEquals("alice", b.middleware.sessions().get(onA).await().info().principal());
+
+        assertEquals(
+                List.of(onA), b.middleware.sessions().deleteAllOf("alice", onB).await()); // "other devices"
+        assertFresh(a, onA);
+        assertEquals("alice", a.get("/whoami", onB).bodyAsString());
+        assertEquals(Set.of(onB), idsOf(a, "alice"));
+    }
+
     // ------------------------------------------------------------------ the user of Vert.x-Web's authentication
 
     @ParameterizedTest(name = "{0}")

@@ -11,6 +11,7 @@ import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.SessionRoutes;
 import dev.vertxsessions.TestChanges;
@@ -461,6 +462,42 @@ class FileBackendTest {
         assertTrue(Files.exists(foreign), "files that are not sessions are never touched");
         assertTrue(Files.exists(userIndexes.get(0)), "a user index is not a session");
         assertEquals("alice", server.get("/whoami", alice).bodyAsString());
+    }
+
+    @Test
+    void userIndex_listsNoExpiredSession_beforeOrAfterTheSweeper_andItsFileDropsItAtTheNextLogin() throws Exception {
+        server.close();
+        server = TestServer.start(
+                vertx,
+                new SessionConfig()
+                        .setClock(clock)
+                        .setBackend(FileSessionInterface.factory(
+                                new FileSessionOptions().setDirectory(dir).setSweepInterval(Duration.ofMillis(200)))),
+                FileBackendTest::routes);
+        String first = TestServer.sessionCookie(server.post("/login-commit/alice", null));
+        clock.advance(Duration.ofHours(12));
+        String second = TestServer.sessionCookie(server.post("/login-commit/alice", null));
+        clock.advance(Duration.ofHours(12).plusSeconds(1)); // the first has expired, the second has not
+        assertEquals(
+                List.of(second),
+                ids(server.middleware.sessions().sessionsOf("alice").await()));
+        waitFor(() -> !Files.exists(file(first))); // the sweeper deleted it
+        assertEquals(
+                List.of(second),
+                ids(server.middleware.sessions().sessionsOf("alice").await()));
+
+        String third = TestServer.sessionCookie(server.post("/login-commit/alice", null));
+        assertEquals(
+                Set.of(second, third),
+                new JsonObject(Files.readString(userIndexes().get(0))).fieldNames(),
+                "the login rewrote the index without the expired session");
+        assertEquals(
+                List.of(second, third),
+                ids(server.middleware.sessions().sessionsOf("alice").await()));
+    }
+
+    private static List<String> ids(List<SessionInfo> sessions) {
+        return sessions.stream().map(SessionInfo::id).toList();
     }
 
     @Test
