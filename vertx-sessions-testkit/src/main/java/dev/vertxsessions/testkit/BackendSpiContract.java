@@ -277,6 +277,24 @@ public abstract class BackendSpiContract {
         assertNull(load(id), "no resurrection");
     }
 
+    @Test
+    void countSessions_countsWhatIsSaved_andForgetsWhatIsDeleted() throws Exception {
+        capability(Capability.SERVER_SIDE);
+        long before;
+        try {
+            before = onEventLoop(() -> backend.countSessions());
+        } catch (ExecutionException e) {
+            org.junit.jupiter.api.Assumptions.assumeFalse(
+                    e.getCause() instanceof UnsupportedOperationException, "the backend cannot count its sessions");
+            throw e;
+        }
+        String first = save(builder(newId()).put("n", 1));
+        save(builder(newId()).put("n", 2));
+        assertEquals(before + 2, onEventLoop(() -> backend.countSessions()));
+        onEventLoop(() -> backend.delete(first));
+        assertEquals(before + 1, onEventLoop(() -> backend.countSessions()));
+    }
+
     // ------------------------------------------------------------------ user index
 
     @Test
