@@ -95,6 +95,11 @@ final class GuardedRedisConnection {
     }
 
     /** Closes the client if it was created here; an application's own client stays open. */
+    /** Returns the client the calls borrow their connections from. */
+    Redis client() {
+        return redis;
+    }
+
     Future<Void> close() {
         return ownsClient ? redis.close() : Future.succeededFuture();
     }

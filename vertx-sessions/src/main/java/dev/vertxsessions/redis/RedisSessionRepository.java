@@ -42,6 +42,8 @@ final class RedisSessionRepository {
     private final RedisUserIndex userIndex;
     /** Set on Redis Cluster (or forced by tests): regenerate() claims the old hash, then saves the new one. */
     private final RedisClusterMove clusterMove;
+    /** The near cache's channel, when it is on. */
+    private final RedisInvalidations invalidations;
 
     RedisSessionRepository(
             Vertx vertx,
@@ -49,10 +51,15 @@ final class RedisSessionRepository {
             Redis client,
             boolean forceTwoStepMove,
             Duration promotedTtlMargin,
-            Clock clock) {
+            Clock clock,
+            boolean nearCache) {
         RedisOptions clientOptions = options.clientOptions();
+        if (nearCache && clientOptions.getType() == RedisClientType.CLUSTER) {
+            throw new IllegalArgumentException("near_cache is not available on Redis Cluster: its Pub/Sub messages "
+                    + "from different masters arrive in no common order; leave near_cache off");
+        }
         boolean twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
-        this.keys = new RedisKeys(options.getKeyPrefix(), !twoStepMove, promotedTtlMargin.toMillis());
+        this.keys = new RedisKeys(options.getKeyPrefix(), !twoStepMove, promotedTtlMargin.toMillis(), nearCache);
         this.connection = new GuardedRedisConnection(
                 vertx,
                 client != null ? client : Redis.createClient(vertx, clientOptions),
@@ -62,6 +69,19 @@ final class RedisSessionRepository {
         this.compareAndSet = new RedisCompareAndSet(vertx, connection, keys);
         this.userIndex = new RedisUserIndex(connection, keys, clock);
         this.clusterMove = twoStepMove ? new RedisClusterMove(connection, keys) : null;
+        this.invalidations = nearCache
+                ? new RedisInvalidations(
+                        vertx,
+                        connection.client(),
+                        connection,
+                        keys.channel(),
+                        options.getTimeout().toMillis())
+                : null;
+    }
+
+    /** Returns the near cache's invalidation channel, or null when the near cache is off. */
+    RedisInvalidations invalidations() {
+        return invalidations;
     }
 
     /** Returns whether this store keeps the user index (not on Redis Cluster). */
