@@ -155,6 +155,7 @@ final class NearCache implements SessionInvalidations.Listener {
 
     /** Starts listening, and proving the channel every maxLag/4. */
     void start() {
+        metrics.nearCacheSize(this::size);
         source.start(this).onFailure(e -> LOG.log(Level.DEBUG, "near cache: invalidations not flowing yet: " + e));
         long period = Math.max(1, TimeUnit.NANOSECONDS.toMillis(maxLagNanos) / 4);
         timer = vertx.setPeriodic(period, t -> prove());

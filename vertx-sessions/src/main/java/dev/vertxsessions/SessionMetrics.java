@@ -126,6 +126,18 @@ public final class SessionMetrics {
         return nearCacheInvalidations.sum();
     }
 
+    /** What {@link #nearCacheEntries()} reads: the near cache's size, when there is one. */
+    private volatile java.util.function.LongSupplier nearCacheSize = () -> 0;
+
+    /** Returns how many sessions the near cache holds now (within {@code near_cache_max_entries}); 0 without it. */
+    public long nearCacheEntries() {
+        return nearCacheSize.getAsLong();
+    }
+
+    void nearCacheSize(java.util.function.LongSupplier size) {
+        this.nearCacheSize = size;
+    }
+
     /** Returns every counter as JSON, keyed by the method names in snake_case. */
     public JsonObject toJson() {
         return new JsonObject()
