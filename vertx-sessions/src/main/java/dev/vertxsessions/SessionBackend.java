@@ -170,6 +170,16 @@ public interface SessionBackend {
         return -1;
     }
 
+    /**
+     * Returns how this backend tells every process of every write to its sessions, which the near cache
+     * ({@code near_cache}) needs, or null when it cannot (the middleware then refuses to start with the near cache
+     * on). Called once, when the middleware is created; the middleware starts and closes what it returns. Defaults
+     * to null.
+     */
+    default SessionInvalidations invalidations() {
+        return null;
+    }
+
     /** Releases what the backend holds (timers, connections). Defaults to doing nothing. */
     default Future<Void> close() {
         return Future.succeededFuture();

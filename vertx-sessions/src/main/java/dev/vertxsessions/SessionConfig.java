@@ -57,6 +57,10 @@ public class SessionConfig {
             "max_sessions_per_user_policy",
             "events_address",
             "record_client_info",
+            "near_cache",
+            "near_cache_max_entries",
+            "near_cache_max_bytes",
+            "near_cache_max_lag_ms",
             "manager")));
 
     private static final Pattern COOKIE_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
@@ -84,6 +88,10 @@ public class SessionConfig {
     private UserLimitPolicy userLimitPolicy = UserLimitPolicy.END_OLDEST;
     private String eventsAddress;
     private boolean recordClientInfo;
+    private boolean nearCache;
+    private long nearCacheMaxEntries = 10_000;
+    private long nearCacheMaxBytes = 64L << 20;
+    private Duration nearCacheMaxLag = Duration.ofSeconds(1);
     private String managerName = "signed";
     private SessionBackendFactory backend;
     private JsonObject backendOptions = new JsonObject();
@@ -118,6 +126,10 @@ public class SessionConfig {
         userLimitPolicy = other.userLimitPolicy;
         eventsAddress = other.eventsAddress;
         recordClientInfo = other.recordClientInfo;
+        nearCache = other.nearCache;
+        nearCacheMaxEntries = other.nearCacheMaxEntries;
+        nearCacheMaxBytes = other.nearCacheMaxBytes;
+        nearCacheMaxLag = other.nearCacheMaxLag;
         managerName = other.managerName;
         backend = other.backend;
         backendOptions = other.backendOptions.copy();
@@ -186,6 +198,14 @@ public class SessionConfig {
         }
         if (json.containsKey("events_address")) setEventsAddress(string(json, "events_address"));
         if (json.containsKey("record_client_info")) setRecordClientInfo(bool(json, "record_client_info"));
+        if (json.containsKey("near_cache")) setNearCache(bool(json, "near_cache"));
+        if (json.containsKey("near_cache_max_entries")) {
+            setNearCacheMaxEntries(integer(json, "near_cache_max_entries"));
+        }
+        if (json.containsKey("near_cache_max_bytes")) setNearCacheMaxBytes(integer(json, "near_cache_max_bytes"));
+        if (json.containsKey("near_cache_max_lag_ms")) {
+            setNearCacheMaxLag(Duration.ofMillis(integer(json, "near_cache_max_lag_ms")));
+        }
         if (json.containsKey("manager")) setManager(string(json, "manager"));
     }
 
@@ -258,7 +278,11 @@ public class SessionConfig {
                 .put("max_sessions_per_user", maxSessionsPerUser == 0 ? null : maxSessionsPerUser)
                 .put("max_sessions_per_user_policy", userLimitPolicy.jsonValue())
                 .put("events_address", eventsAddress)
-                .put("record_client_info", recordClientInfo);
+                .put("record_client_info", recordClientInfo)
+                .put("near_cache", nearCache)
+                .put("near_cache_max_entries", nearCacheMaxEntries)
+                .put("near_cache_max_bytes", nearCacheMaxBytes)
+                .put("near_cache_max_lag_ms", nearCacheMaxLag.toMillis());
         if (backend == null) {
             json.put("manager", managerName);
         }
@@ -698,6 +722,79 @@ public class SessionConfig {
     public SessionConfig setRecordClientInfo(boolean record) {
         checkMutable();
         this.recordClientInfo = record;
+        return this;
+    }
+
+    /** Returns whether the near cache is on. */
+    public boolean isNearCache() {
+        return nearCache;
+    }
+
+    /**
+     * Keeps recently used sessions in this process (JSON {@code near_cache}), so that a request that only reads its
+     * session costs no store round trip when the cached copy is provably current: the cookie then carries the
+     * session's version ({@code <id>.<version>}, changed by every save), and the store tells every process of every
+     * write (README, "Near cache"). Needs a backend that can tell (Redis; every process sharing the Redis must turn
+     * it on) and {@code com.github.ben-manes.caffeine:caffeine} on the class path; the middleware refuses to start
+     * otherwise. Defaults to false.
+     */
+    public SessionConfig setNearCache(boolean nearCache) {
+        checkMutable();
+        this.nearCache = nearCache;
+        return this;
+    }
+
+    /** Returns how many sessions the near cache holds at most. */
+    public long getNearCacheMaxEntries() {
+        return nearCacheMaxEntries;
+    }
+
+    /** Sets how many sessions the near cache holds at most (JSON {@code near_cache_max_entries}). Defaults to 10000. */
+    public SessionConfig setNearCacheMaxEntries(long maxEntries) {
+        checkMutable();
+        if (maxEntries < 1) {
+            throw new IllegalArgumentException("near_cache_max_entries must be at least 1 (got " + maxEntries + ")");
+        }
+        this.nearCacheMaxEntries = maxEntries;
+        return this;
+    }
+
+    /** Returns how many bytes of session data the near cache holds at most. */
+    public long getNearCacheMaxBytes() {
+        return nearCacheMaxBytes;
+    }
+
+    /**
+     * Sets how many bytes of session data (keys and JSON values) the near cache holds at most (JSON
+     * {@code near_cache_max_bytes}); each entry counts at least {@code near_cache_max_bytes / near_cache_max_entries},
+     * so that both bounds hold. Defaults to 64 MiB.
+     */
+    public SessionConfig setNearCacheMaxBytes(long maxBytes) {
+        checkMutable();
+        if (maxBytes < 1024) {
+            throw new IllegalArgumentException("near_cache_max_bytes must be at least 1024 (got " + maxBytes + ")");
+        }
+        this.nearCacheMaxBytes = maxBytes;
+        return this;
+    }
+
+    /** Returns how far the near cache may lag behind writes of other processes before it is bypassed. */
+    public Duration getNearCacheMaxLag() {
+        return nearCacheMaxLag;
+    }
+
+    /**
+     * Sets the near cache's staleness window (JSON {@code near_cache_max_lag_ms}): a cached session is served only
+     * while the invalidation channel has proved, within this time, that it delivers every write the store applied;
+     * otherwise the cache is cleared and bypassed until it proves it again. A write of another process is therefore
+     * seen at most this late; a browser's own writes are seen at once. Defaults to 1000 ms.
+     */
+    public SessionConfig setNearCacheMaxLag(Duration maxLag) {
+        checkMutable();
+        if (maxLag == null || maxLag.toMillis() < 10) {
+            throw new IllegalArgumentException("near_cache_max_lag_ms must be at least 10 milliseconds");
+        }
+        this.nearCacheMaxLag = maxLag;
         return this;
     }
 

@@ -26,6 +26,9 @@ public final class SessionMetrics {
     private final LongAdder oversizeRejections = new LongAdder();
     private final LongAdder sweeperDeletions = new LongAdder();
     private final LongAdder evictions = new LongAdder();
+    private final LongAdder nearCacheHits = new LongAdder();
+    private final LongAdder nearCacheMisses = new LongAdder();
+    private final LongAdder nearCacheInvalidations = new LongAdder();
 
     /** Created by the middleware only; read it with {@link SessionMiddleware#metrics()}. */
     SessionMetrics() {}
@@ -101,6 +104,40 @@ public final class SessionMetrics {
         return evictions.sum();
     }
 
+    /**
+     * Returns how many loads the near cache ({@code near_cache}) answered without the store: its entry was current
+     * and at least as new as the version the request's cookie holds. 0 without the near cache.
+     */
+    public long nearCacheHits() {
+        return nearCacheHits.sum();
+    }
+
+    /** Returns how many loads the near cache could not answer (no entry, an older one, or the cache bypassed). */
+    public long nearCacheMisses() {
+        return nearCacheMisses.sum();
+    }
+
+    /**
+     * Returns how many near-cache entries were dropped because their session changed or ended (a write of this
+     * process or, told by the store, of another), or because the invalidation channel was lost; evictions by the
+     * cache's bounds are not counted.
+     */
+    public long nearCacheInvalidations() {
+        return nearCacheInvalidations.sum();
+    }
+
+    /** What {@link #nearCacheEntries()} reads: the near cache's size, when there is one. */
+    private volatile java.util.function.LongSupplier nearCacheSize = () -> 0;
+
+    /** Returns how many sessions the near cache holds now (within {@code near_cache_max_entries}); 0 without it. */
+    public long nearCacheEntries() {
+        return nearCacheSize.getAsLong();
+    }
+
+    void nearCacheSize(java.util.function.LongSupplier size) {
+        this.nearCacheSize = size;
+    }
+
     /** Returns every counter as JSON, keyed by the method names in snake_case. */
     public JsonObject toJson() {
         return new JsonObject()
@@ -115,7 +152,10 @@ public final class SessionMetrics {
                 .put("conflicts", conflicts())
                 .put("oversize_rejections", oversizeRejections())
                 .put("sweeper_deletions", sweeperDeletions())
-                .put("evictions", evictions());
+                .put("evictions", evictions())
+                .put("near_cache_hits", nearCacheHits())
+                .put("near_cache_misses", nearCacheMisses())
+                .put("near_cache_invalidations", nearCacheInvalidations());
     }
 
     void loaded() {
@@ -151,6 +191,18 @@ public final class SessionMetrics {
 
     void conflict() {
         conflicts.increment();
+    }
+
+    void nearCacheHit() {
+        nearCacheHits.increment();
+    }
+
+    void nearCacheMiss() {
+        nearCacheMisses.increment();
+    }
+
+    void nearCacheInvalidated(long entries) {
+        nearCacheInvalidations.add(entries);
     }
 
     // ------------------------------------------------------------------ sessions a backend ended itself

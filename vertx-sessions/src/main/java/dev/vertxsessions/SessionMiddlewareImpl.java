@@ -129,6 +129,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         long loadedAt;
         /** A move by another request that this request's write follows, and must wait for. */
         Future<?> followedMove;
+        /** With the near cache: the version the request's cookie holds (null: none, or malformed). */
+        String cookieVersion;
+        /** With the near cache: an atomic update changed the stored session, so its version must change too. */
+        boolean versionDue;
 
         RequestState(RoutingContext ctx, boolean hadCookie) {
             this.ctx = ctx;
@@ -175,6 +179,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private final boolean atomicUpdates;
     private final boolean perKeyMerge;
     private final boolean userIndex;
+    /** The near cache ({@code near_cache}), or null when off. */
+    private final NearCache nearCache;
     /** Who ends sessions through {@link #sessions()}: never a request, so every request is told. */
     private final Object administrator = new Object();
 
@@ -217,6 +223,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                     + (serverSide ? "" : " (signed cookies keep no server state to count)")
                     + ": use the memory, file or Redis backend, or leave max_sessions_per_user unset");
         }
+        this.nearCache = settings.config.isNearCache() ? nearCache(vertx, settings.config) : null;
         this.admission = new WriteAdmission(vertx);
         this.events =
                 new SessionEvents(vertx, backendName, settings.config.getClock(), settings.config.getEventsAddress());
@@ -231,6 +238,22 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         if (closedWith != null) {
             closedWith.add(closeHook);
         }
+    }
+
+    /** Creates the near cache on the backend's invalidations, or refuses to start naming what is missing. */
+    private NearCache nearCache(Vertx vertx, SessionConfig config) {
+        SessionInvalidations invalidations = serverSide && seedBackend == null ? backend.invalidations() : null;
+        String missing = invalidations == null
+                ? "a backend that tells every process of every write to its sessions (Redis); "
+                        + backend.getClass().getSimpleName() + " does not"
+                : NearCache.caffeinePresent() ? null : "com.github.ben-manes.caffeine:caffeine on the class path";
+        if (missing != null) {
+            backend.close();
+            throw new IllegalArgumentException("near_cache needs " + missing + ": add it, or leave near_cache off");
+        }
+        NearCache cache = new NearCache(vertx, config, invalidations, metrics);
+        cache.start();
+        return cache;
     }
 
     /**
@@ -281,7 +304,8 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             if (closedWith != null) {
                 closedWith.remove(closeHook);
             }
-            closed = call(backend::close);
+            Future<Void> cacheClosed = nearCache == null ? Future.succeededFuture() : nearCache.close();
+            closed = cacheClosed.transform(v -> call(backend::close));
         }
         return closed;
     }
@@ -329,6 +353,12 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             return;
         }
         RequestState state = new RequestState(ctx, true);
+        int dot = nearCache == null ? -1 : cookie.indexOf('.');
+        String version = dot < 0 ? null : NearCache.wellFormedVersion(cookie.substring(dot + 1));
+        if (version != null) { // <id>.<version>: the version only chooses between the cache and the store
+            state.cookieVersion = version;
+            cookie = cookie.substring(0, dot);
+        } // else a malformed version leaves a value that is no ID: tampered, a fresh session
         metrics.loaded();
         long position = endedSessions.position();
         if (serverSide && !SessionIds.isWellFormed(cookie)) {
@@ -337,20 +367,22 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             ctx.next();
             return;
         }
-        SavesInFlight.Write pending = serverSide ? savesInFlight.get(cookie) : null;
+        String named = cookie;
+        SavesInFlight.Write pending = serverSide ? savesInFlight.get(named) : null;
         Future<SessionRecord> loading = pending == null
-                ? call("load", () -> load(cookie, null, state))
+                ? call("load", () -> load(named, null, state))
                 : pending.done.transform(ar ->
-                        call("load", () -> load(cookie, ar.succeeded() ? pending.changes : null, state)));
+                        call("load", () -> load(named, ar.succeeded() ? pending.changes : null, state)));
         if (serverSide) {
             loading = loading.compose(
-                    record -> record != null ? Future.succeededFuture(record) : loadFailedMove(cookie, state));
+                    record -> record != null ? Future.succeededFuture(record) : loadFailedMove(named, state));
         }
         Future<SessionRecord> loaded = loading;
+        String id = cookie;
         if (loaded.isComplete()) {
-            loaded(state, cookie, loaded, position); // e.g. signed cookies: no need to pause the request
+            loaded(state, id, loaded, position); // e.g. signed cookies, a near-cache hit: no need to pause
         } else {
-            pauseUntil(ctx.request(), loaded, () -> loaded(state, cookie, loaded, position));
+            pauseUntil(ctx.request(), loaded, () -> loaded(state, id, loaded, position));
         }
     }
 
@@ -361,6 +393,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private Future<SessionRecord> load(String id, SessionChanges after, RequestState state) {
         if (seedBackend != null) {
             return seedBackend.load(id, state.session);
+        }
+        if (nearCache != null) {
+            return nearCache.load(
+                    id, state.cookieVersion, () -> after != null ? backend.loadAfterSave(id, after) : backend.load(id));
         }
         return after != null ? backend.loadAfterSave(id, after) : backend.load(id);
     }
@@ -511,8 +547,17 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 state.ctx, state.session, state.userAtLoad, session.storedForm(VertxWebBridge.USER_HOLDER_KEY));
         syncPrincipal(state.session, state.ctx.user(), heldUser);
         state.userAtLoad = state.ctx.user();
-        SaveDecision decision = SaveDecision.decide(
-                session.decision(state.hadCookie), current.config.isRolling(), current.config.isLazySession(), status);
+        boolean rolling = current.config.isRolling()
+                && (nearCache == null
+                        || NearCache.renewalDue(session.storedExpiresAtMillis(), session.now(), session.lifetime()));
+        SaveDecision decision =
+                SaveDecision.decide(session.decision(state.hadCookie), rolling, current.config.isLazySession(), status);
+        if (nearCache != null
+                && state.versionDue
+                && status < 500
+                && (decision == SaveDecision.NOTHING || decision == SaveDecision.COOKIE_ONLY)) {
+            decision = SaveDecision.SAVE; // an atomic update changed the session: its version must change too
+        }
         if (explicit && decision != SaveDecision.NOTHING && state.ctx.response().headWritten()) {
             return Future.failedFuture(new SessionException("session cannot be committed: headers already sent"));
         }
@@ -531,6 +576,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 if (serverSide && current.config.isRecordClientInfo()) {
                     recordClient(state, current.config);
                 }
+                if (nearCache != null) {
+                    state.versionDue = false;
+                    session.write(NearCache.VERSION_KEY, NearCache.newVersion());
+                }
                 return save(state, current, session.startSave());
             }
             case MOVE -> {
@@ -540,7 +589,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             case COOKIE_ONLY -> {
                 if (SaveDecision.cookieNeeded(
                         serverSide, state.session.isRememberMe(), !session.id().equals(state.cookieId), false)) {
-                    useCookie(state, current.cookie, session.id(), Future.succeededFuture());
+                    String value =
+                            nearCache != null ? NearCache.cookieValue(session.id(), session.data()) : session.id();
+                    useCookie(state, current.cookie, value, Future.succeededFuture());
                 }
                 return Future.succeededFuture();
             }
@@ -620,24 +671,34 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         SessionState session = state.tracking;
         String cookieValue;
         Future<Void> saved;
+        Future<?> cookieWrite = null;
         try {
-            cookieValue = backend.cookieValue(changes);
+            cookieValue = nearCache != null
+                    ? NearCache.cookieValue(changes.id(), changes.data())
+                    : backend.cookieValue(changes);
             Future<?> after = state.followedMove;
-            saved = call(
-                            "save",
-                            () -> after == null || after.isComplete()
-                                    ? backend.save(changes)
-                                    : after.transform(moved -> backend.save(changes)))
-                    .map(stored -> {
-                        if (!stored) {
-                            metrics.conflict();
-                        } else if (changes.previousId() != null) {
-                            events.regenerated(changes.previousId(), changes.id(), changes.principal());
-                        } else if (changes.isNew()) {
-                            events.created(changes.id(), changes.principal());
-                        }
-                        return null;
-                    });
+            Supplier<Future<Boolean>> write = () -> backend.save(changes);
+            Supplier<Future<Boolean>> store = nearCache != null ? nearCache.saving(changes, write) : write;
+            Future<Boolean> written = call(
+                    "save",
+                    () -> after == null || after.isComplete() ? store.get() : after.transform(moved -> store.get()));
+            if (nearCache != null) {
+                // A cookie goes with every save: not for a session deleted meanwhile (not written). Derived before
+                // the save's own outcome, so that it has failed by the time a failed save's response goes out.
+                cookieWrite = written.compose(stored -> stored
+                        ? Future.succeededFuture()
+                        : Future.failedFuture(new SessionException("session was deleted meanwhile")));
+            }
+            saved = written.map(stored -> {
+                if (!stored) {
+                    metrics.conflict();
+                } else if (changes.previousId() != null) {
+                    events.regenerated(changes.previousId(), changes.id(), changes.principal());
+                } else if (changes.isNew()) {
+                    events.created(changes.id(), changes.principal());
+                }
+                return null;
+            });
         } catch (RuntimeException e) {
             cookieValue = null;
             saved = Future.failedFuture(e);
@@ -661,9 +722,13 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         session.saved(changes);
         boolean cookieChoiceChanged = changes.changed().containsKey(BaseSessionInterface.REMEMBER_ME_KEY)
                 || changes.removed().contains(BaseSessionInterface.REMEMBER_ME_KEY);
+        // With the near cache the cookie carries the version, which every save changes: it is sent with every save.
         if (SaveDecision.cookieNeeded(
-                serverSide, state.session.isRememberMe(), !changes.id().equals(state.cookieId), cookieChoiceChanged)) {
-            useCookie(state, current.cookie, cookieValue, saved);
+                serverSide && nearCache == null,
+                state.session.isRememberMe(),
+                !changes.id().equals(state.cookieId),
+                cookieChoiceChanged)) {
+            useCookie(state, current.cookie, cookieValue, cookieWrite != null ? cookieWrite : saved);
         }
         if (serverSide) {
             track(changes.id(), saved, changes);
@@ -718,7 +783,16 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         }
         return before.compose(v -> {
             SessionChanges context = session.updateContext();
+            if (nearCache != null) {
+                nearCache.dropLocal(context.id());
+            }
             return call("update", () -> backend.update(context, key, storable)).map(value -> {
+                if (nearCache != null) {
+                    nearCache.dropLocal(context.id());
+                    if (state != null) {
+                        state.versionDue = true;
+                    }
+                }
                 if (context.isNew()) {
                     events.created(context.id(), context.principal());
                 }
@@ -878,7 +952,9 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             if (!SessionIds.isWellFormed(id)) {
                 return Future.succeededFuture(); // no such session can exist
             }
+            dropCached(id);
             Future<Void> deleted = ready.compose(v -> call("delete", () -> backend.delete(id)))
+                    .andThen(ar -> dropCached(id))
                     .onSuccess(v -> events.destroyed(id, SessionEvent.Cause.ADMIN, null));
             endedSessions.deleted(id, deleted, administrator);
             track(id, deleted, null);
@@ -896,6 +972,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             return indexed("deleteSessionsOf", () -> backend.deleteSessionsOf(principal, keepId))
                     .onSuccess(ids -> {
                         for (String id : ids) {
+                            dropCached(id);
                             endedSessions.deleted(id, Future.succeededFuture(), administrator);
                             events.destroyed(id, SessionEvent.Cause.ADMIN, principal);
                         }
@@ -951,8 +1028,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         String principal = state.tracking.storedPrincipal();
         boolean first = true;
         for (String id : state.tracking.startDelete()) {
-            Future<Void> deleted =
-                    call("delete", () -> seedBackend != null ? seedBackend.delete(id, session) : backend.delete(id));
+            dropCached(id);
+            Future<Void> deleted = call(
+                            "delete", () -> seedBackend != null ? seedBackend.delete(id, session) : backend.delete(id))
+                    .andThen(ar -> dropCached(id));
             if (first) { // the stored session; a second ID is the one a regenerate of this request had not saved yet
                 deleted.onSuccess(v -> events.destroyed(id, SessionEvent.Cause.LOGOUT, principal));
                 first = false;
@@ -962,6 +1041,13 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             deletes.add(deleted);
         }
         return deletes;
+    }
+
+    /** Drops session {@code id} from the near cache, for a delete of this process (when it starts and ends). */
+    private void dropCached(String id) {
+        if (nearCache != null) {
+            nearCache.dropLocal(id);
+        }
     }
 
     /** Sets the user of the request, gives the session a new ID (no fixation) and saves it. */

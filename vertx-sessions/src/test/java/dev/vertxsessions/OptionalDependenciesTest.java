@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * The optional dependencies stay optional: without the Redis client, vertx-health-check, Micrometer, OpenTelemetry
+ * The optional dependencies stay optional: without the Redis client, Caffeine, vertx-health-check, Micrometer, OpenTelemetry
  * and vertx-config on the class path, an application starts and serves sessions (signed cookies, files), and
  * choosing Redis fails at start-up naming the dependency. Runs {@link MinimalAppMain} in its own JVM; no Vert.x
  * runs in this test's own JVM.
@@ -27,7 +27,8 @@ class OptionalDependenciesTest {
             "micrometer-",
             "vertx-opentelemetry",
             "opentelemetry-",
-            "vertx-config");
+            "vertx-config",
+            "caffeine-");
 
     @Test
     void applicationWithoutTheOptionalDependencies_startsAndServesSessions() throws Exception {

@@ -63,6 +63,23 @@ class RedisContractTest extends BackendContract {
         return config(clock); // the same Redis
     }
 
+    /**
+     * The whole HTTP contract again with the near cache on: cookies carry {@code <id>.<version>}, reads are answered
+     * from the cache when it is provably current, and every write still goes through the scripts.
+     */
+    @Nested
+    class NearCache extends BackendContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return RedisContractTest.this.config(clock).setNearCache(true);
+        }
+
+        @Override
+        protected SessionConfig sharedStoreConfig(Clock clock) {
+            return config(clock);
+        }
+    }
+
     /** The SPI-level contract on the same backend, configured the same way. */
     @Nested
     class Spi extends BackendSpiContract {

@@ -16,8 +16,16 @@ final class RedisKeys {
     /** Added to a promoted session's key TTL: anonymous_expiry, so volatile-ttl evicts anonymous keys first. */
     private final long promotedTtlMarginMillis;
 
+    /** Where the scripts publish the sessions they write, for near caches; empty when no near cache listens. */
+    private final String channel;
+
     RedisKeys(String keyPrefix, boolean userIndex, long promotedTtlMarginMillis) {
+        this(keyPrefix, userIndex, promotedTtlMarginMillis, false);
+    }
+
+    RedisKeys(String keyPrefix, boolean userIndex, long promotedTtlMarginMillis, boolean nearCache) {
         this.keyPrefix = keyPrefix;
+        this.channel = nearCache ? keyPrefix + "near-cache" : "";
         this.indexPrefix = userIndex ? keyPrefix + "user:" : "";
         this.promotedTtlMarginMillis = promotedTtlMarginMillis;
     }
@@ -40,6 +48,14 @@ final class RedisKeys {
     /** Returns the prefix of the users' index keys, the empty string when there is no user index (as scripts take it). */
     String indexPrefix() {
         return indexPrefix;
+    }
+
+    /**
+     * Returns the Pub/Sub channel the scripts publish {@code "<id> <version>"} on for every session they write or
+     * delete ({@code <prefix>near-cache}), or the empty string when the near cache is off (nothing is published).
+     */
+    String channel() {
+        return channel;
     }
 
     /** Returns the key of a user's index: a sorted set of session IDs scored by their expiry in Redis's clock. */

@@ -26,6 +26,21 @@ final class RedisScripts {
     private RedisScripts() {}
 
     /**
+     * Runs second in every script: the ARGV before the deadline is the near cache's channel ('' = off), and
+     * changed() publishes "<id> <version>" on it for every session a script writes or deletes, in the order Redis
+     * applies them (NearCache's design note; docs/redis-backend.md, "The near cache's channel").
+     */
+    private static final String NOTIFY = """
+    local channel = table.remove(ARGV)
+    local function changed(id, key)
+      if channel ~= '' then
+        local version = key and redis.call('HGET', key, 'k:__vertx-sessions.version')
+        redis.call('PUBLISH', channel, id .. ' ' .. (version and string.sub(version, 2, -2) or ''))
+      end
+    end
+    """;
+
+    /**
      * Runs first in every script: the last ARGV is the call's deadline in Redis's clock (epoch ms), and a script
      * that starts after it writes nothing. table.remove takes it out of ARGV, so each script sees its own arguments.
      */
@@ -93,6 +108,8 @@ final class RedisScripts {
     if oldP then redis.call('ZREM', indexPrefix .. cjson.decode(oldP), heldId) end
     if ttl <= 0 then
       redis.call('DEL', key)
+      if moving then changed(heldId) end
+      changed(id)
       return 0
     end
     if ARGV[2] == '1' then
@@ -108,9 +125,14 @@ final class RedisScripts {
     redis.call('HSET', key, 'm:expires', ARGV[5])
     if ARGV[6] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[6]) end
     redis.call('PEXPIRE', key, ARGV[3])
+    if moving then changed(heldId) end
+    changed(id, key)
     local ended = {1}
     for _, victim in ipairs(victims) do
-      if redis.call('DEL', prefix .. victim) == 1 then table.insert(ended, victim) end
+      if redis.call('DEL', prefix .. victim) == 1 then
+        table.insert(ended, victim)
+        changed(victim)
+      end
       redis.call('ZREM', index, victim)
     end
     if index then
@@ -137,6 +159,7 @@ final class RedisScripts {
     end
     if not exists and ARGV[4] ~= '1' then return {1} end
     if ARGV[4] == '1' then redis.call('HSET', key, field, ARGV[5]) else redis.call('HDEL', key, field) end
+    changed(string.sub(key, #ARGV[12] + 1))
     local stored = tonumber(redis.call('HGET', key, 'm:expires'))
     if not exists then
       redis.call('HSET', key, 'm:created', ARGV[8])
@@ -172,7 +195,9 @@ final class RedisScripts {
         redis.call('ZREM', ARGV[1] .. cjson.decode(principal), string.sub(KEYS[1], #ARGV[2] + 1))
       end
     end
-    return redis.call('DEL', KEYS[1])
+    local deleted = redis.call('DEL', KEYS[1])
+    changed(string.sub(KEYS[1], #ARGV[2] + 1))
+    return deleted
     """);
 
     private static final Script SESSIONS_OF = new Script("sessionsOf", """
@@ -198,7 +223,10 @@ final class RedisScripts {
     local out = {}
     for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
       if member ~= ARGV[2] then
-        if redis.call('DEL', ARGV[1] .. member) == 1 then table.insert(out, member) end
+        if redis.call('DEL', ARGV[1] .. member) == 1 then
+          table.insert(out, member)
+          changed(member)
+        end
         redis.call('ZREM', KEYS[1], member)
       end
     end
@@ -252,7 +280,7 @@ final class RedisScripts {
             args.add(dataField(entry.getKey()));
             args.add(entry.getValue());
         }
-        return new Call(SAVE, List.of(keys.key(write.id()), keys.key(write.source())), args);
+        return call(SAVE, List.of(keys.key(write.id()), keys.key(write.source())), args, keys);
     }
 
     /**
@@ -275,30 +303,39 @@ final class RedisScripts {
         args.add(keys.indexPrefix());
         args.add(keys.keyPrefix());
         args.add(Long.toString(session.timeToLive().toMillis()));
-        return new Call(UPDATE, List.of(keys.key(session.id())), args);
+        return call(UPDATE, List.of(keys.key(session.id())), args, keys);
     }
 
     /** Returns the call of CLAIM: reads and deletes a session's hash (regenerate on Redis Cluster). */
     static Call claim(RedisKeys keys, String id) {
-        return new Call(CLAIM, List.of(keys.key(id)), List.of());
+        return call(CLAIM, List.of(keys.key(id)), List.of(), keys);
     }
 
     /** Returns the call of DELETE: deletes a session and takes it out of its user's index. */
     static Call delete(RedisKeys keys, String id) {
-        return new Call(DELETE, List.of(keys.key(id)), List.of(keys.indexPrefix(), keys.keyPrefix()));
+        return call(DELETE, List.of(keys.key(id)), List.of(keys.indexPrefix(), keys.keyPrefix()), keys);
     }
 
     /** Returns the call of SESSIONS_OF: id, created, expires of each live session of a user, in the index's order. */
     static Call sessionsOf(RedisKeys keys, String principal) {
-        return new Call(SESSIONS_OF, List.of(keys.indexKey(principal)), List.of(keys.keyPrefix()));
+        return call(SESSIONS_OF, List.of(keys.indexKey(principal)), List.of(keys.keyPrefix()), keys);
     }
 
     /** Returns the call of DELETE_SESSIONS_OF: deletes a user's sessions but {@code exceptId}; replies their IDs. */
     static Call deleteSessionsOf(RedisKeys keys, String principal, String exceptId) {
-        return new Call(
+        return call(
                 DELETE_SESSIONS_OF,
                 List.of(keys.indexKey(principal)),
-                List.of(keys.keyPrefix(), exceptId == null ? "" : exceptId));
+                List.of(keys.keyPrefix(), exceptId == null ? "" : exceptId),
+                keys);
+    }
+
+    /** Returns a call of {@code script} with the near cache's channel after its own arguments (NOTIFY reads it). */
+    private static Call call(Script script, List<String> keys, List<Object> args, RedisKeys redisKeys) {
+        List<Object> all = new ArrayList<>(args.size() + 1);
+        all.addAll(args);
+        all.add(redisKeys.channel());
+        return new Call(script, keys, all);
     }
 
     /** A Lua script and its SHA-1, for EVALSHA. */
@@ -309,7 +346,7 @@ final class RedisScripts {
 
         Script(String name, String body) {
             this.name = name;
-            this.source = DEADLINE_GUARD + body;
+            this.source = DEADLINE_GUARD + NOTIFY + body;
             try {
                 MessageDigest digest = MessageDigest.getInstance("SHA-1");
                 this.sha1 = HexFormat.of().formatHex(digest.digest(source.getBytes(StandardCharsets.UTF_8)));

@@ -6,6 +6,7 @@ import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionRecord;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -85,7 +86,13 @@ public final class RedisSessionInterface implements SessionBackend {
             Vertx vertx, SessionConfig config, RedisSessionOptions options, Redis client, boolean twoStepMove) {
         Duration anonymous = config.getAnonymousExpiry();
         return new RedisSessionInterface(new RedisSessionRepository(
-                vertx, options, client, twoStepMove, anonymous == null ? Duration.ZERO : anonymous, config.getClock()));
+                vertx,
+                options,
+                client,
+                twoStepMove,
+                anonymous == null ? Duration.ZERO : anonymous,
+                config.getClock(),
+                config.isNearCache()));
     }
 
     @Override
@@ -143,6 +150,15 @@ public final class RedisSessionInterface implements SessionBackend {
     public Future<Void> start(BackendRecorder recorder) {
         store.useRecorder(recorder);
         return Future.succeededFuture();
+    }
+
+    /**
+     * Returns the near cache's channel when {@code near_cache} is on: every script that writes or deletes a session
+     * publishes it ({@code docs/redis-backend.md}, "The near cache's channel").
+     */
+    @Override
+    public SessionInvalidations invalidations() {
+        return store.invalidations();
     }
 
     @Override

@@ -45,6 +45,8 @@ final class RedisSessionRepository {
     private final RedisClusterMove clusterMove;
     /** Hears Redis expire session keys (redis_expiry_events); null when off. */
     private final RedisExpiryEvents expiryEvents;
+    /** The near cache's channel, when it is on. */
+    private final RedisInvalidations invalidations;
 
     RedisSessionRepository(
             Vertx vertx,
@@ -52,10 +54,15 @@ final class RedisSessionRepository {
             Redis client,
             boolean forceTwoStepMove,
             Duration promotedTtlMargin,
-            Clock clock) {
+            Clock clock,
+            boolean nearCache) {
         RedisOptions clientOptions = options.clientOptions();
+        if (nearCache && clientOptions.getType() == RedisClientType.CLUSTER) {
+            throw new IllegalArgumentException("near_cache is not available on Redis Cluster: its Pub/Sub messages "
+                    + "from different masters arrive in no common order; leave near_cache off");
+        }
         boolean twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
-        this.keys = new RedisKeys(options.getKeyPrefix(), !twoStepMove, promotedTtlMargin.toMillis());
+        this.keys = new RedisKeys(options.getKeyPrefix(), !twoStepMove, promotedTtlMargin.toMillis(), nearCache);
         Redis redis = client != null ? client : Redis.createClient(vertx, clientOptions);
         this.connection = new GuardedRedisConnection(
                 vertx,
@@ -71,6 +78,19 @@ final class RedisSessionRepository {
                     + "sends its own notifications); remove it, or use Redis standalone or Sentinel");
         }
         this.expiryEvents = options.isExpiryEvents() ? new RedisExpiryEvents(vertx, redis, keys, () -> recorder) : null;
+        this.invalidations = nearCache
+                ? new RedisInvalidations(
+                        vertx,
+                        redis,
+                        connection,
+                        keys.channel(),
+                        options.getTimeout().toMillis())
+                : null;
+    }
+
+    /** Returns the near cache's invalidation channel, or null when the near cache is off. */
+    RedisInvalidations invalidations() {
+        return invalidations;
     }
 
     /** Returns whether this store keeps the user index (not on Redis Cluster). */

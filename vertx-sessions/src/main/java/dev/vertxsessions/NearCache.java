@@ -1,0 +1,516 @@
+package dev.vertxsessions;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import dev.vertxsessions.internal.JsonValues;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/*
+ * The near cache: why a cached session served to a request is current.
+ *
+ * Versions. With the cache on, every save puts a fresh random version (64 bits) under the reserved data key
+ * __vertx-sessions.version, so every backend stores it like any key (the last save's wins, as the per-key merge
+ * says), and the cookie becomes <id>.<version>, sent again with every save. A request is served from the cache only
+ * when the cached entry's version equals the one its cookie holds: the browser's own writes are never missed,
+ * whatever the invalidations do (read-your-writes without waiting). A missing, malformed or forged version matches
+ * nothing and costs a store read; the ID alone still names the session, so it can never name another user's.
+ *
+ * Invalidations. The backend reports every write to a session, by any process, in the order the store applied them
+ * (SessionInvalidations; Redis: the scripts PUBLISH "<id> <version>"). A report drops the entry and poisons every
+ * fill of that ID in flight (a load whose reply may predate the write). Fills: a load registers before it is sent
+ * and fills only if no report for its ID arrived meanwhile; a save of this process registers its predicted result
+ * (the cached entry with the change set applied, the store's own merge) and that result is cached only when the
+ * save's own report arrives, with its version, before any other report for the ID, so nothing ran between the
+ * entry and the save. Deletes and atomic updates of this process drop the entry when they start and when they end,
+ * which covers this process before the report arrives. All per-ID steps run under a lock striped by ID, held for
+ * map operations only.
+ *
+ * The window. A hit is served only while the channel has proved, within near_cache_max_lag, that it delivers:
+ * every maxLag/4 a sync() marker goes through the store and comes back after every report of a write the store
+ * applied before it. A hit at time t therefore misses at most the writes of other processes applied after the send
+ * time of the last marker that came back, which is later than t - maxLag. When no marker comes back in time, or the
+ * source says reports were lost, the cache is cleared and bypassed (every request reads the store) until a marker
+ * sent after that comes back.
+ *
+ * Memory. Entries hold each value as its JSON bytes (decoded again for every hit, so no request shares an object
+ * with another) and are weighed by those bytes, but at least maxBytes/maxEntries each, so one Caffeine weight
+ * bound keeps both the bytes and the count. An entry expires from the cache when its session does.
+ */
+final class NearCache implements SessionInvalidations.Listener {
+
+    private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
+
+    /** The reserved data key that holds the session's version. */
+    static final String VERSION_KEY = ReservedKeys.PREFIX + "version";
+
+    /** Characters of a version: 64 random bits, base64url without padding. */
+    static final int VERSION_LENGTH = 11;
+
+    private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
+    private static final int STRIPES = 64;
+
+    /** A cached session: its values as JSON bytes, its times and its version. Immutable. */
+    private record Entry(
+            Map<String, byte[]> values,
+            String version,
+            long createdAt,
+            long expiresAt,
+            Duration perSessionExpiry,
+            int weight) {}
+
+    /** A fill in flight: a load (no result yet) or a save of this process (its predicted result and version). */
+    private static final class Fill {
+        final long epoch;
+        final Entry predicted;
+        boolean poisoned;
+
+        Fill(long epoch, Entry predicted) {
+            this.epoch = epoch;
+            this.predicted = predicted;
+        }
+    }
+
+    private final Vertx vertx;
+    private final SessionInvalidations source;
+    private final SessionMetrics metrics;
+    private final Clock clock;
+    private final long maxLagNanos;
+    private final long minWeight;
+    private final Cache<String, Entry> cache;
+    /** Fills in flight by ID; changed only under the ID's stripe. */
+    private final Map<String, List<Fill>> fills = new ConcurrentHashMap<>();
+
+    private final Object[] stripes = new Object[STRIPES];
+
+    /** Bumped whenever reports may have been lost: fills registered before are dropped. */
+    private volatile long epoch;
+    /** Whether the channel has delivered since the last loss; hits need it, and so do fills. */
+    private volatile boolean live;
+    /** The send time (nanoTime) of the latest marker that came back: hits need it within maxLag. */
+    private volatile long provenAt;
+
+    private long timer = -1;
+    private volatile boolean closed;
+
+    NearCache(Vertx vertx, SessionConfig config, SessionInvalidations source, SessionMetrics metrics) {
+        this.vertx = vertx;
+        this.source = source;
+        this.metrics = metrics;
+        this.clock = config.getClock();
+        this.maxLagNanos = config.getNearCacheMaxLag().toNanos();
+        this.minWeight = Math.max(1, config.getNearCacheMaxBytes() / config.getNearCacheMaxEntries());
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new Object();
+        }
+        this.cache = Caffeine.newBuilder()
+                .maximumWeight(config.getNearCacheMaxBytes())
+                .weigher((String id, Entry entry) -> entry.weight())
+                .expireAfter(new Expiry<String, Entry>() {
+                    @Override
+                    public long expireAfterCreate(String id, Entry entry, long now) {
+                        return TimeUnit.MILLISECONDS.toNanos(Math.max(0, entry.expiresAt() - clock.millis()));
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(String id, Entry entry, long now, long current) {
+                        return expireAfterCreate(id, entry, now);
+                    }
+
+                    @Override
+                    public long expireAfterRead(String id, Entry entry, long now, long current) {
+                        return current;
+                    }
+                })
+                .executor(Runnable::run) // eviction work on the caller, a few map operations: no pool thread
+                .build();
+    }
+
+    /** Returns whether Caffeine is on the class path (the near cache's one optional dependency). */
+    static boolean caffeinePresent() {
+        try {
+            ClassLoader loader = NearCache.class.getClassLoader();
+            Class.forName("com.github.benmanes.caffeine.cache.Caffeine", false, loader);
+            Class.forName("com.github.benmanes.caffeine.cache.Expiry", false, loader);
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /** Starts listening, and proving the channel every maxLag/4. */
+    void start() {
+        metrics.nearCacheSize(this::size);
+        source.start(this).onFailure(e -> LOG.log(Level.DEBUG, "near cache: invalidations not flowing yet: " + e));
+        long period = Math.max(1, TimeUnit.NANOSECONDS.toMillis(maxLagNanos) / 4);
+        timer = vertx.setPeriodic(period, t -> prove());
+    }
+
+    private void prove() {
+        if (closed) {
+            return;
+        }
+        if (live && System.nanoTime() - provenAt > maxLagNanos) {
+            lapse("no invalidation marker came back within near_cache_max_lag_ms");
+        }
+        long sentAt = System.nanoTime();
+        long sentEpoch = epoch;
+        source.sync().onSuccess(v -> {
+            synchronized (this) {
+                if (sentEpoch != epoch) {
+                    return; // reports were lost after it was sent: a later marker must prove the channel again
+                }
+                if (sentAt - provenAt > 0) {
+                    provenAt = sentAt;
+                }
+                if (!live && System.nanoTime() - sentAt <= maxLagNanos) {
+                    live = true;
+                    LOG.log(Level.DEBUG, "near cache: invalidations flow, cache in use");
+                }
+            }
+        });
+    }
+
+    /** Returns whether a hit may be served now. */
+    private boolean usable() {
+        return live && System.nanoTime() - provenAt <= maxLagNanos;
+    }
+
+    /** Stops listening. */
+    Future<Void> close() {
+        closed = true;
+        if (timer >= 0) {
+            vertx.cancelTimer(timer);
+        }
+        cache.invalidateAll();
+        return source.close();
+    }
+
+    // ------------------------------------------------------------------ versions and cookies
+
+    /** Returns a new random version. */
+    static String newVersion() {
+        byte[] bytes = new byte[8];
+        ThreadLocalRandom.current().nextBytes(bytes);
+        return ENCODER.encodeToString(bytes);
+    }
+
+    /** Returns {@code value} when it has a version's format, else null (it then matches no entry). */
+    static String wellFormedVersion(String value) {
+        if (value.length() != VERSION_LENGTH) {
+            return null;
+        }
+        for (int i = 0; i < VERSION_LENGTH; i++) {
+            char c = value.charAt(i);
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+                return null;
+            }
+        }
+        return value;
+    }
+
+    /** Returns the cookie value of session {@code id} holding {@code data}: {@code <id>.<version>}, or the ID. */
+    static String cookieValue(String id, Map<String, Object> data) {
+        return data.get(VERSION_KEY) instanceof String version ? id + "." + version : id;
+    }
+
+    /** Returns the version a session holding {@code data} has, or null. */
+    static String versionOf(Map<String, Object> data) {
+        return data.get(VERSION_KEY) instanceof String version ? version : null;
+    }
+
+    /**
+     * Returns whether a {@code rolling} renewal is due: with the cache on, only once half the session's lifetime
+     * has passed since it was last stored, so that most read-only requests write nothing.
+     */
+    static boolean renewalDue(long storedExpiresAt, long now, Duration lifetime) {
+        return storedExpiresAt - now <= lifetime.toMillis() / 2;
+    }
+
+    // ------------------------------------------------------------------ loads
+
+    /**
+     * Answers the load of session {@code id} for a cookie holding {@code version}: from the cache when it holds that
+     * version and the channel is proven, else through {@code loader}, whose result is cached unless a write
+     * of the session was reported meanwhile.
+     */
+    Future<SessionRecord> load(String id, String version, Supplier<Future<SessionRecord>> loader) {
+        SessionRecord hit = lookup(id, version);
+        if (hit != null) {
+            metrics.nearCacheHit();
+            return Future.succeededFuture(hit);
+        }
+        metrics.nearCacheMiss();
+        Fill fill = register(id, null);
+        Future<SessionRecord> loading;
+        try {
+            loading = loader.get();
+        } catch (RuntimeException e) {
+            abandon(id, fill);
+            throw e;
+        }
+        if (fill == null || loading == null) {
+            return loading;
+        }
+        return loading.andThen(ar -> loaded(id, fill, ar));
+    }
+
+    private SessionRecord lookup(String id, String version) {
+        if (version == null || !usable()) {
+            return null;
+        }
+        Entry entry = cache.getIfPresent(id);
+        if (entry == null || !version.equals(entry.version())) {
+            return null;
+        }
+        Map<String, Object> data = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, byte[]> value : entry.values().entrySet()) {
+                data.put(value.getKey(), JsonValues.readValue(value.getValue()));
+            }
+        } catch (IOException | RuntimeException e) {
+            return null; // cannot happen: the bytes were written by JsonValues; the store answers instead
+        }
+        return new SessionRecord(id, data, entry.createdAt(), entry.expiresAt(), entry.perSessionExpiry());
+    }
+
+    private void loaded(String id, Fill fill, AsyncResult<SessionRecord> ar) {
+        if (ar.failed() || ar.result() == null || !id.equals(ar.result().id())) {
+            abandon(id, fill);
+            return;
+        }
+        SessionRecord record = ar.result();
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> value : record.data().entrySet()) {
+            values.put(value.getKey(), JsonValues.write(value.getValue()));
+        }
+        Entry entry = entry(
+                values,
+                versionOf(record.data()),
+                record.createdAtMillis(),
+                record.expiresAtMillis(),
+                record.perSessionExpiry());
+        synchronized (stripe(id)) {
+            if (unregister(id, fill) && !fill.poisoned && fill.epoch == epoch && live) {
+                cache.put(id, entry);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ writes of this process
+
+    /**
+     * Wraps the save of {@code changes}: the entry it started from is dropped at once, and the result the save
+     * produces in the store is cached when the save's own report arrives (a move or a per-session expiry removed is
+     * not predicted: the next load fills the cache).
+     */
+    Supplier<Future<Boolean>> saving(SessionChanges changes, Supplier<Future<Boolean>> save) {
+        return () -> {
+            String id = changes.id();
+            Fill fill = null;
+            if (changes.previousId() != null) {
+                dropLocal(changes.previousId());
+                dropLocal(id);
+            } else {
+                fill = registerSave(changes);
+            }
+            Fill registered = fill;
+            Future<Boolean> saved;
+            try {
+                saved = save.get();
+            } catch (RuntimeException e) {
+                abandon(id, registered);
+                throw e;
+            }
+            return saved.andThen(ar -> {
+                if (changes.previousId() != null) {
+                    dropLocal(changes.previousId());
+                    dropLocal(id);
+                } else if (ar.failed() || !Boolean.TRUE.equals(ar.result())) {
+                    abandon(id, registered); // nothing written, or not known: no report will fill it
+                    dropLocal(id);
+                }
+            });
+        };
+    }
+
+    @SuppressWarnings("ReferenceEquality") // this very entry, not an equal one that a later fill put
+    private Fill registerSave(SessionChanges changes) {
+        String id = changes.id();
+        String version = versionOf(changes.data());
+        Entry base;
+        if (changes.isNew()) {
+            base = new Entry(Map.of(), null, changes.createdAtMillis(), 0, null, 0);
+        } else {
+            base = cache.getIfPresent(id);
+        }
+        Entry predicted = null;
+        if (base != null
+                && version != null
+                && !(changes.perSessionExpiry() == null && base.perSessionExpiry() != null)) {
+            Map<String, byte[]> values = new LinkedHashMap<>(base.values());
+            changes.applyTo(values, JsonValues::write);
+            predicted = entry(
+                    values,
+                    version,
+                    base.createdAt(),
+                    changes.expiresAtMillis(),
+                    changes.perSessionExpiry() != null ? changes.perSessionExpiry() : base.perSessionExpiry());
+        }
+        synchronized (stripe(id)) {
+            Entry current = cache.getIfPresent(id);
+            if (current != null) {
+                cache.invalidate(id);
+                metrics.nearCacheInvalidated(1);
+            }
+            poison(id);
+            // Predicted from the entry only while it is still the cached one (no report came in between).
+            boolean sameBase = changes.isNew() ? current == null : current == base;
+            if (predicted == null || !sameBase || !live) {
+                return null;
+            }
+            Fill fill = new Fill(epoch, predicted);
+            fills.computeIfAbsent(id, k -> new ArrayList<>(2)).add(fill);
+            return fill;
+        }
+    }
+
+    /**
+     * Drops session {@code id} for a write of this process that the cache does not predict (a delete, an atomic
+     * update): call it when the write starts and when it ends.
+     */
+    void dropLocal(String id) {
+        synchronized (stripe(id)) {
+            drop(id);
+        }
+    }
+
+    // ------------------------------------------------------------------ reports
+
+    @Override
+    public void changed(String id, String version) {
+        synchronized (stripe(id)) {
+            List<Fill> pending = fills.get(id);
+            Fill own = null;
+            if (pending != null && version != null) {
+                for (Fill fill : pending) {
+                    if (fill.predicted != null && version.equals(fill.predicted.version())) {
+                        own = fill;
+                    }
+                }
+            }
+            if (own != null && !own.poisoned && own.epoch == epoch && live) {
+                pending.remove(own);
+                poison(id);
+                cache.put(id, own.predicted); // the save of this process, and nothing between it and its base
+                return;
+            }
+            drop(id);
+        }
+    }
+
+    @Override
+    public void lost() {
+        lapse("the invalidation channel was lost");
+    }
+
+    private void lapse(String why) {
+        synchronized (this) {
+            epoch++;
+            boolean was = live;
+            live = false;
+            if (was) {
+                LOG.log(Level.DEBUG, "near cache: " + why + "; cleared and bypassed until it is proven again");
+            }
+        }
+        long size = cache.estimatedSize();
+        cache.invalidateAll();
+        if (size > 0) {
+            metrics.nearCacheInvalidated(size);
+        }
+        fills.clear();
+    }
+
+    // ------------------------------------------------------------------ per-ID steps, under the ID's stripe
+
+    private Fill register(String id, Entry predicted) {
+        if (!live) {
+            return null;
+        }
+        synchronized (stripe(id)) {
+            Fill fill = new Fill(epoch, predicted);
+            fills.computeIfAbsent(id, k -> new ArrayList<>(2)).add(fill);
+            return fill;
+        }
+    }
+
+    private void abandon(String id, Fill fill) {
+        if (fill != null) {
+            synchronized (stripe(id)) {
+                unregister(id, fill);
+            }
+        }
+    }
+
+    private boolean unregister(String id, Fill fill) {
+        List<Fill> pending = fills.get(id);
+        if (pending == null || !pending.remove(fill)) {
+            return false;
+        }
+        if (pending.isEmpty()) {
+            fills.remove(id);
+        }
+        return true;
+    }
+
+    private void drop(String id) {
+        if (cache.asMap().remove(id) != null) {
+            metrics.nearCacheInvalidated(1);
+        }
+        poison(id);
+    }
+
+    private void poison(String id) {
+        List<Fill> pending = fills.get(id);
+        if (pending != null) {
+            for (Fill fill : pending) {
+                fill.poisoned = true;
+            }
+        }
+    }
+
+    private Object stripe(String id) {
+        return stripes[id.hashCode() & (STRIPES - 1)];
+    }
+
+    private Entry entry(
+            Map<String, byte[]> values, String version, long createdAt, long expiresAt, Duration perSessionExpiry) {
+        long bytes = 64;
+        for (Map.Entry<String, byte[]> value : values.entrySet()) {
+            bytes += value.getKey().length() * 2L + value.getValue().length + 48;
+        }
+        int weight = (int) Math.min(Integer.MAX_VALUE, Math.max(bytes, minWeight));
+        return new Entry(values, version, createdAt, expiresAt, perSessionExpiry, weight);
+    }
+
+    /** Returns how many sessions the cache holds (after pending evictions). For tests and gauges. */
+    long size() {
+        cache.cleanUp();
+        return cache.estimatedSize();
+    }
+}
