@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMetrics;
+import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -59,7 +60,11 @@ class NearCacheTest {
             Integer counter = session.get("counter");
             int next = (counter == null ? 0 : counter) + 1;
             session.put("counter", next);
-            ctx.end(Integer.toString(next));
+            // Answers once the save is stored, so that the other node can read it at once.
+            SessionMiddleware.session(ctx)
+                    .commit()
+                    .onSuccess(v -> ctx.end(Integer.toString(next)))
+                    .onFailure(ctx::fail);
         });
         router.get("/read").handler(ctx -> {
             Object counter = ctx.session().get("counter");
