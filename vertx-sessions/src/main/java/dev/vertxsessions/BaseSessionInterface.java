@@ -156,11 +156,12 @@ public abstract class BaseSessionInterface extends SeedSessionSupport implements
 
     /**
      * Returns whether the session holds no data besides the middleware's reserved keys (whether it is promoted, its
-     * cookie choice): an emptied session is deleted when the response is sent.
+     * cookie choice) and no principal: an emptied session is deleted when the response is sent. A principal alone
+     * (a login made with {@link #setPrincipal}) is data.
      */
     @Override
     public boolean isEmpty() {
-        return !ReservedKeys.hasOwnKey(state().data());
+        return ReservedKeys.holdsNothing(state().data());
     }
 
     /** Returns whether the session was changed by this request and not saved yet. */

@@ -47,8 +47,16 @@ final class ReservedKeys {
                 && !data.containsKey(PRINCIPAL);
     }
 
+    /**
+     * Returns whether a session holding {@code data} holds nothing worth storing: no key of the application's own
+     * and no principal (a login made with {@code setPrincipal} alone is kept).
+     */
+    static boolean holdsNothing(Map<String, Object> data) {
+        return !data.containsKey(PRINCIPAL) && !hasOwnKey(data);
+    }
+
     /** Returns whether {@code data} holds a key of the application's own (not reserved). */
-    static boolean hasOwnKey(Map<String, Object> data) {
+    private static boolean hasOwnKey(Map<String, Object> data) {
         for (String key : data.keySet()) {
             if (!isReserved(key)) {
                 return true;

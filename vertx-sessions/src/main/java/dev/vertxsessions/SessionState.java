@@ -449,7 +449,7 @@ final class SessionState {
     SaveDecision.State decision(boolean requestHadCookie) {
         return new SaveDecision.State(
                 destroyed,
-                !ReservedKeys.hasOwnKey(data),
+                ReservedKeys.holdsNothing(data),
                 modified,
                 stored,
                 previousId != null,

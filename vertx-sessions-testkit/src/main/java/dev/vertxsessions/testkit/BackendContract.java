@@ -890,6 +890,22 @@ public abstract class BackendContract {
     }
 
     @Test
+    void aLoginThatSetsOnlyThePrincipal_isStored_andItsLogoutDeletesIt() {
+        TestServer server = start();
+        HttpResponse<Buffer> login = server.post("/principal-only/alice", null);
+        assertEquals(200, login.statusCode());
+        String cookie = assertSessionCookie(login, DAY_SECONDS);
+        assertEquals("alice", server.get("/whoami", cookie).bodyAsString());
+        if (has(Capability.USER_INDEX)) {
+            assertEquals(Set.of(idOf(cookie)), idsOf(server, "alice"));
+        }
+        assertCookieExpired(server.post("/logout", cookie));
+        if (has(Capability.SERVER_SIDE)) { // a signed cookie cannot be revoked: its copy stays valid
+            assertEquals("null", server.get("/whoami", cookie).bodyAsString());
+        }
+    }
+
+    @Test
     void userIndex_followsTheUserOfVertxWebAuthentication_untilItsLogout() {
         TestServer server = start();
         assumeUserIndex();
@@ -1136,6 +1152,10 @@ public abstract class BackendContract {
                     ctx.fail(e);
                 }
             });
+        });
+        router.post("/principal-only/:user").handler(ctx -> {
+            session(ctx).regenerate().setPrincipal(ctx.pathParam("user")); // a login that stores nothing else
+            ctx.end("welcome");
         });
         router.get("/whoami").handler(ctx -> ctx.end(String.valueOf(session(ctx).getPrincipal())));
         router.post("/logout").handler(ctx -> {
