@@ -17,7 +17,8 @@
 #                                compiled connection paths; on two cores that takes ~10 s of one core, which
 #                                without this run falls into the measured one.
 #   CONNECTIONS [8]              wrk connections; wrk gets as many threads, so each connection has its own jar
-#   SERVERS ["bare vertx-local ours-memory vertx-cookie ours-signed vertx-redis ours-redis ours-file"]
+#   SERVERS ["bare vertx-local ours-memory vertx-cookie ours-signed vertx-redis ours-redis ours-file"]; also
+#                                ours-redis-cached (near_cache on)
 #   WORKLOADS ["counter read"]
 #   JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseG1GC -XX:+AlwaysPreTouch"]   the same for every server
 #   SKIP_BUILD [0]               1 = reuse bench/target/benchmarks.jar as it is
@@ -94,7 +95,7 @@ pair_of() {
   case "$1" in
     ours-signed) echo vertx-cookie ;;
     ours-memory) echo vertx-local ;;
-    ours-redis) echo vertx-redis ;;
+    ours-redis | ours-redis-cached) echo vertx-redis ;;
     *) echo "" ;;
   esac
 }

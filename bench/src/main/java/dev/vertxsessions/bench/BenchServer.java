@@ -44,7 +44,7 @@ import java.util.stream.Stream;
  *
  * <p>Servers: {@code bare}, {@code vertx-local} (SessionHandler + LocalSessionStore), {@code ours-memory}
  * (manager {@code memory}), {@code vertx-cookie} (CookieSessionStore), {@code ours-signed} (default signed
- * cookies), {@code vertx-redis} (RedisSessionStore), {@code ours-redis} (manager {@code redis}), {@code ours-file}
+ * cookies), {@code vertx-redis} (RedisSessionStore), {@code ours-redis} (manager {@code redis}), {@code ours-redis-cached} (the same with {@code near_cache}), {@code ours-file}
  * (file backend in a fresh temporary directory, deleted at exit). The Redis servers connect to {@code REDIS_URL}
  * (default {@code redis://127.0.0.1:6379}) with 16 connections in total: ours one pool of 16, Vert.x-Web one
  * client per verticle with 16 / instances each. {@code INSTANCES} (default: the number of processors) HTTP
@@ -66,6 +66,7 @@ public final class BenchServer {
             "ours-signed",
             "vertx-redis",
             "ours-redis",
+            "ours-redis-cached",
             "ours-file");
 
     /** Fixed, public secrets: this is a benchmark, not a deployment. */
@@ -88,7 +89,7 @@ public final class BenchServer {
                 env("INSTANCES", Integer.toString(Runtime.getRuntime().availableProcessors())));
         String redisUrl = env("REDIS_URL", "redis://127.0.0.1:6379");
 
-        if (name.equals("ours-redis") && !onClassPath(REDIS_BACKEND)) {
+        if (name.startsWith("ours-redis") && !onClassPath(REDIS_BACKEND)) {
             System.err.println("BACKEND MISSING: " + REDIS_BACKEND + " is not in this build of vertx-sessions; "
                     + "the ours-redis server cannot run");
             System.exit(EXIT_BACKEND_MISSING);
@@ -187,6 +188,14 @@ public final class BenchServer {
                         vertx,
                         new SessionConfig()
                                 .setManager("redis")
+                                .setBackendOption("redis_url", redisUrl)
+                                .setBackendOption("redis_pool_size", REDIS_POOL_SIZE));
+            case "ours-redis-cached":
+                return SessionMiddleware.create(
+                        vertx,
+                        new SessionConfig()
+                                .setManager("redis")
+                                .setNearCache(true)
                                 .setBackendOption("redis_url", redisUrl)
                                 .setBackendOption("redis_pool_size", REDIS_POOL_SIZE));
             default:
