@@ -105,6 +105,8 @@ final class SignedCookieCodec {
         final Map<String, Object> data;
         /** Whether the cookie was signed with a fallback key (so it should be re-issued). */
         final boolean signedWithFallbackKey;
+        /** How many bytes of JSON the data was read from or written as; 0 when unknown (a copy). */
+        final int jsonBytes;
 
         Contents(
                 String id,
@@ -114,6 +116,18 @@ final class SignedCookieCodec {
                 int perSessionExpirySeconds,
                 Map<String, Object> data,
                 boolean signedWithFallbackKey) {
+            this(id, createdAt, issuedAt, expiresAt, perSessionExpirySeconds, data, signedWithFallbackKey, 0);
+        }
+
+        Contents(
+                String id,
+                long createdAt,
+                long issuedAt,
+                long expiresAt,
+                int perSessionExpirySeconds,
+                Map<String, Object> data,
+                boolean signedWithFallbackKey,
+                int jsonBytes) {
             this.id = id;
             this.createdAt = createdAt;
             this.issuedAt = issuedAt;
@@ -121,6 +135,7 @@ final class SignedCookieCodec {
             this.perSessionExpirySeconds = perSessionExpirySeconds;
             this.data = data;
             this.signedWithFallbackKey = signedWithFallbackKey;
+            this.jsonBytes = jsonBytes;
         }
     }
 
@@ -203,7 +218,9 @@ final class SignedCookieCodec {
                 ? B64.encodeToString(seal(bodyBytes))
                 : B64.encodeToString(bodyBytes) + "."
                         + B64.encodeToString(sign(macs.get(0).get(), bodyBytes));
-        verified.put(cookie, new Contents(id, createdAt, issuedAt, expiresAt, perSessionExpirySeconds, data, false));
+        verified.put(
+                cookie,
+                new Contents(id, createdAt, issuedAt, expiresAt, perSessionExpirySeconds, data, false, json.length));
         return cookie;
     }
 
@@ -344,7 +361,14 @@ final class SignedCookieCodec {
             }
             Map<String, Object> data = JsonValues.readMap(json, offset, length); // plain JSON: the middleware unwraps
             return new Contents(
-                    B64.encodeToString(id), createdAt, issuedAt, expiresAt, perSessionExpiry, data, keyIndex > 0);
+                    B64.encodeToString(id),
+                    createdAt,
+                    issuedAt,
+                    expiresAt,
+                    perSessionExpiry,
+                    data,
+                    keyIndex > 0,
+                    length);
         } catch (Exception e) {
             // A correctly signed cookie that does not decode was written by an incompatible version: no session.
             return null;

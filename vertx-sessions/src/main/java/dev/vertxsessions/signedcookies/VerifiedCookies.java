@@ -27,8 +27,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *   doubles, null, maps and lists of those) are remembered at encode time, so a hit returns exactly what a decode
  *   would have.
  *
- * Bounded: SLOTS entries, each a cookie of at most MAX_COOKIE_CHARS characters; a new entry replaces the one in its
- * slot (direct-mapped), so memory stays under about SLOTS * (2 * MAX_COOKIE_CHARS) bytes plus the sessions' values.
+ * Bounded: SLOTS entries, each a cookie of at most MAX_COOKIE_CHARS characters holding at most MAX_JSON_BYTES of
+ * JSON (a deflated cookie can hold 64 KB, so the cookie's length alone does not bound its data); a new entry replaces
+ * the one in its slot (direct-mapped). At worst (every slot a 1 KB session made of tiny values) that is under 20 MB;
+ * for one-key sessions about 0.5 MB.
  */
 
 /** A bounded, thread-safe map from cookie text to the contents it verified to (see the note above). */
@@ -38,6 +40,8 @@ final class VerifiedCookies {
     static final int SLOTS = 1024;
     /** Longer cookies are not remembered, which bounds the memory the cache holds. */
     static final int MAX_COOKIE_CHARS = 2048;
+    /** Sessions of more JSON than this are not remembered (a session is parsed once per save then, not per request). */
+    static final int MAX_JSON_BYTES = 1024;
 
     private static final class Slot {
         final String cookie;
@@ -62,10 +66,14 @@ final class VerifiedCookies {
 
     /**
      * Remembers that {@code cookie} holds {@code contents} (verified, or just encoded by the codec); does nothing when
-     * the cookie is too long or a value is of a type decoding would not give back. Keeps a copy of the data.
+     * the cookie or its JSON is too long, or a value is of a type decoding would not give back. Keeps a copy of the
+     * data.
      */
     void put(String cookie, SignedCookieCodec.Contents contents) {
-        if (cookie.length() > MAX_COOKIE_CHARS || !decodesAsItself(contents.data)) {
+        if (cookie.length() > MAX_COOKIE_CHARS
+                || contents.jsonBytes <= 0
+                || contents.jsonBytes > MAX_JSON_BYTES
+                || !decodesAsItself(contents.data)) {
             return;
         }
         slots.set(indexOf(cookie), new Slot(cookie, copy(contents)));

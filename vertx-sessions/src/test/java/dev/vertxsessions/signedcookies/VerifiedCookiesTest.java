@@ -115,6 +115,21 @@ class VerifiedCookiesTest {
         assertNull(other.decode(cookie));
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void largeDeflatedSession_decodesAsAFreshCodecDoes(boolean encrypt) {
+        SignedCookieCodec codec = new SignedCookieCodec(TestServer.SECRET, List.of(), encrypt);
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("notes", "a".repeat(20_000)); // deflates into a short cookie: too much JSON to be remembered
+        String cookie = codec.encode(ID, NOW, NOW, NOW + 60_000, 0, data);
+
+        SignedCookieCodec.Contents first = codec.decode(cookie);
+        first.data.put("notes", "changed");
+
+        assertEquals(data, codec.decode(cookie).data);
+        assertEquals(data, new SignedCookieCodec(TestServer.SECRET, List.of(), encrypt).decode(cookie).data);
+    }
+
     @org.junit.jupiter.api.Test
     void constantTimeEquals_comparesWholeStrings() {
         assertTrue(VerifiedCookies.constantTimeEquals("abc", "abc"));
