@@ -1,6 +1,17 @@
 package dev.vertxsessions.signedcookies;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
+import com.fasterxml.jackson.dataformat.smile.SmileFactory;
 import dev.vertxsessions.internal.JsonValues;
+import io.vertx.core.json.jackson.VertxModule;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -36,6 +47,14 @@ import org.openjdk.jmh.annotations.State;
  * Jackson through the library's shared mapper, raw deflate at BEST_SPEED with reused Deflater/Inflater), to show
  * where encode and decode spend their time.
  *
+ * <p>{@code verifyAndDecode} decodes cookies the codec does not remember (it cycles through more distinct cookies
+ * than the codec's cache of verified cookies holds), so it times the full verification;
+ * {@code verifyAndDecodeRemembered} decodes the cookie the codec just issued, as a browser's next request does.
+ *
+ * <p>The {@code format*} methods compare payload formats for the session data (issue 22): JSON through Jackson's
+ * data binding into a {@code LinkedHashMap} (what the codec does), and the binary CBOR and Smile formats, read with
+ * data binding or with a small streaming reader.
+ *
  * <p>The 1 KB session is a plausible mix (user profile, roles, a CSRF token, a small cart) built from a fixed seed;
  * its JSON is larger than the codec's deflate threshold, so encode deflates and decode inflates it.
  */
@@ -66,6 +85,22 @@ public class SignedCookieBenchmark {
     private byte[] deflated;
     private final byte[] scratch = new byte[64 * 1024];
     private final Deflater deflater = new Deflater(Deflater.BEST_SPEED, true);
+
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
+    private static final ObjectMapper JSON_MAPPER = new ObjectMapper().registerModule(new VertxModule());
+    private static final ObjectReader JSON_MAP_READER = JSON_MAPPER.readerFor(MAP);
+    private static final ObjectWriter JSON_WRITER = JSON_MAPPER.writer();
+    private static final ObjectMapper CBOR_MAPPER = new ObjectMapper(new CBORFactory());
+    private static final ObjectReader CBOR_MAP_READER = CBOR_MAPPER.readerFor(MAP);
+    private static final ObjectWriter CBOR_WRITER = CBOR_MAPPER.writer();
+    private static final ObjectMapper SMILE_MAPPER = new ObjectMapper(new SmileFactory());
+    private static final ObjectWriter SMILE_WRITER = SMILE_MAPPER.writer();
+    /** Cookies of another codec with the same keys, more than the cache holds: each decode verifies in full. */
+    private String[] unremembered;
+
+    private int nextUnremembered;
+    private byte[] cbor;
+    private byte[] smile;
     private final Inflater inflater = new Inflater(true);
 
     @Setup(Level.Trial)
@@ -91,6 +126,20 @@ public class SignedCookieBenchmark {
         mac.init(new SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
         json = JsonValues.write(data);
         deflated = java.util.Arrays.copyOf(scratch, partDeflate());
+        SignedCookieCodec issuer = new SignedCookieCodec(SECRET, List.of(), encrypted);
+        unremembered = new String[VerifiedCookies.SLOTS * 16];
+        for (int i = 0; i < unremembered.length; i++) {
+            unremembered[i] = issuer.encode(id, createdAt, createdAt + i, createdAt + 86_400_000L, 0, data);
+        }
+        cbor = CBOR_WRITER.writeValueAsBytes(data);
+        smile = SMILE_WRITER.writeValueAsBytes(data);
+        if (!formatCborStreamingRead().equals(formatJsonDatabindRead())
+                || !formatSmileStreamingRead().equals(formatJsonDatabindRead())) {
+            throw new IllegalStateException("the formats do not read back the same map");
+        }
+        System.out.printf(
+                "%n# session=%s: payload JSON %d, CBOR %d, Smile %d bytes%n",
+                session, json.length, cbor.length, smile.length);
         System.out.printf(
                 "%n# session=%s: JSON %d bytes (deflated %d), cookie value %d chars, MAC input %d bytes%n",
                 session, json.length, deflated.length, cookie.length(), macInput.length);
@@ -103,6 +152,13 @@ public class SignedCookieBenchmark {
 
     @Benchmark
     public SignedCookieCodec.Contents verifyAndDecode() {
+        String next = unremembered[nextUnremembered];
+        nextUnremembered = (nextUnremembered + 1) % unremembered.length;
+        return codec.decode(next);
+    }
+
+    @Benchmark
+    public SignedCookieCodec.Contents verifyAndDecodeRemembered() {
         return codec.decode(cookie);
     }
 
@@ -119,6 +175,81 @@ public class SignedCookieBenchmark {
     @Benchmark
     public byte[] partJsonWrite() {
         return JsonValues.write(data);
+    }
+
+    @Benchmark
+    public Object formatJsonDatabindRead() throws IOException {
+        return JSON_MAP_READER.readValue(json, 0, json.length);
+    }
+
+    @Benchmark
+    public byte[] formatJsonDatabindWrite() throws IOException {
+        return JSON_WRITER.writeValueAsBytes(data);
+    }
+
+    @Benchmark
+    public Object formatCborDatabindRead() throws IOException {
+        return CBOR_MAP_READER.readValue(cbor);
+    }
+
+    @Benchmark
+    public byte[] formatCborDatabindWrite() throws IOException {
+        return CBOR_WRITER.writeValueAsBytes(data);
+    }
+
+    @Benchmark
+    public Object formatCborStreamingRead() throws IOException {
+        return readStreaming(CBOR_MAPPER.getFactory(), cbor);
+    }
+
+    @Benchmark
+    public Object formatSmileStreamingRead() throws IOException {
+        return readStreaming(SMILE_MAPPER.getFactory(), smile);
+    }
+
+    @Benchmark
+    public byte[] formatSmileDatabindWrite() throws IOException {
+        return SMILE_WRITER.writeValueAsBytes(data);
+    }
+
+    /** The same small reader as JsonValues', over any Jackson format. */
+    private static Object readStreaming(JsonFactory factory, byte[] bytes) throws IOException {
+        try (JsonParser parser = factory.createParser(bytes)) {
+            return readCurrent(parser, parser.nextToken());
+        }
+    }
+
+    private static Object readCurrent(JsonParser parser, JsonToken token) throws IOException {
+        switch (token) {
+            case START_OBJECT: {
+                Map<String, Object> map = new LinkedHashMap<>();
+                String name;
+                while ((name = parser.nextFieldName()) != null) {
+                    map.put(name, readCurrent(parser, parser.nextToken()));
+                }
+                return map;
+            }
+            case START_ARRAY: {
+                List<Object> list = new ArrayList<>();
+                JsonToken next;
+                while ((next = parser.nextToken()) != JsonToken.END_ARRAY) {
+                    list.add(readCurrent(parser, next));
+                }
+                return list;
+            }
+            case VALUE_STRING:
+                return parser.getText();
+            case VALUE_NUMBER_INT:
+                return parser.getNumberValue();
+            case VALUE_NUMBER_FLOAT:
+                return parser.getDoubleValue();
+            case VALUE_TRUE:
+                return Boolean.TRUE;
+            case VALUE_FALSE:
+                return Boolean.FALSE;
+            default:
+                return null;
+        }
     }
 
     @Benchmark

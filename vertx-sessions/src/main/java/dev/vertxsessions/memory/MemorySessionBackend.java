@@ -36,8 +36,9 @@ import java.util.function.UnaryOperator;
  * never undone by a slow request, and regenerate moves the data. It is bounded: past {@code memory_max_sessions}
  * expired sessions go first, then the least recently used anonymous ones (never promoted by {@code regenerate()}
  * or a login), and only when none is left the least recently used promoted one; {@code metrics().evictions()}
- * counts them. Values are kept as JSON bytes, so a route
- * handler that changes an object after putting it cannot change what is stored. The user index (principal to IDs)
+ * counts them. Maps and lists are kept as JSON bytes, so a route
+ * handler that changes an object after putting it cannot change what is stored; strings, numbers and booleans,
+ * which nobody can change, are kept as they are (no JSON on the common path: a counter, a flag, a name). The user index (principal to IDs)
  * changes with the sessions, under the same lock, so it never holds an ID of a session that is gone (deleted,
  * moved, expired, evicted), and {@code max_sessions_per_user} is checked and applied in the save that makes a session
  * its user's. One lock guards the map: every
@@ -50,9 +51,18 @@ public final class MemorySessionBackend implements SessionBackend {
 
     private static final Duration SWEEP_INTERVAL = Duration.ofMinutes(1);
 
-    /** One stored session: its values as JSON bytes, and its times. */
+    /** A stored map or list: its JSON bytes, read into a fresh copy by every load. */
+    private static final class Json {
+        final byte[] bytes;
+
+        Json(byte[] bytes) {
+            this.bytes = bytes;
+        }
+    }
+
+    /** One stored session: its values (immutable ones as they are, others as {@link Json}), and its times. */
     private static final class Entry {
-        final LinkedHashMap<String, byte[]> values = new LinkedHashMap<>();
+        final LinkedHashMap<String, Object> values = new LinkedHashMap<>();
         long createdAt;
         long expiresAt;
         Duration perSessionExpiry;
@@ -130,7 +140,7 @@ public final class MemorySessionBackend implements SessionBackend {
                 return Future.succeededFuture();
             }
             try {
-                for (Map.Entry<String, byte[]> value : entry.values.entrySet()) {
+                for (Map.Entry<String, Object> value : entry.values.entrySet()) {
                     data.put(value.getKey(), read(value.getValue()));
                 }
             } catch (IOException e) {
@@ -169,7 +179,7 @@ public final class MemorySessionBackend implements SessionBackend {
             } else if (changes.previousId() != null) {
                 remove(changes.previousId());
             }
-            changes.applyTo(entry.values, JsonValues::write);
+            changes.applyTo(entry.values, MemorySessionBackend::encode);
             entry.expiresAt = changes.expiresAtMillis();
             if (changes.perSessionExpiry() != null) {
                 entry.perSessionExpiry = changes.perSessionExpiry();
@@ -193,16 +203,20 @@ public final class MemorySessionBackend implements SessionBackend {
 
     /**
      * Returns the principal of the stored session, held by {@code stored}, after {@code changes} are merged: the
-     * merge itself ({@link SessionChanges#applyTo(Map)}), on that one key, before the entry changes.
+     * merge itself ({@link SessionChanges#applyTo(Map)}: cleared, then removed, then changed), on that one key, before
+     * the entry changes.
      */
     private static String mergedPrincipal(String stored, SessionChanges changes) {
         String key = BaseSessionInterface.PRINCIPAL_KEY;
-        Map<String, Object> merged = new HashMap<>();
-        if (stored != null) {
-            merged.put(key, stored);
+        Object merged = stored;
+        if ((changes.cleared() && !changes.data().containsKey(key))
+                || changes.removed().contains(key)) {
+            merged = null;
         }
-        changes.applyTo(merged);
-        return merged.get(key) instanceof String principal ? principal : null;
+        if (changes.changed().containsKey(key)) {
+            merged = changes.changed().get(key);
+        }
+        return merged instanceof String principal ? principal : null;
     }
 
     /**
@@ -299,12 +313,12 @@ public final class MemorySessionBackend implements SessionBackend {
                 entry.perSessionExpiry = session.perSessionExpiry();
             }
             try {
-                byte[] current = entry.values.get(key);
+                Object current = entry.values.get(key);
                 Object value = update.apply(current == null ? null : read(current));
                 if (value == null) {
                     entry.values.remove(key);
                 } else {
-                    entry.values.put(key, JsonValues.write(value));
+                    entry.values.put(key, encode(value));
                 }
                 entry.expiresAt = Math.max(entry.expiresAt, session.expiresAtMillis());
                 entry.anonymous = session.isAnonymous();
@@ -383,8 +397,25 @@ public final class MemorySessionBackend implements SessionBackend {
         recorder.reportExpired(id, entry.principal);
     }
 
-    private static Object read(byte[] json) throws IOException {
-        return JsonValues.readValue(json);
+    /**
+     * Returns how a storable value is kept: a value nobody can change and that JSON would read back as the same value
+     * of the same type (a string, a boolean, an int, a long beyond an int's range, a finite double) as it is, anything
+     * else (maps, lists, other numbers) as its JSON bytes, so a load gives exactly what a JSON copy gave.
+     */
+    private static Object encode(Object value) {
+        if (value instanceof String
+                || value instanceof Integer
+                || value instanceof Boolean
+                || (value instanceof Long number && number.longValue() != number.intValue())
+                || (value instanceof Double number && Double.isFinite(number))) {
+            return value;
+        }
+        return new Json(JsonValues.write(value));
+    }
+
+    /** Returns a stored value as a load gives it: a fresh copy of a map or list. */
+    private static Object read(Object stored) throws IOException {
+        return stored instanceof Json json ? JsonValues.readValue(json.bytes) : stored;
     }
 
     /** Returns how many sessions the map holds (expired ones included until they are read or evicted). */

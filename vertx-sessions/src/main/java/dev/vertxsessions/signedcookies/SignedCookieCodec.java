@@ -38,6 +38,9 @@ import javax.crypto.spec.SecretKeySpec;
  * key' = HMAC-SHA256(secret, "vertx-sessions.cookie-encryption.v1"), one per secret, so rotation works the same
  * way: the current key encrypts, every key is tried to decrypt. GCM's 128-bit tag authenticates nonce, header and
  * data; a random 96-bit nonce per cookie is safe for far more cookies than one key will ever issue.
+ *
+ * The codec remembers the cookies it issued and verified (VerifiedCookies), so a browser's next request with the same
+ * cookie skips the base64, the cryptography and the JSON; a cookie it does not remember is verified in full.
  */
 
 /**
@@ -84,6 +87,7 @@ final class SignedCookieCodec {
     private final ThreadLocal<Deflater> deflaters =
             ThreadLocal.withInitial(() -> new Deflater(Deflater.BEST_SPEED, true));
     private final ThreadLocal<Inflater> inflaters = ThreadLocal.withInitial(() -> new Inflater(true));
+    private final VerifiedCookies verified = new VerifiedCookies();
 
     /** What a verified cookie holds. */
     static final class Contents {
@@ -101,6 +105,8 @@ final class SignedCookieCodec {
         final Map<String, Object> data;
         /** Whether the cookie was signed with a fallback key (so it should be re-issued). */
         final boolean signedWithFallbackKey;
+        /** How many bytes of JSON the data was read from or written as; 0 when unknown (a copy). */
+        final int jsonBytes;
 
         Contents(
                 String id,
@@ -110,6 +116,18 @@ final class SignedCookieCodec {
                 int perSessionExpirySeconds,
                 Map<String, Object> data,
                 boolean signedWithFallbackKey) {
+            this(id, createdAt, issuedAt, expiresAt, perSessionExpirySeconds, data, signedWithFallbackKey, 0);
+        }
+
+        Contents(
+                String id,
+                long createdAt,
+                long issuedAt,
+                long expiresAt,
+                int perSessionExpirySeconds,
+                Map<String, Object> data,
+                boolean signedWithFallbackKey,
+                int jsonBytes) {
             this.id = id;
             this.createdAt = createdAt;
             this.issuedAt = issuedAt;
@@ -117,6 +135,7 @@ final class SignedCookieCodec {
             this.perSessionExpirySeconds = perSessionExpirySeconds;
             this.data = data;
             this.signedWithFallbackKey = signedWithFallbackKey;
+            this.jsonBytes = jsonBytes;
         }
     }
 
@@ -195,11 +214,14 @@ final class SignedCookieCodec {
                 .put(B64_DECODER.decode(id))
                 .put(payload);
         byte[] bodyBytes = body.array();
-        if (encrypt) {
-            return B64.encodeToString(seal(bodyBytes));
-        }
-        return B64.encodeToString(bodyBytes) + "."
-                + B64.encodeToString(sign(macs.get(0).get(), bodyBytes));
+        String cookie = encrypt
+                ? B64.encodeToString(seal(bodyBytes))
+                : B64.encodeToString(bodyBytes) + "."
+                        + B64.encodeToString(sign(macs.get(0).get(), bodyBytes));
+        verified.put(
+                cookie,
+                new Contents(id, createdAt, issuedAt, expiresAt, perSessionExpirySeconds, data, false, json.length));
+        return cookie;
     }
 
     private byte[] seal(byte[] body) {
@@ -264,6 +286,18 @@ final class SignedCookieCodec {
         if (cookieValue == null || cookieValue.length() > MAX_COOKIE_CHARS) {
             return null;
         }
+        Contents remembered = verified.get(cookieValue);
+        if (remembered != null) {
+            return remembered;
+        }
+        Contents contents = verifyAndDecode(cookieValue);
+        if (contents != null) {
+            verified.put(cookieValue, contents);
+        }
+        return contents;
+    }
+
+    private Contents verifyAndDecode(String cookieValue) {
         if (encrypt) {
             int[] opened = new int[1];
             byte[] body = open(cookieValue, opened);
@@ -327,7 +361,14 @@ final class SignedCookieCodec {
             }
             Map<String, Object> data = JsonValues.readMap(json, offset, length); // plain JSON: the middleware unwraps
             return new Contents(
-                    B64.encodeToString(id), createdAt, issuedAt, expiresAt, perSessionExpiry, data, keyIndex > 0);
+                    B64.encodeToString(id),
+                    createdAt,
+                    issuedAt,
+                    expiresAt,
+                    perSessionExpiry,
+                    data,
+                    keyIndex > 0,
+                    length);
         } catch (Exception e) {
             // A correctly signed cookie that does not decode was written by an incompatible version: no session.
             return null;
