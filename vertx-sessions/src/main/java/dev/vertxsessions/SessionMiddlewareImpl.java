@@ -903,14 +903,19 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         public Future<SessionDetails> get(String id) {
             Objects.requireNonNull(id, "id");
             if (!serverSide) {
-                return Future.failedFuture(new UnsupportedOperationException("a session kept in a signed cookie "
-                        + "lives in the browser: the server cannot find it by ID; use a server-side backend "
-                        + "(memory, files, Redis) to look sessions up"));
+                return notOnSignedCookies("cannot find it by ID", "to look sessions up");
             }
             if (!SessionIds.isWellFormed(id)) {
                 return Future.succeededFuture(); // no such session can exist
             }
             return ready.compose(v -> savesInFlight.all()).compose(v -> details(id));
+        }
+
+        /** Fails a call that needs the session on the server, naming what the server cannot do and the way out. */
+        private <T> Future<T> notOnSignedCookies(String cannot, String purpose) {
+            return Future.failedFuture(new UnsupportedOperationException("a session kept in a signed cookie lives in "
+                    + "the browser: the server " + cannot + "; use a server-side backend (memory, files, Redis) "
+                    + purpose));
         }
 
         /** Loads the session {@code id}: null when there is none or it has expired. */
@@ -929,9 +934,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         @Override
         public Future<Long> count() {
             if (!serverSide) {
-                return Future.failedFuture(new UnsupportedOperationException("sessions kept in signed cookies live "
-                        + "in the browsers: the server cannot count them; use a server-side backend (memory, files, "
-                        + "Redis) or count logins yourself"));
+                return notOnSignedCookies("cannot count them", "to count sessions");
             }
             return ready.compose(v -> savesInFlight.all()).compose(v -> call("countSessions", backend::countSessions));
         }
@@ -945,9 +948,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         public Future<Void> delete(String id) {
             Objects.requireNonNull(id, "id");
             if (!serverSide) {
-                return Future.failedFuture(new UnsupportedOperationException("a session kept in a signed cookie "
-                        + "lives in the browser and cannot be deleted from the server; use a server-side backend "
-                        + "(memory, files, Redis) to end sessions by ID"));
+                return notOnSignedCookies("cannot delete it", "to end sessions by ID");
             }
             if (!SessionIds.isWellFormed(id)) {
                 return Future.succeededFuture(); // no such session can exist

@@ -427,8 +427,8 @@ class FileBackendTest {
         waitFor(() -> !Files.exists(file(id)));
     }
 
-    @Test
-    void sweeper_deletesExpiredFilesAndStaleTempFiles() throws Exception {
+    /** Restarts the server with a sweeper that runs every 200 ms. */
+    private void restartSweepingEvery200Ms() {
         server.close();
         server = TestServer.start(
                 vertx,
@@ -437,6 +437,11 @@ class FileBackendTest {
                         .setBackend(FileSessionInterface.factory(
                                 new FileSessionOptions().setDirectory(dir).setSweepInterval(Duration.ofMillis(200)))),
                 FileBackendTest::routes);
+    }
+
+    @Test
+    void sweeper_deletesExpiredFilesAndStaleTempFiles() throws Exception {
+        restartSweepingEvery200Ms();
         String expiring = TestServer.sessionCookie(server.get("/short"));
         String living = TestServer.sessionCookie(server.get("/"));
         String alice = TestServer.sessionCookie(server.post("/login-as/alice", null));
@@ -466,14 +471,7 @@ class FileBackendTest {
 
     @Test
     void userIndex_listsNoExpiredSession_beforeOrAfterTheSweeper_andItsFileDropsItAtTheNextLogin() throws Exception {
-        server.close();
-        server = TestServer.start(
-                vertx,
-                new SessionConfig()
-                        .setClock(clock)
-                        .setBackend(FileSessionInterface.factory(
-                                new FileSessionOptions().setDirectory(dir).setSweepInterval(Duration.ofMillis(200)))),
-                FileBackendTest::routes);
+        restartSweepingEvery200Ms();
         String first = TestServer.sessionCookie(server.post("/login-commit/alice", null));
         clock.advance(Duration.ofHours(12));
         String second = TestServer.sessionCookie(server.post("/login-commit/alice", null));
