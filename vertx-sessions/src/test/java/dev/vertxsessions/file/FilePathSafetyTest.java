@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,6 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  * would land: {@code ../session_<id>} next to the session directory and {@code ../decoy/session_<id>}. The decoys'
  * access times catch an open that changes nothing (where the file system tracks access times).
  */
+@Tag("slow") // thousands of hostile cookies against a snapshotted tree; excluded by the fast set
+// (-DexcludedGroups=slow)
 @ExtendWith(VertxExtension.class)
 class FilePathSafetyTest {
 
