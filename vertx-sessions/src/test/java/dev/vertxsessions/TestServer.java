@@ -55,6 +55,20 @@ public final class TestServer implements AutoCloseable {
         return new TestServer(vertx, router, middleware, server);
     }
 
+    /**
+     * For a server in a child process of a test: listens on a free loopback port and prints {@code PORT n}, the line
+     * the parent test waits for.
+     */
+    public static void listenForParent(Vertx vertx, Router router) {
+        int port = vertx.createHttpServer()
+                .requestHandler(router)
+                .listen(0, "127.0.0.1")
+                .await()
+                .actualPort();
+        System.out.println("PORT " + port);
+        System.out.flush();
+    }
+
     /** The seed's counter route at {@code GET /}. */
     public static void counter(Router router) {
         router.get("/").handler(ctx -> {

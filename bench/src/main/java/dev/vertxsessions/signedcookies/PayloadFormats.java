@@ -1,8 +1,5 @@
 package dev.vertxsessions.signedcookies;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -11,7 +8,6 @@ import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
 import com.fasterxml.jackson.dataformat.smile.SmileFactory;
 import io.vertx.core.json.jackson.VertxModule;
 import java.lang.management.ManagementFactory;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,8 +63,14 @@ public final class PayloadFormats {
             int n = session.equals("small") ? 20_000 : 2_000;
             time(session + " read JSON, data binding (the codec)", () -> jsonReader.readValue(jsonBytes), n);
             time(session + " read CBOR, data binding", () -> cborReader.readValue(cborBytes), n);
-            time(session + " read CBOR, streaming", () -> readStreaming(cbor.getFactory(), cborBytes), n);
-            time(session + " read Smile, streaming", () -> readStreaming(smile.getFactory(), smileBytes), n);
+            time(
+                    session + " read CBOR, streaming",
+                    () -> SignedCookieBenchmark.readStreaming(cbor.getFactory(), cborBytes),
+                    n);
+            time(
+                    session + " read Smile, streaming",
+                    () -> SignedCookieBenchmark.readStreaming(smile.getFactory(), smileBytes),
+                    n);
             time(session + " write JSON, data binding (the codec)", () -> jsonWriter.writeValueAsBytes(data), n);
             time(session + " write CBOR, data binding", () -> cborWriter.writeValueAsBytes(data), n);
             time(session + " write Smile, data binding", () -> smileWriter.writeValueAsBytes(data), n);
@@ -113,44 +115,5 @@ public final class PayloadFormats {
             allocated = (threads.getThreadAllocatedBytes(thread) - bytes) / n;
         }
         System.out.printf("%-52s %7.0f ns/op  %6d B/op%n", name, best, allocated);
-    }
-
-    private static Object readStreaming(JsonFactory factory, byte[] bytes) throws Exception {
-        try (JsonParser parser = factory.createParser(bytes)) {
-            return readValue(parser, parser.nextToken());
-        }
-    }
-
-    private static Object readValue(JsonParser parser, JsonToken token) throws Exception {
-        switch (token) {
-            case START_OBJECT: {
-                Map<String, Object> map = new LinkedHashMap<>();
-                String name;
-                while ((name = parser.nextFieldName()) != null) {
-                    map.put(name, readValue(parser, parser.nextToken()));
-                }
-                return map;
-            }
-            case START_ARRAY: {
-                List<Object> list = new ArrayList<>();
-                JsonToken next;
-                while ((next = parser.nextToken()) != JsonToken.END_ARRAY) {
-                    list.add(readValue(parser, next));
-                }
-                return list;
-            }
-            case VALUE_STRING:
-                return parser.getText();
-            case VALUE_NUMBER_INT:
-                return parser.getNumberValue();
-            case VALUE_NUMBER_FLOAT:
-                return parser.getDoubleValue();
-            case VALUE_TRUE:
-                return Boolean.TRUE;
-            case VALUE_FALSE:
-                return Boolean.FALSE;
-            default:
-                return null;
-        }
     }
 }

@@ -212,8 +212,8 @@ public class SignedCookieBenchmark {
         return SMILE_WRITER.writeValueAsBytes(data);
     }
 
-    /** The same small reader as JsonValues', over any Jackson format. */
-    private static Object readStreaming(JsonFactory factory, byte[] bytes) throws IOException {
+    /** The same small reader as JsonValues', over any Jackson format (PayloadFormats uses it too). */
+    static Object readStreaming(JsonFactory factory, byte[] bytes) throws IOException {
         try (JsonParser parser = factory.createParser(bytes)) {
             return readCurrent(parser, parser.nextToken());
         }

@@ -3,8 +3,8 @@ package dev.vertxsessions.file;
 import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
+import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import java.nio.file.Path;
@@ -95,11 +95,6 @@ public final class CrashServerMain {
                                             && blob(session.get("n")).equals(session.get("blob")))
                             .encode());
         });
-        HttpServer server = vertx.createHttpServer()
-                .requestHandler(router)
-                .listen(0, "127.0.0.1")
-                .await();
-        System.out.println("PORT " + server.actualPort());
-        System.out.flush();
+        TestServer.listenForParent(vertx, router);
     }
 }

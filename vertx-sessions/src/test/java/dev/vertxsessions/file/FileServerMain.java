@@ -2,6 +2,7 @@ package dev.vertxsessions.file;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
+import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import java.nio.file.Path;
@@ -39,12 +40,6 @@ public final class FileServerMain {
         } else {
             FileBackendTest.routes(router);
         }
-        int port = vertx.createHttpServer()
-                .requestHandler(router)
-                .listen(0, "127.0.0.1")
-                .await()
-                .actualPort();
-        System.out.println("PORT " + port);
-        System.out.flush();
+        TestServer.listenForParent(vertx, router);
     }
 }

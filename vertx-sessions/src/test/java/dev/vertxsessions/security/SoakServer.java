@@ -6,7 +6,6 @@ import dev.vertxsessions.TestServer;
 import dev.vertxsessions.file.FileSessionInterface;
 import dev.vertxsessions.file.FileSessionOptions;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,11 +48,6 @@ public final class SoakServer {
             SessionMiddleware.session(ctx).clear();
             ctx.response().putHeader("content-type", "text/plain").end("Logged out");
         });
-        HttpServer server = vertx.createHttpServer()
-                .requestHandler(router)
-                .listen(0, "127.0.0.1")
-                .await();
-        System.out.println("PORT " + server.actualPort());
-        System.out.flush();
+        TestServer.listenForParent(vertx, router);
     }
 }
