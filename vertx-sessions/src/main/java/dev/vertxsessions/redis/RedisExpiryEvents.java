@@ -26,68 +26,36 @@ final class RedisExpiryEvents {
     private static final System.Logger LOG = System.getLogger("dev.vertxsessions.redis");
     private static final long RETRY_MILLIS = 1000;
 
-    private final Vertx vertx;
-    private final Redis client;
     private final RedisKeys keys;
     private final Supplier<BackendRecorder> recorder;
+    private final RedisSubscription subscription;
 
-    private final Object lock = new Object();
-    private RedisConnection connection;
-    private boolean closed;
-    private boolean refusedLogged;
+    private volatile boolean refusedLogged;
 
     RedisExpiryEvents(Vertx vertx, Redis client, RedisKeys keys, Supplier<BackendRecorder> recorder) {
-        this.vertx = vertx;
-        this.client = client;
         this.keys = keys;
         this.recorder = recorder;
+        this.subscription = new RedisSubscription(
+                vertx,
+                client,
+                "Redis expiry events",
+                RETRY_MILLIS,
+                Level.WARNING,
+                this::prepare,
+                this::heard,
+                () -> {});
     }
 
     /** Subscribes in the background (the application starts even while Redis is down). */
     void start() {
-        connect();
+        subscription.start();
     }
 
-    private void connect() {
-        synchronized (lock) {
-            if (closed) {
-                return;
-            }
-        }
-        client.connect()
-                .compose(opened ->
-                        subscribe(opened).onFailure(e -> opened.close()).map(opened))
-                .onComplete(ar -> {
-                    if (ar.failed()) {
-                        LOG.log(
-                                Level.WARNING,
-                                "Redis expiry events: cannot subscribe ({0}); trying again in 1 s",
-                                ar.cause().getMessage());
-                        retryLater();
-                        return;
-                    }
-                    synchronized (lock) {
-                        if (!closed) {
-                            connection = ar.result();
-                            return;
-                        }
-                    }
-                    ar.result().close();
-                });
-    }
-
-    private Future<Void> subscribe(RedisConnection opened) {
+    /** Reads the connection's database and turns the notifications on; returns the channel to subscribe to. */
+    private Future<String> prepare(RedisConnection opened) {
         return opened.send(Request.cmd(Command.CLIENT).arg("INFO"))
                 .map(info -> databaseOf(info.toString()))
-                .compose(db -> enableNotifications(opened).map(db))
-                .compose(db -> {
-                    String channel = "__keyevent@" + db + "__:expired";
-                    opened.handler(message -> heard(channel, message));
-                    opened.exceptionHandler(e -> lost(opened));
-                    opened.endHandler(v -> lost(opened));
-                    return opened.send(Request.cmd(Command.SUBSCRIBE).arg(channel))
-                            .mapEmpty();
-                });
+                .compose(db -> enableNotifications(opened).map(v -> "__keyevent@" + db + "__:expired"));
     }
 
     /** Adds E and x to notify-keyspace-events when missing; a refusal is logged once, not fatal. */
@@ -119,17 +87,8 @@ final class RedisExpiryEvents {
                 });
     }
 
-    private void heard(String channel, Response message) {
-        // RESP2: ["message", channel, key]; RESP3 pushes the same three elements.
-        if (message == null
-                || message.size() < 3
-                || !"message".equals(message.get(0).toString())) {
-            return;
-        }
-        if (!channel.equals(message.get(1).toString())) {
-            return;
-        }
-        String key = message.get(2).toString();
+    /** Reports a session key Redis expired (the one channel subscribed to names nothing else). */
+    private void heard(String channel, String key) {
         String prefix = keys.keyPrefix();
         if (key.startsWith(prefix)) {
             String id = key.substring(prefix.length());
@@ -139,35 +98,9 @@ final class RedisExpiryEvents {
         }
     }
 
-    private void lost(RedisConnection lostConnection) {
-        synchronized (lock) {
-            if (connection != lostConnection || closed) {
-                return;
-            }
-            connection = null;
-        }
-        LOG.log(Level.WARNING, "Redis expiry events: the subscription was lost; subscribing again in 1 s");
-        retryLater();
-    }
-
-    private void retryLater() {
-        synchronized (lock) {
-            if (closed) {
-                return;
-            }
-        }
-        vertx.setTimer(RETRY_MILLIS, t -> connect());
-    }
-
     /** Stops listening and closes the subscription. */
     Future<Void> close() {
-        RedisConnection open;
-        synchronized (lock) {
-            closed = true;
-            open = connection;
-            connection = null;
-        }
-        return open == null ? Future.succeededFuture() : open.close();
+        return subscription.close();
     }
 
     /** Reads {@code db=N} from a CLIENT INFO line; 0 when absent. */

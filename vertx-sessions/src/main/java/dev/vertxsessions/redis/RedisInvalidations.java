@@ -9,9 +9,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
 import java.lang.System.Logger.Level;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,14 +28,13 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class RedisInvalidations implements SessionInvalidations {
 
-    private static final System.Logger LOG = System.getLogger("dev.vertxsessions.redis");
     private static final long RECONNECT_DELAY_MILLIS = 200;
 
     private final Vertx vertx;
-    private final Redis client;
     private final GuardedRedisConnection connection;
     private final String channel;
     private final long timeoutMillis;
+    private final RedisSubscription subscription;
     /** This process's name in markers: another process's markers are not ours to complete. */
     private final String node =
             Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
@@ -46,63 +43,31 @@ final class RedisInvalidations implements SessionInvalidations {
     private final Map<Long, Promise<Void>> markers = new ConcurrentHashMap<>();
 
     private volatile Listener listener;
-    private volatile RedisConnection subscriber;
-    private volatile boolean closed;
 
     RedisInvalidations(
             Vertx vertx, Redis client, GuardedRedisConnection connection, String channel, long timeoutMillis) {
         this.vertx = vertx;
-        this.client = client;
         this.connection = connection;
         this.channel = channel;
         this.timeoutMillis = timeoutMillis;
+        this.subscription = new RedisSubscription(
+                vertx,
+                client,
+                "near cache",
+                RECONNECT_DELAY_MILLIS,
+                Level.DEBUG,
+                conn -> Future.succeededFuture(channel),
+                (from, payload) -> onMessage(payload),
+                this::lost);
     }
 
     @Override
     public Future<Void> start(Listener listener) {
         this.listener = listener;
-        return subscribe();
+        return subscription.start();
     }
 
-    private Future<Void> subscribe() {
-        if (closed) {
-            return Future.succeededFuture();
-        }
-        return client.connect()
-                .compose(conn -> {
-                    synchronized (this) {
-                        if (closed) {
-                            RedisClientInternals.closeSocket(conn);
-                            return Future.succeededFuture();
-                        }
-                        subscriber = conn;
-                    }
-                    conn.handler(this::onMessage);
-                    conn.exceptionHandler(e -> dropped(conn, "failed: " + e));
-                    conn.endHandler(v -> dropped(conn, "closed"));
-                    return conn.send(Request.cmd(Command.SUBSCRIBE).arg(channel))
-                            .<Void>mapEmpty()
-                            .onFailure(e -> suspect(conn, "SUBSCRIBE failed: " + e));
-                })
-                .onFailure(e -> {
-                    LOG.log(Level.DEBUG, "near cache: cannot subscribe to the invalidation channel yet: " + e);
-                    reconnectLater();
-                });
-    }
-
-    private void reconnectLater() {
-        if (!closed) {
-            vertx.setTimer(RECONNECT_DELAY_MILLIS, t -> subscribe());
-        }
-    }
-
-    private void onMessage(Response message) {
-        if (message == null
-                || message.size() < 3
-                || !"message".equals(message.get(0).toString())) {
-            return; // subscribe confirmations and the like
-        }
-        String payload = message.get(2).toString(StandardCharsets.UTF_8);
+    private void onMessage(String payload) {
         int space = payload.indexOf(' ');
         if (space < 0) {
             return;
@@ -133,8 +98,8 @@ final class RedisInvalidations implements SessionInvalidations {
 
     @Override
     public Future<Void> sync() {
-        RedisConnection conn = subscriber;
-        if (conn == null || closed) {
+        RedisConnection conn = subscription.current();
+        if (conn == null) {
             return Future.failedFuture(new SessionStoreUnavailableException("the near cache's channel is down", null));
         }
         long sequence = markerSequence.incrementAndGet();
@@ -144,7 +109,7 @@ final class RedisInvalidations implements SessionInvalidations {
             if (markers.remove(sequence) != null) {
                 marker.tryFail(new SessionStoreUnavailableException(
                         "the near cache's marker did not come back within " + timeoutMillis + " ms", null));
-                suspect(conn, "a marker did not come back within redis_timeout_ms");
+                subscription.suspect(conn, "lost a marker for redis_timeout_ms");
             }
         });
         connection
@@ -157,20 +122,8 @@ final class RedisInvalidations implements SessionInvalidations {
         return marker.future().andThen(ar -> vertx.cancelTimer(timer));
     }
 
-    /** Closes a subscription that cannot be trusted; it reconnects. */
-    private void suspect(RedisConnection conn, String why) {
-        RedisClientInternals.closeSocket(conn);
-        dropped(conn, why);
-    }
-
-    private void dropped(RedisConnection conn, String why) {
-        synchronized (this) {
-            if (subscriber != conn) {
-                return; // already handled
-            }
-            subscriber = null;
-        }
-        LOG.log(Level.DEBUG, "near cache: the invalidation channel " + why + "; reconnecting");
+    /** The subscription was lost: reports may have been missed, and no marker in flight can come back. */
+    private void lost() {
         Listener current = listener;
         if (current != null) {
             current.lost();
@@ -179,28 +132,10 @@ final class RedisInvalidations implements SessionInvalidations {
                 .forEach(m ->
                         m.tryFail(new SessionStoreUnavailableException("the near cache's channel was lost", null)));
         markers.clear();
-        reconnectLater();
     }
 
     @Override
     public Future<Void> close() {
-        RedisConnection conn;
-        synchronized (this) {
-            closed = true;
-            conn = subscriber;
-            subscriber = null;
-        }
-        if (conn != null) {
-            RedisClientInternals.closeSocket(conn);
-        }
-        return Future.succeededFuture();
-    }
-
-    /** Closes the subscription's socket, as a network failure would (tests). */
-    void dropForTest() {
-        RedisConnection conn = subscriber;
-        if (conn != null) {
-            suspect(conn, "was closed by a test");
-        }
+        return subscription.close();
     }
 }
