@@ -83,18 +83,6 @@ final class ReservedKeys {
         }
     }
 
-    /** Returns what the administration API tells about the stored session {@code id} holding {@code data}. */
-    static SessionInfo infoOf(String id, Map<String, Object> data, long createdAtMillis, long expiresAtMillis) {
-        return new SessionInfo(
-                id,
-                principalOf(data),
-                createdAtMillis,
-                expiresAtMillis,
-                data.get(LAST_ACCESS) instanceof Number lastAccess ? lastAccess.longValue() : -1,
-                data.get(USER_AGENT) instanceof String userAgent ? userAgent : null,
-                data.get(ADDRESS) instanceof String address ? address : null);
-    }
-
     /** Returns the principal of a session holding {@code data}, or null. */
     static String principalOf(Map<String, Object> data) {
         return data.get(PRINCIPAL) instanceof String principal ? principal : null;

@@ -26,6 +26,7 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -878,11 +879,17 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             return settings.config.isRecordClientInfo() ? indexed.compose(this::withClients) : indexed;
         }
 
-        /** Completes {@code infos} with what each session keeps of its client (one load each); drops ended ones. */
+        /**
+         * Completes {@code infos} with what each session keeps of its client: one load for each the backend gave
+         * without it (a backend that read the session answers with {@link SessionRecord#info()}); drops ended ones.
+         */
         private Future<List<SessionInfo>> withClients(List<SessionInfo> infos) {
             List<Future<SessionDetails>> found = new ArrayList<>(infos.size());
             for (SessionInfo info : infos) {
-                found.add(details(info.id()));
+                found.add(
+                        info.lastAccessedAtMillis() >= 0
+                                ? Future.succeededFuture(new SessionDetails(info, Map.of()))
+                                : details(info.id()));
             }
             return Future.join(found).transform(ar -> {
                 List<SessionInfo> completed = new ArrayList<>(infos.size());
@@ -925,9 +932,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                         || found.expiresAtMillis() <= settings.config.getClock().millis()) {
                     return null;
                 }
-                SessionInfo info =
-                        ReservedKeys.infoOf(found.id(), found.data(), found.createdAtMillis(), found.expiresAtMillis());
-                return new SessionDetails(info, ReservedKeys.withoutReserved(found.data()));
+                return new SessionDetails(found.info(), ReservedKeys.withoutReserved(found.data()));
             });
         }
 

@@ -49,6 +49,22 @@ public record SessionRecord(
         return ReservedKeys.principalOf(data);
     }
 
+    /**
+     * Returns what the administration API tells about this session: its ID, principal and times, and the client it
+     * logged in from when {@code record_client_info} kept it. A backend whose user index reads the sessions anyway
+     * answers {@link SessionBackend#sessionsOf} with these, so that the middleware need not load them again.
+     */
+    public SessionInfo info() {
+        return new SessionInfo(
+                id,
+                principal(),
+                createdAtMillis,
+                expiresAtMillis,
+                data.get(ReservedKeys.LAST_ACCESS) instanceof Number lastAccess ? lastAccess.longValue() : -1,
+                data.get(ReservedKeys.USER_AGENT) instanceof String userAgent ? userAgent : null,
+                data.get(ReservedKeys.ADDRESS) instanceof String address ? address : null);
+    }
+
     /** Creates a record that needs no rewrite: what most backends return. */
     public SessionRecord(
             String id,

@@ -4,6 +4,7 @@ import dev.vertxsessions.BaseSessionInterface;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionLimitException;
+import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.internal.JsonValues;
 import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
@@ -150,7 +151,8 @@ final class UserIndex {
     List<SessionInfo> sessionsOf(String principal) throws IOException {
         List<SessionInfo> infos = new ArrayList<>();
         liveSessionsOf(principal)
-                .forEach((id, stored) -> infos.add(new SessionInfo(id, principal, stored.createdAt, stored.expiresAt)));
+                .forEach((id, stored) -> infos.add( // the client too, read with the session
+                        new SessionRecord(id, stored.data, stored.createdAt, stored.expiresAt, null).info()));
         infos.sort(Comparator.comparingLong(SessionInfo::expiresAtMillis));
         return infos;
     }
