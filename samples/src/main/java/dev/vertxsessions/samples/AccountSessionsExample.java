@@ -281,16 +281,7 @@ final class AccountSessionsExample {
     }
 
     private static void answer(RoutingContext ctx, int status, String title, String message) {
-        if (Pages.wantsHtml(ctx)) {
-            Pages.html(
-                    ctx,
-                    status,
-                    title,
-                    "<h1>" + Pages.escape(title) + "</h1>\n" + Pages.notice("error", message) + "<p>Back to <a href=\""
-                            + PAGE + "\">your sessions</a>.</p>");
-        } else {
-            Pages.json(ctx, status, new JsonObject().put("error", message));
-        }
+        Pages.refusal(ctx, status, title, message, "<p>Back to <a href=\"" + PAGE + "\">your sessions</a>.</p>");
     }
 
     /**

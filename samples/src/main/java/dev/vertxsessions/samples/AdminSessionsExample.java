@@ -148,7 +148,12 @@ final class AdminSessionsExample {
                     if (ar.failed()) {
                         AccountSessionsExample.failed(ctx, ar.cause());
                     } else if (!ar.result()) {
-                        notFound(ctx);
+                        Pages.refusal(
+                                ctx,
+                                404,
+                                "Not found",
+                                "That user has no session with that handle; nothing was ended.",
+                                "");
                     } else if (Pages.wantsHtml(ctx)) {
                         Pages.seeOther(ctx, PAGE + "?message=ended");
                     } else {
@@ -167,22 +172,8 @@ final class AdminSessionsExample {
         if (Boolean.TRUE.equals(session.get("is_admin"))) {
             return true;
         }
-        String why = "Only an administrator sees everyone's sessions.";
-        if (Pages.wantsHtml(ctx)) {
-            Pages.html(ctx, 403, "Forbidden", "<h1>Forbidden</h1>\n" + Pages.notice("error", why));
-        } else {
-            Pages.json(ctx, 403, new JsonObject().put("error", why));
-        }
+        Pages.refusal(ctx, 403, "Forbidden", "Only an administrator sees everyone's sessions.", "");
         return false;
-    }
-
-    private static void notFound(RoutingContext ctx) {
-        String why = "That user has no session with that handle; nothing was ended.";
-        if (Pages.wantsHtml(ctx)) {
-            Pages.html(ctx, 404, "Not found", "<h1>Not found</h1>\n" + Pages.notice("error", why));
-        } else {
-            Pages.json(ctx, 404, new JsonObject().put("error", why));
-        }
     }
 
     private static String time(long epochMillis) {

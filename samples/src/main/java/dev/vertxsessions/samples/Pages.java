@@ -100,6 +100,18 @@ final class Pages {
                 .end(json.encode());
     }
 
+    /**
+     * Answers a refused request: a page titled {@code title} showing {@code message} (then {@code backHtml}, a link
+     * back, or nothing) for browsers, {@code {"error": message}} for API clients.
+     */
+    static void refusal(RoutingContext ctx, int status, String title, String message, String backHtml) {
+        if (wantsHtml(ctx)) {
+            html(ctx, status, title, "<h1>" + escape(title) + "</h1>\n" + notice("error", message) + backHtml);
+        } else {
+            json(ctx, status, new JsonObject().put("error", message));
+        }
+    }
+
     /** Answers {@code 302 Found} with {@code location} and no body. */
     static void redirect(RoutingContext ctx, String location) {
         ctx.response().setStatusCode(302).putHeader("location", location).end();
