@@ -43,6 +43,8 @@ final class RedisSessionRepository {
     private final RedisUserIndex userIndex;
     /** Set on Redis Cluster (or forced by tests): regenerate() claims the old hash, then saves the new one. */
     private final RedisClusterMove clusterMove;
+    /** Whether the client is a Redis Cluster client (its keys spread over several masters). */
+    private final boolean cluster;
     /** Hears Redis expire session keys (redis_expiry_events); null when off. */
     private final RedisExpiryEvents expiryEvents;
     /** The near cache's channel, when it is on. */
@@ -57,11 +59,12 @@ final class RedisSessionRepository {
             Clock clock,
             boolean nearCache) {
         RedisOptions clientOptions = options.clientOptions();
-        if (nearCache && clientOptions.getType() == RedisClientType.CLUSTER) {
+        this.cluster = clientOptions.getType() == RedisClientType.CLUSTER;
+        if (nearCache && cluster) {
             throw new IllegalArgumentException("near_cache is not available on Redis Cluster: its Pub/Sub messages "
                     + "from different masters arrive in no common order; leave near_cache off");
         }
-        boolean twoStepMove = forceTwoStepMove || clientOptions.getType() == RedisClientType.CLUSTER;
+        boolean twoStepMove = forceTwoStepMove || cluster;
         this.keys = new RedisKeys(options.getKeyPrefix(), !twoStepMove, promotedTtlMargin.toMillis(), nearCache);
         Redis redis = client != null ? client : Redis.createClient(vertx, clientOptions);
         this.connection = new GuardedRedisConnection(
@@ -73,7 +76,7 @@ final class RedisSessionRepository {
         this.compareAndSet = new RedisCompareAndSet(vertx, connection, keys);
         this.userIndex = new RedisUserIndex(connection, keys, clock);
         this.clusterMove = twoStepMove ? new RedisClusterMove(connection, keys) : null;
-        if (options.isExpiryEvents() && clientOptions.getType() == RedisClientType.CLUSTER) {
+        if (options.isExpiryEvents() && cluster) {
             throw new IllegalArgumentException("redis_expiry_events is not available on Redis Cluster (each master "
                     + "sends its own notifications); remove it, or use Redis standalone or Sentinel");
         }
@@ -131,7 +134,7 @@ final class RedisSessionRepository {
      * redis_timeout_ms); refused on Redis Cluster, whose keys spread over several servers.
      */
     Future<Long> countSessions() {
-        if (clusterMove != null) {
+        if (cluster) {
             return Future.failedFuture(new UnsupportedOperationException("counting sessions on Redis Cluster would "
                     + "scan every master; count them with your own tooling (SCAN on each master)"));
         }
