@@ -18,7 +18,7 @@
 #                                without this run falls into the measured one.
 #   CONNECTIONS [8]              wrk connections; wrk gets as many threads, so each connection has its own jar
 #   SERVERS ["bare vertx-local ours-memory vertx-cookie ours-signed vertx-redis ours-redis ours-file"]; also
-#                                ours-redis-cached (near_cache on)
+#                                ours-redis-cached and ours-file-cached (near_cache on)
 #   WORKLOADS ["counter read"]
 #   JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseG1GC -XX:+AlwaysPreTouch"]   the same for every server
 #   SKIP_BUILD [0]               1 = reuse bench/target/benchmarks.jar as it is

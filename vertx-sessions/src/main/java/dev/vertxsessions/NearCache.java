@@ -41,6 +41,15 @@ import java.util.function.Supplier;
  * which covers this process before the report arrives. All per-ID steps run under a lock striped by ID, held for
  * map operations only.
  *
+ * States instead of events (files). A directory watch learns that a file changed, not what each write left: by the
+ * time it reads the file, later writes may have landed and earlier ones are folded in. Such a source reports what it
+ * read (holds: an entry of another version is dropped, fills in flight are poisoned, an entry of the same version
+ * stays, which is sound because every write changes or removes the version; a state read before an entry was known
+ * current, its fill's registration or its save's write, says nothing about it), and reports the saves of its own
+ * process from inside their lock together with the version they were applied on (changed(id, version, previous)):
+ * the predicted result is cached when that base is the entry it was predicted from, whatever order the reports of
+ * others came in, because then the store applied exactly these changes to exactly that entry.
+ *
  * The window. A hit is served only while the channel has proved, within near_cache_max_lag, that it delivers:
  * every maxLag/4 a sync() marker goes through the store and comes back after every report of a write the store
  * applied before it. A hit at time t therefore misses at most the writes of other processes applied after the send
@@ -57,7 +66,7 @@ final class NearCache implements SessionInvalidations.Listener {
     private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
 
     /** The reserved data key that holds the session's version. */
-    static final String VERSION_KEY = ReservedKeys.PREFIX + "version";
+    static final String VERSION_KEY = SessionInvalidations.VERSION_KEY;
 
     /** Characters of a version: 64 random bits, base64url without padding. */
     static final int VERSION_LENGTH = 11;
@@ -72,17 +81,36 @@ final class NearCache implements SessionInvalidations.Listener {
             long createdAt,
             long expiresAt,
             Duration perSessionExpiry,
-            int weight) {}
+            int weight,
+            long validSince) {
+
+        /**
+         * Returns this entry as known current from {@code nanoTime} on (a fill: when it was registered, before its
+         * read; a save: once written): a state read before that tells nothing about it.
+         */
+        Entry since(long nanoTime) {
+            return new Entry(values, version, createdAt, expiresAt, perSessionExpiry, weight, nanoTime);
+        }
+    }
 
     /** A fill in flight: a load (no result yet) or a save of this process (its predicted result and version). */
     private static final class Fill {
         final long epoch;
         final Entry predicted;
+        /** A save's: the version of the entry it was predicted from (null: none), and whether that was no session. */
+        final String baseVersion;
+
+        final boolean fromNothing;
+
+        final long registeredAt = System.nanoTime();
+
         boolean poisoned;
 
-        Fill(long epoch, Entry predicted) {
+        Fill(long epoch, Entry predicted, String baseVersion, boolean fromNothing) {
             this.epoch = epoch;
             this.predicted = predicted;
+            this.baseVersion = baseVersion;
+            this.fromNothing = fromNothing;
         }
     }
 
@@ -307,7 +335,7 @@ final class NearCache implements SessionInvalidations.Listener {
                 record.perSessionExpiry());
         synchronized (stripe(id)) {
             if (unregister(id, fill) && !fill.poisoned && fill.epoch == epoch && live) {
-                cache.put(id, entry);
+                cache.put(id, entry.since(fill.registeredAt));
             }
         }
     }
@@ -355,7 +383,7 @@ final class NearCache implements SessionInvalidations.Listener {
         String version = versionOf(changes.data());
         Entry base;
         if (changes.isNew()) {
-            base = new Entry(Map.of(), null, changes.createdAtMillis(), 0, null, 0);
+            base = new Entry(Map.of(), null, changes.createdAtMillis(), 0, null, 0, 0);
         } else {
             base = cache.getIfPresent(id);
         }
@@ -384,7 +412,7 @@ final class NearCache implements SessionInvalidations.Listener {
             if (predicted == null || !sameBase || !live) {
                 return null;
             }
-            Fill fill = new Fill(epoch, predicted);
+            Fill fill = new Fill(epoch, predicted, base.version(), changes.isNew());
             fills.computeIfAbsent(id, k -> new ArrayList<>(2)).add(fill);
             return fill;
         }
@@ -417,10 +445,57 @@ final class NearCache implements SessionInvalidations.Listener {
             if (own != null && !own.poisoned && own.epoch == epoch && live) {
                 pending.remove(own);
                 poison(id);
-                cache.put(id, own.predicted); // the save of this process, and nothing between it and its base
+                // the save of this process, and nothing between it and its base
+                cache.put(id, own.predicted.since(System.nanoTime()));
                 return;
             }
             drop(id);
+        }
+    }
+
+    @Override
+    public void changed(String id, String version, String previous) {
+        synchronized (stripe(id)) {
+            List<Fill> pending = fills.get(id);
+            Fill own = null;
+            if (pending != null && version != null) {
+                for (Fill fill : pending) {
+                    if (fill.predicted != null
+                            && version.equals(fill.predicted.version())
+                            && (previous != null ? previous.equals(fill.baseVersion) : fill.fromNothing)) {
+                        own = fill;
+                    }
+                }
+            }
+            // Reports of others may be read after this save, or have come before it: the base proves the result.
+            if (own != null && own.epoch == epoch && live) {
+                pending.remove(own);
+                poison(id);
+                cache.put(id, own.predicted.since(System.nanoTime())); // called right after the write, in its lock
+                return;
+            }
+            drop(id);
+        }
+    }
+
+    @Override
+    public void holds(String id, String version, long readAtNanos) {
+        synchronized (stripe(id)) {
+            List<Fill> pending = fills.get(id);
+            if (pending != null) {
+                for (Fill fill : pending) {
+                    if (readAtNanos - fill.registeredAt >= 0) {
+                        fill.poisoned = true; // the state may be newer than what the fill reads
+                    }
+                }
+            }
+            Entry entry = cache.getIfPresent(id);
+            if (entry != null
+                    && (version == null || !version.equals(entry.version()))
+                    && readAtNanos - entry.validSince() >= 0) {
+                cache.invalidate(id);
+                metrics.nearCacheInvalidated(1);
+            }
         }
     }
 
@@ -453,7 +528,7 @@ final class NearCache implements SessionInvalidations.Listener {
             return null;
         }
         synchronized (stripe(id)) {
-            Fill fill = new Fill(epoch, predicted);
+            Fill fill = new Fill(epoch, predicted, null, false);
             fills.computeIfAbsent(id, k -> new ArrayList<>(2)).add(fill);
             return fill;
         }
@@ -505,7 +580,7 @@ final class NearCache implements SessionInvalidations.Listener {
             bytes += value.getKey().length() * 2L + value.getValue().length + 48;
         }
         int weight = (int) Math.min(Integer.MAX_VALUE, Math.max(bytes, minWeight));
-        return new Entry(values, version, createdAt, expiresAt, perSessionExpiry, weight);
+        return new Entry(values, version, createdAt, expiresAt, perSessionExpiry, weight, 0);
     }
 
     /** Returns how many sessions the cache holds (after pending evictions). For tests and gauges. */

@@ -44,7 +44,7 @@ import java.util.stream.Stream;
  *
  * <p>Servers: {@code bare}, {@code vertx-local} (SessionHandler + LocalSessionStore), {@code ours-memory}
  * (manager {@code memory}), {@code vertx-cookie} (CookieSessionStore), {@code ours-signed} (default signed
- * cookies), {@code vertx-redis} (RedisSessionStore), {@code ours-redis} (manager {@code redis}), {@code ours-redis-cached} (the same with {@code near_cache}), {@code ours-file}
+ * cookies), {@code vertx-redis} (RedisSessionStore), {@code ours-redis} (manager {@code redis}), {@code ours-redis-cached} (the same with {@code near_cache}), {@code ours-file}, {@code ours-file-cached}
  * (file backend in a fresh temporary directory, deleted at exit). The Redis servers connect to {@code REDIS_URL}
  * (default {@code redis://127.0.0.1:6379}) with 16 connections in total: ours one pool of 16, Vert.x-Web one
  * client per verticle with 16 / instances each. {@code INSTANCES} (default: the number of processors) HTTP
@@ -67,7 +67,8 @@ public final class BenchServer {
             "vertx-redis",
             "ours-redis",
             "ours-redis-cached",
-            "ours-file");
+            "ours-file",
+            "ours-file-cached");
 
     /** Fixed, public secrets: this is a benchmark, not a deployment. */
     private static final String SECRET = "bench-secret-0123456789abcdef0123456789abcdef";
@@ -96,7 +97,7 @@ public final class BenchServer {
         }
 
         Vertx vertx = Vertx.vertx();
-        Path directory = name.equals("ours-file") ? Files.createTempDirectory("vertx-sessions-bench-") : null;
+        Path directory = name.startsWith("ours-file") ? Files.createTempDirectory("vertx-sessions-bench-") : null;
         SessionsPerVerticle sessions = sessionsPerVerticle(vertx, name, redisUrl, directory, instances);
         Handler<RoutingContext> shared = name.startsWith("ours-") ? sessions.create(vertx) : null;
         if (shared instanceof SessionMiddleware) {
@@ -183,6 +184,13 @@ public final class BenchServer {
                 return SessionMiddleware.create(
                         vertx,
                         new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
+            case "ours-file-cached":
+                return SessionMiddleware.create(
+                        vertx,
+                        new SessionConfig()
+                                .setManager("file")
+                                .setNearCache(true)
+                                .setBackendOption("directory", directory.toString()));
             case "ours-redis":
                 return SessionMiddleware.create(
                         vertx,

@@ -25,6 +25,23 @@ class FileContractTest extends BackendContract {
         return config(clock); // the same directory
     }
 
+    /**
+     * The whole HTTP contract again with the near cache on: cookies carry {@code <id>.<version>}, reads are answered
+     * from the cache while the directory watch proves it current, and every write still goes through the file's lock.
+     */
+    @Nested
+    class NearCache extends BackendContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return FileContractTest.this.config(clock).setNearCache(true);
+        }
+
+        @Override
+        protected SessionConfig sharedStoreConfig(Clock clock) {
+            return config(clock);
+        }
+    }
+
     /** The SPI-level contract on the same backend, configured the same way. */
     @Nested
     class Spi extends BackendSpiContract {

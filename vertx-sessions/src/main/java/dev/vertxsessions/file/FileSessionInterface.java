@@ -5,6 +5,7 @@ import dev.vertxsessions.SessionBackend;
 import dev.vertxsessions.SessionBackendFactory;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionTooLargeException;
 import io.vertx.core.Future;
@@ -145,6 +146,12 @@ public final class FileSessionInterface implements SessionBackend {
     @Override
     public Future<Object> update(SessionChanges session, String key, UnaryOperator<Object> update) {
         return store.update(session, key, update);
+    }
+
+    /** Returns a watch of the session directory; throws when the directory is on a network file system. */
+    @Override
+    public SessionInvalidations invalidations() {
+        return store.invalidations();
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import dev.vertxsessions.SessionTooLargeException;
 import dev.vertxsessions.internal.SessionIds;
@@ -17,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
@@ -34,6 +36,9 @@ import java.util.function.UnaryOperator;
 final class FileSessionRepository {
 
     private static final System.Logger LOG = System.getLogger("dev.vertxsessions.file");
+
+    /** How long the near cache's marker may take through the directory watch before it counts as lost. */
+    private static final long MARKER_TIMEOUT_MILLIS = 1000;
 
     /** What a write stored: the JSON, and the count of locked operations on its stripe right after it. */
     static final class Written {
@@ -69,8 +74,13 @@ final class FileSessionRepository {
     private final SessionSweeper sweeper;
 
     private volatile BackendRecorder recorder = BackendRecorder.NONE;
+    /** The near cache's channel, once the middleware asked for it; null without a near cache. */
+    private volatile FileInvalidations invalidations;
+
+    private final Vertx vertx;
 
     FileSessionRepository(Vertx vertx, FileSessionOptions options, Clock clock) {
+        this.vertx = vertx;
         String prefix = options.getPrefix();
         this.maxSessionBytes = options.getMaxSessionBytes();
         this.clock = clock;
@@ -101,6 +111,17 @@ final class FileSessionRepository {
         this.users = new UserIndex(files, sessions, locks, quota, prefix, clock);
         this.sweeper = new SessionSweeper(vertx, workers, files, sessions, locks, quota, clock, () -> recorder);
         sweeper.every(options.getSweepInterval());
+    }
+
+    /**
+     * Returns the near cache's channel: a watch of the directory, which must be local (checked here, at start-up),
+     * and the saves of this process reported from inside their lock.
+     */
+    FileInvalidations invalidations() {
+        FileInvalidations.requireLocal(directory);
+        FileInvalidations created = new FileInvalidations(vertx, directory, sessions, workers, MARKER_TIMEOUT_MILLIS);
+        invalidations = created;
+        return created;
     }
 
     /** Counts the session files in the directory with a listing on the worker pool. */
@@ -224,6 +245,7 @@ final class FileSessionRepository {
                 return Outcome.stored(null);
             }
             String oldPrincipal = current.stored == null ? null : UserIndex.principalOf(current.stored.data);
+            String previousVersion = current.stored == null ? null : versionOf(current.stored.data);
             LinkedHashMap<String, Object> data = current.stored == null ? new LinkedHashMap<>() : current.stored.data;
             changes.applyTo(data);
             long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
@@ -268,6 +290,10 @@ final class FileSessionRepository {
                 }
             } else {
                 writeNext(current, changes.id(), json, promoted);
+                FileInvalidations channel = invalidations;
+                if (channel != null) {
+                    channel.saved(changes.id(), versionOf(data), previousVersion);
+                }
             }
             if (reindex && oldPrincipal != null && (moved || !oldPrincipal.equals(newPrincipal))) {
                 users.rewrite(oldPrincipal, source); // after the write: the index never misses a session
@@ -324,6 +350,8 @@ final class FileSessionRepository {
                 } else {
                     data.put(key, value);
                 }
+                // The near cache's version names the data a save left: this write no longer matches it.
+                data.remove(SessionInvalidations.VERSION_KEY);
                 long createdAt = stored == null ? session.createdAtMillis() : stored.createdAt;
                 Duration perSession = stored == null ? session.perSessionExpiry() : stored.perSessionExpiry;
                 long expiresAt = stored == null
@@ -393,6 +421,10 @@ final class FileSessionRepository {
     /** Parses the JSON of a session file's version; content that is not a session reads as absent. */
     StoredSession parseJson(byte[] json) {
         return sessions.parseJson(json);
+    }
+
+    private static String versionOf(Map<String, Object> data) {
+        return data.get(SessionInvalidations.VERSION_KEY) instanceof String version ? version : null;
     }
 
     private <T> Future<T> locked(String id, Callable<T> work) {

@@ -26,9 +26,7 @@ import io.vertx.core.net.NetSocket;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -721,24 +719,9 @@ class FileBackendTest {
 
     /** Starts {@link FileServerMain} on {@link #dir} with {@code args}; returns it once it listens, and its port. */
     private Process startOther(int[] port, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                FileServerMain.class.getName(),
-                dir.toString()));
-        command.addAll(List.of(args));
-        Process other = new ProcessBuilder(command).redirectErrorStream(true).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        port[0] = -1;
-        while ((line = out.readLine()) != null) {
-            if (line.startsWith("PORT ")) {
-                port[0] = Integer.parseInt(line.substring(5).trim());
-                break;
-            }
-        }
-        return other;
+        FileServerMain.Child child = FileServerMain.startChild(dir, args);
+        port[0] = child.port();
+        return child.process();
     }
 
     @Test

@@ -19,10 +19,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -365,25 +362,10 @@ class FileQuotaTest {
     void twoProcesses_onOneDirectory_keepTheCapForTheDirectory() throws Exception {
         clock.set(Instant.now()); // the other process runs on the real clock
         Files.createDirectories(dir);
-        Process other = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FileServerMain.class.getName(),
-                        dir.toString(),
-                        "20")
-                .redirectErrorStream(true)
-                .start();
+        FileServerMain.Child child = FileServerMain.startChild(dir, "20");
+        Process other = child.process();
         try {
-            BufferedReader out =
-                    new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
-            int otherPort = -1;
-            for (String line; (line = out.readLine()) != null; ) {
-                if (line.startsWith("PORT ")) {
-                    otherPort = Integer.parseInt(line.substring(5).trim());
-                    break;
-                }
-            }
+            int otherPort = child.port();
             assertTrue(otherPort > 0, "the second process started");
             TestServer server = start(new FileSessionOptions().setMaxSessions(20));
             HttpResponse<Buffer> otherLogin = server.client
