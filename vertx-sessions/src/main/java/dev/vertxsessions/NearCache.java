@@ -57,8 +57,9 @@ import java.util.function.Supplier;
  * source says reports were lost, the cache is cleared and bypassed (every request reads the store) until a marker
  * sent after that comes back.
  *
- * Memory. Entries hold each value as its JSON bytes (decoded again for every hit, so no request shares an object
- * with another) and are weighed by those bytes, but at least maxBytes/maxEntries each, so one Caffeine weight
+ * Memory. Entries hold each value as JsonValues.freeze keeps it (strings, numbers and booleans as they are, maps and
+ * lists as JSON bytes decoded again for every hit, so no request shares a mutable object with another) and are
+ * weighed by their size, but at least maxBytes/maxEntries each, so one Caffeine weight
  * bound keeps both the bytes and the count. An entry expires from the cache when its session does.
  */
 final class NearCache implements SessionInvalidations.Listener {
@@ -74,9 +75,9 @@ final class NearCache implements SessionInvalidations.Listener {
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
     private static final int STRIPES = 64;
 
-    /** A cached session: its values as JSON bytes, its times and its version. Immutable. */
+    /** A cached session: its values as {@link JsonValues#freeze} keeps them, its times and its version. Immutable. */
     private record Entry(
-            Map<String, byte[]> values,
+            Map<String, Object> values,
             String version,
             long createdAt,
             long expiresAt,
@@ -308,8 +309,8 @@ final class NearCache implements SessionInvalidations.Listener {
         }
         Map<String, Object> data = new LinkedHashMap<>();
         try {
-            for (Map.Entry<String, byte[]> value : entry.values().entrySet()) {
-                data.put(value.getKey(), JsonValues.readValue(value.getValue()));
+            for (Map.Entry<String, Object> value : entry.values().entrySet()) {
+                data.put(value.getKey(), JsonValues.thaw(value.getValue()));
             }
         } catch (IOException | RuntimeException e) {
             return null; // cannot happen: the bytes were written by JsonValues; the store answers instead
@@ -323,9 +324,9 @@ final class NearCache implements SessionInvalidations.Listener {
             return;
         }
         SessionRecord record = ar.result();
-        Map<String, byte[]> values = new LinkedHashMap<>();
+        Map<String, Object> values = new LinkedHashMap<>();
         for (Map.Entry<String, Object> value : record.data().entrySet()) {
-            values.put(value.getKey(), JsonValues.write(value.getValue()));
+            values.put(value.getKey(), JsonValues.freeze(value.getValue()));
         }
         Entry entry = entry(
                 values,
@@ -391,8 +392,8 @@ final class NearCache implements SessionInvalidations.Listener {
         if (base != null
                 && version != null
                 && !(changes.perSessionExpiry() == null && base.perSessionExpiry() != null)) {
-            Map<String, byte[]> values = new LinkedHashMap<>(base.values());
-            changes.applyTo(values, JsonValues::write);
+            Map<String, Object> values = new LinkedHashMap<>(base.values());
+            changes.applyTo(values, JsonValues::freeze);
             predicted = entry(
                     values,
                     version,
@@ -574,10 +575,10 @@ final class NearCache implements SessionInvalidations.Listener {
     }
 
     private Entry entry(
-            Map<String, byte[]> values, String version, long createdAt, long expiresAt, Duration perSessionExpiry) {
+            Map<String, Object> values, String version, long createdAt, long expiresAt, Duration perSessionExpiry) {
         long bytes = 64;
-        for (Map.Entry<String, byte[]> value : values.entrySet()) {
-            bytes += value.getKey().length() * 2L + value.getValue().length + 48;
+        for (Map.Entry<String, Object> value : values.entrySet()) {
+            bytes += value.getKey().length() + JsonValues.frozenBytes(value.getValue()) + 48;
         }
         int weight = (int) Math.min(Integer.MAX_VALUE, Math.max(bytes, minWeight));
         return new Entry(values, version, createdAt, expiresAt, perSessionExpiry, weight, 0);

@@ -138,6 +138,45 @@ public final class JsonValues {
         return VALUE_READER.readValue(json);
     }
 
+    /** A stored map, list or other mutable value: its JSON bytes, read into a fresh copy by {@link #thaw}. */
+    public static final class Frozen {
+        private final byte[] json;
+
+        private Frozen(byte[] json) {
+            this.json = json;
+        }
+    }
+
+    /**
+     * Returns how a storable value is kept where many requests read it (the memory backend, the near cache): a value
+     * nobody can change and that JSON would read back as the same value of the same type (a string, a boolean, an
+     * int, a long beyond an int's range, a finite double) as it is, anything else (maps, lists, other numbers) as its
+     * JSON bytes, so that {@link #thaw} gives exactly what a JSON copy gives.
+     */
+    public static Object freeze(Object value) {
+        if (value instanceof String
+                || value instanceof Integer
+                || value instanceof Boolean
+                || (value instanceof Long number && number.longValue() != number.intValue())
+                || (value instanceof Double number && Double.isFinite(number))) {
+            return value;
+        }
+        return new Frozen(write(value));
+    }
+
+    /** Returns a value {@link #freeze} kept as a load gives it: a fresh copy of a map or list. */
+    public static Object thaw(Object frozen) throws IOException {
+        return frozen instanceof Frozen json ? readValue(json.json) : frozen;
+    }
+
+    /** Returns about how many bytes of heap a value {@link #freeze} kept takes. */
+    public static long frozenBytes(Object frozen) {
+        if (frozen instanceof Frozen json) {
+            return 32L + json.json.length;
+        }
+        return frozen instanceof String string ? 40L + string.length() : 16;
+    }
+
     /** Writes session data (already storable) as JSON bytes. */
     public static byte[] write(Object data) {
         try {

@@ -51,16 +51,7 @@ public final class MemorySessionBackend implements SessionBackend {
 
     private static final Duration SWEEP_INTERVAL = Duration.ofMinutes(1);
 
-    /** A stored map or list: its JSON bytes, read into a fresh copy by every load. */
-    private static final class Json {
-        final byte[] bytes;
-
-        Json(byte[] bytes) {
-            this.bytes = bytes;
-        }
-    }
-
-    /** One stored session: its values (immutable ones as they are, others as {@link Json}), and its times. */
+    /** One stored session: its values (as {@link JsonValues#freeze} keeps them), and its times. */
     private static final class Entry {
         final LinkedHashMap<String, Object> values = new LinkedHashMap<>();
         long createdAt;
@@ -141,7 +132,7 @@ public final class MemorySessionBackend implements SessionBackend {
             }
             try {
                 for (Map.Entry<String, Object> value : entry.values.entrySet()) {
-                    data.put(value.getKey(), read(value.getValue()));
+                    data.put(value.getKey(), JsonValues.thaw(value.getValue()));
                 }
             } catch (IOException e) {
                 return Future.failedFuture(new SessionException("stored session could not be read", e));
@@ -179,7 +170,7 @@ public final class MemorySessionBackend implements SessionBackend {
             } else if (changes.previousId() != null) {
                 remove(changes.previousId());
             }
-            changes.applyTo(entry.values, MemorySessionBackend::encode);
+            changes.applyTo(entry.values, JsonValues::freeze);
             entry.expiresAt = changes.expiresAtMillis();
             if (changes.perSessionExpiry() != null) {
                 entry.perSessionExpiry = changes.perSessionExpiry();
@@ -314,11 +305,11 @@ public final class MemorySessionBackend implements SessionBackend {
             }
             try {
                 Object current = entry.values.get(key);
-                Object value = update.apply(current == null ? null : read(current));
+                Object value = update.apply(current == null ? null : JsonValues.thaw(current));
                 if (value == null) {
                     entry.values.remove(key);
                 } else {
-                    entry.values.put(key, encode(value));
+                    entry.values.put(key, JsonValues.freeze(value));
                 }
                 entry.expiresAt = Math.max(entry.expiresAt, session.expiresAtMillis());
                 entry.anonymous = session.isAnonymous();
@@ -395,27 +386,6 @@ public final class MemorySessionBackend implements SessionBackend {
     /** Tells the middleware's listeners that {@code id} expired (they run later, outside the lock). */
     private void reportExpired(String id, Entry entry) {
         recorder.reportExpired(id, entry.principal);
-    }
-
-    /**
-     * Returns how a storable value is kept: a value nobody can change and that JSON would read back as the same value
-     * of the same type (a string, a boolean, an int, a long beyond an int's range, a finite double) as it is, anything
-     * else (maps, lists, other numbers) as its JSON bytes, so a load gives exactly what a JSON copy gave.
-     */
-    private static Object encode(Object value) {
-        if (value instanceof String
-                || value instanceof Integer
-                || value instanceof Boolean
-                || (value instanceof Long number && number.longValue() != number.intValue())
-                || (value instanceof Double number && Double.isFinite(number))) {
-            return value;
-        }
-        return new Json(JsonValues.write(value));
-    }
-
-    /** Returns a stored value as a load gives it: a fresh copy of a map or list. */
-    private static Object read(Object stored) throws IOException {
-        return stored instanceof Json json ? JsonValues.readValue(json.bytes) : stored;
     }
 
     /** Returns how many sessions the map holds (expired ones included until they are read or evicted). */
