@@ -1051,37 +1051,39 @@ public final class PostgresSessionBackend implements SessionBackend {
             String function = schema + name + NEAR_CACHE;
             String notify = "PERFORM pg_notify('" + channel + "', CASE WHEN octet_length(payload) < 8000"
                     + " THEN payload ELSE '" + PostgresInvalidations.EVERYTHING + "' END);\n";
-            nearCacheTrigger = ""
-                    + "CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
-                    + "DECLARE payload text;\n"
-                    + "BEGIN\n"
-                    + "  IF TG_OP = 'TRUNCATE' THEN\n"
-                    + "    PERFORM pg_notify('" + channel + "', '" + PostgresInvalidations.EVERYTHING + "');\n"
+            // Each only when missing, like the indexes: a start needs no ownership of what a DBA created, and
+            // CREATE OR REPLACE TRIGGER would need PostgreSQL 14.
+            nearCacheTrigger = "DO $do$ BEGIN\n"
+                    + "IF to_regprocedure('" + function + "()') IS NULL THEN\n"
+                    + "CREATE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+                    + "  DECLARE payload text;\n"
+                    + "  BEGIN\n"
+                    + "    IF TG_OP = 'TRUNCATE' THEN\n"
+                    + "      PERFORM pg_notify('" + channel + "', '" + PostgresInvalidations.EVERYTHING + "');\n"
+                    + "      RETURN NULL;\n"
+                    + "    END IF;\n"
+                    + "    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.id IS DISTINCT FROM NEW.id) THEN\n"
+                    + "      payload := OLD.id || ' ';\n"
+                    + "      " + notify
+                    + "    END IF;\n"
+                    + "    IF TG_OP <> 'DELETE' THEN\n"
+                    + "      payload := NEW.id || ' ' || coalesce(NEW.data ->> '" + VERSION_KEY + "', '');\n"
+                    + "      " + notify
+                    + "    END IF;\n"
                     + "    RETURN NULL;\n"
-                    + "  END IF;\n"
-                    + "  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.id IS DISTINCT FROM NEW.id) THEN\n"
-                    + "    payload := OLD.id || ' ';\n"
-                    + "    " + notify
-                    + "  END IF;\n"
-                    + "  IF TG_OP <> 'DELETE' THEN\n"
-                    + "    payload := NEW.id || ' ' || coalesce(NEW.data ->> '" + VERSION_KEY + "', '');\n"
-                    + "    " + notify
-                    + "  END IF;\n"
-                    + "  RETURN NULL;\n"
-                    + "END\n"
+                    + "  END\n"
                     + "$fn$;\n"
-                    // Only when missing: CREATE OR REPLACE TRIGGER needs PostgreSQL 14.
-                    + "DO $do$ BEGIN\n"
-                    + "  IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '" + table + "'::regclass"
+                    + "END IF;\n"
+                    + "IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '" + table + "'::regclass"
                     + " AND tgname = '" + name + NEAR_CACHE + "') THEN\n"
-                    + "    CREATE TRIGGER " + name + NEAR_CACHE + " AFTER INSERT OR UPDATE OR DELETE ON " + table
+                    + "  CREATE TRIGGER " + name + NEAR_CACHE + " AFTER INSERT OR UPDATE OR DELETE ON " + table
                     + " FOR EACH ROW EXECUTE FUNCTION " + function + "();\n"
-                    + "  END IF;\n"
-                    + "  IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '" + table + "'::regclass"
+                    + "END IF;\n"
+                    + "IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '" + table + "'::regclass"
                     + " AND tgname = '" + name + NEAR_CACHE + "_truncate') THEN\n"
-                    + "    CREATE TRIGGER " + name + NEAR_CACHE + "_truncate AFTER TRUNCATE ON " + table
+                    + "  CREATE TRIGGER " + name + NEAR_CACHE + "_truncate AFTER TRUNCATE ON " + table
                     + " FOR EACH STATEMENT EXECUTE FUNCTION " + function + "();\n"
-                    + "  END IF;\n"
+                    + "END IF;\n"
                     + "END $do$";
         }
 
