@@ -10,6 +10,7 @@ import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.SessionStoreUnavailableException;
@@ -134,6 +135,12 @@ import java.util.function.UnaryOperator;
  * and a number keeps its value but not its spelling (a double 1.0E20 comes back as the integer
  * 100000000000000000000).
  *
+ * Near cache (near_cache on). A trigger on the table NOTIFYs "<id> <version>" for every row any statement writes or
+ * deletes, delivered at commit in commit order, and one connection LISTENs: PostgresInvalidations. start() creates
+ * the trigger and its function when missing; they stay, and report the writes of every client of the table, until
+ * dropped by hand (DROP TRIGGER <name>_near_cache ON <table>, the same for <name>_near_cache_truncate, then DROP
+ * FUNCTION <table>_near_cache()).
+ *
  * Failures. A connection problem, a timeout or an overloaded server (SQLSTATE classes 08, 40, 53, 57) fails with
  * SessionStoreUnavailableException, which the middleware answers with 503; any other SQL error with a
  * SessionException (500). Messages name the host and database, never the user's password or a session ID.
@@ -144,7 +151,8 @@ import java.util.function.UnaryOperator;
  * application instance; saves merge per key in one SQL statement; a logout is never undone by a slow request;
  * updates are atomic; expired rows are swept; a write that cannot finish within {@code backend_timeout_ms} is
  * cancelled by PostgreSQL ({@code SET LOCAL statement_timeout}) and rolled back, so a 503 never hides a write that
- * applies later; with {@code max_sessions}, anonymous sessions are evicted first. Choose it with
+ * applies later; with {@code max_sessions}, anonymous sessions are evicted first; with {@code near_cache}, a trigger
+ * reports every write over LISTEN/NOTIFY ({@link PostgresInvalidations}). Choose it with
  * {@code "manager": "postgres"} and the options under {@code "postgres"} ({@link PostgresSessionOptions}), or in
  * code:
  *
@@ -168,6 +176,15 @@ public final class PostgresSessionBackend implements SessionBackend {
     /** SQLSTATE of a statement cancelled, here by statement_timeout. */
     private static final String QUERY_CANCELED = "57014";
 
+    /**
+     * The data key where the near cache keeps a session's version (the core's reserved key; the trigger reports its
+     * value).
+     */
+    static final String VERSION_KEY = "__vertx-sessions.version";
+
+    /** The suffix of the near cache's channel, trigger and trigger function names. */
+    static final String NEAR_CACHE = "_near_cache";
+
     private static final String KEY_WITH_NUL = "a session key contains U+0000, which PostgreSQL cannot store";
 
     private final Vertx vertx;
@@ -182,12 +199,16 @@ public final class PostgresSessionBackend implements SessionBackend {
     /** Live rows as this instance counts them (see Bound); only kept with max_sessions. */
     private final AtomicLong sessionCount = new AtomicLong();
 
+    /** The near cache's channel (see PostgresInvalidations), or null when near_cache is off. */
+    private final PostgresInvalidations invalidations;
+
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile long sweeperTimer = -1;
     private volatile BackendRecorder recorder = BackendRecorder.NONE;
 
-    private PostgresSessionBackend(Vertx vertx, Clock clock, Duration backendTimeout, PostgresSessionOptions options) {
+    private PostgresSessionBackend(
+            Vertx vertx, Clock clock, Duration backendTimeout, boolean nearCache, PostgresSessionOptions options) {
         this.vertx = vertx;
         this.clock = clock;
         this.options = options;
@@ -201,6 +222,10 @@ public final class PostgresSessionBackend implements SessionBackend {
                 .connectingTo(options.connectOptions())
                 .using(vertx)
                 .build();
+        this.invalidations = nearCache
+                ? new PostgresInvalidations(
+                        vertx, options.connectOptions(), pool, sql.channel, database, backendTimeoutMillis)
+                : null;
     }
 
     /** Returns the factory of this backend for {@link dev.vertxsessions.SessionConfig#setBackend}. */
@@ -211,15 +236,16 @@ public final class PostgresSessionBackend implements SessionBackend {
 
     /**
      * Creates the backend for the middleware of {@code config}: expiry is measured with its clock, and writes end
-     * within its backend_timeout_ms. No I/O until start().
+     * within its backend_timeout_ms; with near_cache, it reports every write to the near cache. No I/O until start().
      */
     static PostgresSessionBackend create(Vertx vertx, SessionConfig config, PostgresSessionOptions options) {
-        return new PostgresSessionBackend(vertx, config.getClock(), config.getBackendTimeout(), options);
+        return new PostgresSessionBackend(
+                vertx, config.getClock(), config.getBackendTimeout(), config.isNearCache(), options);
     }
 
     /** Creates the backend with the clock {@code clock} and the default backend_timeout_ms; for tests. */
     static PostgresSessionBackend create(Vertx vertx, Clock clock, PostgresSessionOptions options) {
-        return new PostgresSessionBackend(vertx, clock, new SessionConfig().getBackendTimeout(), options);
+        return new PostgresSessionBackend(vertx, clock, new SessionConfig().getBackendTimeout(), false, options);
     }
 
     @Override
@@ -257,12 +283,24 @@ public final class PostgresSessionBackend implements SessionBackend {
                                 connection.query(sql.createAnonymousIndex).execute())
                         .compose(indexed ->
                                 connection.query(sql.createPrincipalIndex).execute())
+                        .compose(indexed -> invalidations != null
+                                ? connection.query(sql.nearCacheTrigger).execute()
+                                : Future.succeededFuture())
                         .compose(indexed -> options.isBounded() ? countLive(connection) : Future.succeededFuture()))
                 .<Void>mapEmpty()
                 .onSuccess(started -> startSweeper())
                 .recover(e -> close().transform(released -> Future.failedFuture(new SessionStoreUnavailableException(
                         database + " could not be used for sessions (table " + options.table() + "): " + e.getMessage(),
                         e))));
+    }
+
+    /**
+     * Returns the near cache's channel: a trigger NOTIFYs every row written or deleted, and one connection LISTENs
+     * ({@link PostgresInvalidations}); null when near_cache is off.
+     */
+    @Override
+    public SessionInvalidations invalidations() {
+        return invalidations;
     }
 
     /** Stops the sweeper and closes the pool; later calls do nothing. */
@@ -908,9 +946,12 @@ public final class PostgresSessionBackend implements SessionBackend {
         final String othersOf;
         final String deleteIds;
         final String deleteSessionsOf;
+        final String channel;
+        final String nearCacheTrigger;
 
         Statements(String table) {
             String name = table.substring(table.indexOf('.') + 1);
+            String schema = table.indexOf('.') < 0 ? "" : table.substring(0, table.indexOf('.') + 1);
             String index = name + "_expires_at_idx";
             // Without the SET, every start after the first logs two "already exists, skipping" notices as warnings.
             createTable = "SET LOCAL client_min_messages = warning;\n"
@@ -1002,6 +1043,48 @@ public final class PostgresSessionBackend implements SessionBackend {
             // $1 principal, $2 the ID kept (or NULL)
             deleteSessionsOf = "DELETE FROM " + table + " WHERE " + principal + " = $1"
                     + " AND ($2::text IS NULL OR id <> $2::text) RETURNING id";
+
+            // The near cache (PostgresInvalidations). A channel name has at most 63 bytes: the schema is left out
+            // when it does not fit, and a same-named table of another schema then shares the channel, which costs
+            // needless invalidations, never a stale read.
+            channel = (table.length() + NEAR_CACHE.length() <= 63 ? table : name) + NEAR_CACHE;
+            String function = schema + name + NEAR_CACHE;
+            String notify = "PERFORM pg_notify('" + channel + "', CASE WHEN octet_length(payload) < 8000"
+                    + " THEN payload ELSE '" + PostgresInvalidations.EVERYTHING + "' END);\n";
+            // Each only when missing, like the indexes: a start needs no ownership of what a DBA created, and
+            // CREATE OR REPLACE TRIGGER would need PostgreSQL 14.
+            nearCacheTrigger = "DO $do$ BEGIN\n"
+                    + "IF to_regprocedure('" + function + "()') IS NULL THEN\n"
+                    + "CREATE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+                    + "  DECLARE payload text;\n"
+                    + "  BEGIN\n"
+                    + "    IF TG_OP = 'TRUNCATE' THEN\n"
+                    + "      PERFORM pg_notify('" + channel + "', '" + PostgresInvalidations.EVERYTHING + "');\n"
+                    + "      RETURN NULL;\n"
+                    + "    END IF;\n"
+                    + "    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.id IS DISTINCT FROM NEW.id) THEN\n"
+                    + "      payload := OLD.id || ' ';\n"
+                    + "      " + notify
+                    + "    END IF;\n"
+                    + "    IF TG_OP <> 'DELETE' THEN\n"
+                    + "      payload := NEW.id || ' ' || coalesce(NEW.data ->> '" + VERSION_KEY + "', '');\n"
+                    + "      " + notify
+                    + "    END IF;\n"
+                    + "    RETURN NULL;\n"
+                    + "  END\n"
+                    + "$fn$;\n"
+                    + "END IF;\n"
+                    + "IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '" + table + "'::regclass"
+                    + " AND tgname = '" + name + NEAR_CACHE + "') THEN\n"
+                    + "  CREATE TRIGGER " + name + NEAR_CACHE + " AFTER INSERT OR UPDATE OR DELETE ON " + table
+                    + " FOR EACH ROW EXECUTE FUNCTION " + function + "();\n"
+                    + "END IF;\n"
+                    + "IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '" + table + "'::regclass"
+                    + " AND tgname = '" + name + NEAR_CACHE + "_truncate') THEN\n"
+                    + "  CREATE TRIGGER " + name + NEAR_CACHE + "_truncate AFTER TRUNCATE ON " + table
+                    + " FOR EACH STATEMENT EXECUTE FUNCTION " + function + "();\n"
+                    + "END IF;\n"
+                    + "END $do$";
         }
 
         /** The session's data after the change set, computed from {@code row}, the row as it is now. */

@@ -10,8 +10,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The backend contract every built-in backend passes (the test kit, a test dependency as for any backend outside
- * this repository), over HTTP and at the SPI level, run on the PostgreSQL sample against a real server; a second
- * application server uses the same table. Skipped, naming the Debian package, where PostgreSQL is not installed.
+ * this repository), over HTTP and at the SPI level, run on the PostgreSQL sample against a real server, and over HTTP
+ * again with the near cache on; a second application server uses the same table. Skipped, naming the Debian package, where PostgreSQL is not installed.
  */
 @ExtendWith(PostgresServer.Extension.class)
 class PostgresContractTest extends BackendContract {
@@ -38,6 +38,23 @@ class PostgresContractTest extends BackendContract {
     @Override
     protected SessionConfig sharedStoreConfig(Clock clock) {
         return config(clock); // the same table
+    }
+
+    /**
+     * The whole HTTP contract again with the near cache on: cookies carry {@code <id>.<version>}, reads are answered
+     * from the cache when LISTEN/NOTIFY has proved it current, and every write still goes to the table.
+     */
+    @Nested
+    class NearCache extends BackendContract {
+        @Override
+        protected SessionConfig config(Clock clock) {
+            return PostgresContractTest.this.config(clock).setNearCache(true);
+        }
+
+        @Override
+        protected SessionConfig sharedStoreConfig(Clock clock) {
+            return config(clock);
+        }
     }
 
     /** The SPI-level contract on the same backend: the three lines any backend author writes. */

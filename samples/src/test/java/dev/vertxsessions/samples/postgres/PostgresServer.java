@@ -262,22 +262,26 @@ public final class PostgresServer implements AutoCloseable {
             throw new IOException("initdb failed: " + Files.readString(initLog));
         }
         Path log = directory.resolve("postgres.log");
-        process = new ProcessBuilder(command(
-                        "postgres",
-                        "-D",
-                        dataDirectory().toString(),
-                        "-p",
-                        Integer.toString(port),
-                        "-k",
-                        directory.toString(),
-                        "-c",
-                        "listen_addresses=127.0.0.1",
-                        "-c",
-                        "fsync=off",
-                        "-c",
-                        "synchronous_commit=off",
-                        "-c",
-                        "full_page_writes=off"))
+        List<String> server = command(
+                "postgres",
+                "-D",
+                dataDirectory().toString(),
+                "-p",
+                Integer.toString(port),
+                "-k",
+                directory.toString(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off");
+        if (hasStatementStatistics()) {
+            server.addAll(List.of("-c", "shared_preload_libraries=pg_stat_statements"));
+        }
+        process = new ProcessBuilder(server)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
@@ -299,6 +303,14 @@ public final class PostgresServer implements AutoCloseable {
         }
         throw new IOException(
                 "postgres did not accept connections on port " + port + " within 30 s: " + Files.readString(log));
+    }
+
+    /**
+     * Returns whether the server can count statements ({@code pg_stat_statements}, in the Debian package): then it is
+     * preloaded, and a test may {@code CREATE EXTENSION pg_stat_statements} to see which statements ran.
+     */
+    public boolean hasStatementStatistics() {
+        return Files.isRegularFile(bin.getParent().resolve("lib").resolve("pg_stat_statements.so"));
     }
 
     private Path dataDirectory() {
