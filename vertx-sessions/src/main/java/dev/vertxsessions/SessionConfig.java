@@ -734,8 +734,8 @@ public class SessionConfig {
      * Keeps recently used sessions in this process (JSON {@code near_cache}), so that a request that only reads its
      * session costs no store round trip when the cached copy is provably current: the cookie then carries the
      * session's version ({@code <id>.<version>}, changed by every save), and the store tells every process of every
-     * write (README, "Near cache"). Needs a backend that can tell (Redis; every process sharing the Redis must turn
-     * it on) and {@code com.github.ben-manes.caffeine:caffeine} on the class path; the middleware refuses to start
+     * write (README, "Near cache"). Needs a backend that can tell (Redis, files on a local directory, or one whose
+     * {@link SessionBackend#invalidations()} answers; with Redis every process sharing it must turn it on) and {@code com.github.ben-manes.caffeine:caffeine} on the class path; the middleware refuses to start
      * otherwise. Defaults to false.
      */
     public SessionConfig setNearCache(boolean nearCache) {

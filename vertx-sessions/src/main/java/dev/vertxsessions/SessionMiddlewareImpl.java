@@ -245,7 +245,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
     private NearCache nearCache(Vertx vertx, SessionConfig config) {
         SessionInvalidations invalidations = serverSide && seedBackend == null ? backend.invalidations() : null;
         String missing = invalidations == null
-                ? "a backend that tells every process of every write to its sessions (Redis, files); "
+                ? "a backend that tells every process of every write to its sessions (Redis, files, see SessionBackend.invalidations()); "
                         + backend.getClass().getSimpleName() + " does not"
                 : NearCache.caffeinePresent() ? null : "com.github.ben-manes.caffeine:caffeine on the class path";
         if (missing != null) {

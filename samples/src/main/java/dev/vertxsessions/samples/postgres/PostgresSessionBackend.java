@@ -180,7 +180,7 @@ public final class PostgresSessionBackend implements SessionBackend {
      * The data key where the near cache keeps a session's version (the core's reserved key; the trigger reports its
      * value).
      */
-    static final String VERSION_KEY = "__vertx-sessions.version";
+    static final String VERSION_KEY = SessionInvalidations.VERSION_KEY;
 
     /** The suffix of the near cache's channel, trigger and trigger function names. */
     static final String NEAR_CACHE = "_near_cache";
