@@ -37,7 +37,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * every save writes a new version and an atomic update removes it (FileSessionRepository).
  *
  * The saves of this process are reported from inside their lock, with the version they were applied on
- * (changed(id, version, previous)), so that the cache keeps their result without reading the file back.
+ * (changed(id, version, previous)), so that the cache keeps their result without reading the file back. They also
+ * leave the slot sequence they wrote: when the watch then finds that sequence still the file's newest, it reports
+ * the version it knows without parsing the JSON (a file's sequence grows with every write, by any process).
  *
  * sync() creates an empty marker file ".near-cache-<node>-<n>" through the worker pool and completes when the watch
  * thread reaches its event: every event queued before it, hence every write applied before the call, has been
@@ -81,6 +83,11 @@ final class FileInvalidations implements SessionInvalidations {
     private final String node = Long.toHexString(ThreadLocalRandom.current().nextLong());
 
     private final AtomicLong markerSequence = new AtomicLong();
+    /** The last save of this process to each file whose event the watch has not read yet. */
+    private final Map<String, OwnWrite> ownWrites = new ConcurrentHashMap<>();
+
+    private record OwnWrite(long sequence, String version) {}
+
     private final Map<String, Promise<Void>> markers = new ConcurrentHashMap<>();
 
     private volatile Listener listener;
@@ -141,10 +148,14 @@ final class FileInvalidations implements SessionInvalidations {
                 false);
     }
 
-    /** Reports a save of this process, made under the session's lock, for the near cache to keep its result. */
-    void saved(String id, String version, String previous) {
+    /**
+     * Reports a save of this process, made under the session's lock, that wrote slot {@code sequence}, for the near
+     * cache to keep its result.
+     */
+    void saved(String id, long sequence, String version, String previous) {
         Listener current = listener;
         if (current != null) {
+            ownWrites.put(id, new OwnWrite(sequence, version));
             current.changed(id, version, previous);
         }
     }
@@ -170,6 +181,7 @@ final class FileInvalidations implements SessionInvalidations {
             for (WatchEvent<?> event : events) {
                 if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
                     lost("the directory watch overflowed");
+                    ownWrites.clear();
                     read.clear();
                     continue;
                 }
@@ -193,10 +205,18 @@ final class FileInvalidations implements SessionInvalidations {
     /** Reads the file of {@code id} and reports the version it holds (none when it is gone or unreadable). */
     private void report(String id) {
         long readAt = System.nanoTime();
+        OwnWrite own = ownWrites.remove(id);
         String version;
         try {
-            StoredSession stored = sessions.read(id);
-            version = stored == null ? null : stored.data.get(VERSION_KEY) instanceof String v ? v : null;
+            SessionFileLayout.Version newest = sessions.readVersion(id);
+            if (newest == null) {
+                version = null;
+            } else if (own != null && own.sequence() == newest.sequence) {
+                version = own.version(); // what this process wrote, and nothing since
+            } else {
+                StoredSession stored = sessions.parseJson(newest.json);
+                version = stored == null ? null : stored.data.get(VERSION_KEY) instanceof String v ? v : null;
+            }
         } catch (IOException | RuntimeException e) {
             version = null;
         }

@@ -289,10 +289,10 @@ final class FileSessionRepository {
                     throw e;
                 }
             } else {
-                writeNext(current, changes.id(), json, promoted);
+                long sequence = writeNext(current, changes.id(), json, promoted);
                 FileInvalidations channel = invalidations;
                 if (channel != null) {
-                    channel.saved(changes.id(), versionOf(data), previousVersion);
+                    channel.saved(changes.id(), sequence, versionOf(data), previousVersion);
                 }
             }
             if (reindex && oldPrincipal != null && (moved || !oldPrincipal.equals(newPrincipal))) {
@@ -305,9 +305,9 @@ final class FileSessionRepository {
 
     /**
      * Writes {@code json} as the next version of the open file, in place when it fits the free slot, else as a new
-     * file, once the quota admitted it.
+     * file, once the quota admitted it; returns the sequence number it wrote.
      */
-    private void writeNext(SessionFileIO.Current current, String id, byte[] json, boolean promoted) throws IOException {
+    private long writeNext(SessionFileIO.Current current, String id, byte[] json, boolean promoted) throws IOException {
         SessionFileLayout.Version version = current.version;
         boolean inPlace = version != null && version.otherSlotFits(json);
         long length = SessionFileLayout.length(
@@ -323,6 +323,7 @@ final class FileSessionRepository {
             quota.settle(change, e);
             throw e;
         }
+        return version == null ? 1 : version.sequence + 1;
     }
 
     /** Returns the live sessions of {@code principal}, oldest expiry first, read without a lock. */

@@ -69,6 +69,12 @@ final class SessionFileIO {
         return content == null ? null : parse(content);
     }
 
+    /** Reads the newest valid version of a session file now, on the calling thread; null when there is none. */
+    SessionFileLayout.Version readVersion(String id) throws IOException {
+        byte[] content = files.readRegularFile(pathOf(id));
+        return content == null ? null : SessionFileLayout.read(content);
+    }
+
     /**
      * Opens a session file for reading and writing in place; a missing entry, or one that is not a session file,
      * gives a {@link Current} without content, so the write replaces it by a rename.
