@@ -58,7 +58,7 @@ final class VerifiedCookies {
     /** Returns a copy of what {@code cookie} verified to, or null when it is not remembered. */
     SignedCookieCodec.Contents get(String cookie) {
         Slot slot = slots.get(indexOf(cookie));
-        if (slot == null || !constantTimeEquals(slot.cookie, cookie)) {
+        if (slot == null || !sameCookie(slot.cookie, cookie)) {
             return null;
         }
         return copy(slot.contents);
@@ -84,16 +84,27 @@ final class VerifiedCookies {
         return (hash ^ (hash >>> 16)) & (SLOTS - 1);
     }
 
-    /** Compares every character whatever the first difference, so the time taken does not depend on where it is. */
-    static boolean constantTimeEquals(String a, String b) {
-        if (a.length() != b.length()) {
+    /** Characters at the end of every cookie that hold its authenticator: the HMAC (43), or the GCM tag (22). */
+    static final int AUTHENTICATOR_CHARS = 43;
+
+    /**
+     * Returns whether a presented cookie is the remembered one. The characters that hold the authenticator are
+     * compared in constant time (every one, whatever the first difference); the rest with {@link String#regionMatches},
+     * whose time may tell how much of another browser's cookie a guess got right, which is harmless: without its
+     * authenticator, which such timing cannot reveal, no part of a cookie is accepted.
+     */
+    static boolean sameCookie(String remembered, String presented) {
+        int length = remembered.length();
+        if (length != presented.length()) {
             return false;
         }
+        int start = Math.max(0, length - AUTHENTICATOR_CHARS);
         int difference = 0;
-        for (int i = 0; i < a.length(); i++) {
-            difference |= a.charAt(i) ^ b.charAt(i);
+        for (int i = start; i < length; i++) {
+            difference |= remembered.charAt(i) ^ presented.charAt(i);
         }
-        return difference == 0;
+        boolean restMatches = remembered.regionMatches(0, presented, 0, start); // compared whatever the tag gave
+        return difference == 0 && restMatches;
     }
 
     private static SignedCookieCodec.Contents copy(SignedCookieCodec.Contents contents) {

@@ -131,11 +131,16 @@ class VerifiedCookiesTest {
     }
 
     @org.junit.jupiter.api.Test
-    void constantTimeEquals_comparesWholeStrings() {
-        assertTrue(VerifiedCookies.constantTimeEquals("abc", "abc"));
-        assertFalse(VerifiedCookies.constantTimeEquals("abc", "abd"));
-        assertFalse(VerifiedCookies.constantTimeEquals("xbc", "abc"));
-        assertFalse(VerifiedCookies.constantTimeEquals("abc", "abcd"));
-        assertTrue(VerifiedCookies.constantTimeEquals("", ""));
+    void sameCookie_comparesWholeStrings_theAuthenticatorAndTheRest() {
+        String tail = "T".repeat(VerifiedCookies.AUTHENTICATOR_CHARS);
+        assertTrue(VerifiedCookies.sameCookie("abc", "abc"));
+        assertFalse(VerifiedCookies.sameCookie("abc", "abd"));
+        assertFalse(VerifiedCookies.sameCookie("xbc", "abc"));
+        assertFalse(VerifiedCookies.sameCookie("abc", "abcd"));
+        assertTrue(VerifiedCookies.sameCookie("", ""));
+        assertTrue(VerifiedCookies.sameCookie("payload." + tail, "payload." + tail));
+        assertFalse(VerifiedCookies.sameCookie("payload." + tail, "paYload." + tail), "a difference before the tag");
+        assertFalse(VerifiedCookies.sameCookie("payload." + tail, "payload." + tail.substring(1) + "U"));
+        assertFalse(VerifiedCookies.sameCookie("payload." + tail, "payload." + "U" + tail.substring(1)));
     }
 }
