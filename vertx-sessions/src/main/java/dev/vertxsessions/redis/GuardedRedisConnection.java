@@ -44,7 +44,7 @@ final class GuardedRedisConnection {
      * For the benchmark only (bench/http.sh's {@code -pooled} servers), not documented: {@code pool} makes every call
      * borrow a pooled connection, as before issue 22, so that the two can be measured side by side.
      */
-    private static final boolean POOL_ONLY = "pool".equals(System.getProperty("vertx-sessions.redis.connections"));
+    static final boolean POOL_ONLY = "pool".equals(System.getProperty("vertx-sessions.redis.connections"));
 
     private final Vertx vertx;
     private final Redis redis;
@@ -72,7 +72,7 @@ final class GuardedRedisConnection {
         this.vertx = vertx;
         this.redis = redis;
         this.ownsClient = ownsClient;
-        this.eventLoopConnections = perEventLoop && !POOL_ONLY ? new EventLoopConnections(redis) : null;
+        this.eventLoopConnections = perEventLoop ? new EventLoopConnections(redis) : null;
         this.timeoutMillis = timeoutMillis;
         this.waitForReplicas = waitForReplicas;
     }

@@ -70,7 +70,8 @@ final class RedisSessionRepository {
         // and Sentinel without autoFailover. Cluster (a connection per master, behind one that follows the slot
         // map), replication and autoFailover keep a pooled connection per call, and so does a client the
         // application handed in, whose pool this store cannot size.
-        boolean perEventLoop = client == null
+        boolean perEventLoop = !GuardedRedisConnection.POOL_ONLY
+                && client == null
                 && (clientOptions.getType() == RedisClientType.STANDALONE
                         || (clientOptions.getType() == RedisClientType.SENTINEL && !clientOptions.isAutoFailover()));
         if (perEventLoop) {
