@@ -17,6 +17,7 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.lang.System.Logger.Level;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +30,7 @@ import java.util.function.Function;
  * thread of its own, on Redis Cluster, on a client the application handed in, and a script followed by WAIT)
  * borrows a pooled connection for itself. A call that times out closes its connection's socket (nothing queued on
  * it is sent later; the calls pipelined behind it fail), every script carries its deadline in Redis's clock
- * ({@link RedisClock}) and writes nothing when it starts later, a script whose pipelined connection closed under it
+ * ({@link RedisClock}) and writes nothing when it starts later, a script whose connection closed under it
  * fails at its own deadline and not before (so it cannot apply after it failed), a read whose connection closed
  * under it, and a call whose connection closed before it was sent, are sent once more on a fresh connection, and
  * with {@link WaitForReplicas} on each script is followed by a WAIT in the same batch. See
@@ -179,7 +180,7 @@ final class GuardedRedisConnection {
      * {@code pipelined} and there is one, else a pooled connection borrowed for this call and handed back after it.
      * A call that runs out of time closes its connection's socket rather than handing it back or keeping it, so
      * nothing queued on it is sent later; a pooled connection that arrives after the deadline goes back to the pool
-     * unused. A {@code script} whose shared connection closed under it fails at its deadline, not before.
+     * unused. A {@code script} whose connection closed under it fails at its deadline, not before.
      *
      * <p>The returned Future belongs to the caller's context, and the deadline is a task on that context's event
      * loop: a Future without a context would make every {@code Future.timeout} put on it (the middleware's
@@ -192,7 +193,7 @@ final class GuardedRedisConnection {
         ContextInternal context = (ContextInternal) vertx.getOrCreateContext();
         EventLoopConnections.Lane lane =
                 pipelined && eventLoopConnections != null ? eventLoopConnections.of(context) : null;
-        Guarded<T> guarded = new Guarded<>(context.promise(), call, lane, script && lane != null);
+        Guarded<T> guarded = new Guarded<>(context.promise(), call, lane, script);
         guarded.deadline = context.nettyEventLoop().schedule(guarded, timeoutMillis, TimeUnit.MILLISECONDS);
         (lane != null ? lane.connection() : redis.connect()).onComplete(guarded);
         return guarded.outcome.future();
@@ -245,9 +246,15 @@ final class GuardedRedisConnection {
         return isClosedAfterSending(error) || isNeverSent(error);
     }
 
-    /** Whether a call failed because its connection closed after it was sent, before Redis answered. */
+    /**
+     * Whether a call failed because its connection closed, perhaps after it was sent: before Redis answered
+     * (CONNECTION_CLOSED), or when a write on the closed socket failed, which the client reports to every call
+     * waiting on the connection, those sent earlier included (ClosedChannelException).
+     */
     private static boolean isClosedAfterSending(Throwable error) {
-        return isRedisError(error, "CONNECTION_CLOSED") || isRedisError(error, "ERR [0] CONNECTION_CLOSED");
+        return isRedisError(error, "CONNECTION_CLOSED")
+                || isRedisError(error, "ERR [0] CONNECTION_CLOSED")
+                || error instanceof ClosedChannelException;
     }
 
     /** Whether a call failed because its connection had closed before it was sent: nothing reached Redis. */
@@ -279,7 +286,7 @@ final class GuardedRedisConnection {
         private final Function<RedisConnection, Future<T>> call;
         /** The event loop's connection the call runs on; null for a pooled connection of its own. */
         private final EventLoopConnections.Lane lane;
-        /** Whether a failure because the shared connection closed waits for the deadline (a script on a lane). */
+        /** Whether a failure because the connection closed after sending waits for the deadline (a script). */
         private final boolean failsNoEarlierThanDeadline;
 
         volatile ScheduledFuture<?> deadline;
@@ -325,13 +332,19 @@ final class GuardedRedisConnection {
         }
 
         private void completed(AsyncResult<T> done) {
-            if (done.failed() && lane != null && isClosedConnection(done.cause())) {
-                lane.drop(connection); // before a retry asks for the lane's connection
+            if (done.failed() && isClosedConnection(done.cause())) {
+                if (lane != null) {
+                    lane.drop(connection); // before a retry asks for the lane's connection
+                }
                 if (failsNoEarlierThanDeadline
                         && isClosedAfterSending(done.cause())
                         && holdUntilDeadline(done.cause())) {
-                    // The script reached a socket that closed (another call's timeout closed it): Redis may still
-                    // read and run it until its deadline, so the call fails then, not now (docs: "Connections").
+                    // The script reached a socket that closed (on an event loop's connection, another call's timeout
+                    // may have closed it): Redis may still read and run it until its deadline, so the call fails
+                    // then, not now (docs/redis-backend.md, "Timeouts and retries").
+                    if (lane == null) {
+                        connection.close(); // closed: the pool evicts it, nothing goes back
+                    }
                     return;
                 }
             }
