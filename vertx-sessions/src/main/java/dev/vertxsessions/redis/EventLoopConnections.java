@@ -19,7 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>A connection is borrowed from the client's pool on its event loop's first call (the pool creates it on the
  * caller's event loop, so its replies arrive on the thread that waits for them) and never handed back while open.
  * It is dropped, and the next call borrows another, when it closes or fails, when a call on it times out (which
- * closes its socket) and when a call on it fails because it closed. A caller that is not on an event loop (a
+ * closes its socket), when a call on it fails because it closed, and when it answers READONLY (a master demoted to
+ * a replica; its socket is closed); a call that times out while the connection is being opened gives that attempt
+ * up. A caller that is not on an event loop (a
  * worker, a thread of its own) gets no connection here; {@link GuardedRedisConnection} borrows one from the pool
  * per call for it. Thread-safe: each {@link Lane} is touched only on its own event loop.
  */
@@ -118,6 +120,19 @@ final class EventLoopConnections {
             }
             if (connection == closed) {
                 connection = null;
+                ready = null;
+            }
+        }
+
+        /**
+         * A call timed out waiting for this lane's connection to open: gives up on that attempt, so that the next
+         * call opens another, to the server the client names then (after a Sentinel failover, the new master), instead
+         * of every call queueing behind a server that does not answer. The abandoned connection, if it opens,
+         * goes back to the pool.
+         */
+        void abandonOpening() {
+            Future<RedisConnection> current = ready;
+            if (current != null && !current.isComplete()) {
                 ready = null;
             }
         }

@@ -262,6 +262,13 @@ final class GuardedRedisConnection {
         return "Connection is closed".equals(error.getMessage());
     }
 
+    /** Whether a call was refused because the server it reached is a replica (READONLY, alone or in a script). */
+    private static boolean isReadOnly(Throwable error) {
+        return error instanceof Response
+                && error.getMessage() != null
+                && error.getMessage().contains("READONLY");
+    }
+
     /** Returns whether a script failed because Redis does not know it: alone, or as the first command of a batch. */
     private static boolean isNoScript(Throwable error) {
         return isScriptError(error, "NOSCRIPT");
@@ -348,6 +355,12 @@ final class GuardedRedisConnection {
                     return;
                 }
             }
+            if (done.failed() && lane != null && isReadOnly(done.cause())) {
+                // A master demoted to a replica (a Sentinel failover): the next call opens a connection to the
+                // master the client names then.
+                lane.drop(connection);
+                RedisClientInternals.closeSocket(connection);
+            }
             if (finish()) {
                 if (lane == null) {
                     connection.close(); // back to the pool
@@ -363,6 +376,9 @@ final class GuardedRedisConnection {
             Throwable held;
             synchronized (this) {
                 held = heldFailure;
+            }
+            if (stuck == null && lane != null) {
+                lane.abandonOpening(); // timed out waiting for the lane's connection to open
             }
             if (stuck != null && held == null) {
                 if (lane != null) {
