@@ -18,7 +18,9 @@
 #                                without this run falls into the measured one.
 #   CONNECTIONS [8]              wrk connections; wrk gets as many threads, so each connection has its own jar
 #   SERVERS ["bare vertx-local ours-memory vertx-cookie ours-signed vertx-redis ours-redis ours-file"]; also
-#                                ours-redis-cached and ours-file-cached (near_cache on)
+#                                ours-redis-cached and ours-file-cached (near_cache on), and either Redis server with -pooled (every call
+#                                borrows a pooled connection) or -pipelined (one connection per event loop, the
+#                                default) appended, e.g. ours-redis-cached-pooled
 #   WORKLOADS ["counter read"]
 #   JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseG1GC -XX:+AlwaysPreTouch"]   the same for every server
 #   SKIP_BUILD [0]               1 = reuse bench/target/benchmarks.jar as it is
@@ -95,7 +97,7 @@ pair_of() {
   case "$1" in
     ours-signed) echo vertx-cookie ;;
     ours-memory) echo vertx-local ;;
-    ours-redis | ours-redis-cached) echo vertx-redis ;;
+    ours-redis*) echo vertx-redis ;;
     *) echo "" ;;
   esac
 }

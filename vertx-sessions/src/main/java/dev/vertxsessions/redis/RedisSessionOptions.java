@@ -116,7 +116,12 @@ public class RedisSessionOptions {
         return poolSize;
     }
 
-    /** Sets the size of the connection pool (JSON {@code redis_pool_size}). Defaults to 16. */
+    /**
+     * Sets the size of the connection pool (JSON {@code redis_pool_size}) for the calls that borrow a connection each
+     * (calls off an event loop, scripts followed by WAIT, every call on Cluster); on standalone Redis and Sentinel
+     * without autoFailover the pool holds one connection per event loop besides, which the calls made on that
+     * event loop share. Defaults to 16.
+     */
     public RedisSessionOptions setPoolSize(int poolSize) {
         if (poolSize < 1) {
             throw new IllegalArgumentException("redis_pool_size must be at least 1, got " + poolSize);

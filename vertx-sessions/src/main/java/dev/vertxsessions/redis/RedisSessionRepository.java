@@ -27,7 +27,7 @@ import java.util.function.UnaryOperator;
 /**
  * The Redis backend's store: one Redis hash per session ({@link RedisHashFormat}), written only by Lua scripts
  * ({@link RedisScripts}) that merge per key, never bring back a deleted session and move a session atomically on
- * regenerate, each call on one guarded connection ({@link GuardedRedisConnection}). Loading is one HGETALL, a save
+ * regenerate, each call guarded by {@link GuardedRedisConnection}. Loading is one HGETALL, a save
  * one script. The design note is {@code docs/redis-backend.md}.
  */
 final class RedisSessionRepository {
@@ -66,11 +66,24 @@ final class RedisSessionRepository {
         }
         boolean twoStepMove = forceTwoStepMove || cluster;
         this.keys = new RedisKeys(options.getKeyPrefix(), !twoStepMove, promotedTtlMargin.toMillis(), nearCache);
+        // One pipelined connection per event loop where a connection is one socket to the one master: standalone,
+        // and Sentinel without autoFailover. Cluster (a connection per master, behind one that follows the slot
+        // map), replication and autoFailover keep a pooled connection per call, and so does a client the
+        // application handed in, whose pool this store cannot size.
+        boolean perEventLoop = !GuardedRedisConnection.POOL_ONLY
+                && client == null
+                && (clientOptions.getType() == RedisClientType.STANDALONE
+                        || (clientOptions.getType() == RedisClientType.SENTINEL && !clientOptions.isAutoFailover()));
+        if (perEventLoop) {
+            // Each event loop that calls holds one connection; redis_pool_size remains for the rest.
+            clientOptions.setMaxPoolSize(options.getPoolSize() + GuardedRedisConnection.eventLoopCount(vertx));
+        }
         Redis redis = client != null ? client : Redis.createClient(vertx, clientOptions);
         this.connection = new GuardedRedisConnection(
                 vertx,
                 redis,
                 client == null,
+                perEventLoop,
                 options.getTimeout().toMillis(),
                 options.waitForReplicas().checkAgainst(options.getTimeout()));
         this.compareAndSet = new RedisCompareAndSet(vertx, connection, keys);
