@@ -1,9 +1,9 @@
 package dev.vertxsessions.file;
 
+import dev.vertxsessions.InvalidationMarkers;
 import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import java.io.IOException;
@@ -23,8 +23,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 
 /*
  * The file backend's invalidation channel for the near cache: a directory watch.
@@ -41,7 +39,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * leave the slot sequence they wrote: when the watch then finds that sequence still the file's newest, it reports
  * the version it knows without parsing the JSON (a file's sequence grows with every write, by any process).
  *
- * sync() creates an empty marker file ".near-cache-<node>-<n>" through the worker pool and completes when the watch
+ * sync() creates an empty marker file ".near-cache-<token>" (InvalidationMarkers) through the worker pool and completes when the watch
  * thread reaches its event: every event queued before it, hence every write applied before the call, has been
  * reported by then. The thread deletes the marker. An overflow of the kernel's or the JDK's event queue means events
  * were lost: reported as lost(), and markers in flight fail. Only writes on this machine raise events, so a directory
@@ -74,21 +72,14 @@ final class FileInvalidations implements SessionInvalidations {
             "gfs2",
             "beegfs");
 
-    private final Vertx vertx;
     private final Path directory;
     private final SessionFileIO sessions;
     private final WorkerExecutor workers;
-    private final long timeoutMillis;
-    /** This process's name in markers: another process's markers are not ours to complete. */
-    private final String node = Long.toHexString(ThreadLocalRandom.current().nextLong());
-
-    private final AtomicLong markerSequence = new AtomicLong();
+    private final InvalidationMarkers markers;
     /** The last save of this process to each file whose event the watch has not read yet. */
     private final Map<String, OwnWrite> ownWrites = new ConcurrentHashMap<>();
 
     private record OwnWrite(long sequence, String version) {}
-
-    private final Map<String, Promise<Void>> markers = new ConcurrentHashMap<>();
 
     private volatile Listener listener;
     private volatile WatchService watch;
@@ -96,11 +87,10 @@ final class FileInvalidations implements SessionInvalidations {
     private volatile boolean closed;
 
     FileInvalidations(Vertx vertx, Path directory, SessionFileIO sessions, WorkerExecutor workers, long timeoutMillis) {
-        this.vertx = vertx;
         this.directory = directory;
         this.sessions = sessions;
         this.workers = workers;
-        this.timeoutMillis = timeoutMillis;
+        this.markers = new InvalidationMarkers(vertx, timeoutMillis);
     }
 
     /**
@@ -230,9 +220,7 @@ final class FileInvalidations implements SessionInvalidations {
         if (kind != StandardWatchEventKinds.ENTRY_CREATE) {
             return;
         }
-        Promise<Void> marker = markers.remove(name);
-        if (marker != null) {
-            marker.tryComplete();
+        if (markers.arrived(name.substring(MARKER_PREFIX.length()))) {
             try {
                 Files.deleteIfExists(directory.resolve(name));
             } catch (IOException e) {
@@ -250,12 +238,7 @@ final class FileInvalidations implements SessionInvalidations {
         if (current != null) {
             current.lost();
         }
-        failMarkers("the near cache's directory watch lost events");
-    }
-
-    private void failMarkers(String why) {
-        markers.values().forEach(m -> m.tryFail(new SessionStoreUnavailableException(why, null)));
-        markers.clear();
+        markers.failAll("the near cache's directory watch lost events");
     }
 
     @Override
@@ -264,29 +247,16 @@ final class FileInvalidations implements SessionInvalidations {
             return Future.failedFuture(
                     new SessionStoreUnavailableException("the near cache's watch is not running", null));
         }
-        String name = MARKER_PREFIX + node + "-" + markerSequence.incrementAndGet();
-        Promise<Void> marker = Promise.promise();
-        markers.put(name, marker);
-        long timer = vertx.setTimer(timeoutMillis, t -> {
-            if (markers.remove(name) != null) {
-                marker.tryFail(new SessionStoreUnavailableException(
-                        "the near cache's marker was not seen within " + timeoutMillis + " ms", null));
-                workers.executeBlocking(() -> Files.deleteIfExists(directory.resolve(name)), false);
-            }
-        });
-        workers.executeBlocking(
+        return markers.send(
+                token -> workers.executeBlocking(
                         () -> Files.write(
-                                directory.resolve(name),
+                                directory.resolve(MARKER_PREFIX + token),
                                 new byte[0],
                                 StandardOpenOption.CREATE_NEW,
                                 StandardOpenOption.WRITE),
-                        false)
-                .onFailure(e -> {
-                    if (markers.remove(name) != null) {
-                        marker.tryFail(e);
-                    }
-                });
-        return marker.future().andThen(ar -> vertx.cancelTimer(timer));
+                        false),
+                token -> workers.executeBlocking(
+                        () -> Files.deleteIfExists(directory.resolve(MARKER_PREFIX + token)), false));
     }
 
     /** Stops the watch: its thread closes it on the way out (an event loop never waits for that). */
@@ -297,7 +267,7 @@ final class FileInvalidations implements SessionInvalidations {
         if (thread != null) {
             thread.interrupt();
         }
-        failMarkers("the near cache was closed");
+        markers.failAll("the near cache was closed");
         return Future.succeededFuture();
     }
 }

@@ -1,9 +1,9 @@
 package dev.vertxsessions.samples.postgres;
 
+import dev.vertxsessions.InvalidationMarkers;
 import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionStoreUnavailableException;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
@@ -11,10 +11,6 @@ import io.vertx.pgclient.PgNotification;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.System.Logger.Level;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 
 /*
  * How the near cache hears of every write to the session table: LISTEN/NOTIFY.
@@ -41,7 +37,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * vertx-pg-client 5.0 it tells of a lost connection only through its reconnect policy, and stops for good when its
  * first connection fails; three handlers on one PgConnection do what this needs.
  *
- * sync(). A marker "~<node> <n>" is NOTIFYed through the pool, in its own transaction, and comes back on this
+ * sync(). A marker "~<token>" (InvalidationMarkers) is NOTIFYed through the pool, in its own transaction, and comes back on this
  * connection after the reports of every transaction that committed before it. It is sent only once the current
  * connection's LISTEN has completed (a marker committed before would never come back). One that is not back within
  * backend_timeout_ms fails sync() and closes the connection, which reports lost() and reconnects: a connection that
@@ -72,11 +68,7 @@ final class PostgresInvalidations implements SessionInvalidations {
     private final String channel;
     private final String database;
     private final long timeoutMillis;
-    /** This process's name in markers: another process's markers are not ours to complete. */
-    private final String node = Long.toHexString(ThreadLocalRandom.current().nextLong());
-
-    private final AtomicLong markerSequence = new AtomicLong();
-    private final Map<Long, Promise<Void>> markers = new ConcurrentHashMap<>();
+    private final InvalidationMarkers markers;
 
     private volatile Listener listener;
     /** The open connection, listening or about to; changed under this. */
@@ -103,6 +95,7 @@ final class PostgresInvalidations implements SessionInvalidations {
         this.channel = channel;
         this.database = database;
         this.timeoutMillis = timeoutMillis;
+        this.markers = new InvalidationMarkers(vertx, timeoutMillis);
     }
 
     /** Returns the channel the trigger NOTIFYs. */
@@ -172,30 +165,17 @@ final class PostgresInvalidations implements SessionInvalidations {
             }
             return;
         }
-        int space = payload.indexOf(' ');
-        if (space < 0) {
+        if (payload.startsWith("~")) {
+            markers.arrived(payload.substring(1));
             return;
         }
-        if (payload.startsWith("~")) {
-            if (payload.substring(1, space).equals(node)) {
-                Promise<Void> marker = markers.remove(parse(payload.substring(space + 1)));
-                if (marker != null) {
-                    marker.tryComplete();
-                }
-            }
+        int space = payload.indexOf(' ');
+        if (space < 0) {
             return;
         }
         String version = payload.substring(space + 1);
         if (current != null) {
             current.changed(payload.substring(0, space), version.isEmpty() ? null : version);
-        }
-    }
-
-    private static long parse(String number) {
-        try {
-            return Long.parseLong(number);
-        } catch (NumberFormatException e) {
-            return -1;
         }
     }
 
@@ -210,24 +190,8 @@ final class PostgresInvalidations implements SessionInvalidations {
         if (conn == null) {
             return Future.failedFuture(new SessionStoreUnavailableException("the near cache's channel is down", null));
         }
-        long sequence = markerSequence.incrementAndGet();
-        Promise<Void> marker = Promise.promise();
-        markers.put(sequence, marker);
-        long timer = vertx.setTimer(timeoutMillis, t -> {
-            if (markers.remove(sequence) != null) {
-                marker.tryFail(new SessionStoreUnavailableException(
-                        "the near cache's marker did not come back within " + timeoutMillis + " ms", null));
-                suspect(conn);
-            }
-        });
-        pool.preparedQuery(NOTIFY)
-                .execute(Tuple.of(channel, "~" + node + " " + sequence))
-                .onFailure(e -> {
-                    if (markers.remove(sequence) != null) {
-                        marker.tryFail(e);
-                    }
-                });
-        return marker.future().andThen(ar -> vertx.cancelTimer(timer));
+        return markers.send(
+                token -> pool.preparedQuery(NOTIFY).execute(Tuple.of(channel, "~" + token)), token -> suspect(conn));
     }
 
     /** Closes a connection that lost a marker; its close handler reports the loss and connects again. */
@@ -262,12 +226,7 @@ final class PostgresInvalidations implements SessionInvalidations {
         if (current != null) {
             current.lost();
         }
-        failMarkers("the near cache's channel was lost");
-    }
-
-    private void failMarkers(String why) {
-        markers.values().forEach(m -> m.tryFail(new SessionStoreUnavailableException(why, null)));
-        markers.clear();
+        markers.failAll("the near cache's channel was lost");
     }
 
     private void retryLater() {
@@ -286,7 +245,7 @@ final class PostgresInvalidations implements SessionInvalidations {
             connection = null;
             listening = null;
         }
-        failMarkers("the near cache's channel was closed");
+        markers.failAll("the near cache's channel was closed");
         return conn == null ? Future.succeededFuture() : conn.close();
     }
 }

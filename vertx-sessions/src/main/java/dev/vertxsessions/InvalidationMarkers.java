@@ -1,0 +1,76 @@
+package dev.vertxsessions;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * The markers with which a {@link SessionInvalidations} implements {@link SessionInvalidations#sync()}: each has a
+ * token unique to this process, which the source sends the way the store reports writes (a Redis PUBLISH, a
+ * PostgreSQL NOTIFY, a file in a watched directory); when it comes back behind them, the source calls
+ * {@link #arrived(String)} and the marker's Future completes. Thread-safe.
+ */
+public final class InvalidationMarkers {
+
+    private final Vertx vertx;
+    private final long timeoutMillis;
+    /** This process's part of every token: another process's markers are not ours to complete. */
+    private final String node = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
+
+    private final AtomicLong sequence = new AtomicLong();
+    private final Map<String, Promise<Void>> pending = new ConcurrentHashMap<>();
+
+    /** Creates the markers of one source; a marker that has not come back after {@code timeoutMillis} fails. */
+    public InvalidationMarkers(Vertx vertx, long timeoutMillis) {
+        this.vertx = vertx;
+        this.timeoutMillis = timeoutMillis;
+    }
+
+    /**
+     * Sends a new marker: {@code sender} gets its token (letters, digits and '-') and sends it; the Future completes
+     * when {@link #arrived} gets the token, and fails when {@code sender}'s Future fails, when {@link #failAll} is
+     * called, or after the timeout, which also gives {@code onTimeout} the token (e.g. to reopen a channel that lost it).
+     */
+    public Future<Void> send(Function<String, Future<?>> sender, Consumer<String> onTimeout) {
+        String token = node + sequence.incrementAndGet();
+        Promise<Void> marker = Promise.promise();
+        pending.put(token, marker);
+        long timer = vertx.setTimer(timeoutMillis, t -> {
+            if (pending.remove(token) != null) {
+                marker.tryFail(new SessionStoreUnavailableException(
+                        "the near cache's marker did not come back within " + timeoutMillis + " ms", null));
+                onTimeout.accept(token);
+            }
+        });
+        Future<?> sent;
+        try {
+            sent = sender.apply(token);
+        } catch (RuntimeException e) {
+            sent = Future.failedFuture(e);
+        }
+        sent.onFailure(e -> {
+            if (pending.remove(token) != null) {
+                marker.tryFail(e);
+            }
+        });
+        return marker.future().andThen(ar -> vertx.cancelTimer(timer));
+    }
+
+    /** Completes the marker {@code token} when this process sent it; returns whether it did. */
+    public boolean arrived(String token) {
+        Promise<Void> marker = pending.remove(token);
+        return marker != null && marker.tryComplete();
+    }
+
+    /** Fails every marker in flight: reports may have been lost, so none of them proves anything. */
+    public void failAll(String why) {
+        pending.values().forEach(m -> m.tryFail(new SessionStoreUnavailableException(why, null)));
+        pending.clear();
+    }
+}
