@@ -4,6 +4,7 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.file.FileSessionInterface;
 import dev.vertxsessions.testkit.BackendContract;
 import dev.vertxsessions.testkit.BackendSpiContract;
+import dev.vertxsessions.testkit.NearCacheContract;
 import java.nio.file.Path;
 import java.time.Clock;
 import org.junit.jupiter.api.Nested;
@@ -39,6 +40,15 @@ class FileContractTest extends BackendContract {
         @Override
         protected SessionConfig sharedStoreConfig(Clock clock) {
             return config(clock);
+        }
+    }
+
+    /** The near cache across two servers on one store: what another server's writes do to a cached copy. */
+    @Nested
+    class NearCacheAcrossServers extends NearCacheContract {
+        @Override
+        protected SessionConfig config() {
+            return FileContractTest.this.config(Clock.systemUTC());
         }
     }
 

@@ -9,6 +9,7 @@ import dev.vertxsessions.redis.RedisSessionInterface;
 import dev.vertxsessions.redis.RedisSessionOptions;
 import dev.vertxsessions.testkit.BackendContract;
 import dev.vertxsessions.testkit.BackendSpiContract;
+import dev.vertxsessions.testkit.NearCacheContract;
 import dev.vertxsessions.testkit.TestServer;
 import java.time.Clock;
 import java.util.List;
@@ -77,6 +78,15 @@ class RedisContractTest extends BackendContract {
         @Override
         protected SessionConfig sharedStoreConfig(Clock clock) {
             return config(clock);
+        }
+    }
+
+    /** The near cache across two servers on one store: what another server's writes do to a cached copy. */
+    @Nested
+    class NearCacheAcrossServers extends NearCacheContract {
+        @Override
+        protected SessionConfig config() {
+            return RedisContractTest.this.config(Clock.systemUTC());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.vertxsessions.samples.postgres;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.testkit.BackendContract;
 import dev.vertxsessions.testkit.BackendSpiContract;
+import dev.vertxsessions.testkit.NearCacheContract;
 import java.time.Clock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
@@ -54,6 +55,15 @@ class PostgresContractTest extends BackendContract {
         @Override
         protected SessionConfig sharedStoreConfig(Clock clock) {
             return config(clock);
+        }
+    }
+
+    /** The near cache across two servers on one store: what another server's writes do to a cached copy. */
+    @Nested
+    class NearCacheAcrossServers extends NearCacheContract {
+        @Override
+        protected SessionConfig config() {
+            return PostgresContractTest.this.config(Clock.systemUTC());
         }
     }
 

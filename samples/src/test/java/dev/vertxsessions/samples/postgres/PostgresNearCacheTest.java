@@ -1,32 +1,33 @@
 package dev.vertxsessions.samples.postgres;
 
+import static dev.vertxsessions.testkit.NearCacheContract.await;
+import static dev.vertxsessions.testkit.NearCacheContract.awaitHit;
+import static dev.vertxsessions.testkit.NearCacheContract.awaitInvalidation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMetrics;
-import dev.vertxsessions.SessionMiddleware;
+import dev.vertxsessions.testkit.NearCacheContract;
+import dev.vertxsessions.testkit.NearCacheContract.Jar;
 import dev.vertxsessions.testkit.TestServer;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.ext.web.Router;
-import io.vertx.ext.web.Session;
-import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The near cache on the PostgreSQL sample: two middleware instances on two HTTP servers share one table, and one
- * browser (one cookie) alternates between them; writes are reported by the table's trigger over LISTEN/NOTIFY.
+ * The near cache on the PostgreSQL sample where it differs from the other backends: writes of any client are reported
+ * by the table's trigger over LISTEN/NOTIFY, a lost LISTEN connection bypasses the cache. What every backend with a
+ * near cache must do across servers is the test kit's {@code NearCacheContract}, run here by
+ * {@code PostgresContractTest}.
  * Waits are for conditions (a hit counted, an invalidation heard), never for a time.
  */
 @ExtendWith({VertxExtension.class, PostgresServer.Extension.class})
@@ -64,74 +65,7 @@ class PostgresNearCacheTest {
                 .setNearCache(true)
                 // Proven every second: a slow marker on a loaded machine does not turn a hit into a miss.
                 .setNearCacheMaxLag(Duration.ofSeconds(4));
-        return TestServer.start(vertx, config, PostgresNearCacheTest::routes);
-    }
-
-    private static void routes(Router router) {
-        router.get("/counter").handler(ctx -> {
-            Session session = ctx.session();
-            Integer counter = session.get("counter");
-            int next = (counter == null ? 0 : counter) + 1;
-            session.put("counter", next);
-            // Answers once the save is stored, so that the other server can read it at once.
-            SessionMiddleware.session(ctx)
-                    .commit()
-                    .onSuccess(v -> ctx.end(Integer.toString(next)))
-                    .onFailure(ctx::fail);
-        });
-        router.get("/read").handler(ctx -> {
-            Object counter = ctx.session().get("counter");
-            ctx.end(String.valueOf(counter == null ? 0 : counter));
-        });
-        router.post("/logout").handler(ctx -> {
-            ctx.session().destroy();
-            ctx.end("bye");
-        });
-    }
-
-    /** Sends requests with the jar's cookie and keeps whatever cookie a response sets. */
-    private static final class Jar {
-        String cookie;
-
-        String get(TestServer server, String path) {
-            HttpResponse<Buffer> response = server.get(path, cookie);
-            assertEquals(200, response.statusCode(), response.bodyAsString());
-            String set = TestServer.setCookie(response, "session_id");
-            if (set != null) {
-                cookie = TestServer.cookieValue(set);
-            }
-            return response.bodyAsString();
-        }
-
-        String id() {
-            return cookie.substring(0, 43);
-        }
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        for (int i = 0; i < 3000 && !condition.getAsBoolean(); i++) {
-            Thread.sleep(10);
-        }
-        assertTrue(condition.getAsBoolean(), what);
-    }
-
-    /** Reads until {@code server} answers from its cache (once its channel is proven). */
-    private static void awaitHit(TestServer server, Jar jar, String expected) throws InterruptedException {
-        SessionMetrics metrics = server.middleware.metrics();
-        long before = metrics.nearCacheHits();
-        await("the near cache never answered", () -> {
-            assertEquals(expected, jar.get(server, "/read"));
-            return metrics.nearCacheHits() > before;
-        });
-    }
-
-    /** Waits until {@code server} dropped a cached session: it heard a write, or cleared its cache. */
-    private static void awaitInvalidation(TestServer server, long before, String what) throws InterruptedException {
-        await(what, () -> server.middleware.metrics().nearCacheInvalidations() > before);
-    }
-
-    private String storedCounter(Jar jar) throws Exception {
-        return postgres.psql("SELECT data ->> 'counter' FROM " + table + " WHERE id = '" + jar.id() + "'");
+        return TestServer.start(vertx, config, NearCacheContract::routes);
     }
 
     /** Returns how often the backend's load statement ran on this table, or -1 without pg_stat_statements. */
@@ -170,46 +104,6 @@ class PostgresNearCacheTest {
         assertNotEquals(before, jar.cookie, "every save changes the version the cookie carries");
         awaitHit(a, jar, "2");
         awaitHit(b, jar, "2");
-        test.completeNow();
-    }
-
-    @Test
-    void oneBrowserAlternatingServers_seesEveryWrite_andLosesNone(VertxTestContext test) throws Exception {
-        Jar jar = new Jar();
-        jar.get(a, "/counter");
-        awaitHit(a, jar, "1");
-        awaitHit(b, jar, "1");
-        for (int i = 2; i <= 40; i++) {
-            TestServer writer = i % 2 == 0 ? a : b;
-            TestServer reader = i % 2 == 0 ? b : a;
-            assertEquals(Integer.toString(i), jar.get(writer, "/counter"), "a lost write");
-            assertEquals(Integer.toString(i), jar.get(reader, "/read"), "a stale read");
-        }
-        assertEquals("40", storedCounter(jar));
-        assertTrue(
-                a.middleware.metrics().nearCacheHits() + b.middleware.metrics().nearCacheHits() > 0);
-        test.completeNow();
-    }
-
-    @Test
-    void logoutOnA_makesBRefuseTheOldCookie_andAReplayIsNeverServedFromTheCache(VertxTestContext test)
-            throws Exception {
-        Jar jar = new Jar();
-        jar.get(a, "/counter");
-        jar.get(a, "/counter");
-        awaitHit(b, jar, "2"); // b holds the session
-        String old = jar.cookie;
-        long invalidations = b.middleware.metrics().nearCacheInvalidations();
-        HttpResponse<Buffer> logout = a.post("/logout", old);
-        assertEquals(200, logout.statusCode());
-        assertEquals("bye", logout.bodyAsString());
-        awaitInvalidation(b, invalidations, "b never heard of the logout");
-
-        Jar replay = new Jar();
-        replay.cookie = old;
-        assertEquals("0", replay.get(b, "/read"), "the logged-out session was served");
-        assertEquals("0", replay.get(a, "/read"));
-        assertEquals("0", postgres.psql("SELECT count(*) FROM " + table + " WHERE id = '" + jar.id() + "'"));
         test.completeNow();
     }
 
