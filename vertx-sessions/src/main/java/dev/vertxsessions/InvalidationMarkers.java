@@ -68,6 +68,24 @@ public final class InvalidationMarkers {
         return marker != null && marker.tryComplete();
     }
 
+    /**
+     * Handles one message of the text form the built-in channels use: {@code "~<token>"} is a marker (completed when
+     * it is this process's), {@code "<id> <version>"} a write reported to {@code listener} (an empty version: none,
+     * or ended); anything else is ignored.
+     */
+    public void handle(String message, SessionInvalidations.Listener listener) {
+        if (message.startsWith("~")) {
+            arrived(message.substring(1));
+            return;
+        }
+        int space = message.indexOf(' ');
+        if (space < 0 || listener == null) {
+            return;
+        }
+        String version = message.substring(space + 1);
+        listener.changed(message.substring(0, space), version.isEmpty() ? null : version);
+    }
+
     /** Fails every marker in flight: reports may have been lost, so none of them proves anything. */
     public void failAll(String why) {
         pending.values().forEach(m -> m.tryFail(new SessionStoreUnavailableException(why, null)));

@@ -57,19 +57,7 @@ final class RedisInvalidations implements SessionInvalidations {
     }
 
     private void onMessage(String payload) {
-        if (payload.startsWith("~")) {
-            markers.arrived(payload.substring(1));
-            return;
-        }
-        int space = payload.indexOf(' ');
-        if (space < 0) {
-            return;
-        }
-        String version = payload.substring(space + 1);
-        Listener current = listener;
-        if (current != null) {
-            current.changed(payload.substring(0, space), version.isEmpty() ? null : version);
-        }
+        markers.handle(payload, listener);
     }
 
     @Override

@@ -165,18 +165,7 @@ final class PostgresInvalidations implements SessionInvalidations {
             }
             return;
         }
-        if (payload.startsWith("~")) {
-            markers.arrived(payload.substring(1));
-            return;
-        }
-        int space = payload.indexOf(' ');
-        if (space < 0) {
-            return;
-        }
-        String version = payload.substring(space + 1);
-        if (current != null) {
-            current.changed(payload.substring(0, space), version.isEmpty() ? null : version);
-        }
+        markers.handle(payload, current);
     }
 
     /**
