@@ -434,17 +434,9 @@ final class NearCache implements SessionInvalidations.Listener {
     @Override
     public void changed(String id, String version) {
         synchronized (stripe(id)) {
-            List<Fill> pending = fills.get(id);
-            Fill own = null;
-            if (pending != null && version != null) {
-                for (Fill fill : pending) {
-                    if (fill.predicted != null && version.equals(fill.predicted.version())) {
-                        own = fill;
-                    }
-                }
-            }
+            // The report of a save of this process ends its fill, used or not (versions are never reused).
+            Fill own = ownSave(id, version);
             if (own != null && !own.poisoned && own.epoch == epoch && live) {
-                pending.remove(own);
                 poison(id);
                 // the save of this process, and nothing between it and its base
                 cache.put(id, own.predicted.since(System.nanoTime()));
@@ -457,20 +449,12 @@ final class NearCache implements SessionInvalidations.Listener {
     @Override
     public void changed(String id, String version, String previous) {
         synchronized (stripe(id)) {
-            List<Fill> pending = fills.get(id);
-            Fill own = null;
-            if (pending != null && version != null) {
-                for (Fill fill : pending) {
-                    if (fill.predicted != null
-                            && version.equals(fill.predicted.version())
-                            && (previous != null ? previous.equals(fill.baseVersion) : fill.fromNothing)) {
-                        own = fill;
-                    }
-                }
-            }
+            Fill own = ownSave(id, version);
             // Reports of others may be read after this save, or have come before it: the base proves the result.
-            if (own != null && own.epoch == epoch && live) {
-                pending.remove(own);
+            if (own != null
+                    && (previous != null ? previous.equals(own.baseVersion) : own.fromNothing)
+                    && own.epoch == epoch
+                    && live) {
                 poison(id);
                 cache.put(id, own.predicted.since(System.nanoTime())); // called right after the write, in its lock
                 return;
@@ -533,6 +517,29 @@ final class NearCache implements SessionInvalidations.Listener {
             fills.computeIfAbsent(id, k -> new ArrayList<>(2)).add(fill);
             return fill;
         }
+    }
+
+    /**
+     * Removes and returns the fill of the save of this process that wrote {@code version} to session {@code id}, or
+     * null. Its report has come: whether or not the fill is used, nothing else would remove it.
+     */
+    private Fill ownSave(String id, String version) {
+        List<Fill> pending = fills.get(id);
+        if (pending == null || version == null) {
+            return null;
+        }
+        for (Fill fill : pending) {
+            if (fill.predicted != null && version.equals(fill.predicted.version())) {
+                unregister(id, fill);
+                return fill;
+            }
+        }
+        return null;
+    }
+
+    /** Returns how many sessions have fills in flight. For tests: 0 once every load and save has completed. */
+    int pendingFills() {
+        return fills.size();
     }
 
     private void abandon(String id, Fill fill) {
