@@ -59,8 +59,9 @@ import java.util.function.Supplier;
  *
  * Memory. Entries hold each value as JsonValues.freeze keeps it (strings, numbers and booleans as they are, maps and
  * lists as JSON bytes decoded again for every hit, so no request shares a mutable object with another) and are
- * weighed by their size, but at least maxBytes/maxEntries each, so one Caffeine weight
- * bound keeps both the bytes and the count. An entry expires from the cache when its session does.
+ * weighed by an estimate of the heap they take (estimatedBytes: the values, the ID and a fixed overhead per entry
+ * measured from outside), but at least maxBytes/maxEntries each (rounded up), so one Caffeine weight bound keeps both
+ * the bytes and the count. The state of a fill ends with its load or with its save's report. An entry expires from the cache when its session does.
  */
 final class NearCache implements SessionInvalidations.Listener {
 
@@ -143,7 +144,9 @@ final class NearCache implements SessionInvalidations.Listener {
         this.metrics = metrics;
         this.clock = config.getClock();
         this.maxLagNanos = config.getNearCacheMaxLag().toNanos();
-        this.minWeight = Math.max(1, config.getNearCacheMaxBytes() / config.getNearCacheMaxEntries());
+        // Rounded up, so that max_entries + 1 entries of the least weight never fit in max_bytes.
+        long maxEntries = config.getNearCacheMaxEntries();
+        this.minWeight = Math.max(1, (config.getNearCacheMaxBytes() + maxEntries - 1) / maxEntries);
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new Object();
         }
@@ -293,10 +296,11 @@ final class NearCache implements SessionInvalidations.Listener {
             abandon(id, fill);
             throw e;
         }
-        if (fill == null || loading == null) {
-            return loading;
+        if (loading == null) {
+            abandon(id, fill);
+            return null;
         }
-        return loading.andThen(ar -> loaded(id, fill, ar));
+        return fill == null ? loading : loading.andThen(ar -> loaded(id, fill, ar));
     }
 
     private SessionRecord lookup(String id, String version) {
@@ -329,6 +333,7 @@ final class NearCache implements SessionInvalidations.Listener {
             values.put(value.getKey(), JsonValues.freeze(value.getValue()));
         }
         Entry entry = entry(
+                id,
                 values,
                 versionOf(record.data()),
                 record.createdAtMillis(),
@@ -395,6 +400,7 @@ final class NearCache implements SessionInvalidations.Listener {
             Map<String, Object> values = new LinkedHashMap<>(base.values());
             changes.applyTo(values, JsonValues::freeze);
             predicted = entry(
+                    id,
                     values,
                     version,
                     base.createdAt(),
@@ -581,13 +587,39 @@ final class NearCache implements SessionInvalidations.Listener {
         return stripes[id.hashCode() & (STRIPES - 1)];
     }
 
-    private Entry entry(
-            Map<String, Object> values, String version, long createdAt, long expiresAt, Duration perSessionExpiry) {
-        long bytes = 64;
+    /**
+     * The heap an entry takes besides its values, in bytes (64-bit JVM, compressed references): Caffeine's node (56)
+     * and its map's node (32 and a table slot), the Entry (56), the values' LinkedHashMap with its table (56 + 80),
+     * the ID's String and array without its characters (40), and each entry's share of the cache's own tables
+     * (frequency sketch, hash tables). Set from what bench/memory.sh measured: 558 to 617 bytes of heap per entry
+     * of a session holding a counter, with a 43-character ID (BENCHMARKS.md, "Near cache: heap after 100,000
+     * sessions").
+     */
+    static final int ENTRY_OVERHEAD = 360;
+
+    /** Per value besides its key's characters and the value's own size: the map's entry (40) and its table slot. */
+    static final int VALUE_OVERHEAD = 48;
+
+    /**
+     * Returns an estimate of the heap the entry of session {@code id} holding {@code values} takes, in bytes: the
+     * bound {@code near_cache_max_bytes} counts these.
+     */
+    static long estimatedBytes(String id, Map<String, Object> values) {
+        long bytes = (long) ENTRY_OVERHEAD + id.length();
         for (Map.Entry<String, Object> value : values.entrySet()) {
-            bytes += value.getKey().length() + JsonValues.frozenBytes(value.getValue()) + 48;
+            bytes += value.getKey().length() + JsonValues.frozenBytes(value.getValue()) + VALUE_OVERHEAD;
         }
-        int weight = (int) Math.min(Integer.MAX_VALUE, Math.max(bytes, minWeight));
+        return bytes;
+    }
+
+    private Entry entry(
+            String id,
+            Map<String, Object> values,
+            String version,
+            long createdAt,
+            long expiresAt,
+            Duration perSessionExpiry) {
+        int weight = (int) Math.min(Integer.MAX_VALUE, Math.max(estimatedBytes(id, values), minWeight));
         return new Entry(values, version, createdAt, expiresAt, perSessionExpiry, weight, 0);
     }
 

@@ -765,9 +765,10 @@ public class SessionConfig {
     }
 
     /**
-     * Sets how many bytes of session data (keys and JSON values) the near cache holds at most (JSON
-     * {@code near_cache_max_bytes}); each entry counts at least {@code near_cache_max_bytes / near_cache_max_entries},
-     * so that both bounds hold. Defaults to 64 MiB.
+     * Sets how many bytes of heap the near cache's entries take at most (JSON {@code near_cache_max_bytes}), as
+     * estimated per entry: its ID, keys and values and a fixed overhead per entry and per value (the cache's node, the
+     * entry, its map), measured on a 64-bit JVM with compressed references. Each entry counts at least
+     * {@code near_cache_max_bytes / near_cache_max_entries} (rounded up), so that both bounds hold. Defaults to 64 MiB.
      */
     public SessionConfig setNearCacheMaxBytes(long maxBytes) {
         checkMutable();

@@ -50,6 +50,7 @@ class NearCacheFillsTest {
         SessionConfig config = new SessionConfig()
                 .setNearCache(true)
                 .setNearCacheMaxEntries(100)
+                .setNearCacheMaxBytes(100 * 1024) // each of these entries weighs max_bytes / max_entries
                 .setNearCacheMaxLag(Duration.ofMillis(40));
         cache = new NearCache(vertx, config, reports, new SessionMetrics());
         cache.start();

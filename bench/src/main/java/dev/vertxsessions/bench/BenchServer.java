@@ -38,6 +38,10 @@ import java.util.stream.Stream;
  *   answers the new number as text;</li>
  *   <li>{@code GET /read}: answers the stored number (0 when absent) without writing.</li>
  * </ul>
+ * The {@code ours-*} servers also answer {@code GET /metrics} (their {@code SessionMetrics} as JSON, plus
+ * {@code near_cache_entries}) outside the session handler. {@code VALUE_BYTES}: {@code /counter} also stores a
+ * string that long (see {@link #counter}); {@code NEAR_CACHE_MAX_ENTRIES}, {@code NEAR_CACHE_MAX_BYTES} and
+ * {@code NEAR_CACHE_MAX_LAG_MS} configure the {@code *-cached} servers' near cache.
  * Both use only Vert.x-Web's {@link Session} interface ({@code ctx.session()}), which vertx-sessions' sessions
  * implement too, so every server runs exactly the same handler code. {@code bare} has no session handler: its
  * routes answer "1" and "0" and are the ceiling for the others.
@@ -200,10 +204,10 @@ public final class BenchServer {
             case "ours-file-cached":
                 return SessionMiddleware.create(
                         vertx,
-                        new SessionConfig()
+                        nearCacheBounds(new SessionConfig()
                                 .setManager("file")
                                 .setNearCache(true)
-                                .setBackendOption("directory", directory.toString()));
+                                .setBackendOption("directory", directory.toString())));
             case "ours-redis":
                 return SessionMiddleware.create(
                         vertx,
@@ -214,14 +218,36 @@ public final class BenchServer {
             case "ours-redis-cached":
                 return SessionMiddleware.create(
                         vertx,
-                        new SessionConfig()
+                        nearCacheBounds(new SessionConfig()
                                 .setManager("redis")
                                 .setNearCache(true)
                                 .setBackendOption("redis_url", redisUrl)
-                                .setBackendOption("redis_pool_size", REDIS_POOL_SIZE));
+                                .setBackendOption("redis_pool_size", REDIS_POOL_SIZE)));
             default:
                 throw new IllegalArgumentException("unknown server " + name);
         }
+    }
+
+    /**
+     * Applies {@code NEAR_CACHE_MAX_ENTRIES}, {@code NEAR_CACHE_MAX_BYTES} and {@code NEAR_CACHE_MAX_LAG_MS}
+     * (memory.sh; unset: the library's defaults) to a {@code *-cached} server's configuration and prints the bounds it runs with.
+     */
+    private static SessionConfig nearCacheBounds(SessionConfig config) {
+        String entries = System.getenv("NEAR_CACHE_MAX_ENTRIES");
+        if (entries != null && !entries.isEmpty()) {
+            config.setNearCacheMaxEntries(Long.parseLong(entries));
+        }
+        String bytes = System.getenv("NEAR_CACHE_MAX_BYTES");
+        if (bytes != null && !bytes.isEmpty()) {
+            config.setNearCacheMaxBytes(Long.parseLong(bytes));
+        }
+        String lag = System.getenv("NEAR_CACHE_MAX_LAG_MS");
+        if (lag != null && !lag.isEmpty()) {
+            config.setNearCacheMaxLag(java.time.Duration.ofMillis(Long.parseLong(lag)));
+        }
+        System.out.println("NEAR_CACHE max_entries=" + config.getNearCacheMaxEntries() + " max_bytes="
+                + config.getNearCacheMaxBytes());
+        return config;
     }
 
     /** One HTTP server with the two routes; Vert.x spreads connections over the instances. */
@@ -243,6 +269,10 @@ public final class BenchServer {
                 router.get("/counter").handler(ctx -> text(ctx, "1"));
                 router.get("/read").handler(ctx -> text(ctx, "0"));
             } else {
+                if (sessions instanceof SessionMiddleware middleware) {
+                    // Outside the sessions: memory.sh reads near_cache_entries here between its heap readings.
+                    router.get("/metrics").handler(ctx -> metrics(ctx, middleware));
+                }
                 router.route().handler(sessions);
                 router.get("/counter").handler(BenchServer::counter);
                 router.get("/read").handler(BenchServer::read);
@@ -254,15 +284,35 @@ public final class BenchServer {
         }
     }
 
+    /**
+     * {@code VALUE_BYTES} (memory.sh; unset or 0: none): {@code /counter} also stores a string of that many
+     * characters under {@code payload} when the session has none, a new string for every session.
+     */
+    private static final int VALUE_BYTES = Integer.parseInt(env("VALUE_BYTES", "0"));
+
     static void counter(RoutingContext ctx) {
         Session session = ctx.session();
         int counter = number(session.get("counter")) + 1;
         session.put("counter", counter);
+        if (VALUE_BYTES > 0 && session.get("payload") == null) {
+            session.put("payload", "x".repeat(VALUE_BYTES));
+        }
         text(ctx, Integer.toString(counter));
     }
 
     static void read(RoutingContext ctx) {
         text(ctx, Integer.toString(number(ctx.session().get("counter"))));
+    }
+
+    /** {@code GET /metrics} of an {@code ours-*} server: its metrics as JSON, with {@code near_cache_entries}. */
+    static void metrics(RoutingContext ctx, SessionMiddleware middleware) {
+        ctx.response()
+                .putHeader("content-type", "application/json")
+                .end(middleware
+                        .metrics()
+                        .toJson()
+                        .put("near_cache_entries", middleware.metrics().nearCacheEntries())
+                        .encode());
     }
 
     private static int number(Object value) {
