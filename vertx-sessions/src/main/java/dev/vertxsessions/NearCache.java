@@ -61,7 +61,8 @@ import java.util.function.Supplier;
  * lists as JSON bytes decoded again for every hit, so no request shares a mutable object with another) and are
  * weighed by an estimate of the heap they take (estimatedBytes: the values, the ID and a fixed overhead per entry
  * measured from outside), but at least maxBytes/maxEntries each (rounded up), so one Caffeine weight bound keeps both
- * the bytes and the count. The state of a fill ends with its load or with its save's report. An entry expires from the cache when its session does.
+ * the bytes and the count. The state of a fill ends with its load or with its save's report. An entry expires from
+ * the cache when its session does.
  */
 final class NearCache implements SessionInvalidations.Listener {
 
