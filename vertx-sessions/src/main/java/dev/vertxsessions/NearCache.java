@@ -68,9 +68,6 @@ final class NearCache implements SessionInvalidations.Listener {
 
     private static final System.Logger LOG = System.getLogger(SessionMiddleware.class.getName());
 
-    /** The reserved data key that holds the session's version. */
-    static final String VERSION_KEY = SessionInvalidations.VERSION_KEY;
-
     /** Characters of a version: 64 random bits, base64url without padding. */
     static final int VERSION_LENGTH = 11;
 
@@ -259,12 +256,8 @@ final class NearCache implements SessionInvalidations.Listener {
 
     /** Returns the cookie value of session {@code id} holding {@code data}: {@code <id>.<version>}, or the ID. */
     static String cookieValue(String id, Map<String, Object> data) {
-        return data.get(VERSION_KEY) instanceof String version ? id + "." + version : id;
-    }
-
-    /** Returns the version a session holding {@code data} has, or null. */
-    static String versionOf(Map<String, Object> data) {
-        return data.get(VERSION_KEY) instanceof String version ? version : null;
+        String version = SessionInvalidations.versionOf(data);
+        return version != null ? id + "." + version : id;
     }
 
     /**
@@ -336,7 +329,7 @@ final class NearCache implements SessionInvalidations.Listener {
         Entry entry = entry(
                 id,
                 values,
-                versionOf(record.data()),
+                SessionInvalidations.versionOf(record.data()),
                 record.createdAtMillis(),
                 record.expiresAtMillis(),
                 record.perSessionExpiry());
@@ -387,7 +380,7 @@ final class NearCache implements SessionInvalidations.Listener {
     @SuppressWarnings("ReferenceEquality") // this very entry, not an equal one that a later fill put
     private Fill registerSave(SessionChanges changes) {
         String id = changes.id();
-        String version = versionOf(changes.data());
+        String version = SessionInvalidations.versionOf(changes.data());
         Entry base;
         if (changes.isNew()) {
             base = new Entry(Map.of(), null, changes.createdAtMillis(), 0, null, 0, 0);

@@ -1,6 +1,7 @@
 package dev.vertxsessions;
 
 import io.vertx.core.Future;
+import java.util.Map;
 
 /**
  * How a backend tells the near cache ({@code near_cache}) of every write to its sessions, by any process: what a
@@ -33,6 +34,11 @@ public interface SessionInvalidations {
      * every save of the middleware.
      */
     String VERSION_KEY = "__vertx-sessions.version";
+
+    /** Returns the version a session holding {@code data} has (its {@link #VERSION_KEY}), or null when none. */
+    static String versionOf(Map<String, ?> data) {
+        return data.get(VERSION_KEY) instanceof String version ? version : null;
+    }
 
     /** Receives what a {@link SessionInvalidations} reports. */
     interface Listener {

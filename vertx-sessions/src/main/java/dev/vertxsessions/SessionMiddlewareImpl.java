@@ -579,7 +579,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                 }
                 if (nearCache != null) {
                     state.versionDue = false;
-                    session.write(NearCache.VERSION_KEY, NearCache.newVersion());
+                    session.write(SessionInvalidations.VERSION_KEY, NearCache.newVersion());
                 }
                 return save(state, current, session.startSave());
             }

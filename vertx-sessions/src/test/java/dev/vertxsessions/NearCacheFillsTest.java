@@ -79,7 +79,7 @@ class NearCacheFillsTest {
         long now = System.currentTimeMillis();
         SessionChanges changes = SessionChanges.builder(lastId())
                 .put("counter", 1)
-                .put(NearCache.VERSION_KEY, version)
+                .put(SessionInvalidations.VERSION_KEY, version)
                 .createdAt(now)
                 .savedAt(now)
                 .expiresAt(now + 3_600_000)

@@ -39,9 +39,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * leave the slot sequence they wrote: when the watch then finds that sequence still the file's newest, it reports
  * the version it knows without parsing the JSON (a file's sequence grows with every write, by any process).
  *
- * sync() creates an empty marker file ".near-cache-<token>" (InvalidationMarkers) through the worker pool and completes when the watch
- * thread reaches its event: every event queued before it, hence every write applied before the call, has been
- * reported by then. The thread deletes the marker. An overflow of the kernel's or the JDK's event queue means events
+ * sync() creates an empty marker file ".near-cache-<token>" (InvalidationMarkers) through the worker pool and
+ * completes when the watch thread reaches its event: every event queued before it, hence every write applied before
+ * the call, has been reported by then. The thread deletes the marker. An overflow of the kernel's or the JDK's event queue means events
  * were lost: reported as lost(), and markers in flight fail. Only writes on this machine raise events, so a directory
  * on a network file system is refused at start.
  */
@@ -82,7 +82,6 @@ final class FileInvalidations implements SessionInvalidations {
     private record OwnWrite(long sequence, String version) {}
 
     private volatile Listener listener;
-    private volatile WatchService watch;
     private volatile Thread watcher;
     private volatile boolean closed;
 
@@ -125,7 +124,6 @@ final class FileInvalidations implements SessionInvalidations {
                             StandardWatchEventKinds.ENTRY_CREATE,
                             StandardWatchEventKinds.ENTRY_MODIFY,
                             StandardWatchEventKinds.ENTRY_DELETE);
-                    watch = service;
                     Thread thread = new Thread(() -> watch(service), "vertx-sessions-file-watch");
                     thread.setDaemon(true);
                     watcher = thread;
@@ -205,7 +203,7 @@ final class FileInvalidations implements SessionInvalidations {
                 version = own.version(); // what this process wrote, and nothing since
             } else {
                 StoredSession stored = sessions.parseJson(newest.json);
-                version = stored == null ? null : stored.data.get(VERSION_KEY) instanceof String v ? v : null;
+                version = stored == null ? null : SessionInvalidations.versionOf(stored.data);
             }
         } catch (IOException | RuntimeException e) {
             version = null;
@@ -243,7 +241,7 @@ final class FileInvalidations implements SessionInvalidations {
 
     @Override
     public Future<Void> sync() {
-        if (watch == null || closed) {
+        if (watcher == null || closed) {
             return Future.failedFuture(
                     new SessionStoreUnavailableException("the near cache's watch is not running", null));
         }

@@ -18,7 +18,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
@@ -245,7 +244,8 @@ final class FileSessionRepository {
                 return Outcome.stored(null);
             }
             String oldPrincipal = current.stored == null ? null : UserIndex.principalOf(current.stored.data);
-            String previousVersion = current.stored == null ? null : versionOf(current.stored.data);
+            String previousVersion =
+                    current.stored == null ? null : SessionInvalidations.versionOf(current.stored.data);
             LinkedHashMap<String, Object> data = current.stored == null ? new LinkedHashMap<>() : current.stored.data;
             changes.applyTo(data);
             long createdAt = current.stored == null ? changes.createdAtMillis() : current.stored.createdAt;
@@ -292,7 +292,7 @@ final class FileSessionRepository {
                 long sequence = writeNext(current, changes.id(), json, promoted);
                 FileInvalidations channel = invalidations;
                 if (channel != null) {
-                    channel.saved(changes.id(), sequence, versionOf(data), previousVersion);
+                    channel.saved(changes.id(), sequence, SessionInvalidations.versionOf(data), previousVersion);
                 }
             }
             if (reindex && oldPrincipal != null && (moved || !oldPrincipal.equals(newPrincipal))) {
@@ -422,10 +422,6 @@ final class FileSessionRepository {
     /** Parses the JSON of a session file's version; content that is not a session reads as absent. */
     StoredSession parseJson(byte[] json) {
         return sessions.parseJson(json);
-    }
-
-    private static String versionOf(Map<String, Object> data) {
-        return data.get(SessionInvalidations.VERSION_KEY) instanceof String version ? version : null;
     }
 
     private <T> Future<T> locked(String id, Callable<T> work) {
