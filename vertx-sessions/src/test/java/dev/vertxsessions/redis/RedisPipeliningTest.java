@@ -1,6 +1,7 @@
 package dev.vertxsessions.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -77,7 +78,7 @@ class RedisPipeliningTest {
         for (Future<SessionRecord> load : loads) {
             assertEquals(1, load.await().data().get("a"));
         }
-        assertEquals(1, ourConnections().size(), "50 loads sent on one event loop use its one connection");
+        assertEquals(1, settledConnections().size(), "50 loads sent on one event loop use its one connection");
     }
 
     @Test
@@ -85,7 +86,7 @@ class RedisPipeliningTest {
             throws Exception {
         String stored = SessionIds.generate();
         store(stored);
-        List<String> before = ourConnections();
+        List<String> before = settledConnections();
         assertEquals(1, before.size());
         String late = SessionIds.generate();
         String later = SessionIds.generate();
@@ -126,23 +127,26 @@ class RedisPipeliningTest {
                     2, scripts.size(), "Redis read both writes from the closed socket when it resumed: " + scripts);
         }
         assertEquals(List.of(PREFIX + stored), redis.command("KEYS", PREFIX + "*"), "neither late write applied");
-        List<String> after = ourConnections();
-        assertEquals(1, after.size(), after.toString());
-        assertNotEquals(before, after, "the closed connection was replaced");
+        List<String> after = settledConnections();
+        assertFalse(after.contains(before.get(0)), "the connection the timeout closed is gone: " + after);
+        // The retried read's connection was given up while it opened; when the resumed Redis answers its handshake
+        // it goes back to the client's pool, where it may wait idle beside the lane's new one if the last load
+        // asked the pool first.
+        assertTrue(after.size() == 1 || after.size() == 2, after.toString());
     }
 
     @Test
     void killedConnection_isReplaced_andNoCallFails() throws Exception {
         String id = SessionIds.generate();
         store(id);
-        List<String> before = ourConnections();
+        List<String> before = settledConnections();
         assertEquals(1, before.size());
         assertEquals(1L, redis.command("CLIENT", "KILL", "ID", before.get(0)));
 
         assertEquals(1, on(() -> backend.load(id)).await().data().get("a"));
         assertTrue(on(() -> backend.save(put(id, false, "b", 2))).await());
         assertEquals(2, on(() -> backend.load(id)).await().data().get("b"));
-        List<String> after = ourConnections();
+        List<String> after = settledConnections();
         assertEquals(1, after.size(), after.toString());
         assertNotEquals(before, after);
     }
@@ -151,7 +155,7 @@ class RedisPipeliningTest {
     void close_releasesTheConnection() throws Exception {
         String id = SessionIds.generate();
         store(id);
-        assertEquals(1, ourConnections().size());
+        assertEquals(1, settledConnections().size());
         closed = true;
         backend.close().await();
         for (int i = 0; i < 100 && !ourConnections().isEmpty(); i++) {
@@ -191,6 +195,19 @@ class RedisPipeliningTest {
                 call.transform(ar -> Future.succeededFuture(ar.cause())).await();
         assertInstanceOf(SessionStoreUnavailableException.class, cause);
         return cause;
+    }
+
+    /**
+     * Returns {@link #ourConnections()} once the sockets the store closed have left it: the resumed Redis hears the
+     * close of the connection the retried read opened a moment after it answers the next command.
+     */
+    private static List<String> settledConnections() throws Exception {
+        List<String> connections = ourConnections();
+        for (int i = 0; i < 100 && connections.size() > 1; i++) {
+            Thread.sleep(20);
+            connections = ourConnections();
+        }
+        return connections;
     }
 
     /** Returns the IDs of the store's connections to Redis (CLIENT LIST, by the name the store gives them). */
