@@ -143,4 +143,38 @@ class VerifiedCookiesTest {
         assertFalse(VerifiedCookies.sameCookie("payload." + tail, "payload." + tail.substring(1) + "U"));
         assertFalse(VerifiedCookies.sameCookie("payload." + tail, "payload." + "U" + tail.substring(1)));
     }
+
+    @org.junit.jupiter.api.Test
+    void twoCookiesOfOneSlot_areBothRemembered_andAThirdDropsTheOlder() {
+        List<String> pair = new ArrayList<>(); // three cookie texts that hash to one pair of slots
+        Map<Integer, List<String>> byPair = new LinkedHashMap<>();
+        for (int i = 0; pair.isEmpty(); i++) {
+            String cookie = "cookie-" + i + "." + "T".repeat(VerifiedCookies.AUTHENTICATOR_CHARS);
+            List<String> same = byPair.computeIfAbsent(VerifiedCookies.indexOf(cookie), k -> new ArrayList<>());
+            same.add(cookie);
+            if (same.size() == 3) {
+                pair.addAll(same);
+            }
+        }
+        VerifiedCookies cache = new VerifiedCookies();
+        cache.put(pair.get(0), contents(1));
+        cache.put(pair.get(1), contents(2));
+        assertEquals(1, cache.get(pair.get(0)).data.get("counter"), "a direct-mapped cache lost the first here");
+        assertEquals(2, cache.get(pair.get(1)).data.get("counter"));
+
+        cache.put(pair.get(2), contents(3));
+        assertNull(cache.get(pair.get(0)), "the older of the two is dropped");
+        assertEquals(2, cache.get(pair.get(1)).data.get("counter"));
+        assertEquals(3, cache.get(pair.get(2)).data.get("counter"));
+
+        cache.put(pair.get(1), contents(4)); // the same cookie again: moves first, keeps the other
+        assertEquals(4, cache.get(pair.get(1)).data.get("counter"));
+        assertEquals(3, cache.get(pair.get(2)).data.get("counter"));
+    }
+
+    private static SignedCookieCodec.Contents contents(int counter) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("counter", counter);
+        return new SignedCookieCodec.Contents(ID, NOW, NOW, NOW + 60_000, 0, data, false, 13);
+    }
 }
