@@ -5,16 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The near cache keeps no state for a save once its report has come, whether the save's predicted result was
  * cached or not: with 100,000 new sessions its heap stayed flat only within its bound (bench/memory.sh, issue 22).
  */
+@ExtendWith(VertxExtension.class)
 class NearCacheFillsTest {
 
     /** A source that reports nothing by itself: the tests call the listener as the store would. */
@@ -38,14 +42,12 @@ class NearCacheFillsTest {
         }
     }
 
-    private Vertx vertx;
     private Reports reports;
     private NearCache cache;
     private int next;
 
     @BeforeEach
-    void start() throws InterruptedException {
-        vertx = Vertx.vertx();
+    void start(Vertx vertx) throws InterruptedException {
         reports = new Reports();
         SessionConfig config = new SessionConfig()
                 .setNearCache(true)
@@ -64,8 +66,7 @@ class NearCacheFillsTest {
 
     @AfterEach
     void stop() {
-        cache.close();
-        vertx.close().await();
+        cache.close(); // then the extension closes the Vert.x instance
     }
 
     private String lastId() {
@@ -93,35 +94,44 @@ class NearCacheFillsTest {
     }
 
     @Test
-    void savesWhoseReportsCame_leaveNoFill_andTheEntriesStayWithinTheBound() {
-        for (int i = 0; i < 1000; i++) {
-            save(version -> reports.listener.changed(lastId(), version));
-        }
-        assertEquals(0, cache.pendingFills());
-        assertEquals(100, cache.size());
+    void savesWhoseReportsCame_leaveNoFill_andTheEntriesStayWithinTheBound(VertxTestContext test) {
+        test.verify(() -> {
+            for (int i = 0; i < 1000; i++) {
+                save(version -> reports.listener.changed(lastId(), version));
+            }
+            assertEquals(0, cache.pendingFills());
+            assertEquals(100, cache.size());
+        });
+        test.completeNow();
     }
 
     @Test
-    void aSaveOvertakenByAnotherWrite_isNotCached_andLeavesNoFill() {
-        cache.dropLocal(lastId());
-        for (int i = 0; i < 10; i++) {
-            save(version -> {
-                reports.listener.changed(lastId(), NearCache.newVersion()); // another process wrote first
-                reports.listener.changed(lastId(), version);
-            });
-        }
-        assertEquals(0, cache.pendingFills());
-        assertEquals(0, cache.size());
+    void aSaveOvertakenByAnotherWrite_isNotCached_andLeavesNoFill(VertxTestContext test) {
+        test.verify(() -> {
+            cache.dropLocal(lastId());
+            for (int i = 0; i < 10; i++) {
+                save(version -> {
+                    reports.listener.changed(lastId(), NearCache.newVersion()); // another process wrote first
+                    reports.listener.changed(lastId(), version);
+                });
+            }
+            assertEquals(0, cache.pendingFills());
+            assertEquals(0, cache.size());
+        });
+        test.completeNow();
     }
 
     @Test
-    void aSaveReportedWithItsBase_isCachedOnlyFromThatBase_andLeavesNoFillEitherWay() {
-        cache.dropLocal(lastId());
-        save(version -> reports.listener.changed(lastId(), version, "AAAAAAAAAAA")); // not from nothing: not cached
-        assertEquals(0, cache.pendingFills());
-        assertEquals(0, cache.size());
-        save(version -> reports.listener.changed(lastId(), version, null));
-        assertEquals(0, cache.pendingFills());
-        assertEquals(1, cache.size());
+    void aSaveReportedWithItsBase_isCachedOnlyFromThatBase_andLeavesNoFillEitherWay(VertxTestContext test) {
+        test.verify(() -> {
+            cache.dropLocal(lastId());
+            save(version -> reports.listener.changed(lastId(), version, "AAAAAAAAAAA")); // not from nothing: not cached
+            assertEquals(0, cache.pendingFills());
+            assertEquals(0, cache.size());
+            save(version -> reports.listener.changed(lastId(), version, null));
+            assertEquals(0, cache.pendingFills());
+            assertEquals(1, cache.size());
+        });
+        test.completeNow();
     }
 }

@@ -9,6 +9,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -96,43 +97,55 @@ class SessionApiTest {
     }
 
     @Test
-    void everySeedOperation_behavesLikeTheGuide() {
-        HttpResponse<Buffer> filled = server.get("/fill");
-        assertEquals("true [user_id, preferences, temporary_data, big, ratio, tags, json]", filled.bodyAsString());
-        String cookie = TestServer.sessionCookie(filled);
+    void everySeedOperation_behavesLikeTheGuide(VertxTestContext test) {
+        test.verify(() -> {
+            HttpResponse<Buffer> filled = server.get("/fill");
+            assertEquals("true [user_id, preferences, temporary_data, big, ratio, tags, json]", filled.bodyAsString());
+            String cookie = TestServer.sessionCookie(filled);
 
-        HttpResponse<Buffer> read = server.get("/read", cookie);
-        assertEquals(
-                "false|false|7|default|8|dark:14|{theme=dark, fontSize=14}|1099511627776|0.5|[a, b]|{k=v}|true|false|7|false",
-                read.bodyAsString());
-        assertNull(TestServer.setCookie(read, "session_id"), "a read-only request sets no cookie");
+            HttpResponse<Buffer> read = server.get("/read", cookie);
+            assertEquals(
+                    "false|false|7|default|8|dark:14|{theme=dark, fontSize=14}|1099511627776|0.5|[a, b]|{k=v}|true|false|7|false",
+                    read.bodyAsString());
+            assertNull(TestServer.setCookie(read, "session_id"), "a read-only request sets no cookie");
 
-        HttpResponse<Buffer> changed = server.get("/change", cookie);
-        assertEquals("x [a, b] dflt [user_id, preferences, big, ratio, json] true", changed.bodyAsString());
-        cookie = TestServer.sessionCookie(changed);
-        assertEquals(
-                "false|false|7|default|8|dark:14|{theme=dark, fontSize=14}|1099511627776|0.5|null|{k=v}|false|false|5|false",
-                server.get("/read", cookie).bodyAsString());
+            HttpResponse<Buffer> changed = server.get("/change", cookie);
+            assertEquals("x [a, b] dflt [user_id, preferences, big, ratio, json] true", changed.bodyAsString());
+            cookie = TestServer.sessionCookie(changed);
+            assertEquals(
+                    "false|false|7|default|8|dark:14|{theme=dark, fontSize=14}|1099511627776|0.5|null|{k=v}|false|false|5|false",
+                    server.get("/read", cookie).bodyAsString());
 
-        assertEquals("false", server.get("/null", cookie).bodyAsString());
+            assertEquals("false", server.get("/null", cookie).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void unserializableValue_failsAtPut() {
-        HttpResponse<Buffer> response = server.get("/unserializable");
-        assertEquals(400, response.statusCode());
-        assertEquals(
-                "session value for key 'stream' (java.lang.Object) cannot be written as JSON", response.bodyAsString());
-        assertNull(TestServer.setCookie(response, "session_id"));
+    void unserializableValue_failsAtPut(VertxTestContext test) {
+        server.client
+                .get("/unserializable")
+                .send()
+                .onComplete(test.succeeding(response -> test.verify(() -> {
+                    assertEquals(400, response.statusCode());
+                    assertEquals(
+                            "session value for key 'stream' (java.lang.Object) cannot be written as JSON",
+                            response.bodyAsString());
+                    assertNull(TestServer.setCookie(response, "session_id"));
+                    test.completeNow();
+                })));
     }
 
     @Test
-    void clear_emptiesTheSessionAndExpiresTheCookie() {
-        String cookie = TestServer.sessionCookie(server.get("/fill"));
-        HttpResponse<Buffer> cleared = server.get("/clear", cookie);
-        assertEquals("true []", cleared.bodyAsString());
-        String header = TestServer.setCookie(cleared, "session_id");
-        assertTrue(header.startsWith("session_id=; Max-Age=0; Expires="), header);
-        assertTrue(header.endsWith("; Path=/; HTTPOnly; SameSite=Lax"), header);
+    void clear_emptiesTheSessionAndExpiresTheCookie(VertxTestContext test) {
+        test.verify(() -> {
+            String cookie = TestServer.sessionCookie(server.get("/fill"));
+            HttpResponse<Buffer> cleared = server.get("/clear", cookie);
+            assertEquals("true []", cleared.bodyAsString());
+            String header = TestServer.setCookie(cleared, "session_id");
+            assertTrue(header.startsWith("session_id=; Max-Age=0; Expires="), header);
+            assertTrue(header.endsWith("; Path=/; HTTPOnly; SameSite=Lax"), header);
+        });
+        test.completeNow();
     }
 }

@@ -13,6 +13,7 @@ import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -202,20 +203,28 @@ class SessionConfigTest {
     }
 
     @Test
-    void sameSiteNone_withoutSecure_failsAtStartUp() {
-        SessionConfig config = new SessionConfig().setSecretKey(SECRET).setCookieSameSite("none");
-        String message = failure(() -> SessionMiddleware.create(vertx, config));
-        assertTrue(message.startsWith("cookie_samesite 'none' requires cookie_secure true"), message);
-        SessionMiddleware.create(vertx, config.setCookieSecure(true)).close().await();
+    void sameSiteNone_withoutSecure_failsAtStartUp(VertxTestContext test) {
+        test.verify(() -> {
+            SessionConfig config = new SessionConfig().setSecretKey(SECRET).setCookieSameSite("none");
+            String message = failure(() -> SessionMiddleware.create(vertx, config));
+            assertTrue(message.startsWith("cookie_samesite 'none' requires cookie_secure true"), message);
+            SessionMiddleware.create(vertx, config.setCookieSecure(true))
+                    .close()
+                    .await();
+        });
+        test.completeNow();
     }
 
     @Test
-    void missingSecret_failsAtStartUpForSignedCookies() {
-        String message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig()));
-        assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
-        message = failure(
-                () -> SessionMiddleware.create(vertx, new SessionConfig().setBackend(SignedSessionManager.factory())));
-        assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
+    void missingSecret_failsAtStartUpForSignedCookies(VertxTestContext test) {
+        test.verify(() -> {
+            String message = failure(() -> SessionMiddleware.create(vertx, new SessionConfig()));
+            assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
+            message = failure(() ->
+                    SessionMiddleware.create(vertx, new SessionConfig().setBackend(SignedSessionManager.factory())));
+            assertTrue(message.startsWith("secret_key is required by the signed-cookie backend"), message);
+        });
+        test.completeNow();
     }
 
     @Test
@@ -240,20 +249,25 @@ class SessionConfigTest {
     }
 
     @Test
-    void managerByClassName_acceptsABaseSessionInterfaceSubclass() {
-        SessionConfig config = new SessionConfig()
-                .setManager(dev.vertxsessions.custom.CustomBackendTest.MemorySession.class.getName());
-        SessionMiddleware.create(vertx, config).close().await();
-        String message =
-                failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager("com.example.Nope")));
-        // The test class path adds the sample backends (postgres) to the built-in ones: only the built-in are asserted.
-        assertTrue(
-                message.matches("manager must be one of ([a-z]+, )*signed, file, redis, memory(, [a-z]+)* or the name "
-                        + "of a class on the class path; no backend or class 'com\\.example\\.Nope' was found"),
-                message);
-        message =
-                failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager(String.class.getName())));
-        assertTrue(message.startsWith("manager class java.lang.String must implement"), message);
+    void managerByClassName_acceptsABaseSessionInterfaceSubclass(VertxTestContext test) {
+        test.verify(() -> {
+            SessionConfig config = new SessionConfig()
+                    .setManager(dev.vertxsessions.custom.CustomBackendTest.MemorySession.class.getName());
+            SessionMiddleware.create(vertx, config).close().await();
+            String message =
+                    failure(() -> SessionMiddleware.create(vertx, new SessionConfig().setManager("com.example.Nope")));
+            // The test class path adds the sample backends (postgres) to the built-in ones: only the built-in are
+            // asserted.
+            assertTrue(
+                    message.matches(
+                            "manager must be one of ([a-z]+, )*signed, file, redis, memory(, [a-z]+)* or the name "
+                                    + "of a class on the class path; no backend or class 'com\\.example\\.Nope' was found"),
+                    message);
+            message = failure(
+                    () -> SessionMiddleware.create(vertx, new SessionConfig().setManager(String.class.getName())));
+            assertTrue(message.startsWith("manager class java.lang.String must implement"), message);
+        });
+        test.completeNow();
     }
 
     /** A backend class whose constructor throws, as one that reads a missing environment variable does. */
@@ -264,16 +278,19 @@ class SessionConfigTest {
     }
 
     @Test
-    void managerClassWhoseConstructorThrows_isReportedWithItsOwnException() {
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
-                IllegalArgumentException.class,
-                () -> SessionMiddleware.create(
-                        vertx, new SessionConfig().setManager(BrokenConstructorSession.class.getName())));
-        assertEquals(
-                "manager class " + BrokenConstructorSession.class.getName() + ": its constructor threw "
-                        + "java.lang.IllegalStateException: DATABASE_URL is not set",
-                e.getMessage());
-        assertTrue(e.getCause() instanceof IllegalStateException);
+    void managerClassWhoseConstructorThrows_isReportedWithItsOwnException(VertxTestContext test) {
+        test.verify(() -> {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class,
+                    () -> SessionMiddleware.create(
+                            vertx, new SessionConfig().setManager(BrokenConstructorSession.class.getName())));
+            assertEquals(
+                    "manager class " + BrokenConstructorSession.class.getName() + ": its constructor threw "
+                            + "java.lang.IllegalStateException: DATABASE_URL is not set",
+                    e.getMessage());
+            assertTrue(e.getCause() instanceof IllegalStateException);
+        });
+        test.completeNow();
     }
 
     @Test

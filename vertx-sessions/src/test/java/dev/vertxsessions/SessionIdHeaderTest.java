@@ -12,6 +12,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -62,61 +63,75 @@ class SessionIdHeaderTest {
     }
 
     @Test
-    void headerTransport_issuesReadsRegeneratesAndEndsTheIdInTheHeader_neverACookie(Vertx vertx) {
-        TestServer server = server(vertx, "header");
-        HttpResponse<Buffer> first = get(server, "/", null, null);
-        String id = first.getHeader(HEADER);
-        assertTrue(SessionIds.isWellFormed(id), "a fresh 256-bit ID: " + id);
-        assertNull(first.getHeader("set-cookie"));
+    void headerTransport_issuesReadsRegeneratesAndEndsTheIdInTheHeader_neverACookie(
+            Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = server(vertx, "header");
+            HttpResponse<Buffer> first = get(server, "/", null, null);
+            String id = first.getHeader(HEADER);
+            assertTrue(SessionIds.isWellFormed(id), "a fresh 256-bit ID: " + id);
+            assertNull(first.getHeader("set-cookie"));
 
-        assertEquals(
-                "You've visited this page 2 times", get(server, "/", id, null).bodyAsString());
+            assertEquals(
+                    "You've visited this page 2 times",
+                    get(server, "/", id, null).bodyAsString());
 
-        HttpResponse<Buffer> login = get(server, "/login", id, null);
-        String newId = login.getHeader(HEADER);
-        assertNotEquals(id, newId, "a login gives a new ID");
-        assertEquals(
-                "You've visited this page 1 times", get(server, "/", id, null).bodyAsString(), "old ID dead");
-        assertEquals(
-                "You've visited this page 3 times",
-                get(server, "/", newId, null).bodyAsString());
+            HttpResponse<Buffer> login = get(server, "/login", id, null);
+            String newId = login.getHeader(HEADER);
+            assertNotEquals(id, newId, "a login gives a new ID");
+            assertEquals(
+                    "You've visited this page 1 times",
+                    get(server, "/", id, null).bodyAsString(),
+                    "old ID dead");
+            assertEquals(
+                    "You've visited this page 3 times",
+                    get(server, "/", newId, null).bodyAsString());
 
-        HttpResponse<Buffer> logout = get(server, "/logout", newId, null);
-        assertEquals("", logout.getHeader(HEADER), "a logout answers an empty header");
-        assertNull(logout.getHeader("set-cookie"));
-        assertEquals(
-                "You've visited this page 1 times",
-                get(server, "/", newId, null).bodyAsString());
+            HttpResponse<Buffer> logout = get(server, "/logout", newId, null);
+            assertEquals("", logout.getHeader(HEADER), "a logout answers an empty header");
+            assertNull(logout.getHeader("set-cookie"));
+            assertEquals(
+                    "You've visited this page 1 times",
+                    get(server, "/", newId, null).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void headerTransport_neverAdoptsAClientChosenId_andIgnoresTheCookie(Vertx vertx) {
-        TestServer server = server(vertx, "header");
-        String chosen = SessionIds.generate();
-        HttpResponse<Buffer> forged = get(server, "/", chosen, null);
-        assertEquals("You've visited this page 1 times", forged.bodyAsString());
-        assertNotEquals(chosen, forged.getHeader(HEADER));
+    void headerTransport_neverAdoptsAClientChosenId_andIgnoresTheCookie(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = server(vertx, "header");
+            String chosen = SessionIds.generate();
+            HttpResponse<Buffer> forged = get(server, "/", chosen, null);
+            assertEquals("You've visited this page 1 times", forged.bodyAsString());
+            assertNotEquals(chosen, forged.getHeader(HEADER));
 
-        String real = get(server, "/", null, null).getHeader(HEADER);
-        assertEquals(
-                "You've visited this page 1 times", get(server, "/", null, real).bodyAsString());
+            String real = get(server, "/", null, null).getHeader(HEADER);
+            assertEquals(
+                    "You've visited this page 1 times",
+                    get(server, "/", null, real).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void bothTransports_preferTheHeader_andAnswerWithBoth(Vertx vertx) {
-        TestServer server = server(vertx, "both");
-        HttpResponse<Buffer> first = get(server, "/", null, null);
-        String viaHeader = first.getHeader(HEADER);
-        assertEquals(viaHeader, TestServer.sessionCookie(first));
-        String other = get(server, "/", null, null).getHeader(HEADER);
-        get(server, "/", other, null);
+    void bothTransports_preferTheHeader_andAnswerWithBoth(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = server(vertx, "both");
+            HttpResponse<Buffer> first = get(server, "/", null, null);
+            String viaHeader = first.getHeader(HEADER);
+            assertEquals(viaHeader, TestServer.sessionCookie(first));
+            String other = get(server, "/", null, null).getHeader(HEADER);
+            get(server, "/", other, null);
 
-        assertEquals(
-                "You've visited this page 2 times",
-                get(server, "/", viaHeader, other).bodyAsString());
-        assertEquals(
-                "You've visited this page 3 times",
-                get(server, "/", null, other).bodyAsString());
+            assertEquals(
+                    "You've visited this page 2 times",
+                    get(server, "/", viaHeader, other).bodyAsString());
+            assertEquals(
+                    "You've visited this page 3 times",
+                    get(server, "/", null, other).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test

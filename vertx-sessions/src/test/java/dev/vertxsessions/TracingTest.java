@@ -10,6 +10,7 @@ import io.vertx.core.spi.tracing.TagExtractor;
 import io.vertx.core.spi.tracing.VertxTracer;
 import io.vertx.core.tracing.TracingPolicy;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -55,28 +56,34 @@ class TracingTest {
     }
 
     @Test
-    void backendCalls_areSpansOfTheRequest_withBackendOperationAndOutcome_neverTheId() {
+    void backendCalls_areSpansOfTheRequest_withBackendOperationAndOutcome_neverTheId(VertxTestContext test) {
         RecordingTracer tracer = new RecordingTracer();
+        // A Vert.x of its own, with the tracer: created here, so closed here.
         Vertx traced = Vertx.builder().withTracer(options -> tracer).build();
         try {
-            TestServer server = TestServer.start(traced, new SessionConfig().setManager("memory"), TestServer::counter);
-            String cookie = TestServer.sessionCookie(server.get("/"));
-            assertEquals(
-                    "You've visited this page 2 times", server.get("/", cookie).bodyAsString());
-            server.close();
+            test.verify(() -> {
+                TestServer server =
+                        TestServer.start(traced, new SessionConfig().setManager("memory"), TestServer::counter);
+                String cookie = TestServer.sessionCookie(server.get("/"));
+                assertEquals(
+                        "You've visited this page 2 times",
+                        server.get("/", cookie).bodyAsString());
+                server.close();
 
-            assertEquals(
-                    List.of(
-                            new Span("session save", tags("save", "success"), false),
-                            new Span("session load", tags("load", "success"), false),
-                            new Span("session save", tags("save", "success"), false)),
-                    sessionSpans(tracer));
-            for (Span span : sessionSpans(tracer)) {
-                assertFalse(span.tags().toString().contains(cookie), "no session ID in " + span);
-            }
+                assertEquals(
+                        List.of(
+                                new Span("session save", tags("save", "success"), false),
+                                new Span("session load", tags("load", "success"), false),
+                                new Span("session save", tags("save", "success"), false)),
+                        sessionSpans(tracer));
+                for (Span span : sessionSpans(tracer)) {
+                    assertFalse(span.tags().toString().contains(cookie), "no session ID in " + span);
+                }
+            });
         } finally {
             traced.close().await();
         }
+        test.completeNow();
     }
 
     /** The spans of the session layer (the test's HTTP client, on the same Vert.x, makes its own). */

@@ -10,6 +10,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -24,32 +25,35 @@ import org.junit.jupiter.api.io.TempDir;
 class VertxConfigExampleTest {
 
     @Test
-    void fileAndEnvironment_configureTheMiddleware(Vertx vertx, @TempDir Path dir) throws Exception {
-        Path file = dir.resolve("sessions.json");
-        Files.writeString(file, "{\"cookieName\": \"sid\", \"expiry\": 600, \"cookieSameSite\": \"strict\"}");
+    void fileAndEnvironment_configureTheMiddleware(Vertx vertx, @TempDir Path dir, VertxTestContext test) {
+        test.verify(() -> {
+            Path file = dir.resolve("sessions.json");
+            Files.writeString(file, "{\"cookieName\": \"sid\", \"expiry\": 600, \"cookieSameSite\": \"strict\"}");
 
-        // As in README:
-        ConfigRetriever retriever = ConfigRetriever.create(
-                vertx,
-                new ConfigRetrieverOptions()
-                        .addStore(new ConfigStoreOptions()
-                                .setType("file")
-                                .setConfig(new JsonObject().put("path", file.toString())))
-                        .addStore(new ConfigStoreOptions()
-                                .setType("env")
-                                .setConfig(new JsonObject().put("keys", new JsonArray().add("SECRET_KEY")))));
-        SessionConfig config = retriever.getConfig().map(SessionConfig::new).await();
+            // As in README:
+            ConfigRetriever retriever = ConfigRetriever.create(
+                    vertx,
+                    new ConfigRetrieverOptions()
+                            .addStore(new ConfigStoreOptions()
+                                    .setType("file")
+                                    .setConfig(new JsonObject().put("path", file.toString())))
+                            .addStore(new ConfigStoreOptions()
+                                    .setType("env")
+                                    .setConfig(new JsonObject().put("keys", new JsonArray().add("SECRET_KEY")))));
+            SessionConfig config = retriever.getConfig().map(SessionConfig::new).await();
 
-        assertEquals("vertx-config-example-secret-0123456789abcdef", config.getSecretKey());
-        TestServer server = TestServer.start(vertx, config, TestServer::counter);
-        try {
-            String setCookie = TestServer.setCookie(server.get("/"), "sid");
-            assertTrue(setCookie.startsWith("sid="), setCookie);
-            assertTrue(setCookie.contains("; Max-Age=600;"), setCookie);
-            assertTrue(setCookie.endsWith("; SameSite=Strict"), setCookie);
-        } finally {
-            server.close();
-            retriever.close();
-        }
+            assertEquals("vertx-config-example-secret-0123456789abcdef", config.getSecretKey());
+            TestServer server = TestServer.start(vertx, config, TestServer::counter);
+            try {
+                String setCookie = TestServer.setCookie(server.get("/"), "sid");
+                assertTrue(setCookie.startsWith("sid="), setCookie);
+                assertTrue(setCookie.contains("; Max-Age=600;"), setCookie);
+                assertTrue(setCookie.endsWith("; SameSite=Strict"), setCookie);
+            } finally {
+                server.close();
+                retriever.close();
+            }
+        });
+        test.completeNow();
     }
 }

@@ -17,6 +17,7 @@ import io.vertx.ext.web.handler.BasicAuthHandler;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CSRFHandler;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -75,72 +76,84 @@ class VertxWebInteropTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"signed", "file"})
-    void ctxSession_isTheSameObject(String backend) {
+    void ctxSession_isTheSameObject(String backend, VertxTestContext test) {
         start(backend);
-        assertEquals("true", server.get("/same").bodyAsString());
+        server.client
+                .get("/same")
+                .send()
+                .onComplete(test.succeeding(same -> test.verify(() -> {
+                    assertEquals("true", same.bodyAsString());
+                    test.completeNow();
+                })));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"signed", "file"})
-    void csrfHandler_storesItsTokenInOurSession(String backend) {
-        start(backend);
-        HttpResponse<Buffer> form = server.get("/csrf/form");
-        assertEquals(200, form.statusCode());
-        String token = TestServer.cookieValue(TestServer.setCookie(form, "XSRF-TOKEN"));
-        String session = TestServer.sessionCookie(form);
-        String cookies = "session_id=" + session + "; XSRF-TOKEN=" + token;
+    void csrfHandler_storesItsTokenInOurSession(String backend, VertxTestContext test) {
+        test.verify(() -> {
+            start(backend);
+            HttpResponse<Buffer> form = server.get("/csrf/form");
+            assertEquals(200, form.statusCode());
+            String token = TestServer.cookieValue(TestServer.setCookie(form, "XSRF-TOKEN"));
+            String session = TestServer.sessionCookie(form);
+            String cookies = "session_id=" + session + "; XSRF-TOKEN=" + token;
 
-        HttpResponse<Buffer> accepted = server.client
-                .post("/csrf/submit")
-                .putHeader("cookie", cookies)
-                .putHeader("X-XSRF-TOKEN", token)
-                .send()
-                .await();
-        assertEquals(200, accepted.statusCode());
-        assertEquals("accepted", accepted.bodyAsString());
+            HttpResponse<Buffer> accepted = server.client
+                    .post("/csrf/submit")
+                    .putHeader("cookie", cookies)
+                    .putHeader("X-XSRF-TOKEN", token)
+                    .send()
+                    .await();
+            assertEquals(200, accepted.statusCode());
+            assertEquals("accepted", accepted.bodyAsString());
 
-        HttpResponse<Buffer> refused = server.client
-                .post("/csrf/submit")
-                .putHeader("cookie", cookies)
-                .send()
-                .await();
-        assertEquals(403, refused.statusCode());
+            HttpResponse<Buffer> refused = server.client
+                    .post("/csrf/submit")
+                    .putHeader("cookie", cookies)
+                    .send()
+                    .await();
+            assertEquals(403, refused.statusCode());
 
-        HttpResponse<Buffer> otherSession = server.client
-                .post("/csrf/submit")
-                .putHeader("cookie", "XSRF-TOKEN=" + token)
-                .putHeader("X-XSRF-TOKEN", token)
-                .send()
-                .await();
-        assertEquals(403, otherSession.statusCode(), "a token is bound to its session");
+            HttpResponse<Buffer> otherSession = server.client
+                    .post("/csrf/submit")
+                    .putHeader("cookie", "XSRF-TOKEN=" + token)
+                    .putHeader("X-XSRF-TOKEN", token)
+                    .send()
+                    .await();
+            assertEquals(403, otherSession.statusCode(), "a token is bound to its session");
+        });
+        test.completeNow();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"signed", "file"})
-    void vertxWebLogin_regeneratesTheSessionAndTheUserSurvives(String backend) {
-        start(backend);
-        String anonymous = TestServer.sessionCookie(server.get("/csrf/form"));
-        String anonymousId = server.get("/private/me", null).statusCode() == 401 ? anonymous : null;
-        assertNotNull(anonymousId);
+    void vertxWebLogin_regeneratesTheSessionAndTheUserSurvives(String backend, VertxTestContext test) {
+        test.verify(() -> {
+            start(backend);
+            String anonymous = TestServer.sessionCookie(server.get("/csrf/form"));
+            String anonymousId = server.get("/private/me", null).statusCode() == 401 ? anonymous : null;
+            assertNotNull(anonymousId);
 
-        String basic =
-                "Basic " + Base64.getEncoder().encodeToString("alice:wonderland".getBytes(StandardCharsets.UTF_8));
-        HttpResponse<Buffer> login = server.client
-                .request(HttpMethod.GET, "/private/me")
-                .putHeader("authorization", basic)
-                .putHeader("cookie", "session_id=" + anonymous)
-                .send()
-                .await();
-        assertEquals(200, login.statusCode());
-        String loggedIn = TestServer.sessionCookie(login);
-        assertNotEquals(anonymous, loggedIn, "login regenerated the session");
-        String id = login.bodyAsString().substring("alice ".length());
+            String basic =
+                    "Basic " + Base64.getEncoder().encodeToString("alice:wonderland".getBytes(StandardCharsets.UTF_8));
+            HttpResponse<Buffer> login = server.client
+                    .request(HttpMethod.GET, "/private/me")
+                    .putHeader("authorization", basic)
+                    .putHeader("cookie", "session_id=" + anonymous)
+                    .send()
+                    .await();
+            assertEquals(200, login.statusCode());
+            String loggedIn = TestServer.sessionCookie(login);
+            assertNotEquals(anonymous, loggedIn, "login regenerated the session");
+            String id = login.bodyAsString().substring("alice ".length());
 
-        HttpResponse<Buffer> again = server.get("/private/me", loggedIn);
-        assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
-        assertEquals("alice " + id, again.bodyAsString());
-        assertNull(TestServer.setCookie(again, "session_id"), "restoring the user writes nothing");
+            HttpResponse<Buffer> again = server.get("/private/me", loggedIn);
+            assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
+            assertEquals("alice " + id, again.bodyAsString());
+            assertNull(TestServer.setCookie(again, "session_id"), "restoring the user writes nothing");
 
-        assertEquals(401, server.get("/private/me", anonymous).statusCode(), "the pre-login session is dead");
+            assertEquals(401, server.get("/private/me", anonymous).statusCode(), "the pre-login session is dead");
+        });
+        test.completeNow();
     }
 }

@@ -18,6 +18,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -124,67 +125,86 @@ public class CustomBackendTest {
     }
 
     @Test
-    void customBackend_countsStoresRegeneratesAndDeletes() {
-        HttpResponse<Buffer> first = server.get("/");
-        assertEquals("You've visited this page 1 times", first.bodyAsString());
-        String key = TestServer.sessionCookie(first);
-        assertEquals(new JsonObject().put("counter", 1), entry(key).getJsonObject("data"));
-        assertEquals(
-                Instant.parse("2026-01-01T01:00:00Z").toEpochMilli(), entry(key).getLong("expires"));
-        assertEquals("You've visited this page 2 times", server.get("/", key).bodyAsString());
+    void customBackend_countsStoresRegeneratesAndDeletes(VertxTestContext test) {
+        test.verify(() -> {
+            HttpResponse<Buffer> first = server.get("/");
+            assertEquals("You've visited this page 1 times", first.bodyAsString());
+            String key = TestServer.sessionCookie(first);
+            assertEquals(new JsonObject().put("counter", 1), entry(key).getJsonObject("data"));
+            assertEquals(
+                    Instant.parse("2026-01-01T01:00:00Z").toEpochMilli(),
+                    entry(key).getLong("expires"));
+            assertEquals(
+                    "You've visited this page 2 times", server.get("/", key).bodyAsString());
 
-        String newKey = TestServer.sessionCookie(server.post("/login", key));
-        assertFalse(newKey.equals(key));
-        assertNull(MemorySession.STORE.get("session:" + key));
-        assertEquals(
-                new JsonObject()
-                        .put("counter", 2)
-                        .put(BaseSessionInterface.PROMOTED_KEY, true)
-                        .put("user_id", 42),
-                entry(newKey).getJsonObject("data"));
+            String newKey = TestServer.sessionCookie(server.post("/login", key));
+            assertFalse(newKey.equals(key));
+            assertNull(MemorySession.STORE.get("session:" + key));
+            assertEquals(
+                    new JsonObject()
+                            .put("counter", 2)
+                            .put(BaseSessionInterface.PROMOTED_KEY, true)
+                            .put("user_id", 42),
+                    entry(newKey).getJsonObject("data"));
 
-        HttpResponse<Buffer> logout = server.post("/logout", newKey);
-        assertTrue(TestServer.setCookie(logout, "session_id").startsWith("session_id=; Max-Age=0;"));
-        assertTrue(MemorySession.STORE.isEmpty());
+            HttpResponse<Buffer> logout = server.post("/logout", newKey);
+            assertTrue(TestServer.setCookie(logout, "session_id").startsWith("session_id=; Max-Age=0;"));
+            assertTrue(MemorySession.STORE.isEmpty());
+        });
+        test.completeNow();
     }
 
     @Test
-    void secondLogin_ofAStoredSession_keepsItsData() {
-        String key = TestServer.sessionCookie(server.get("/"));
-        String first = TestServer.sessionCookie(server.post("/login", key));
-        String second = TestServer.sessionCookie(server.post("/login", first));
-        assertNotEquals(first, second);
-        assertEquals("You've visited this page 2 times", server.get("/", second).bodyAsString());
-        assertEquals(1, MemorySession.STORE.size(), "only the session under its newest key");
+    void secondLogin_ofAStoredSession_keepsItsData(VertxTestContext test) {
+        test.verify(() -> {
+            String key = TestServer.sessionCookie(server.get("/"));
+            String first = TestServer.sessionCookie(server.post("/login", key));
+            String second = TestServer.sessionCookie(server.post("/login", first));
+            assertNotEquals(first, second);
+            assertEquals(
+                    "You've visited this page 2 times", server.get("/", second).bodyAsString());
+            assertEquals(1, MemorySession.STORE.size(), "only the session under its newest key");
+        });
+        test.completeNow();
     }
 
     @Test
-    void update_reachesAWholeSessionBackend() {
-        String key = TestServer.sessionCookie(server.get("/"));
-        assertEquals("true", server.post("/todo", key).bodyAsString());
-        assertEquals("[milk]", server.get("/todos", key).bodyAsString());
-        assertEquals("true", server.post("/todo", key).bodyAsString());
-        assertEquals("[[milk], eggs]", server.get("/todos", key).bodyAsString());
+    void update_reachesAWholeSessionBackend(VertxTestContext test) {
+        test.verify(() -> {
+            String key = TestServer.sessionCookie(server.get("/"));
+            assertEquals("true", server.post("/todo", key).bodyAsString());
+            assertEquals("[milk]", server.get("/todos", key).bodyAsString());
+            assertEquals("true", server.post("/todo", key).bodyAsString());
+            assertEquals("[[milk], eggs]", server.get("/todos", key).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void expiredEntry_startsAFreshSession() {
-        String key = TestServer.sessionCookie(server.get("/"));
-        clock.advance(Duration.ofMinutes(59));
-        assertEquals("You've visited this page 2 times", server.get("/", key).bodyAsString());
-        clock.advance(Duration.ofMinutes(61));
-        HttpResponse<Buffer> expired = server.get("/", key);
-        assertEquals("You've visited this page 1 times", expired.bodyAsString());
-        assertNotEquals(key, TestServer.sessionCookie(expired));
+    void expiredEntry_startsAFreshSession(VertxTestContext test) {
+        test.verify(() -> {
+            String key = TestServer.sessionCookie(server.get("/"));
+            clock.advance(Duration.ofMinutes(59));
+            assertEquals(
+                    "You've visited this page 2 times", server.get("/", key).bodyAsString());
+            clock.advance(Duration.ofMinutes(61));
+            HttpResponse<Buffer> expired = server.get("/", key);
+            assertEquals("You've visited this page 1 times", expired.bodyAsString());
+            assertNotEquals(key, TestServer.sessionCookie(expired));
+        });
+        test.completeNow();
     }
 
     @Test
-    void unknownKey_startsFreshWithServerChosenKey() {
-        HttpResponse<Buffer> response = server.get("/", "client-chosen-id");
-        assertEquals("You've visited this page 1 times", response.bodyAsString());
-        String key = TestServer.sessionCookie(response);
-        assertFalse(key.equals("client-chosen-id"));
-        assertEquals(43, key.length());
-        assertNull(MemorySession.STORE.get("session:client-chosen-id"));
+    void unknownKey_startsFreshWithServerChosenKey(VertxTestContext test) {
+        test.verify(() -> {
+            HttpResponse<Buffer> response = server.get("/", "client-chosen-id");
+            assertEquals("You've visited this page 1 times", response.bodyAsString());
+            String key = TestServer.sessionCookie(response);
+            assertFalse(key.equals("client-chosen-id"));
+            assertEquals(43, key.length());
+            assertNull(MemorySession.STORE.get("session:client-chosen-id"));
+        });
+        test.completeNow();
     }
 }

@@ -25,6 +25,7 @@ import io.vertx.ext.web.handler.CSRFHandler;
 import io.vertx.ext.web.handler.FormLoginHandler;
 import io.vertx.ext.web.handler.RedirectAuthHandler;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -107,267 +108,311 @@ class SessionHandlerSurfaceTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"signed", "file", "memory"})
-    void impersonateRefreshLogoutAndClear_forceANewLogin_onEveryBackend(String backend, Vertx vertx) {
-        start(vertx, config(backend), SessionHandlerSurfaceTest::protectedRoutes);
-        for (String action : List.of("impersonate", "refresh", "logout", "clear")) {
-            HttpResponse<Buffer> login = send(HttpMethod.GET, "/private/me", null, BASIC);
-            assertEquals(200, login.statusCode());
-            String cookie = TestServer.sessionCookie(login);
-            assertEquals(200, send(HttpMethod.GET, "/private/me", cookie, null).statusCode(), "logged in");
+    void impersonateRefreshLogoutAndClear_forceANewLogin_onEveryBackend(
+            String backend, Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, config(backend), SessionHandlerSurfaceTest::protectedRoutes);
+            for (String action : List.of("impersonate", "refresh", "logout", "clear")) {
+                HttpResponse<Buffer> login = send(HttpMethod.GET, "/private/me", null, BASIC);
+                assertEquals(200, login.statusCode());
+                String cookie = TestServer.sessionCookie(login);
+                assertEquals(
+                        200, send(HttpMethod.GET, "/private/me", cookie, null).statusCode(), "logged in");
 
-            HttpResponse<Buffer> switched = send(HttpMethod.GET, "/switch/" + action, cookie, null);
-            String after =
-                    TestServer.setCookie(switched, "session_id") == null ? cookie : TestServer.sessionCookie(switched);
-            if (!after.isEmpty()) {
-                assertEquals(
-                        401,
-                        send(HttpMethod.GET, "/private/me", after, null).statusCode(),
-                        action + ": the user must authenticate again (" + backend + ")");
+                HttpResponse<Buffer> switched = send(HttpMethod.GET, "/switch/" + action, cookie, null);
+                String after = TestServer.setCookie(switched, "session_id") == null
+                        ? cookie
+                        : TestServer.sessionCookie(switched);
+                if (!after.isEmpty()) {
+                    assertEquals(
+                            401,
+                            send(HttpMethod.GET, "/private/me", after, null).statusCode(),
+                            action + ": the user must authenticate again (" + backend + ")");
+                }
+                if (!backend.equals("signed")) { // a copy of a signed cookie stays valid until it expires (README)
+                    assertEquals(
+                            401,
+                            send(HttpMethod.GET, "/private/me", cookie, null).statusCode(),
+                            action + ": the cookie from before is no longer logged in (" + backend + ")");
+                }
             }
-            if (!backend.equals("signed")) { // a copy of a signed cookie stays valid until it expires (README)
-                assertEquals(
-                        401,
-                        send(HttpMethod.GET, "/private/me", cookie, null).statusCode(),
-                        action + ": the cookie from before is no longer logged in (" + backend + ")");
-            }
-        }
+        });
+        test.completeNow();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"signed", "file", "memory"})
-    void changesToTheLoggedInUser_areSaved_andAnUnchangedUserWritesNothing(String backend, Vertx vertx) {
-        start(vertx, config(backend), router -> {
-            router.route("/private/*").handler(basicAuth());
-            router.get("/private/grant").handler(ctx -> {
-                ctx.user().principal().put("role", "admin"); // as an authorization step that enriches the user
-                ctx.end("granted");
+    void changesToTheLoggedInUser_areSaved_andAnUnchangedUserWritesNothing(
+            String backend, Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, config(backend), router -> {
+                router.route("/private/*").handler(basicAuth());
+                router.get("/private/grant").handler(ctx -> {
+                    ctx.user().principal().put("role", "admin"); // as an authorization step that enriches the user
+                    ctx.end("granted");
+                });
+                router.get("/private/role")
+                        .handler(ctx ->
+                                ctx.end(String.valueOf(ctx.user().principal().getString("role"))));
             });
-            router.get("/private/role")
-                    .handler(
-                            ctx -> ctx.end(String.valueOf(ctx.user().principal().getString("role"))));
+            String cookie = TestServer.sessionCookie(send(HttpMethod.GET, "/private/role", null, BASIC));
+            HttpResponse<Buffer> unchanged = send(HttpMethod.GET, "/private/role", cookie, null);
+            assertEquals("null", unchanged.bodyAsString());
+            assertNull(TestServer.setCookie(unchanged, "session_id"), "restoring an unchanged user writes nothing");
+            HttpResponse<Buffer> granted = send(HttpMethod.GET, "/private/grant", cookie, null);
+            String after =
+                    TestServer.setCookie(granted, "session_id") == null ? cookie : TestServer.sessionCookie(granted);
+            assertEquals(
+                    "admin", send(HttpMethod.GET, "/private/role", after, null).bodyAsString());
         });
-        String cookie = TestServer.sessionCookie(send(HttpMethod.GET, "/private/role", null, BASIC));
-        HttpResponse<Buffer> unchanged = send(HttpMethod.GET, "/private/role", cookie, null);
-        assertEquals("null", unchanged.bodyAsString());
-        assertNull(TestServer.setCookie(unchanged, "session_id"), "restoring an unchanged user writes nothing");
-        HttpResponse<Buffer> granted = send(HttpMethod.GET, "/private/grant", cookie, null);
-        String after = TestServer.setCookie(granted, "session_id") == null ? cookie : TestServer.sessionCookie(granted);
-        assertEquals("admin", send(HttpMethod.GET, "/private/role", after, null).bodyAsString());
+        test.completeNow();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"signed", "file"})
-    void reroute_savesWritesMadeBeforeAndAfterIt(String backend, Vertx vertx) {
-        start(vertx, config(backend), router -> {
-            router.get("/first").handler(ctx -> {
-                SessionMiddleware.session(ctx).put("before", 1);
-                ctx.reroute("/second");
+    void reroute_savesWritesMadeBeforeAndAfterIt(String backend, Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, config(backend), router -> {
+                router.get("/first").handler(ctx -> {
+                    SessionMiddleware.session(ctx).put("before", 1);
+                    ctx.reroute("/second");
+                });
+                router.get("/second").handler(ctx -> {
+                    SessionMiddleware.session(ctx).put("after", 2);
+                    ctx.end("rerouted");
+                });
+                router.get("/keys").handler(TestServer.text(session -> session.keys()));
             });
-            router.get("/second").handler(ctx -> {
-                SessionMiddleware.session(ctx).put("after", 2);
-                ctx.end("rerouted");
-            });
-            router.get("/keys").handler(TestServer.text(session -> session.keys()));
+            HttpResponse<Buffer> rerouted = send(HttpMethod.GET, "/first", null, null);
+            assertEquals(200, rerouted.statusCode());
+            assertEquals("rerouted", rerouted.bodyAsString());
+            assertEquals(1, TestServer.setCookies(rerouted).size(), "one session cookie");
+            String cookie = TestServer.sessionCookie(rerouted);
+            assertEquals(
+                    "[before, after]",
+                    send(HttpMethod.GET, "/keys", cookie, null).bodyAsString());
         });
-        HttpResponse<Buffer> rerouted = send(HttpMethod.GET, "/first", null, null);
-        assertEquals(200, rerouted.statusCode());
-        assertEquals("rerouted", rerouted.bodyAsString());
-        assertEquals(1, TestServer.setCookies(rerouted).size(), "one session cookie");
-        String cookie = TestServer.sessionCookie(rerouted);
-        assertEquals(
-                "[before, after]", send(HttpMethod.GET, "/keys", cookie, null).bodyAsString());
+        test.completeNow();
     }
 
     @Test
-    void commitThenReroute_keepsTheCookie(Vertx vertx) {
-        start(vertx, config("file"), router -> {
-            router.get("/first")
-                    .handler(ctx ->
-                            SessionMiddleware.session(ctx).put("a", 1).commit().onSuccess(v -> ctx.reroute("/second")));
-            router.get("/second").handler(ctx -> ctx.end("ok"));
-            router.get("/keys").handler(TestServer.text(session -> session.keys()));
+    void commitThenReroute_keepsTheCookie(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, config("file"), router -> {
+                router.get("/first")
+                        .handler(ctx -> SessionMiddleware.session(ctx)
+                                .put("a", 1)
+                                .commit()
+                                .onSuccess(v -> ctx.reroute("/second")));
+                router.get("/second").handler(ctx -> ctx.end("ok"));
+                router.get("/keys").handler(TestServer.text(session -> session.keys()));
+            });
+            HttpResponse<Buffer> response = send(HttpMethod.GET, "/first", null, null);
+            assertEquals(
+                    "[a]",
+                    send(HttpMethod.GET, "/keys", TestServer.sessionCookie(response), null)
+                            .bodyAsString());
         });
-        HttpResponse<Buffer> response = send(HttpMethod.GET, "/first", null, null);
-        assertEquals(
-                "[a]",
-                send(HttpMethod.GET, "/keys", TestServer.sessionCookie(response), null)
-                        .bodyAsString());
+        test.completeNow();
     }
 
     @Test
-    void sessionHandlerMethods_flushNewSessionAndSetUser_work(Vertx vertx) {
-        SessionMiddleware[] middleware = new SessionMiddleware[1];
-        start(vertx, config("file"), router -> {
-            router.get("/flush").handler(ctx -> {
-                ctx.session().put("flushed", true);
-                middleware[0].flush(ctx).onComplete(ar -> ctx.end(String.valueOf(ar.succeeded())));
+    void sessionHandlerMethods_flushNewSessionAndSetUser_work(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            SessionMiddleware[] middleware = new SessionMiddleware[1];
+            start(vertx, config("file"), router -> {
+                router.get("/flush").handler(ctx -> {
+                    ctx.session().put("flushed", true);
+                    middleware[0].flush(ctx).onComplete(ar -> ctx.end(String.valueOf(ar.succeeded())));
+                });
+                router.get("/new").handler(ctx -> {
+                    String before = ctx.session().id();
+                    io.vertx.ext.web.Session fresh = middleware[0].newSession(ctx);
+                    fresh.put("fresh", true);
+                    ctx.end(String.valueOf(!fresh.id().equals(before) && ctx.session() == fresh));
+                });
+                router.get("/login")
+                        .handler(ctx -> middleware[0]
+                                .setUser(ctx, User.fromName("bob"))
+                                .onComplete(ar -> ctx.end(String.valueOf(ar.succeeded()))));
+                router.get("/who")
+                        .handler(ctx -> ctx.end(
+                                ctx.user() == null ? "nobody" : ctx.user().subject()));
+                router.get("/keys").handler(TestServer.text(session -> session.keys()));
             });
-            router.get("/new").handler(ctx -> {
-                String before = ctx.session().id();
-                io.vertx.ext.web.Session fresh = middleware[0].newSession(ctx);
-                fresh.put("fresh", true);
-                ctx.end(String.valueOf(!fresh.id().equals(before) && ctx.session() == fresh));
-            });
-            router.get("/login")
-                    .handler(ctx -> middleware[0]
-                            .setUser(ctx, User.fromName("bob"))
-                            .onComplete(ar -> ctx.end(String.valueOf(ar.succeeded()))));
-            router.get("/who")
-                    .handler(ctx ->
-                            ctx.end(ctx.user() == null ? "nobody" : ctx.user().subject()));
-            router.get("/keys").handler(TestServer.text(session -> session.keys()));
+            middleware[0] = server.middleware;
+
+            HttpResponse<Buffer> flushed = send(HttpMethod.GET, "/flush", null, null);
+            assertEquals("true", flushed.bodyAsString());
+            String cookie = TestServer.sessionCookie(flushed);
+            assertEquals(
+                    "[flushed]", send(HttpMethod.GET, "/keys", cookie, null).bodyAsString());
+
+            HttpResponse<Buffer> renewed = send(HttpMethod.GET, "/new", cookie, null);
+            assertEquals("true", renewed.bodyAsString());
+            String freshCookie = TestServer.sessionCookie(renewed);
+            assertNotEquals(cookie, freshCookie);
+            assertEquals(
+                    "[fresh]", send(HttpMethod.GET, "/keys", freshCookie, null).bodyAsString());
+            assertEquals("[]", send(HttpMethod.GET, "/keys", cookie, null).bodyAsString(), "the old session is gone");
+
+            HttpResponse<Buffer> login = send(HttpMethod.GET, "/login", freshCookie, null);
+            assertEquals("true", login.bodyAsString());
+            String loggedIn = TestServer.sessionCookie(login);
+            assertNotEquals(freshCookie, loggedIn, "setUser gives the session a new ID");
+            assertEquals("bob", send(HttpMethod.GET, "/who", loggedIn, null).bodyAsString());
+            assertEquals(
+                    "nobody", send(HttpMethod.GET, "/who", freshCookie, null).bodyAsString());
         });
-        middleware[0] = server.middleware;
-
-        HttpResponse<Buffer> flushed = send(HttpMethod.GET, "/flush", null, null);
-        assertEquals("true", flushed.bodyAsString());
-        String cookie = TestServer.sessionCookie(flushed);
-        assertEquals("[flushed]", send(HttpMethod.GET, "/keys", cookie, null).bodyAsString());
-
-        HttpResponse<Buffer> renewed = send(HttpMethod.GET, "/new", cookie, null);
-        assertEquals("true", renewed.bodyAsString());
-        String freshCookie = TestServer.sessionCookie(renewed);
-        assertNotEquals(cookie, freshCookie);
-        assertEquals("[fresh]", send(HttpMethod.GET, "/keys", freshCookie, null).bodyAsString());
-        assertEquals("[]", send(HttpMethod.GET, "/keys", cookie, null).bodyAsString(), "the old session is gone");
-
-        HttpResponse<Buffer> login = send(HttpMethod.GET, "/login", freshCookie, null);
-        assertEquals("true", login.bodyAsString());
-        String loggedIn = TestServer.sessionCookie(login);
-        assertNotEquals(freshCookie, loggedIn, "setUser gives the session a new ID");
-        assertEquals("bob", send(HttpMethod.GET, "/who", loggedIn, null).bodyAsString());
-        assertEquals("nobody", send(HttpMethod.GET, "/who", freshCookie, null).bodyAsString());
+        test.completeNow();
     }
 
     @Test
-    void sessionHandlerSetters_changeTheCookie_andMeaninglessOnesSayWhy(Vertx vertx) {
-        start(
-                vertx,
-                config("file"),
-                router -> router.get("/").handler(ctx -> {
-                    ctx.session().put("a", 1);
+    void sessionHandlerSetters_changeTheCookie_andMeaninglessOnesSayWhy(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(
+                    vertx,
+                    config("file"),
+                    router -> router.get("/").handler(ctx -> {
+                        ctx.session().put("a", 1);
+                        ctx.end();
+                    }));
+            server.middleware
+                    .setSessionCookieName("vertx-web.session")
+                    .setSessionCookiePath("/app")
+                    .setCookieHttpOnlyFlag(false)
+                    .setCookieSameSite(io.vertx.core.http.CookieSameSite.STRICT)
+                    .setCookieMaxAge(-1)
+                    .setMinLength(32)
+                    .setNagHttps(true);
+            List<String> cookies = TestServer.setCookies(send(HttpMethod.GET, "/", null, null));
+            assertEquals(1, cookies.size());
+            assertTrue(
+                    cookies.get(0).matches("vertx-web\\.session=[A-Za-z0-9_-]{43}; Path=/app; SameSite=Strict"),
+                    cookies.get(0));
+            UnsupportedOperationException cookieless =
+                    assertThrows(UnsupportedOperationException.class, () -> server.middleware.setCookieless(true));
+            assertTrue(cookieless.getMessage().contains("Referer"), cookieless.getMessage());
+            UnsupportedOperationException signing =
+                    assertThrows(UnsupportedOperationException.class, () -> server.middleware.setSigningSecret("x"));
+            assertTrue(signing.getMessage().startsWith("set secret_key in SessionConfig"), signing.getMessage());
+            assertEquals(server.middleware, server.middleware.setCookieless(false));
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void eagerSessions_getTheirCookieOnTheFirstResponse_lazyOnesOnlyOnceWritten(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(
+                    vertx,
+                    config("file").setLazySession(false),
+                    router -> router.get("/").handler(ctx -> ctx.end("hi")));
+            HttpResponse<Buffer> first = send(HttpMethod.GET, "/", null, null);
+            String cookie = TestServer.sessionCookie(first);
+            assertTrue(TestServer.setCookie(first, "session_id").contains("; Max-Age=86400; "));
+            assertNull(
+                    TestServer.setCookie(send(HttpMethod.GET, "/", cookie, null), "session_id"),
+                    "a stored session that does not change sends no cookie");
+            server.close();
+
+            start(vertx, config("file"), router -> router.get("/").handler(ctx -> ctx.end("hi")));
+            assertEquals(List.of(), TestServer.setCookies(send(HttpMethod.GET, "/", null, null)));
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void browserSessionCookies_haveNoMaxAge_andRememberMeMakesOneSessionPersistent(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, config("file").setCookiePersistent(false), router -> {
+                router.get("/put").handler(ctx -> {
+                    SessionMiddleware.session(ctx).put("n", ctx.request().getParam("n"));
                     ctx.end();
-                }));
-        server.middleware
-                .setSessionCookieName("vertx-web.session")
-                .setSessionCookiePath("/app")
-                .setCookieHttpOnlyFlag(false)
-                .setCookieSameSite(io.vertx.core.http.CookieSameSite.STRICT)
-                .setCookieMaxAge(-1)
-                .setMinLength(32)
-                .setNagHttps(true);
-        List<String> cookies = TestServer.setCookies(send(HttpMethod.GET, "/", null, null));
-        assertEquals(1, cookies.size());
-        assertTrue(
-                cookies.get(0).matches("vertx-web\\.session=[A-Za-z0-9_-]{43}; Path=/app; SameSite=Strict"),
-                cookies.get(0));
-        UnsupportedOperationException cookieless =
-                assertThrows(UnsupportedOperationException.class, () -> server.middleware.setCookieless(true));
-        assertTrue(cookieless.getMessage().contains("Referer"), cookieless.getMessage());
-        UnsupportedOperationException signing =
-                assertThrows(UnsupportedOperationException.class, () -> server.middleware.setSigningSecret("x"));
-        assertTrue(signing.getMessage().startsWith("set secret_key in SessionConfig"), signing.getMessage());
-        assertEquals(server.middleware, server.middleware.setCookieless(false));
-    }
-
-    @Test
-    void eagerSessions_getTheirCookieOnTheFirstResponse_lazyOnesOnlyOnceWritten(Vertx vertx) {
-        start(
-                vertx,
-                config("file").setLazySession(false),
-                router -> router.get("/").handler(ctx -> ctx.end("hi")));
-        HttpResponse<Buffer> first = send(HttpMethod.GET, "/", null, null);
-        String cookie = TestServer.sessionCookie(first);
-        assertTrue(TestServer.setCookie(first, "session_id").contains("; Max-Age=86400; "));
-        assertNull(
-                TestServer.setCookie(send(HttpMethod.GET, "/", cookie, null), "session_id"),
-                "a stored session that does not change sends no cookie");
-        server.close();
-
-        start(vertx, config("file"), router -> router.get("/").handler(ctx -> ctx.end("hi")));
-        assertEquals(List.of(), TestServer.setCookies(send(HttpMethod.GET, "/", null, null)));
-    }
-
-    @Test
-    void browserSessionCookies_haveNoMaxAge_andRememberMeMakesOneSessionPersistent(Vertx vertx) {
-        start(vertx, config("file").setCookiePersistent(false), router -> {
-            router.get("/put").handler(ctx -> {
-                SessionMiddleware.session(ctx).put("n", ctx.request().getParam("n"));
-                ctx.end();
+                });
+                router.get("/remember").handler(ctx -> {
+                    SessionMiddleware.session(ctx).setRememberMe(true);
+                    ctx.end();
+                });
             });
-            router.get("/remember").handler(ctx -> {
-                SessionMiddleware.session(ctx).setRememberMe(true);
-                ctx.end();
-            });
-        });
-        HttpResponse<Buffer> first = send(HttpMethod.GET, "/put?n=1", null, null);
-        String header = TestServer.setCookie(first, "session_id");
-        assertTrue(header.matches("session_id=[A-Za-z0-9_-]{43}; Path=/; HTTPOnly; SameSite=Lax"), header);
-        String cookie = TestServer.cookieValue(header);
-        assertEquals(
-                List.of(),
-                TestServer.setCookies(send(HttpMethod.GET, "/put?n=2", cookie, null)),
-                "same ID, same browser-session lifetime: no Set-Cookie");
+            HttpResponse<Buffer> first = send(HttpMethod.GET, "/put?n=1", null, null);
+            String header = TestServer.setCookie(first, "session_id");
+            assertTrue(header.matches("session_id=[A-Za-z0-9_-]{43}; Path=/; HTTPOnly; SameSite=Lax"), header);
+            String cookie = TestServer.cookieValue(header);
+            assertEquals(
+                    List.of(),
+                    TestServer.setCookies(send(HttpMethod.GET, "/put?n=2", cookie, null)),
+                    "same ID, same browser-session lifetime: no Set-Cookie");
 
-        String remembered = TestServer.setCookie(send(HttpMethod.GET, "/remember", cookie, null), "session_id");
-        assertTrue(remembered.startsWith("session_id=" + cookie + "; Max-Age=86400; Expires="), remembered);
-        String renewed = TestServer.setCookie(send(HttpMethod.GET, "/put?n=3", cookie, null), "session_id");
-        assertTrue(
-                renewed.startsWith("session_id=" + cookie + "; Max-Age=86400; Expires="),
-                "a persistent cookie follows the server's expiry: " + renewed);
+            String remembered = TestServer.setCookie(send(HttpMethod.GET, "/remember", cookie, null), "session_id");
+            assertTrue(remembered.startsWith("session_id=" + cookie + "; Max-Age=86400; Expires="), remembered);
+            String renewed = TestServer.setCookie(send(HttpMethod.GET, "/put?n=3", cookie, null), "session_id");
+            assertTrue(
+                    renewed.startsWith("session_id=" + cookie + "; Max-Age=86400; Expires="),
+                    "a persistent cookie follows the server's expiry: " + renewed);
+        });
+        test.completeNow();
     }
 
     @Test
-    void csrfFormLogin_validatesAndAnswersWithOneCookie(Vertx vertx) {
-        start(vertx, config("file").setCookiePersistent(false), router -> {
-            router.route().handler(BodyHandler.create());
-            router.route().handler(CSRFHandler.create(vertx, TestServer.SECRET));
-            router.get("/login").handler(ctx -> ctx.end("form"));
-            router.post("/login")
-                    .handler(FormLoginHandler.create(credentials -> {
-                                UsernamePasswordCredentials login = (UsernamePasswordCredentials) credentials;
-                                return "alice".equals(login.getUsername()) && "wonderland".equals(login.getPassword())
-                                        ? Future.succeededFuture(User.fromName("alice"))
-                                        : Future.failedFuture("invalid");
-                            })
-                            .setDirectLoggedInOKURL("/private"));
-            router.route("/private").handler(RedirectAuthHandler.create(null, "/login"));
-            router.get("/private").handler(ctx -> ctx.end("hello " + ctx.user().subject()));
+    void csrfFormLogin_validatesAndAnswersWithOneCookie(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, config("file").setCookiePersistent(false), router -> {
+                router.route().handler(BodyHandler.create());
+                router.route().handler(CSRFHandler.create(vertx, TestServer.SECRET));
+                router.get("/login").handler(ctx -> ctx.end("form"));
+                router.post("/login")
+                        .handler(FormLoginHandler.create(credentials -> {
+                                    UsernamePasswordCredentials login = (UsernamePasswordCredentials) credentials;
+                                    return "alice".equals(login.getUsername())
+                                                    && "wonderland".equals(login.getPassword())
+                                            ? Future.succeededFuture(User.fromName("alice"))
+                                            : Future.failedFuture("invalid");
+                                })
+                                .setDirectLoggedInOKURL("/private"));
+                router.route("/private").handler(RedirectAuthHandler.create(null, "/login"));
+                router.get("/private")
+                        .handler(ctx -> ctx.end("hello " + ctx.user().subject()));
+            });
+            HttpResponse<Buffer> form = send(HttpMethod.GET, "/login", null, null);
+            String token = TestServer.cookieValue(TestServer.setCookie(form, "XSRF-TOKEN"));
+            String session = TestServer.sessionCookie(form);
+
+            HttpResponse<Buffer> refused = server.client
+                    .post("/login")
+                    .putHeader("cookie", "session_id=" + session + "; XSRF-TOKEN=" + token)
+                    .sendForm(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+                            .add("username", "alice")
+                            .add("password", "wonderland"))
+                    .await();
+            assertEquals(403, refused.statusCode(), "no token in the form");
+
+            HttpResponse<Buffer> login = server.client
+                    .post("/login")
+                    .putHeader("cookie", "session_id=" + session + "; XSRF-TOKEN=" + token)
+                    .sendForm(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
+                            .add("username", "alice")
+                            .add("password", "wonderland")
+                            .add("X-XSRF-TOKEN", token))
+                    .await();
+            assertEquals(302, login.statusCode());
+            assertEquals("/private", login.getHeader("location"));
+            String loggedIn = TestServer.sessionCookie(login);
+            assertNotEquals(session, loggedIn, "the login regenerated the session");
+            assertEquals(
+                    1,
+                    TestServer.setCookies(login).stream()
+                            .filter(c -> c.startsWith("session_id="))
+                            .count());
+            assertEquals(
+                    "hello alice",
+                    send(HttpMethod.GET, "/private", loggedIn, null).bodyAsString());
+            assertFalse(
+                    send(HttpMethod.GET, "/private", session, null)
+                            .bodyAsString()
+                            .startsWith("hello"),
+                    "the pre-login session is not logged in");
         });
-        HttpResponse<Buffer> form = send(HttpMethod.GET, "/login", null, null);
-        String token = TestServer.cookieValue(TestServer.setCookie(form, "XSRF-TOKEN"));
-        String session = TestServer.sessionCookie(form);
-
-        HttpResponse<Buffer> refused = server.client
-                .post("/login")
-                .putHeader("cookie", "session_id=" + session + "; XSRF-TOKEN=" + token)
-                .sendForm(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
-                        .add("username", "alice")
-                        .add("password", "wonderland"))
-                .await();
-        assertEquals(403, refused.statusCode(), "no token in the form");
-
-        HttpResponse<Buffer> login = server.client
-                .post("/login")
-                .putHeader("cookie", "session_id=" + session + "; XSRF-TOKEN=" + token)
-                .sendForm(io.vertx.core.MultiMap.caseInsensitiveMultiMap()
-                        .add("username", "alice")
-                        .add("password", "wonderland")
-                        .add("X-XSRF-TOKEN", token))
-                .await();
-        assertEquals(302, login.statusCode());
-        assertEquals("/private", login.getHeader("location"));
-        String loggedIn = TestServer.sessionCookie(login);
-        assertNotEquals(session, loggedIn, "the login regenerated the session");
-        assertEquals(
-                1,
-                TestServer.setCookies(login).stream()
-                        .filter(c -> c.startsWith("session_id="))
-                        .count());
-        assertEquals(
-                "hello alice", send(HttpMethod.GET, "/private", loggedIn, null).bodyAsString());
-        assertFalse(
-                send(HttpMethod.GET, "/private", session, null).bodyAsString().startsWith("hello"),
-                "the pre-login session is not logged in");
+        test.completeNow();
     }
 }

@@ -12,6 +12,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -85,94 +86,97 @@ class FileCrashConsistencyTest {
     }
 
     @Test
-    void sigkillMidWrite_leavesEverySessionFileCompleteAndAtAWrittenVersion(@TempDir Path root) throws Exception {
-        Path directory = root.resolve("sessions");
-        List<Client> clients = new ArrayList<>();
-        for (int i = 0; i < SESSIONS; i++) {
-            clients.add(new Client());
-        }
-        int totalAcked = 0;
-        for (int cycle = 1; cycle <= CYCLES; cycle++) {
-            int port = startServer(directory, 0);
-            WebClient http = WebClient.create(
-                    vertx,
-                    new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port),
-                    new io.vertx.core.http.PoolOptions().setHttp1MaxSize(SESSIONS));
-            try {
-                if (cycle > 1) {
-                    checkAfterRestart(http, clients);
+    void sigkillMidWrite_leavesEverySessionFileCompleteAndAtAWrittenVersion(@TempDir Path root, VertxTestContext test) {
+        test.verify(() -> {
+            Path directory = root.resolve("sessions");
+            List<Client> clients = new ArrayList<>();
+            for (int i = 0; i < SESSIONS; i++) {
+                clients.add(new Client());
+            }
+            int totalAcked = 0;
+            for (int cycle = 1; cycle <= CYCLES; cycle++) {
+                int port = startServer(directory, 0);
+                WebClient http = WebClient.create(
+                        vertx,
+                        new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port),
+                        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(SESSIONS));
+                try {
+                    if (cycle > 1) {
+                        checkAfterRestart(http, clients);
+                    }
+                    totalAcked += writeUntilKilled(http, clients);
+                } finally {
+                    http.close();
                 }
-                totalAcked += writeUntilKilled(http, clients);
+            }
+
+            // Inspect the directory as the last kill left it.
+            Map<String, Client> byId = new HashMap<>();
+            for (Client client : clients) {
+                assertTrue(SessionIds.isWellFormed(client.cookie));
+                byId.put(client.cookie, client);
+            }
+            List<Path> temporary = new ArrayList<>();
+            Set<String> seen = new java.util.HashSet<>();
+            for (Path file : list(directory)) {
+                String name = file.getFileName().toString();
+                if (name.equals(".vertx-sessions.lock")) {
+                    continue;
+                }
+                if (name.startsWith(".tmp-")) {
+                    temporary.add(file);
+                    continue;
+                }
+                assertTrue(name.startsWith("session_"), "unexpected file " + name);
+                String id = name.substring("session_".length());
+                Client client = byId.get(id);
+                assertNotNull(client, "a session file nobody created: " + name);
+                seen.add(id);
+                assertCompleteAndWritten(file, client);
+            }
+            assertEquals(byId.keySet(), seen, "every session has its file");
+
+            // Temporary files: those the kills left (between write and rename) plus two planted ones, one older than a
+            // minute (a crash long ago: swept) and one fresh (perhaps another process's write in progress: kept).
+            Path stale = directory.resolve(".tmp-session_" + SessionIds.generate() + "-1f");
+            Path fresh = directory.resolve(".tmp-session_" + SessionIds.generate() + "-2f");
+            Files.writeString(stale, "{\"version\":1,\"created\":");
+            Files.writeString(fresh, "{\"version\":1,\"created\":");
+            System.out.println("FileCrashConsistencyTest: the kills left " + temporary.size() + " temporary files");
+            temporary.add(stale);
+            FileTime twoMinutesAgo = FileTime.from(Instant.now().minusSeconds(120));
+            for (Path file : temporary) {
+                Files.setLastModifiedTime(file, twoMinutesAgo);
+            }
+
+            int port = startServer(directory, 1);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (temporary.stream().anyMatch(Files::exists) && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            for (Path file : temporary) {
+                assertFalse(Files.exists(file), "the sweeper removes a temporary file over a minute old: " + file);
+            }
+            assertTrue(Files.exists(fresh), "the sweeper keeps a temporary file younger than a minute");
+            WebClient http = WebClient.create(
+                    vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
+            try {
+                checkAfterRestart(http, clients);
             } finally {
                 http.close();
             }
-        }
-
-        // Inspect the directory as the last kill left it.
-        Map<String, Client> byId = new HashMap<>();
-        for (Client client : clients) {
-            assertTrue(SessionIds.isWellFormed(client.cookie));
-            byId.put(client.cookie, client);
-        }
-        List<Path> temporary = new ArrayList<>();
-        Set<String> seen = new java.util.HashSet<>();
-        for (Path file : list(directory)) {
-            String name = file.getFileName().toString();
-            if (name.equals(".vertx-sessions.lock")) {
-                continue;
+            for (Path file : list(directory)) {
+                String name = file.getFileName().toString();
+                if (name.startsWith("session_")) {
+                    assertCompleteAndWritten(file, byId.get(name.substring("session_".length())));
+                }
             }
-            if (name.startsWith(".tmp-")) {
-                temporary.add(file);
-                continue;
-            }
-            assertTrue(name.startsWith("session_"), "unexpected file " + name);
-            String id = name.substring("session_".length());
-            Client client = byId.get(id);
-            assertNotNull(client, "a session file nobody created: " + name);
-            seen.add(id);
-            assertCompleteAndWritten(file, client);
-        }
-        assertEquals(byId.keySet(), seen, "every session has its file");
-
-        // Temporary files: those the kills left (between write and rename) plus two planted ones, one older than a
-        // minute (a crash long ago: swept) and one fresh (perhaps another process's write in progress: kept).
-        Path stale = directory.resolve(".tmp-session_" + SessionIds.generate() + "-1f");
-        Path fresh = directory.resolve(".tmp-session_" + SessionIds.generate() + "-2f");
-        Files.writeString(stale, "{\"version\":1,\"created\":");
-        Files.writeString(fresh, "{\"version\":1,\"created\":");
-        System.out.println("FileCrashConsistencyTest: the kills left " + temporary.size() + " temporary files");
-        temporary.add(stale);
-        FileTime twoMinutesAgo = FileTime.from(Instant.now().minusSeconds(120));
-        for (Path file : temporary) {
-            Files.setLastModifiedTime(file, twoMinutesAgo);
-        }
-
-        int port = startServer(directory, 1);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (temporary.stream().anyMatch(Files::exists) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        for (Path file : temporary) {
-            assertFalse(Files.exists(file), "the sweeper removes a temporary file over a minute old: " + file);
-        }
-        assertTrue(Files.exists(fresh), "the sweeper keeps a temporary file younger than a minute");
-        WebClient http = WebClient.create(
-                vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
-        try {
-            checkAfterRestart(http, clients);
-        } finally {
-            http.close();
-        }
-        for (Path file : list(directory)) {
-            String name = file.getFileName().toString();
-            if (name.startsWith("session_")) {
-                assertCompleteAndWritten(file, byId.get(name.substring("session_".length())));
-            }
-        }
-        System.out.println("FileCrashConsistencyTest: " + totalAcked + " acknowledged writes over " + CYCLES
-                + " SIGKILLs; " + inFlightVersionsKept
-                + " sessions came back with the version in flight at a kill, the others"
-                + " with their last acknowledged one");
+            System.out.println("FileCrashConsistencyTest: " + totalAcked + " acknowledged writes over " + CYCLES
+                    + " SIGKILLs; " + inFlightVersionsKept
+                    + " sessions came back with the version in flight at a kill, the others"
+                    + " with their last acknowledged one");
+        });
+        test.completeNow();
     }
 
     /** Drives writes on every session until enough are acknowledged, then SIGKILLs the server mid-write. */
@@ -266,44 +270,48 @@ class FileCrashConsistencyTest {
      * login brings the user back to exactly the limit.
      */
     @Test
-    void sigkillDuringLogins_leavesAUserIndexThatListsOnlyLiveSessions_andTheLimitHolds(@TempDir Path root)
-            throws Exception {
-        Path directory = root.resolve("sessions");
-        for (int cycle = 1; cycle <= 3; cycle++) {
+    void sigkillDuringLogins_leavesAUserIndexThatListsOnlyLiveSessions_andTheLimitHolds(
+            @TempDir Path root, VertxTestContext test) {
+        test.verify(() -> {
+            Path directory = root.resolve("sessions");
+            for (int cycle = 1; cycle <= 3; cycle++) {
+                int port = startServer(directory, 0, "3");
+                WebClient http = WebClient.create(
+                        vertx,
+                        new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port),
+                        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(16));
+                try {
+                    if (cycle > 1) {
+                        assertIndexListsOnlyLiveSessions(http, 3);
+                        assertEquals(
+                                200, http.post("/login/alice").send().await().statusCode());
+                        assertEquals(3, assertIndexListsOnlyLiveSessions(http, 3), "a login after the crash");
+                    }
+                    CountDownLatch stopped = new CountDownLatch(16);
+                    AtomicInteger acked = new AtomicInteger();
+                    for (int i = 0; i < 16; i++) {
+                        loginLoop(http, acked, stopped);
+                    }
+                    while (acked.get() < 150) {
+                        Thread.sleep(10);
+                    }
+                    server.destroyForcibly(); // SIGKILL, with about 16 logins in flight
+                    server.waitFor(30, TimeUnit.SECONDS);
+                    assertTrue(stopped.await(60, TimeUnit.SECONDS), "login loops did not end after the kill");
+                } finally {
+                    http.close();
+                }
+            }
             int port = startServer(directory, 0, "3");
             WebClient http = WebClient.create(
-                    vertx,
-                    new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port),
-                    new io.vertx.core.http.PoolOptions().setHttp1MaxSize(16));
+                    vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
             try {
-                if (cycle > 1) {
-                    assertIndexListsOnlyLiveSessions(http, 3);
-                    assertEquals(200, http.post("/login/alice").send().await().statusCode());
-                    assertEquals(3, assertIndexListsOnlyLiveSessions(http, 3), "a login after the crash");
-                }
-                CountDownLatch stopped = new CountDownLatch(16);
-                AtomicInteger acked = new AtomicInteger();
-                for (int i = 0; i < 16; i++) {
-                    loginLoop(http, acked, stopped);
-                }
-                while (acked.get() < 150) {
-                    Thread.sleep(10);
-                }
-                server.destroyForcibly(); // SIGKILL, with about 16 logins in flight
-                server.waitFor(30, TimeUnit.SECONDS);
-                assertTrue(stopped.await(60, TimeUnit.SECONDS), "login loops did not end after the kill");
+                assertIndexListsOnlyLiveSessions(http, 3);
             } finally {
                 http.close();
             }
-        }
-        int port = startServer(directory, 0, "3");
-        WebClient http = WebClient.create(
-                vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
-        try {
-            assertIndexListsOnlyLiveSessions(http, 3);
-        } finally {
-            http.close();
-        }
+        });
+        test.completeNow();
     }
 
     private void loginLoop(WebClient http, AtomicInteger acked, CountDownLatch stopped) {

@@ -16,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -184,73 +185,83 @@ class FileFaultTest {
     }
 
     @Test
-    void unreadableSessionEntry_givesA503OnLoad_logsNoSessionId_andDoesNotStopTheSweeper() throws Exception {
-        Path directory = root.resolve("sessions");
-        MutableClock clock = new MutableClock(java.time.Instant.now());
-        SessionConfig config = new SessionConfig()
-                .setBackend(FileSessionInterface.factory(new dev.vertxsessions.file.FileSessionOptions()
-                        .setDirectory(directory)
-                        .setSweepInterval(java.time.Duration.ofSeconds(1))))
-                .setExpiry(java.time.Duration.ofHours(1))
-                .setClock(clock);
-        try (TestServer server = TestServer.start(vertx, config, FileFaultTest::routes);
-                LogCapture logs = new LogCapture(false)) {
-            String alice = create(server, "a1");
-            String bob = create(server, "b1");
-            // Bob's entry can no longer be read as a file (a directory of the same name stops root too, unlike chmod).
-            Path bobFile = directory.resolve("session_" + bob);
-            Files.delete(bobFile);
-            Files.createDirectory(bobFile);
+    void unreadableSessionEntry_givesA503OnLoad_logsNoSessionId_andDoesNotStopTheSweeper(VertxTestContext test) {
+        test.verify(() -> {
+            Path directory = root.resolve("sessions");
+            MutableClock clock = new MutableClock(java.time.Instant.now());
+            SessionConfig config = new SessionConfig()
+                    .setBackend(FileSessionInterface.factory(new dev.vertxsessions.file.FileSessionOptions()
+                            .setDirectory(directory)
+                            .setSweepInterval(java.time.Duration.ofSeconds(1))))
+                    .setExpiry(java.time.Duration.ofHours(1))
+                    .setClock(clock);
+            try (TestServer server = TestServer.start(vertx, config, FileFaultTest::routes);
+                    LogCapture logs = new LogCapture(false)) {
+                String alice = create(server, "a1");
+                String bob = create(server, "b1");
+                // Bob's entry can no longer be read as a file (a directory of the same name stops root too,
+                // unlike chmod).
+                Path bobFile = directory.resolve("session_" + bob);
+                Files.delete(bobFile);
+                Files.createDirectory(bobFile);
 
-            assertEquals(503, get(server, "/read", bob).statusCode(), "the store cannot answer for this session");
-            assertEquals("a1", read(server, alice), "other sessions are unaffected");
+                assertEquals(503, get(server, "/read", bob).statusCode(), "the store cannot answer for this session");
+                assertEquals("a1", read(server, alice), "other sessions are unaffected");
 
-            // Alice expires; the sweeper must delete her file although it meets Bob's unreadable entry on the way.
-            clock.advance(java.time.Duration.ofHours(2));
-            Path aliceFile = directory.resolve("session_" + alice);
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-            while (Files.exists(aliceFile) && System.nanoTime() < deadline) {
-                Thread.sleep(100);
+                // Alice expires; the sweeper must delete her file although it meets Bob's unreadable entry on the way.
+                clock.advance(java.time.Duration.ofHours(2));
+                Path aliceFile = directory.resolve("session_" + alice);
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (Files.exists(aliceFile) && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                assertFalse(Files.exists(aliceFile), "one unreadable entry must not stop the sweeper");
+                assertTrue(Files.isDirectory(bobFile), "the sweeper leaves what it cannot read");
+                for (String line : logs.lines()) {
+                    assertFalse(line.contains(bob) || line.contains(alice), "a session ID was logged: " + line);
+                }
             }
-            assertFalse(Files.exists(aliceFile), "one unreadable entry must not stop the sweeper");
-            assertTrue(Files.isDirectory(bobFile), "the sweeper leaves what it cannot read");
-            for (String line : logs.lines()) {
-                assertFalse(line.contains(bob) || line.contains(alice), "a session ID was logged: " + line);
-            }
-        }
+        });
+        test.completeNow();
     }
 
     @Test
-    void readOnlyDirectory_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself() throws Exception {
-        Path directory = root.resolve("sessions");
-        try (TestServer server = start(directory)) {
-            String alice = create(server, "a1");
-            String bob = create(server, "b1");
-            exerciseFault(server, directory, FileFaults.readOnly(directory), true, alice, bob);
-        }
-    }
-
-    @Test
-    void fullDisk_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself() throws Exception {
-        Path directory = Files.createDirectories(root.resolve("sessions"));
-        try (FileFaults.Fault tmpfs = FileFaults.tinyTmpfs(directory, "64k")) {
+    void readOnlyDirectory_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself(VertxTestContext test) {
+        test.verify(() -> {
+            Path directory = root.resolve("sessions");
             try (TestServer server = start(directory)) {
                 String alice = create(server, "a1");
                 String bob = create(server, "b1");
-                Path filler = FileFaults.fill(directory);
-                FileFaults.Fault full = new FileFaults.Fault() {
-                    @Override
-                    public String mechanism() {
-                        return tmpfs.mechanism() + ", filled up";
-                    }
-
-                    @Override
-                    public void close() throws java.io.IOException {
-                        Files.delete(filler);
-                    }
-                };
-                exerciseFault(server, directory, full, false, alice, bob);
+                exerciseFault(server, directory, FileFaults.readOnly(directory), true, alice, bob);
             }
-        }
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void fullDisk_failsAwaitedSavesWith503_keepsEarlierSessions_andRecoversByItself(VertxTestContext test) {
+        test.verify(() -> {
+            Path directory = Files.createDirectories(root.resolve("sessions"));
+            try (FileFaults.Fault tmpfs = FileFaults.tinyTmpfs(directory, "64k")) {
+                try (TestServer server = start(directory)) {
+                    String alice = create(server, "a1");
+                    String bob = create(server, "b1");
+                    Path filler = FileFaults.fill(directory);
+                    FileFaults.Fault full = new FileFaults.Fault() {
+                        @Override
+                        public String mechanism() {
+                            return tmpfs.mechanism() + ", filled up";
+                        }
+
+                        @Override
+                        public void close() throws java.io.IOException {
+                            Files.delete(filler);
+                        }
+                    };
+                    exerciseFault(server, directory, full, false, alice, bob);
+                }
+            }
+        });
+        test.completeNow();
     }
 }

@@ -16,6 +16,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -119,116 +120,126 @@ class FilePathSafetyTest {
     }
 
     @Test
-    void hostileCookies_touchNothingOutsideTheDirectory_andReadsCreateNothing() throws Exception {
-        Path sessions = root.resolve("sessions");
-        String besideId = SessionIds.generate();
-        String decoyId = SessionIds.generate();
-        Files.createDirectories(root.resolve("decoy"));
-        Path beside = root.resolve(PREFIX + besideId);
-        Path decoy = root.resolve("decoy").resolve(PREFIX + decoyId);
-        Files.write(beside, sessionFile("mallory-beside"));
-        Files.write(decoy, sessionFile("mallory-decoy"));
-        Files.writeString(root.resolve("decoy").resolve(".vertx-sessions.lock"), "");
-        // Access time equal to modification time: with the usual relatime mount option, the next open-and-read of a
-        // decoy
-        // updates its access time, which is how an opened decoy is caught.
-        FileTime anHourAgo = FileTime.from(Instant.now().minusSeconds(3600));
-        for (Path file : List.of(beside, decoy)) {
-            Files.getFileAttributeView(file, BasicFileAttributeView.class).setTimes(anHourAgo, anHourAgo, null);
-        }
-
-        try (TestServer server = start(sessions);
-                RawHttp raw = new RawHttp(vertx, server.port())) {
-            String genuine = TestServer.cookieValue(
-                    TestServer.setCookie(server.client.get("/login").send().await(), "session_id"));
-            // The genuine session's file is written when the headers go out; a read of it waits for that write.
-            assertEquals(false, new JsonObject(HostileCookieContract.probe(raw, genuine).body).getBoolean("isNew"));
-
-            List<String> hostile = new ArrayList<>();
-            for (HostileCookies.Case c : new HostileCookies(
-                            HostileCookies.seed(), List.of(genuine), HostileCookieContract.maxValueChars())
-                    .generate(150)) {
-                hostile.add(c.value);
-            }
-            hostile.addAll(aimedAt(root, sessions, genuine, besideId, decoyId));
-
-            // Phase 1: reads, logouts and clears with hostile cookies change nothing anywhere, not even a timestamp.
-            Map<String, String> before = snapshot(root);
-            List<String> paths = List.of("/probe", "/logout", "/clear");
-            List<RawHttp.Response> responses = sendEach(raw, hostile, paths);
-            assertAllFresh(hostile, responses, paths);
-            assertEquals(before, snapshot(root), "a read, logout or clear with a hostile cookie changed the file tree");
-
-            // Phase 2: writes with hostile cookies create exactly one new, well-named session file each, inside the
-            // directory; everything that existed before is untouched.
-            List<String> writes = hostile.subList(0, 300);
-            List<String> writePaths = List.of("/touch", "/count", "/regenerate");
-            List<RawHttp.Response> written = sendEach(raw, writes, writePaths);
-            assertAllFresh(writes, written, writePaths);
-            Map<String, String> after = snapshot(root);
-            List<String> created = new ArrayList<>();
-            for (Map.Entry<String, String> entry : before.entrySet()) {
-                if (entry.getKey().equals("sessions")) {
-                    continue; // the directory's own mtime changes when files are added to it
-                }
-                assertEquals(entry.getValue(), after.get(entry.getKey()), "changed by a write: " + entry.getKey());
-            }
-            for (String path : after.keySet()) {
-                if (!before.containsKey(path)) {
-                    created.add(path);
-                }
-            }
-            long succeeded = written.stream().filter(r -> r.status == 200).count();
-            assertEquals((long) writes.size() * writePaths.size(), succeeded, "every write succeeds");
-            assertEquals(succeeded, created.size(), "one new session file per write");
-            for (String path : created) {
-                assertTrue(path.startsWith("sessions/" + PREFIX), "created outside the directory: " + path);
-                assertTrue(
-                        SessionIds.isWellFormed(path.substring(("sessions/" + PREFIX).length())), "odd name: " + path);
-                assertFalse(SessionFiles.raw(root.resolve(path)).contains("mallory"), path);
-            }
+    void hostileCookies_touchNothingOutsideTheDirectory_andReadsCreateNothing(VertxTestContext test) {
+        test.verify(() -> {
+            Path sessions = root.resolve("sessions");
+            String besideId = SessionIds.generate();
+            String decoyId = SessionIds.generate();
+            Files.createDirectories(root.resolve("decoy"));
+            Path beside = root.resolve(PREFIX + besideId);
+            Path decoy = root.resolve("decoy").resolve(PREFIX + decoyId);
+            Files.write(beside, sessionFile("mallory-beside"));
+            Files.write(decoy, sessionFile("mallory-decoy"));
+            Files.writeString(root.resolve("decoy").resolve(".vertx-sessions.lock"), "");
+            // Access time equal to modification time: with the usual relatime mount option, the next open-and-read of a
+            // decoy
+            // updates its access time, which is how an opened decoy is caught.
+            FileTime anHourAgo = FileTime.from(Instant.now().minusSeconds(3600));
             for (Path file : List.of(beside, decoy)) {
-                assertEquals(anHourAgo, accessTime(file), "a decoy outside the directory was opened: " + file);
+                Files.getFileAttributeView(file, BasicFileAttributeView.class).setTimes(anHourAgo, anHourAgo, null);
             }
-            assertTrue(SessionFiles.raw(beside).contains("mallory-beside"));
-            assertTrue(SessionFiles.raw(decoy).contains("mallory-decoy"));
-            boolean atimeWorks = !anHourAgo.equals(accessTime(decoy));
-            System.out.println(
-                    "FilePathSafetyTest: "
-                            + (atimeWorks
-                                    ? "access times are tracked here: no decoy was opened"
-                                    : "this file system does not update access times (noatime): only changes and served content were checked"));
-        }
+
+            try (TestServer server = start(sessions);
+                    RawHttp raw = new RawHttp(vertx, server.port())) {
+                String genuine = TestServer.cookieValue(
+                        TestServer.setCookie(server.client.get("/login").send().await(), "session_id"));
+                // The genuine session's file is written when the headers go out; a read of it waits for that write.
+                assertEquals(false, new JsonObject(HostileCookieContract.probe(raw, genuine).body).getBoolean("isNew"));
+
+                List<String> hostile = new ArrayList<>();
+                for (HostileCookies.Case c : new HostileCookies(
+                                HostileCookies.seed(), List.of(genuine), HostileCookieContract.maxValueChars())
+                        .generate(150)) {
+                    hostile.add(c.value);
+                }
+                hostile.addAll(aimedAt(root, sessions, genuine, besideId, decoyId));
+
+                // Phase 1: reads, logouts and clears with hostile cookies change nothing anywhere, not even
+                // a timestamp.
+                Map<String, String> before = snapshot(root);
+                List<String> paths = List.of("/probe", "/logout", "/clear");
+                List<RawHttp.Response> responses = sendEach(raw, hostile, paths);
+                assertAllFresh(hostile, responses, paths);
+                assertEquals(
+                        before, snapshot(root), "a read, logout or clear with a hostile cookie changed the file tree");
+
+                // Phase 2: writes with hostile cookies create exactly one new, well-named session file each, inside the
+                // directory; everything that existed before is untouched.
+                List<String> writes = hostile.subList(0, 300);
+                List<String> writePaths = List.of("/touch", "/count", "/regenerate");
+                List<RawHttp.Response> written = sendEach(raw, writes, writePaths);
+                assertAllFresh(writes, written, writePaths);
+                Map<String, String> after = snapshot(root);
+                List<String> created = new ArrayList<>();
+                for (Map.Entry<String, String> entry : before.entrySet()) {
+                    if (entry.getKey().equals("sessions")) {
+                        continue; // the directory's own mtime changes when files are added to it
+                    }
+                    assertEquals(entry.getValue(), after.get(entry.getKey()), "changed by a write: " + entry.getKey());
+                }
+                for (String path : after.keySet()) {
+                    if (!before.containsKey(path)) {
+                        created.add(path);
+                    }
+                }
+                long succeeded = written.stream().filter(r -> r.status == 200).count();
+                assertEquals((long) writes.size() * writePaths.size(), succeeded, "every write succeeds");
+                assertEquals(succeeded, created.size(), "one new session file per write");
+                for (String path : created) {
+                    assertTrue(path.startsWith("sessions/" + PREFIX), "created outside the directory: " + path);
+                    assertTrue(
+                            SessionIds.isWellFormed(path.substring(("sessions/" + PREFIX).length())),
+                            "odd name: " + path);
+                    assertFalse(SessionFiles.raw(root.resolve(path)).contains("mallory"), path);
+                }
+                for (Path file : List.of(beside, decoy)) {
+                    assertEquals(anHourAgo, accessTime(file), "a decoy outside the directory was opened: " + file);
+                }
+                assertTrue(SessionFiles.raw(beside).contains("mallory-beside"));
+                assertTrue(SessionFiles.raw(decoy).contains("mallory-decoy"));
+                boolean atimeWorks = !anHourAgo.equals(accessTime(decoy));
+                System.out.println(
+                        "FilePathSafetyTest: "
+                                + (atimeWorks
+                                        ? "access times are tracked here: no decoy was opened"
+                                        : "this file system does not update access times (noatime): only changes and served content were checked"));
+            }
+        });
+        test.completeNow();
     }
 
     @Test
-    void missingDirectory_isCreatedAtStartUpOnly_andReadsNeverRecreateIt() throws Exception {
-        Path sessions = root.resolve("a").resolve("b").resolve("sessions");
-        assertFalse(Files.exists(root.resolve("a")));
-        try (TestServer server = start(sessions);
-                RawHttp raw = new RawHttp(vertx, server.port())) {
-            assertTrue(Files.isDirectory(sessions), "created at start-up");
-            try (Stream<Path> files = Files.list(sessions)) {
-                assertEquals(
-                        List.of(".vertx-sessions.lock"),
-                        files.map(p -> p.getFileName().toString()).toList());
-            }
-            List<String> unknown = new ArrayList<>();
-            for (int i = 0; i < 300; i++) {
-                unknown.add(SessionIds.generate()); // valid format, no such session
-            }
-            Map<String, String> before = snapshot(root);
-            assertAllFresh(
-                    unknown,
-                    sendEach(raw, unknown, List.of("/probe", "/logout", "/clear")),
-                    List.of("/probe", "/logout", "/clear"));
-            assertEquals(before, snapshot(root), "reads of unknown IDs created or changed something");
+    void missingDirectory_isCreatedAtStartUpOnly_andReadsNeverRecreateIt(VertxTestContext test) {
+        test.verify(() -> {
+            Path sessions = root.resolve("a").resolve("b").resolve("sessions");
+            assertFalse(Files.exists(root.resolve("a")));
+            try (TestServer server = start(sessions);
+                    RawHttp raw = new RawHttp(vertx, server.port())) {
+                assertTrue(Files.isDirectory(sessions), "created at start-up");
+                try (Stream<Path> files = Files.list(sessions)) {
+                    assertEquals(
+                            List.of(".vertx-sessions.lock"),
+                            files.map(p -> p.getFileName().toString()).toList());
+                }
+                List<String> unknown = new ArrayList<>();
+                for (int i = 0; i < 300; i++) {
+                    unknown.add(SessionIds.generate()); // valid format, no such session
+                }
+                Map<String, String> before = snapshot(root);
+                assertAllFresh(
+                        unknown,
+                        sendEach(raw, unknown, List.of("/probe", "/logout", "/clear")),
+                        List.of("/probe", "/logout", "/clear"));
+                assertEquals(before, snapshot(root), "reads of unknown IDs created or changed something");
 
-            // Remove the directory under the running server: reads still answer (fresh sessions), and recreate nothing.
-            deleteTree(root.resolve("a"));
-            assertAllFresh(unknown, sendEach(raw, unknown, List.of("/probe")), List.of("/probe"));
-            assertFalse(Files.exists(root.resolve("a")), "a read recreated the session directory");
-        }
+                // Remove the directory under the running server: reads still answer (fresh sessions), and
+                // recreate nothing.
+                deleteTree(root.resolve("a"));
+                assertAllFresh(unknown, sendEach(raw, unknown, List.of("/probe")), List.of("/probe"));
+                assertFalse(Files.exists(root.resolve("a")), "a read recreated the session directory");
+            }
+        });
+        test.completeNow();
     }
 
     private static FileTime accessTime(Path file) throws IOException {

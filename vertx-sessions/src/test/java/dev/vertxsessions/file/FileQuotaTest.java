@@ -19,6 +19,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -203,189 +204,213 @@ class FileQuotaTest {
     }
 
     @Test
-    void anonymousFlood_evictsTheOldestAnonymousSessions_neverAPromotedOne() throws IOException {
-        TestServer server = start(new FileSessionOptions().setMaxSessions(5));
-        String alice = login(server, null);
-        String bob = login(server, visit(server));
-        List<String> anonymous = new ArrayList<>();
-        for (int i = 0; i < 20; i++) {
-            anonymous.add(visit(server));
-        }
-        assertEquals(Set.of(alice, bob, anonymous.get(17), anonymous.get(18), anonymous.get(19)), sessionFiles());
-        assertEquals(17, server.middleware.metrics().evictions());
-        assertEquals("alice 0", server.get("/whoami", alice).bodyAsString());
-        assertEquals("alice 1", server.get("/whoami", bob).bodyAsString());
-        assertEquals("anonymous 1", server.get("/whoami", anonymous.get(19)).bodyAsString());
-        assertEquals("anonymous 0", server.get("/whoami", anonymous.get(0)).bodyAsString()); // evicted: fresh
+    void anonymousFlood_evictsTheOldestAnonymousSessions_neverAPromotedOne(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(new FileSessionOptions().setMaxSessions(5));
+            String alice = login(server, null);
+            String bob = login(server, visit(server));
+            List<String> anonymous = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                anonymous.add(visit(server));
+            }
+            assertEquals(Set.of(alice, bob, anonymous.get(17), anonymous.get(18), anonymous.get(19)), sessionFiles());
+            assertEquals(17, server.middleware.metrics().evictions());
+            assertEquals("alice 0", server.get("/whoami", alice).bodyAsString());
+            assertEquals("alice 1", server.get("/whoami", bob).bodyAsString());
+            assertEquals("anonymous 1", server.get("/whoami", anonymous.get(19)).bodyAsString());
+            assertEquals("anonymous 0", server.get("/whoami", anonymous.get(0)).bodyAsString()); // evicted: fresh
 
-        // A login while the directory is full moves a file: it succeeds and evicts nothing.
-        String carol = login(server, anonymous.get(19));
-        assertNotEquals(anonymous.get(19), carol);
-        assertEquals(Set.of(alice, bob, anonymous.get(17), anonymous.get(18), carol), sessionFiles());
-        assertEquals("alice 1", server.get("/whoami", carol).bodyAsString());
-        assertEquals(17, server.middleware.metrics().evictions());
+            // A login while the directory is full moves a file: it succeeds and evicts nothing.
+            String carol = login(server, anonymous.get(19));
+            assertNotEquals(anonymous.get(19), carol);
+            assertEquals(Set.of(alice, bob, anonymous.get(17), anonymous.get(18), carol), sessionFiles());
+            assertEquals("alice 1", server.get("/whoami", carol).bodyAsString());
+            assertEquals(17, server.middleware.metrics().evictions());
 
-        // The flood goes on: only the two anonymous sessions left take turns.
-        for (int i = 0; i < 10; i++) {
-            visit(server);
-        }
-        Set<String> files = sessionFiles();
-        assertEquals(5, files.size());
-        assertTrue(files.containsAll(Set.of(alice, bob, carol)), files.toString());
-    }
-
-    @Test
-    void directoryFullOfPromotedSessions_refusesNewSessionsWith503_andKeepsTheLogins() throws IOException {
-        TestServer server = start(new FileSessionOptions().setMaxSessions(2));
-        String alice = login(server, null);
-        String bob = login(server, null);
-
-        HttpResponse<Buffer> anonymous = server.get("/visit");
-        assertEquals(503, anonymous.statusCode());
-        assertEquals(
-                "session directory is full: file_max_sessions is reached and no anonymous session is left to evict; "
-                        + "raise the limit",
-                anonymous.bodyAsString());
-        assertNull(TestServer.setCookie(anonymous, "session_id"), "no cookie for a session that was not stored");
-        HttpResponse<Buffer> newLogin = server.send(HttpMethod.POST, "/login", null);
-        assertEquals(503, newLogin.statusCode(), "a login without a session needs a new file: none is evicted");
-
-        assertEquals(Set.of(alice, bob), sessionFiles());
-        assertEquals("alice 0", server.get("/whoami", alice).bodyAsString());
-        assertEquals("alice 0", server.get("/whoami", bob).bodyAsString());
-        assertEquals(0, server.middleware.metrics().evictions());
-    }
-
-    @Test
-    void byteLimit_evictsTheOldestAnonymousSessions_alsoForAGrowingSession() throws IOException {
-        TestServer server = start(new FileSessionOptions().setMaxBytes(6 * 1024));
-        List<String> anonymous = new ArrayList<>();
-        for (int i = 0; i < 7; i++) {
-            anonymous.add(visit(server)); // 1024 bytes each
-        }
-        assertEquals(Set.copyOf(anonymous.subList(1, 7)), sessionFiles());
-        assertEquals(6 * 1024, totalLength());
-
-        // Outgrowing its 512-byte slot, the session moves to a 4096-byte file: three older ones make room.
-        HttpResponse<Buffer> grown = server.get("/grow", anonymous.get(6));
-        assertEquals(200, grown.statusCode());
-        assertEquals(Set.copyOf(anonymous.subList(4, 7)), sessionFiles());
-        assertEquals(1024 + 1024 + 4096, totalLength());
-        assertEquals(4, server.middleware.metrics().evictions());
-    }
-
-    @Test
-    void filesFromBeforeAStart_countTowardsTheQuota_oldestFirst() throws IOException {
-        TestServer first = start(new FileSessionOptions().setMaxSessions(3));
-        String member = login(first, null);
-        String older = visit(first);
-        String newer = visit(first);
-        first.close();
-        servers.remove(first);
-        // Written a second apart, the member first: by age alone it would go, but it is promoted.
-        Instant now = Instant.now();
-        Files.setLastModifiedTime(dir.resolve("session_" + member), FileTime.from(now.minusSeconds(3)));
-        Files.setLastModifiedTime(dir.resolve("session_" + older), FileTime.from(now.minusSeconds(2)));
-        Files.setLastModifiedTime(dir.resolve("session_" + newer), FileTime.from(now.minusSeconds(1)));
-        TestServer second = start(new FileSessionOptions().setMaxSessions(3));
-        String latest = visit(second);
-        assertEquals(Set.of(member, newer, latest), sessionFiles());
-        assertEquals("anonymous 0", second.get("/whoami", older).bodyAsString());
-        assertEquals("alice 0", second.get("/whoami", member).bodyAsString());
-    }
-
-    @Test
-    void logoutAndExpiry_giveTheirRoomBack() throws Exception {
-        TestServer server = start(new FileSessionOptions().setMaxSessions(2).setSweepInterval(Duration.ZERO));
-        String alice = login(server, null);
-        String bob = login(server, null);
-        assertEquals(503, server.get("/visit").statusCode());
-
-        HttpResponse<Buffer> logout = server.send(HttpMethod.POST, "/logout", "session_id=" + alice);
-        assertEquals("bye", logout.bodyAsString());
-        String anonymous = visit(server);
-        assertEquals(Set.of(bob, anonymous), sessionFiles());
-
-        clock.advance(Duration.ofSeconds(601));
-        assertEquals("anonymous 0", server.get("/whoami", bob).bodyAsString()); // expired: deleted once read
-        for (int i = 0; i < 100 && sessionFiles().contains(bob); i++) {
-            Thread.sleep(20); // the deletion of an expired file completes after the response
-        }
-        String fresh = visit(server);
-        assertEquals(Set.of(anonymous, fresh), sessionFiles());
-    }
-
-    @Test
-    void largeDirectoryOverTheCap_answersBeforeItsScan_andEvictsTheSurplusInTheBackground() throws Exception {
-        List<String> planted = plant(30_000, false);
-        String member = plant(1, true).get(0);
-        // Reading 30,001 files before the first answer would take longer than this.
-        TestServer server =
-                startWithoutWaiting(new FileSessionOptions().setMaxSessions(20_000), Duration.ofMillis(500));
-
-        assertEquals("alice 0", server.get("/whoami", member).bodyAsString());
-        String fresh = visit(server);
-        awaitSessionFiles(20_000);
-        Set<String> files = sessionFiles();
-        assertTrue(files.contains(member), "a promoted session is never evicted");
-        assertTrue(files.contains(fresh), "the planted sessions, an hour old, go first");
-        assertEquals(30_002 - 20_000, server.middleware.metrics().evictions());
-        assertEquals(
-                30_000 - (30_002 - 20_000),
-                planted.stream().filter(files::contains).count());
-        assertEquals("anonymous 1", server.get("/whoami", fresh).bodyAsString());
-        for (int i = 0; i < 5; i++) {
-            visit(server); // each one evicts one planted session
-        }
-        assertEquals(20_000, sessionFiles().size());
-    }
-
-    @Test
-    void twoServersInOneProcess_onOneDirectory_keepTheCapForTheDirectory() throws IOException {
-        TestServer first = start(new FileSessionOptions().setMaxSessions(10));
-        TestServer second = start(new FileSessionOptions().setMaxSessions(10));
-        String member = login(first, null);
-        for (int i = 0; i < 10; i++) {
-            visit(first);
-            visit(second);
-        }
-        Set<String> files = sessionFiles();
-        assertEquals(10, files.size(), files.toString());
-        assertTrue(files.contains(member));
-        assertEquals(
-                11,
-                first.middleware.metrics().evictions()
-                        + second.middleware.metrics().evictions());
-    }
-
-    @Test
-    void twoProcesses_onOneDirectory_keepTheCapForTheDirectory() throws Exception {
-        clock.set(Instant.now()); // the other process runs on the real clock
-        Files.createDirectories(dir);
-        FileServerMain.Child child = FileServerMain.startChild(dir, "20");
-        Process other = child.process();
-        try {
-            int otherPort = child.port();
-            assertTrue(otherPort > 0, "the second process started");
-            TestServer server = start(new FileSessionOptions().setMaxSessions(20));
-            HttpResponse<Buffer> otherLogin = server.client
-                    .request(HttpMethod.POST, otherPort, "127.0.0.1", "/login")
-                    .send()
-                    .await();
-            assertEquals("welcome", otherLogin.bodyAsString());
-            String member = TestServer.sessionCookie(otherLogin);
-            String local = login(server, null);
-            for (int i = 0; i < 15; i++) {
+            // The flood goes on: only the two anonymous sessions left take turns.
+            for (int i = 0; i < 10; i++) {
                 visit(server);
-                visitAt(otherPort);
             }
             Set<String> files = sessionFiles();
-            assertEquals(20, files.size(), "at most file_max_sessions in the directory, whoever wrote them");
-            assertTrue(files.containsAll(Set.of(member, local)), "no promoted session is evicted");
+            assertEquals(5, files.size());
+            assertTrue(files.containsAll(Set.of(alice, bob, carol)), files.toString());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void directoryFullOfPromotedSessions_refusesNewSessionsWith503_andKeepsTheLogins(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(new FileSessionOptions().setMaxSessions(2));
+            String alice = login(server, null);
+            String bob = login(server, null);
+
+            HttpResponse<Buffer> anonymous = server.get("/visit");
+            assertEquals(503, anonymous.statusCode());
+            assertEquals(
+                    "session directory is full: file_max_sessions is reached and no anonymous session is left to evict; "
+                            + "raise the limit",
+                    anonymous.bodyAsString());
+            assertNull(TestServer.setCookie(anonymous, "session_id"), "no cookie for a session that was not stored");
+            HttpResponse<Buffer> newLogin = server.send(HttpMethod.POST, "/login", null);
+            assertEquals(503, newLogin.statusCode(), "a login without a session needs a new file: none is evicted");
+
+            assertEquals(Set.of(alice, bob), sessionFiles());
+            assertEquals("alice 0", server.get("/whoami", alice).bodyAsString());
+            assertEquals("alice 0", server.get("/whoami", bob).bodyAsString());
+            assertEquals(0, server.middleware.metrics().evictions());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void byteLimit_evictsTheOldestAnonymousSessions_alsoForAGrowingSession(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(new FileSessionOptions().setMaxBytes(6 * 1024));
+            List<String> anonymous = new ArrayList<>();
+            for (int i = 0; i < 7; i++) {
+                anonymous.add(visit(server)); // 1024 bytes each
+            }
+            assertEquals(Set.copyOf(anonymous.subList(1, 7)), sessionFiles());
+            assertEquals(6 * 1024, totalLength());
+
+            // Outgrowing its 512-byte slot, the session moves to a 4096-byte file: three older ones make room.
+            HttpResponse<Buffer> grown = server.get("/grow", anonymous.get(6));
+            assertEquals(200, grown.statusCode());
+            assertEquals(Set.copyOf(anonymous.subList(4, 7)), sessionFiles());
+            assertEquals(1024 + 1024 + 4096, totalLength());
+            assertEquals(4, server.middleware.metrics().evictions());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void filesFromBeforeAStart_countTowardsTheQuota_oldestFirst(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer first = start(new FileSessionOptions().setMaxSessions(3));
+            String member = login(first, null);
+            String older = visit(first);
+            String newer = visit(first);
+            first.close();
+            servers.remove(first);
+            // Written a second apart, the member first: by age alone it would go, but it is promoted.
+            Instant now = Instant.now();
+            Files.setLastModifiedTime(dir.resolve("session_" + member), FileTime.from(now.minusSeconds(3)));
+            Files.setLastModifiedTime(dir.resolve("session_" + older), FileTime.from(now.minusSeconds(2)));
+            Files.setLastModifiedTime(dir.resolve("session_" + newer), FileTime.from(now.minusSeconds(1)));
+            TestServer second = start(new FileSessionOptions().setMaxSessions(3));
+            String latest = visit(second);
+            assertEquals(Set.of(member, newer, latest), sessionFiles());
+            assertEquals("anonymous 0", second.get("/whoami", older).bodyAsString());
+            assertEquals("alice 0", second.get("/whoami", member).bodyAsString());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void logoutAndExpiry_giveTheirRoomBack(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(new FileSessionOptions().setMaxSessions(2).setSweepInterval(Duration.ZERO));
+            String alice = login(server, null);
+            String bob = login(server, null);
+            assertEquals(503, server.get("/visit").statusCode());
+
+            HttpResponse<Buffer> logout = server.send(HttpMethod.POST, "/logout", "session_id=" + alice);
+            assertEquals("bye", logout.bodyAsString());
+            String anonymous = visit(server);
+            assertEquals(Set.of(bob, anonymous), sessionFiles());
+
+            clock.advance(Duration.ofSeconds(601));
+            assertEquals("anonymous 0", server.get("/whoami", bob).bodyAsString()); // expired: deleted once read
+            for (int i = 0; i < 100 && sessionFiles().contains(bob); i++) {
+                Thread.sleep(20); // the deletion of an expired file completes after the response
+            }
+            String fresh = visit(server);
+            assertEquals(Set.of(anonymous, fresh), sessionFiles());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void largeDirectoryOverTheCap_answersBeforeItsScan_andEvictsTheSurplusInTheBackground(VertxTestContext test) {
+        test.verify(() -> {
+            List<String> planted = plant(30_000, false);
+            String member = plant(1, true).get(0);
+            // Reading 30,001 files before the first answer would take longer than this.
+            TestServer server =
+                    startWithoutWaiting(new FileSessionOptions().setMaxSessions(20_000), Duration.ofMillis(500));
+
             assertEquals("alice 0", server.get("/whoami", member).bodyAsString());
-        } finally {
-            other.destroyForcibly().waitFor();
-        }
+            String fresh = visit(server);
+            awaitSessionFiles(20_000);
+            Set<String> files = sessionFiles();
+            assertTrue(files.contains(member), "a promoted session is never evicted");
+            assertTrue(files.contains(fresh), "the planted sessions, an hour old, go first");
+            assertEquals(30_002 - 20_000, server.middleware.metrics().evictions());
+            assertEquals(
+                    30_000 - (30_002 - 20_000),
+                    planted.stream().filter(files::contains).count());
+            assertEquals("anonymous 1", server.get("/whoami", fresh).bodyAsString());
+            for (int i = 0; i < 5; i++) {
+                visit(server); // each one evicts one planted session
+            }
+            assertEquals(20_000, sessionFiles().size());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void twoServersInOneProcess_onOneDirectory_keepTheCapForTheDirectory(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer first = start(new FileSessionOptions().setMaxSessions(10));
+            TestServer second = start(new FileSessionOptions().setMaxSessions(10));
+            String member = login(first, null);
+            for (int i = 0; i < 10; i++) {
+                visit(first);
+                visit(second);
+            }
+            Set<String> files = sessionFiles();
+            assertEquals(10, files.size(), files.toString());
+            assertTrue(files.contains(member));
+            assertEquals(
+                    11,
+                    first.middleware.metrics().evictions()
+                            + second.middleware.metrics().evictions());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void twoProcesses_onOneDirectory_keepTheCapForTheDirectory(VertxTestContext test) {
+        test.verify(() -> {
+            clock.set(Instant.now()); // the other process runs on the real clock
+            Files.createDirectories(dir);
+            FileServerMain.Child child = FileServerMain.startChild(dir, "20");
+            Process other = child.process();
+            try {
+                int otherPort = child.port();
+                assertTrue(otherPort > 0, "the second process started");
+                TestServer server = start(new FileSessionOptions().setMaxSessions(20));
+                HttpResponse<Buffer> otherLogin = server.client
+                        .request(HttpMethod.POST, otherPort, "127.0.0.1", "/login")
+                        .send()
+                        .await();
+                assertEquals("welcome", otherLogin.bodyAsString());
+                String member = TestServer.sessionCookie(otherLogin);
+                String local = login(server, null);
+                for (int i = 0; i < 15; i++) {
+                    visit(server);
+                    visitAt(otherPort);
+                }
+                Set<String> files = sessionFiles();
+                assertEquals(20, files.size(), "at most file_max_sessions in the directory, whoever wrote them");
+                assertTrue(files.containsAll(Set.of(member, local)), "no promoted session is evicted");
+                assertEquals("alice 0", server.get("/whoami", member).bodyAsString());
+            } finally {
+                other.destroyForcibly().waitFor();
+            }
+        });
+        test.completeNow();
     }
 
     @Test

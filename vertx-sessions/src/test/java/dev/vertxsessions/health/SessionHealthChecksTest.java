@@ -12,6 +12,7 @@ import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,43 +58,49 @@ public class SessionHealthChecksTest {
     }
 
     @Test
-    void signedCookies_areAlwaysUp(Vertx vertx) {
-        TestServer server = serverWithHealth(vertx, new SessionConfig().setSecretKey(TestServer.SECRET));
-        servers.add(server);
-        assertEquals(new JsonObject().put("backend", "signed"), assertHealth(server, 200, "UP"));
+    void signedCookies_areAlwaysUp(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = serverWithHealth(vertx, new SessionConfig().setSecretKey(TestServer.SECRET));
+            servers.add(server);
+            assertEquals(new JsonObject().put("backend", "signed"), assertHealth(server, 200, "UP"));
+        });
+        test.completeNow();
     }
 
     @Test
-    void fileBackend_isDownWhileItsDirectoryIsGoneOrAFile_andUpAgainAfter(Vertx vertx, @TempDir Path tmp)
-            throws Exception {
-        Path directory = tmp.resolve("sessions");
-        TestServer server = serverWithHealth(
-                vertx, new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
-        servers.add(server);
-        assertEquals(new JsonObject().put("backend", "file"), assertHealth(server, 200, "UP"));
-        try (var files = Files.list(directory)) {
+    void fileBackend_isDownWhileItsDirectoryIsGoneOrAFile_andUpAgainAfter(
+            Vertx vertx, @TempDir Path tmp, VertxTestContext test) {
+        test.verify(() -> {
+            Path directory = tmp.resolve("sessions");
+            TestServer server = serverWithHealth(
+                    vertx, new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
+            servers.add(server);
+            assertEquals(new JsonObject().put("backend", "file"), assertHealth(server, 200, "UP"));
+            try (var files = Files.list(directory)) {
+                assertEquals(
+                        List.of(),
+                        files.filter(f -> f.getFileName().toString().startsWith(".vertx-sessions.health"))
+                                .toList(),
+                        "the probe file is deleted");
+            }
+
+            Files.move(directory, tmp.resolve("moved"));
+            JsonObject gone = assertHealth(server, 503, "DOWN");
+            assertEquals("file", gone.getString("backend"));
+            assertTrue(
+                    gone.getString("reason").startsWith("session directory " + directory + " cannot be read"),
+                    gone.encode());
+
+            Files.writeString(directory, "not a directory");
             assertEquals(
-                    List.of(),
-                    files.filter(f -> f.getFileName().toString().startsWith(".vertx-sessions.health"))
-                            .toList(),
-                    "the probe file is deleted");
-        }
+                    "session directory " + directory + " is not a directory",
+                    assertHealth(server, 503, "DOWN").getString("reason"));
 
-        Files.move(directory, tmp.resolve("moved"));
-        JsonObject gone = assertHealth(server, 503, "DOWN");
-        assertEquals("file", gone.getString("backend"));
-        assertTrue(
-                gone.getString("reason").startsWith("session directory " + directory + " cannot be read"),
-                gone.encode());
-
-        Files.writeString(directory, "not a directory");
-        assertEquals(
-                "session directory " + directory + " is not a directory",
-                assertHealth(server, 503, "DOWN").getString("reason"));
-
-        Files.delete(directory);
-        Files.move(tmp.resolve("moved"), directory);
-        assertHealth(server, 200, "UP");
+            Files.delete(directory);
+            Files.move(tmp.resolve("moved"), directory);
+            assertHealth(server, 200, "UP");
+        });
+        test.completeNow();
     }
 
     /** Runs a command; returns its exit status and output. */
@@ -104,8 +111,8 @@ public class SessionHealthChecksTest {
     }
 
     @Test
-    void fileBackend_isDownWhenItsFileSystemIsOutOfInodesOrSpace_andUpAgainAfter(Vertx vertx, @TempDir Path tmp)
-            throws Exception {
+    void fileBackend_isDownWhenItsFileSystemIsOutOfInodesOrSpace_andUpAgainAfter(
+            Vertx vertx, @TempDir Path tmp, VertxTestContext test) throws Exception {
         Path mount = tmp.resolve("mnt");
         Files.createDirectories(mount);
         String mounted = run("mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=200", "tmpfs", mount.toString());
@@ -113,42 +120,47 @@ public class SessionHealthChecksTest {
                 mounted.startsWith("0"),
                 "skipped: mounting a tmpfs (to fill a file system) needs root with mount rights: " + mounted);
         try {
-            Path directory = mount.resolve("sessions");
-            TestServer server = serverWithHealth(
-                    vertx, new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
-            servers.add(server);
-            assertHealth(server, 200, "UP");
+            test.verify(() -> {
+                Path directory = mount.resolve("sessions");
+                TestServer server = serverWithHealth(
+                        vertx,
+                        new SessionConfig().setManager("file").setBackendOption("directory", directory.toString()));
+                servers.add(server);
+                assertHealth(server, 200, "UP");
 
-            Path fillers = Files.createDirectories(mount.resolve("fillers"));
-            int created = 0;
-            try {
-                while (created < 1000) {
-                    Files.createFile(fillers.resolve("f" + created));
-                    created++;
+                Path fillers = Files.createDirectories(mount.resolve("fillers"));
+                int created = 0;
+                try {
+                    while (created < 1000) {
+                        Files.createFile(fillers.resolve("f" + created));
+                        created++;
+                    }
+                } catch (java.io.IOException outOfInodes) {
+                    // the file system has no inode left
                 }
-            } catch (java.io.IOException outOfInodes) {
-                // the file system has no inode left
-            }
-            assertTrue(created < 1000, "the tmpfs ran out of inodes");
-            String noInodes = assertHealth(server, 503, "DOWN").getString("reason");
-            assertTrue(noInodes.startsWith("session directory " + directory + " does not take a new file"), noInodes);
-            Files.delete(fillers.resolve("f0"));
-            Files.delete(fillers.resolve("f1"));
-            assertHealth(server, 200, "UP");
+                assertTrue(created < 1000, "the tmpfs ran out of inodes");
+                String noInodes = assertHealth(server, 503, "DOWN").getString("reason");
+                assertTrue(
+                        noInodes.startsWith("session directory " + directory + " does not take a new file"), noInodes);
+                Files.delete(fillers.resolve("f0"));
+                Files.delete(fillers.resolve("f1"));
+                assertHealth(server, 200, "UP");
 
-            // Leave less than 16 MiB free: the directory is reported full before it is.
-            Files.write(fillers.resolve("f1"), new byte[56 * 1024 * 1024]);
-            String full = assertHealth(server, 503, "DOWN").getString("reason");
-            assertTrue(
-                    full.matches("session directory " + java.util.regex.Pattern.quote(directory.toString())
-                            + " has \\d+ bytes free, less than 16777216"),
-                    full);
-            Files.delete(fillers.resolve("f1"));
-            assertHealth(server, 200, "UP");
+                // Leave less than 16 MiB free: the directory is reported full before it is.
+                Files.write(fillers.resolve("f1"), new byte[56 * 1024 * 1024]);
+                String full = assertHealth(server, 503, "DOWN").getString("reason");
+                assertTrue(
+                        full.matches("session directory " + java.util.regex.Pattern.quote(directory.toString())
+                                + " has \\d+ bytes free, less than 16777216"),
+                        full);
+                Files.delete(fillers.resolve("f1"));
+                assertHealth(server, 200, "UP");
+            });
         } finally {
             servers.forEach(TestServer::close);
             servers.clear();
             run("umount", "-l", mount.toString());
         }
+        test.completeNow();
     }
 }

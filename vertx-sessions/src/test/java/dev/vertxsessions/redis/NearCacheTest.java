@@ -10,6 +10,7 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -43,23 +44,26 @@ class NearCacheTest {
     }
 
     @Test
-    void channelDown_bypassesAndClearsTheCache_untilItIsBack_andAMissedWriteIsNeverHidden() throws Exception {
-        Jar jar = new Jar();
-        jar.get(a, "/counter");
-        awaitHit(b, jar, "1");
-        String key = "session:" + jar.id();
-        redis.command("CLIENT", "KILL", "TYPE", "pubsub");
-        // A write that b cannot hear: the version stays, only a cleared cache can reveal it.
-        redis.command("HSET", key, "k:counter", "42");
-        await(
-                "b served its stale entry after losing its channel",
-                () -> jar.get(b, "/read").equals("42"));
-        awaitHit(b, jar, "42"); // the channel is back: the cache answers again, with what Redis holds
-        redis.command("CLIENT", "KILL", "TYPE", "pubsub");
-        long misses = b.middleware.metrics().nearCacheMisses();
-        await("the cache was not bypassed", () -> {
-            assertEquals("42", jar.get(b, "/read"));
-            return b.middleware.metrics().nearCacheMisses() > misses;
+    void channelDown_bypassesAndClearsTheCache_untilItIsBack_andAMissedWriteIsNeverHidden(VertxTestContext test) {
+        test.verify(() -> {
+            Jar jar = new Jar();
+            jar.get(a, "/counter");
+            awaitHit(b, jar, "1");
+            String key = "session:" + jar.id();
+            redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+            // A write that b cannot hear: the version stays, only a cleared cache can reveal it.
+            redis.command("HSET", key, "k:counter", "42");
+            await(
+                    "b served its stale entry after losing its channel",
+                    () -> jar.get(b, "/read").equals("42"));
+            awaitHit(b, jar, "42"); // the channel is back: the cache answers again, with what Redis holds
+            redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+            long misses = b.middleware.metrics().nearCacheMisses();
+            await("the cache was not bypassed", () -> {
+                assertEquals("42", jar.get(b, "/read"));
+                return b.middleware.metrics().nearCacheMisses() > misses;
+            });
         });
+        test.completeNow();
     }
 }

@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -104,42 +105,45 @@ class RedisEvictionTest {
     }
 
     @Test
-    void anonymousFlood_underVolatileTtl_evictsOnlyAnonymousSessions_andLoginsSucceed() throws IOException {
-        List<String> members = new ArrayList<>();
-        for (int i = 0; i < MEMBERS; i++) {
-            members.add(login(i % 5 == 0 ? "/login-ending" : "/login", null));
-        }
-        // Room for the members and about 500 anonymous sessions; the flood brings six times as many.
-        long limit = info("memory", "used_memory") + 2 * 1024 * 1024;
-        redis.command("CONFIG", "SET", "maxmemory", Long.toString(limit));
+    void anonymousFlood_underVolatileTtl_evictsOnlyAnonymousSessions_andLoginsSucceed(VertxTestContext test) {
+        test.verify(() -> {
+            List<String> members = new ArrayList<>();
+            for (int i = 0; i < MEMBERS; i++) {
+                members.add(login(i % 5 == 0 ? "/login-ending" : "/login", null));
+            }
+            // Room for the members and about 500 anonymous sessions; the flood brings six times as many.
+            long limit = info("memory", "used_memory") + 2 * 1024 * 1024;
+            redis.command("CONFIG", "SET", "maxmemory", Long.toString(limit));
 
-        int refused = 0;
-        List<String> loginsDuringFlood = new ArrayList<>();
-        for (int batch = 0; batch < FLOOD / 100; batch++) {
-            List<Future<HttpResponse<Buffer>>> visits = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                visits.add(server.client.get("/visit").send());
+            int refused = 0;
+            List<String> loginsDuringFlood = new ArrayList<>();
+            for (int batch = 0; batch < FLOOD / 100; batch++) {
+                List<Future<HttpResponse<Buffer>>> visits = new ArrayList<>();
+                for (int i = 0; i < 100; i++) {
+                    visits.add(server.client.get("/visit").send());
+                }
+                for (Future<HttpResponse<Buffer>> visit : visits) {
+                    refused += visit.await().statusCode() == 200 ? 0 : 1;
+                }
+                if (batch % 5 == 4) {
+                    HttpResponse<Buffer> anonymous = server.get("/visit");
+                    loginsDuringFlood.add(login(TestServer.sessionCookie(anonymous)));
+                }
             }
-            for (Future<HttpResponse<Buffer>> visit : visits) {
-                refused += visit.await().statusCode() == 200 ? 0 : 1;
-            }
-            if (batch % 5 == 4) {
-                HttpResponse<Buffer> anonymous = server.get("/visit");
-                loginsDuringFlood.add(login(TestServer.sessionCookie(anonymous)));
-            }
-        }
 
-        assertEquals(0, refused, "no write refused: Redis evicted instead");
-        long evicted = info("stats", "evicted_keys");
-        assertTrue(evicted > FLOOD / 2, "Redis evicted " + evicted + " keys");
-        assertTrue(info("memory", "used_memory") <= limit + 256 * 1024, "used_memory stays near maxmemory");
-        for (String member : members) {
-            assertEquals("member", server.get("/whoami", member).bodyAsString(), "a member was evicted");
-        }
-        for (String member : loginsDuringFlood) {
-            assertEquals("member", server.get("/whoami", member).bodyAsString(), "a new login was evicted");
-        }
-        long storedSessions = ((List<?>) redis.command("KEYS", "session:*")).size();
-        assertTrue(storedSessions < FLOOD / 2, "the store holds " + storedSessions + " sessions");
+            assertEquals(0, refused, "no write refused: Redis evicted instead");
+            long evicted = info("stats", "evicted_keys");
+            assertTrue(evicted > FLOOD / 2, "Redis evicted " + evicted + " keys");
+            assertTrue(info("memory", "used_memory") <= limit + 256 * 1024, "used_memory stays near maxmemory");
+            for (String member : members) {
+                assertEquals("member", server.get("/whoami", member).bodyAsString(), "a member was evicted");
+            }
+            for (String member : loginsDuringFlood) {
+                assertEquals("member", server.get("/whoami", member).bodyAsString(), "a new login was evicted");
+            }
+            long storedSessions = ((List<?>) redis.command("KEYS", "session:*")).size();
+            assertTrue(storedSessions < FLOOD / 2, "the store holds " + storedSessions + " sessions");
+        });
+        test.completeNow();
     }
 }

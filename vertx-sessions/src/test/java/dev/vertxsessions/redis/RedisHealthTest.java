@@ -10,6 +10,7 @@ import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -22,24 +23,28 @@ class RedisHealthTest {
     static RedisServerExtension redis = new RedisServerExtension();
 
     @Test
-    void redisBackend_isDownWhileRedisIsStopped_andUpAgainAfter(Vertx vertx) throws Exception {
-        TestServer server = serverWithHealth(
-                vertx,
-                new SessionConfig()
-                        .setManager("redis")
-                        .setBackendOption("redis_url", redis.url())
-                        .setBackendOption("redis_timeout_ms", 500));
-        try {
-            assertEquals(new JsonObject().put("backend", "redis"), assertHealth(server, 200, "UP"));
-            redis.kill();
-            JsonObject down = assertHealth(server, 503, "DOWN");
-            assertEquals("redis", down.getString("backend"));
-            assertTrue(
-                    down.getString("reason").startsWith("Redis could not be reached to answer a PING"), down.encode());
-            redis.restart();
-            assertHealth(server, 200, "UP");
-        } finally {
-            server.close();
-        }
+    void redisBackend_isDownWhileRedisIsStopped_andUpAgainAfter(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = serverWithHealth(
+                    vertx,
+                    new SessionConfig()
+                            .setManager("redis")
+                            .setBackendOption("redis_url", redis.url())
+                            .setBackendOption("redis_timeout_ms", 500));
+            try {
+                assertEquals(new JsonObject().put("backend", "redis"), assertHealth(server, 200, "UP"));
+                redis.kill();
+                JsonObject down = assertHealth(server, 503, "DOWN");
+                assertEquals("redis", down.getString("backend"));
+                assertTrue(
+                        down.getString("reason").startsWith("Redis could not be reached to answer a PING"),
+                        down.encode());
+                redis.restart();
+                assertHealth(server, 200, "UP");
+            } finally {
+                server.close();
+            }
+        });
+        test.completeNow();
     }
 }

@@ -18,6 +18,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,100 +69,112 @@ class RedisPipeliningTest {
     }
 
     @Test
-    void callsOnOneEventLoop_shareOneConnection() throws Exception {
-        String id = SessionIds.generate();
-        store(id);
-        List<Future<SessionRecord>> loads = new ArrayList<>();
-        for (int i = 0; i < 50; i++) {
-            loads.add(on(() -> backend.load(id)));
-        }
-        for (Future<SessionRecord> load : loads) {
-            assertEquals(1, load.await().data().get("a"));
-        }
-        assertEquals(1, settledConnections().size(), "50 loads sent on one event loop use its one connection");
-    }
-
-    @Test
-    void timedOutWrite_neverAppliesLater_callsPipelinedBehindItFail_andTheNextCallGetsANewConnection()
-            throws Exception {
-        String stored = SessionIds.generate();
-        store(stored);
-        List<String> before = settledConnections();
-        assertEquals(1, before.size());
-        String late = SessionIds.generate();
-        String later = SessionIds.generate();
-        try (RedisServerProcess.Monitor monitor = redis.monitor()) {
-            redis.pause();
-            try {
-                Future<Boolean> first = on(() -> backend.save(put(late, true, "late", 1)));
-                Future<SessionRecord> read = on(() -> backend.load(stored));
-                Thread.sleep(TIMEOUT_MILLIS / 2); // the second write is sent well after the first
-                long secondSent = System.nanoTime();
-                Future<Boolean> second = on(() -> backend.save(put(later, true, "later", 1)));
-
-                assertTrue(
-                        failure(first).getMessage().contains("did not answer within 500 ms"),
-                        failure(first).getMessage());
-                // Retried once on a new connection, which the paused Redis does not answer either.
-                assertTrue(
-                        failure(read).getMessage().contains("did not answer within 500 ms"),
-                        failure(read).getMessage());
-                Throwable closed = failure(second);
-                long secondMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - secondSent);
-                assertTrue(
-                        closed.getMessage().contains("closed before Redis answered to run the save script"),
-                        closed.getMessage());
-                assertTrue(
-                        secondMillis >= TIMEOUT_MILLIS,
-                        "the second write fails at its own deadline, not when the first one's timeout closed the "
-                                + "connection (" + secondMillis + " ms)");
-            } finally {
-                redis.resume();
+    void callsOnOneEventLoop_shareOneConnection(VertxTestContext test) {
+        test.verify(() -> {
+            String id = SessionIds.generate();
+            store(id);
+            List<Future<SessionRecord>> loads = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                loads.add(on(() -> backend.load(id)));
             }
-            SessionRecord again = on(() -> backend.load(stored)).await();
-            assertEquals(1, again.data().get("a"));
-            List<String> scripts = monitor.drain().stream()
-                    .filter(line -> line.startsWith("\"evalsha\"") || line.startsWith("\"eval\""))
-                    .collect(Collectors.toList());
-            assertEquals(
-                    2, scripts.size(), "Redis read both writes from the closed socket when it resumed: " + scripts);
-        }
-        assertEquals(List.of(PREFIX + stored), redis.command("KEYS", PREFIX + "*"), "neither late write applied");
-        List<String> after = settledConnections();
-        assertFalse(after.contains(before.get(0)), "the connection the timeout closed is gone: " + after);
-        // The retried read's connection was given up while it opened; when the resumed Redis answers its handshake
-        // it goes back to the client's pool, where it may wait idle beside the lane's new one if the last load
-        // asked the pool first.
-        assertTrue(after.size() == 1 || after.size() == 2, after.toString());
+            for (Future<SessionRecord> load : loads) {
+                assertEquals(1, load.await().data().get("a"));
+            }
+            assertEquals(1, settledConnections().size(), "50 loads sent on one event loop use its one connection");
+        });
+        test.completeNow();
     }
 
     @Test
-    void killedConnection_isReplaced_andNoCallFails() throws Exception {
-        String id = SessionIds.generate();
-        store(id);
-        List<String> before = settledConnections();
-        assertEquals(1, before.size());
-        assertEquals(1L, redis.command("CLIENT", "KILL", "ID", before.get(0)));
+    void timedOutWrite_neverAppliesLater_callsPipelinedBehindItFail_andTheNextCallGetsANewConnection(
+            VertxTestContext test) {
+        test.verify(() -> {
+            String stored = SessionIds.generate();
+            store(stored);
+            List<String> before = settledConnections();
+            assertEquals(1, before.size());
+            String late = SessionIds.generate();
+            String later = SessionIds.generate();
+            try (RedisServerProcess.Monitor monitor = redis.monitor()) {
+                redis.pause();
+                try {
+                    Future<Boolean> first = on(() -> backend.save(put(late, true, "late", 1)));
+                    Future<SessionRecord> read = on(() -> backend.load(stored));
+                    Thread.sleep(TIMEOUT_MILLIS / 2); // the second write is sent well after the first
+                    long secondSent = System.nanoTime();
+                    Future<Boolean> second = on(() -> backend.save(put(later, true, "later", 1)));
 
-        assertEquals(1, on(() -> backend.load(id)).await().data().get("a"));
-        assertTrue(on(() -> backend.save(put(id, false, "b", 2))).await());
-        assertEquals(2, on(() -> backend.load(id)).await().data().get("b"));
-        List<String> after = settledConnections();
-        assertEquals(1, after.size(), after.toString());
-        assertNotEquals(before, after);
+                    assertTrue(
+                            failure(first).getMessage().contains("did not answer within 500 ms"),
+                            failure(first).getMessage());
+                    // Retried once on a new connection, which the paused Redis does not answer either.
+                    assertTrue(
+                            failure(read).getMessage().contains("did not answer within 500 ms"),
+                            failure(read).getMessage());
+                    Throwable closed = failure(second);
+                    long secondMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - secondSent);
+                    assertTrue(
+                            closed.getMessage().contains("closed before Redis answered to run the save script"),
+                            closed.getMessage());
+                    assertTrue(
+                            secondMillis >= TIMEOUT_MILLIS,
+                            "the second write fails at its own deadline, not when the first one's timeout closed the "
+                                    + "connection (" + secondMillis + " ms)");
+                } finally {
+                    redis.resume();
+                }
+                SessionRecord again = on(() -> backend.load(stored)).await();
+                assertEquals(1, again.data().get("a"));
+                List<String> scripts = monitor.drain().stream()
+                        .filter(line -> line.startsWith("\"evalsha\"") || line.startsWith("\"eval\""))
+                        .collect(Collectors.toList());
+                assertEquals(
+                        2, scripts.size(), "Redis read both writes from the closed socket when it resumed: " + scripts);
+            }
+            assertEquals(List.of(PREFIX + stored), redis.command("KEYS", PREFIX + "*"), "neither late write applied");
+            List<String> after = settledConnections();
+            assertFalse(after.contains(before.get(0)), "the connection the timeout closed is gone: " + after);
+            // The retried read's connection was given up while it opened; when the resumed Redis answers its handshake
+            // it goes back to the client's pool, where it may wait idle beside the lane's new one if the last load
+            // asked the pool first.
+            assertTrue(after.size() == 1 || after.size() == 2, after.toString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void close_releasesTheConnection() throws Exception {
-        String id = SessionIds.generate();
-        store(id);
-        assertEquals(1, settledConnections().size());
-        closed = true;
-        backend.close().await();
-        for (int i = 0; i < 100 && !ourConnections().isEmpty(); i++) {
-            Thread.sleep(20); // the server hears the socket close a moment later
-        }
-        assertEquals(List.of(), ourConnections());
+    void killedConnection_isReplaced_andNoCallFails(VertxTestContext test) {
+        test.verify(() -> {
+            String id = SessionIds.generate();
+            store(id);
+            List<String> before = settledConnections();
+            assertEquals(1, before.size());
+            assertEquals(1L, redis.command("CLIENT", "KILL", "ID", before.get(0)));
+
+            assertEquals(1, on(() -> backend.load(id)).await().data().get("a"));
+            assertTrue(on(() -> backend.save(put(id, false, "b", 2))).await());
+            assertEquals(2, on(() -> backend.load(id)).await().data().get("b"));
+            List<String> after = settledConnections();
+            assertEquals(1, after.size(), after.toString());
+            assertNotEquals(before, after);
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void close_releasesTheConnection(VertxTestContext test) {
+        test.verify(() -> {
+            String id = SessionIds.generate();
+            store(id);
+            assertEquals(1, settledConnections().size());
+            closed = true;
+            backend.close().await();
+            for (int i = 0; i < 100 && !ourConnections().isEmpty(); i++) {
+                Thread.sleep(20); // the server hears the socket close a moment later
+            }
+            assertEquals(List.of(), ourConnections());
+        });
+        test.completeNow();
     }
 
     /**

@@ -15,6 +15,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -98,86 +99,98 @@ class RedisSessionEventsTest {
     }
 
     @Test
-    void created_regenerated_destroyedByLogout() throws Exception {
-        start(c -> c);
-        assertEquals("0", server.get("/peek").bodyAsString());
-        assertNoEvent();
-        String anonymous = TestServer.sessionCookie(server.get("/"));
-        assertEquals(event(Kind.CREATED, anonymous, null, null, null), next());
-        String alice = login("alice", anonymous);
-        assertEquals(event(Kind.REGENERATED, alice, anonymous, null, "alice"), next());
-        assertEquals(200, server.post("/logout", alice).statusCode());
-        assertEquals(event(Kind.DESTROYED, alice, null, Cause.LOGOUT, "alice"), next());
-        assertNoEvent();
-    }
-
-    @Test
-    void destroyedByAdmin() throws Exception {
-        start(c -> c);
-        String first = login("alice", null);
-        String second = login("alice", null);
-        assertEquals(event(Kind.CREATED, first, null, null, "alice"), next());
-        assertEquals(event(Kind.CREATED, second, null, null, "alice"), next());
-        server.middleware.sessions().delete(first).await();
-        assertEquals(event(Kind.DESTROYED, first, null, Cause.ADMIN, null), next());
-        assertEquals(
-                List.of(second),
-                server.middleware.sessions().deleteAllOf("alice").await());
-        assertEquals(event(Kind.DESTROYED, second, null, Cause.ADMIN, "alice"), next());
-        assertNoEvent();
-    }
-
-    @Test
-    void expired_whenARequestLoadsASessionPastItsExpiry() throws Exception {
-        start(c -> c);
-        String alice = login("alice", null);
-        assertEquals(event(Kind.CREATED, alice, null, null, "alice"), next());
-        clock.advance(Duration.ofSeconds(86401)); // the key's TTL runs on Redis's clock: it is still there
-        assertEquals("0", server.get("/peek", alice).bodyAsString());
-        assertEquals(
-                new SessionEvent(
-                        Kind.EXPIRED,
-                        alice,
-                        null,
-                        null,
-                        "alice",
-                        "redis",
-                        T0.plusSeconds(86401).toEpochMilli()),
-                next());
-    }
-
-    @Test
-    void expired_whenRedisExpiresTheKey_withRedisExpiryEvents_alsoAfterTheSubscriptionIsKilled() throws Exception {
-        Redis raw = Redis.createClient(vertx, redis.url());
-        try {
-            raw.send(Request.cmd(Command.CONFIG)
-                            .arg("SET")
-                            .arg("notify-keyspace-events")
-                            .arg(""))
-                    .await();
-            start(c -> c.setExpiry(Duration.ofSeconds(1)).setBackendOption("redis_expiry_events", true));
-            awaitSubscribers(raw, 1);
-            String flags = valueOf(
-                            raw.send(Request.cmd(Command.CONFIG).arg("GET").arg("notify-keyspace-events"))
-                                    .await(),
-                            "notify-keyspace-events")
-                    .toString();
-            assertTrue(flags.contains("E") && flags.contains("x"), "notify-keyspace-events turned on: " + flags);
-
-            String first = TestServer.sessionCookie(server.get("/"));
-            assertEquals(event(Kind.CREATED, first, null, null, null), next());
-            assertEquals(event(Kind.EXPIRED, first, null, null, null), next()); // Redis's TTL of 1 s ran out
-
-            raw.send(Request.cmd(Command.CLIENT).arg("KILL").arg("TYPE").arg("pubsub"))
-                    .await();
-            awaitSubscribers(raw, 1); // subscribed again
-            String second = TestServer.sessionCookie(server.get("/"));
-            assertEquals(event(Kind.CREATED, second, null, null, null), next());
-            assertEquals(event(Kind.EXPIRED, second, null, null, null), next());
+    void created_regenerated_destroyedByLogout(VertxTestContext test) {
+        test.verify(() -> {
+            start(c -> c);
+            assertEquals("0", server.get("/peek").bodyAsString());
             assertNoEvent();
-        } finally {
-            raw.close();
-        }
+            String anonymous = TestServer.sessionCookie(server.get("/"));
+            assertEquals(event(Kind.CREATED, anonymous, null, null, null), next());
+            String alice = login("alice", anonymous);
+            assertEquals(event(Kind.REGENERATED, alice, anonymous, null, "alice"), next());
+            assertEquals(200, server.post("/logout", alice).statusCode());
+            assertEquals(event(Kind.DESTROYED, alice, null, Cause.LOGOUT, "alice"), next());
+            assertNoEvent();
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void destroyedByAdmin(VertxTestContext test) {
+        test.verify(() -> {
+            start(c -> c);
+            String first = login("alice", null);
+            String second = login("alice", null);
+            assertEquals(event(Kind.CREATED, first, null, null, "alice"), next());
+            assertEquals(event(Kind.CREATED, second, null, null, "alice"), next());
+            server.middleware.sessions().delete(first).await();
+            assertEquals(event(Kind.DESTROYED, first, null, Cause.ADMIN, null), next());
+            assertEquals(
+                    List.of(second),
+                    server.middleware.sessions().deleteAllOf("alice").await());
+            assertEquals(event(Kind.DESTROYED, second, null, Cause.ADMIN, "alice"), next());
+            assertNoEvent();
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void expired_whenARequestLoadsASessionPastItsExpiry(VertxTestContext test) {
+        test.verify(() -> {
+            start(c -> c);
+            String alice = login("alice", null);
+            assertEquals(event(Kind.CREATED, alice, null, null, "alice"), next());
+            clock.advance(Duration.ofSeconds(86401)); // the key's TTL runs on Redis's clock: it is still there
+            assertEquals("0", server.get("/peek", alice).bodyAsString());
+            assertEquals(
+                    new SessionEvent(
+                            Kind.EXPIRED,
+                            alice,
+                            null,
+                            null,
+                            "alice",
+                            "redis",
+                            T0.plusSeconds(86401).toEpochMilli()),
+                    next());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void expired_whenRedisExpiresTheKey_withRedisExpiryEvents_alsoAfterTheSubscriptionIsKilled(VertxTestContext test) {
+        test.verify(() -> {
+            Redis raw = Redis.createClient(vertx, redis.url());
+            try {
+                raw.send(Request.cmd(Command.CONFIG)
+                                .arg("SET")
+                                .arg("notify-keyspace-events")
+                                .arg(""))
+                        .await();
+                start(c -> c.setExpiry(Duration.ofSeconds(1)).setBackendOption("redis_expiry_events", true));
+                awaitSubscribers(raw, 1);
+                String flags = valueOf(
+                                raw.send(Request.cmd(Command.CONFIG).arg("GET").arg("notify-keyspace-events"))
+                                        .await(),
+                                "notify-keyspace-events")
+                        .toString();
+                assertTrue(flags.contains("E") && flags.contains("x"), "notify-keyspace-events turned on: " + flags);
+
+                String first = TestServer.sessionCookie(server.get("/"));
+                assertEquals(event(Kind.CREATED, first, null, null, null), next());
+                assertEquals(event(Kind.EXPIRED, first, null, null, null), next()); // Redis's TTL of 1 s ran out
+
+                raw.send(Request.cmd(Command.CLIENT).arg("KILL").arg("TYPE").arg("pubsub"))
+                        .await();
+                awaitSubscribers(raw, 1); // subscribed again
+                String second = TestServer.sessionCookie(server.get("/"));
+                assertEquals(event(Kind.CREATED, second, null, null, null), next());
+                assertEquals(event(Kind.EXPIRED, second, null, null, null), next());
+                assertNoEvent();
+            } finally {
+                raw.close();
+            }
+        });
+        test.completeNow();
     }
 
     /** Returns the value of {@code name} in a reply of name/value pairs: a map (RESP3) or a list (RESP2). */
@@ -199,22 +212,25 @@ class RedisSessionEventsTest {
     }
 
     @Test
-    void theLimit_endsTheOldestSession_andReportsIt() throws Exception {
-        start(c -> c.setMaxSessionsPerUser(1));
-        String first = login("alice", null);
-        assertEquals(event(Kind.CREATED, first, null, null, "alice"), next());
-        clock.advance(Duration.ofSeconds(1));
-        String second = login("alice", null);
-        Set<SessionEvent> heard = new HashSet<>();
-        heard.add(next());
-        heard.add(next());
-        long at = T0.plusSeconds(1).toEpochMilli();
-        assertEquals(
-                Set.of(
-                        new SessionEvent(Kind.CREATED, second, null, null, "alice", "redis", at),
-                        new SessionEvent(Kind.DESTROYED, first, null, Cause.LIMIT, "alice", "redis", at)),
-                heard);
-        assertEquals(1, server.middleware.sessions().countOf("alice").await());
-        assertNoEvent();
+    void theLimit_endsTheOldestSession_andReportsIt(VertxTestContext test) {
+        test.verify(() -> {
+            start(c -> c.setMaxSessionsPerUser(1));
+            String first = login("alice", null);
+            assertEquals(event(Kind.CREATED, first, null, null, "alice"), next());
+            clock.advance(Duration.ofSeconds(1));
+            String second = login("alice", null);
+            Set<SessionEvent> heard = new HashSet<>();
+            heard.add(next());
+            heard.add(next());
+            long at = T0.plusSeconds(1).toEpochMilli();
+            assertEquals(
+                    Set.of(
+                            new SessionEvent(Kind.CREATED, second, null, null, "alice", "redis", at),
+                            new SessionEvent(Kind.DESTROYED, first, null, Cause.LIMIT, "alice", "redis", at)),
+                    heard);
+            assertEquals(1, server.middleware.sessions().countOf("alice").await());
+            assertNoEvent();
+        });
+        test.completeNow();
     }
 }

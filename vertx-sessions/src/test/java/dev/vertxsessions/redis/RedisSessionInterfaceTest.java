@@ -24,6 +24,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -100,134 +101,160 @@ class RedisSessionInterfaceTest {
     // ------------------------------------------------------------------ basics
 
     @Test
-    void counter_storesOneHashPerSessionWithTtl() throws Exception {
-        TestServer server = start(config());
-        HttpResponse<Buffer> first = get(server, "/", null);
-        assertEquals(200, first.statusCode());
-        assertEquals("You've visited this page 1 times", first.bodyAsString());
-        String setCookie = TestServer.setCookie(first, COOKIE);
-        assertNotNull(setCookie);
-        assertTrue(setCookie.contains("Max-Age=86400"), setCookie);
-        assertTrue(setCookie.contains("Path=/"), setCookie);
-        assertTrue(setCookie.contains("HTTPOnly") || setCookie.contains("HttpOnly"), setCookie);
-        assertTrue(setCookie.contains("SameSite=Lax"), setCookie);
-        String id = TestServer.cookieValue(setCookie);
-        assertTrue(SessionIds.isWellFormed(id), id);
+    void counter_storesOneHashPerSessionWithTtl(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            HttpResponse<Buffer> first = get(server, "/", null);
+            assertEquals(200, first.statusCode());
+            assertEquals("You've visited this page 1 times", first.bodyAsString());
+            String setCookie = TestServer.setCookie(first, COOKIE);
+            assertNotNull(setCookie);
+            assertTrue(setCookie.contains("Max-Age=86400"), setCookie);
+            assertTrue(setCookie.contains("Path=/"), setCookie);
+            assertTrue(setCookie.contains("HTTPOnly") || setCookie.contains("HttpOnly"), setCookie);
+            assertTrue(setCookie.contains("SameSite=Lax"), setCookie);
+            String id = TestServer.cookieValue(setCookie);
+            assertTrue(SessionIds.isWellFormed(id), id);
 
-        HttpResponse<Buffer> second = get(server, "/", id);
-        assertEquals("You've visited this page 2 times", second.bodyAsString());
-        HttpResponse<Buffer> third = get(server, "/", id);
-        assertEquals("You've visited this page 3 times", third.bodyAsString());
-        get(server, "/peek", id); // waits for the save of the third request
+            HttpResponse<Buffer> second = get(server, "/", id);
+            assertEquals("You've visited this page 2 times", second.bodyAsString());
+            HttpResponse<Buffer> third = get(server, "/", id);
+            assertEquals("You've visited this page 3 times", third.bodyAsString());
+            get(server, "/peek", id); // waits for the save of the third request
 
-        assertEquals("hash", redis.command("TYPE", PREFIX + id));
-        assertEquals("3", redis.command("HGET", PREFIX + id, "k:counter"));
-        assertNotNull(redis.command("HGET", PREFIX + id, "m:created"));
-        assertNotNull(redis.command("HGET", PREFIX + id, "m:expires"));
-        assertNull(redis.command("HGET", PREFIX + id, "m:expiry"));
-        assertEquals(2L, redis.command("DBSIZE"));
+            assertEquals("hash", redis.command("TYPE", PREFIX + id));
+            assertEquals("3", redis.command("HGET", PREFIX + id, "k:counter"));
+            assertNotNull(redis.command("HGET", PREFIX + id, "m:created"));
+            assertNotNull(redis.command("HGET", PREFIX + id, "m:expires"));
+            assertNull(redis.command("HGET", PREFIX + id, "m:expiry"));
+            assertEquals(2L, redis.command("DBSIZE"));
+        });
+        test.completeNow();
     }
 
     @Test
-    void configByName_usesRedisUrlAndKeyPrefix() throws Exception {
-        SessionConfig config = new SessionConfig(new JsonObject()
-                .put("manager", "redis")
-                .put("redis_url", redis.url())
-                .put("redis_key_prefix", "app1:")
-                .put("redis_pool_size", 4)
-                .put("redis_timeout_ms", 1000));
-        TestServer server = start(config);
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        assertEquals("You've visited this page 2 times", get(server, "/", id).bodyAsString());
-        get(server, "/peek", id);
-        assertEquals("2", redis.command("HGET", "app1:" + id, "k:counter"));
-        assertEquals(0L, redis.command("EXISTS", PREFIX + id));
-        redis.command("DEL", "app1:" + id); // keep the after-test check of key names simple
+    void configByName_usesRedisUrlAndKeyPrefix(VertxTestContext test) {
+        test.verify(() -> {
+            SessionConfig config = new SessionConfig(new JsonObject()
+                    .put("manager", "redis")
+                    .put("redis_url", redis.url())
+                    .put("redis_key_prefix", "app1:")
+                    .put("redis_pool_size", 4)
+                    .put("redis_timeout_ms", 1000));
+            TestServer server = start(config);
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+            assertEquals(
+                    "You've visited this page 2 times", get(server, "/", id).bodyAsString());
+            get(server, "/peek", id);
+            assertEquals("2", redis.command("HGET", "app1:" + id, "k:counter"));
+            assertEquals(0L, redis.command("EXISTS", PREFIX + id));
+            redis.command("DEL", "app1:" + id); // keep the after-test check of key names simple
+        });
+        test.completeNow();
     }
 
     @Test
-    void twoApplicationServers_loginOnOne_dashboardOnTheOther() throws Exception {
-        Vertx vertxB = Vertx.vertx(); // a second application server needs its own Vert.x instance: closed in stop()
-        extraVertx.add(vertxB);
-        TestServer serverA = start(vertx, config());
-        TestServer serverB = start(vertxB, config());
-        assertNotEquals(serverA.port(), serverB.port());
+    void twoApplicationServers_loginOnOne_dashboardOnTheOther(VertxTestContext test) {
+        test.verify(() -> {
+            Vertx vertxB = Vertx.vertx(); // a second application server needs its own Vert.x instance: closed in stop()
+            extraVertx.add(vertxB);
+            TestServer serverA = start(vertx, config());
+            TestServer serverB = start(vertxB, config());
+            assertNotEquals(serverA.port(), serverB.port());
 
-        assertEquals("anonymous", get(serverB, "/dashboard", null).bodyAsString());
-        HttpResponse<Buffer> login = get(serverA, "/login?user=alice", null);
-        assertEquals(200, login.statusCode());
-        String id = TestServer.cookieValue(TestServer.setCookie(login, COOKIE));
+            assertEquals("anonymous", get(serverB, "/dashboard", null).bodyAsString());
+            HttpResponse<Buffer> login = get(serverA, "/login?user=alice", null);
+            assertEquals(200, login.statusCode());
+            String id = TestServer.cookieValue(TestServer.setCookie(login, COOKIE));
 
-        HttpResponse<Buffer> dashboard = get(serverB, "/dashboard", id);
-        assertEquals(200, dashboard.statusCode());
-        assertEquals("alice", dashboard.bodyAsString());
-        assertNull(TestServer.setCookie(dashboard, COOKIE), "a read-only request sets no cookie");
+            HttpResponse<Buffer> dashboard = get(serverB, "/dashboard", id);
+            assertEquals(200, dashboard.statusCode());
+            assertEquals("alice", dashboard.bodyAsString());
+            assertNull(TestServer.setCookie(dashboard, COOKIE), "a read-only request sets no cookie");
 
-        // A change made on B is seen on A.
-        assertEquals(200, get(serverB, "/put?k=theme&v=dark&commit=1", id).statusCode());
-        assertEquals("dark", get(serverA, "/get?k=theme", id).bodyAsString());
+            // A change made on B is seen on A.
+            assertEquals(200, get(serverB, "/put?k=theme&v=dark&commit=1", id).statusCode());
+            assertEquals("dark", get(serverA, "/get?k=theme", id).bodyAsString());
 
-        // Logout on A is seen on B.
-        assertEquals(200, get(serverA, "/logout", id).statusCode());
-        assertEquals("anonymous", get(serverB, "/dashboard", id).bodyAsString());
-        assertEquals(0L, redis.command("EXISTS", PREFIX + id));
+            // Logout on A is seen on B.
+            assertEquals(200, get(serverA, "/logout", id).statusCode());
+            assertEquals("anonymous", get(serverB, "/dashboard", id).bodyAsString());
+            assertEquals(0L, redis.command("EXISTS", PREFIX + id));
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ expiry
 
     @Test
-    void expiry_isTheKeysTtl() throws Exception {
-        TestServer server = start(config().setExpiry(Duration.ofSeconds(3600)));
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        get(server, "/peek", id);
-        assertBetween(3599_000, 3600_000, pttl(id));
+    void expiry_isTheKeysTtl(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config().setExpiry(Duration.ofSeconds(3600)));
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+            get(server, "/peek", id);
+            assertBetween(3599_000, 3600_000, pttl(id));
 
-        HttpResponse<Buffer> perSession = get(server, "/expiry?s=120", id);
-        assertTrue(TestServer.setCookie(perSession, COOKIE).contains("Max-Age=120"));
-        get(server, "/peek", id);
-        assertBetween(119_000, 120_000, pttl(id));
-        assertEquals("120", redis.command("HGET", PREFIX + id, "m:expiry"));
+            HttpResponse<Buffer> perSession = get(server, "/expiry?s=120", id);
+            assertTrue(TestServer.setCookie(perSession, COOKIE).contains("Max-Age=120"));
+            get(server, "/peek", id);
+            assertBetween(119_000, 120_000, pttl(id));
+            assertEquals("120", redis.command("HGET", PREFIX + id, "m:expiry"));
 
-        // The per-session expiry is kept by later saves.
-        get(server, "/", id);
-        get(server, "/peek", id);
-        assertBetween(119_000, 120_000, pttl(id));
+            // The per-session expiry is kept by later saves.
+            get(server, "/", id);
+            get(server, "/peek", id);
+            assertBetween(119_000, 120_000, pttl(id));
+        });
+        test.completeNow();
     }
 
     @Test
-    void absoluteExpiry_capsTheTtl() throws Exception {
-        TestServer server =
-                start(config().setExpiry(Duration.ofSeconds(60)).setAbsoluteExpiry(Duration.ofSeconds(120)));
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        get(server, "/peek", id);
-        assertBetween(59_000, 60_000, pttl(id));
-        get(server, "/expiry?s=3600", id);
-        get(server, "/peek", id);
-        assertBetween(119_000, 120_000, pttl(id));
+    void absoluteExpiry_capsTheTtl(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server =
+                    start(config().setExpiry(Duration.ofSeconds(60)).setAbsoluteExpiry(Duration.ofSeconds(120)));
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+            get(server, "/peek", id);
+            assertBetween(59_000, 60_000, pttl(id));
+            get(server, "/expiry?s=3600", id);
+            get(server, "/peek", id);
+            assertBetween(119_000, 120_000, pttl(id));
+        });
+        test.completeNow();
     }
 
     @Test
-    void expiredSession_byTheConfiguredClock_loadsAsFresh() throws Exception {
-        MutableClock clock = new MutableClock();
-        TestServer server = start(config().setExpiry(Duration.ofSeconds(60)).setClock(clock));
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        assertEquals("You've visited this page 2 times", get(server, "/", id).bodyAsString());
-        clock.advance(Duration.ofSeconds(61));
-        HttpResponse<Buffer> after = get(server, "/", id);
-        assertEquals("You've visited this page 1 times", after.bodyAsString());
-        assertNotEquals(id, TestServer.cookieValue(TestServer.setCookie(after, COOKIE)));
+    void expiredSession_byTheConfiguredClock_loadsAsFresh(VertxTestContext test) {
+        test.verify(() -> {
+            MutableClock clock = new MutableClock();
+            TestServer server = start(config().setExpiry(Duration.ofSeconds(60)).setClock(clock));
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+            assertEquals(
+                    "You've visited this page 2 times", get(server, "/", id).bodyAsString());
+            clock.advance(Duration.ofSeconds(61));
+            HttpResponse<Buffer> after = get(server, "/", id);
+            assertEquals("You've visited this page 1 times", after.bodyAsString());
+            assertNotEquals(id, TestServer.cookieValue(TestServer.setCookie(after, COOKIE)));
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ logout, regenerate
 
     @Test
-    void logoutWhileSlowRequestInFlight_doesNotResurrectTheSession() throws Exception {
-        logoutWhileSlowRequestInFlight("/slow");
+    void logoutWhileSlowRequestInFlight_doesNotResurrectTheSession(VertxTestContext test) {
+        test.verify(() -> {
+            logoutWhileSlowRequestInFlight("/slow");
+        });
+        test.completeNow();
     }
 
     @Test
-    void logoutWhileSlowRequestInFlight_thatRegenerates_createsNoKey() throws Exception {
-        logoutWhileSlowRequestInFlight("/slow?regenerate=1");
+    void logoutWhileSlowRequestInFlight_thatRegenerates_createsNoKey(VertxTestContext test) {
+        test.verify(() -> {
+            logoutWhileSlowRequestInFlight("/slow?regenerate=1");
+        });
+        test.completeNow();
     }
 
     private void logoutWhileSlowRequestInFlight(String slowPath) throws Exception {
@@ -264,13 +291,19 @@ class RedisSessionInterfaceTest {
     }
 
     @Test
-    void regenerate_movesDataToNewKeyAndDeletesOldOne() throws Exception {
-        regenerate(config());
+    void regenerate_movesDataToNewKeyAndDeletesOldOne(VertxTestContext test) {
+        test.verify(() -> {
+            regenerate(config());
+        });
+        test.completeNow();
     }
 
     @Test
-    void regenerate_inTwoSteps_asOnRedisCluster() throws Exception {
-        regenerate(config().setBackend(RedisSessionInterface.factory(true)));
+    void regenerate_inTwoSteps_asOnRedisCluster(VertxTestContext test) {
+        test.verify(() -> {
+            regenerate(config().setBackend(RedisSessionInterface.factory(true)));
+        });
+        test.completeNow();
     }
 
     private void regenerate(SessionConfig config) throws Exception {
@@ -300,42 +333,50 @@ class RedisSessionInterfaceTest {
     // ------------------------------------------------------------------ concurrency
 
     @Test
-    void parallelRequests_eachPuttingItsOwnKey_allKeysKept() throws Exception {
-        TestServer server = start(config());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=seed&v=0&commit=1", null), COOKIE));
-        List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
-        for (int i = 0; i < 200; i++) {
-            responses.add(request(server, "/put?k=key" + i + "&v=" + i, id).send());
-        }
-        for (Future<HttpResponse<Buffer>> response : responses) {
-            assertEquals(200, response.await().statusCode());
-        }
-        String keys = get(server, "/keys", id).bodyAsString(); // waits for every save in flight
-        Set<String> expected = new TreeSet<>();
-        expected.add("seed");
-        IntStream.range(0, 200).forEach(i -> expected.add("key" + i));
-        assertEquals(String.join(",", expected), keys);
-        assertEquals(203L, redis.command("HLEN", PREFIX + id)); // 201 keys, m:created, m:expires
-        assertEquals("\"42\"", redis.command("HGET", PREFIX + id, "k:key42"));
+    void parallelRequests_eachPuttingItsOwnKey_allKeysKept(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String id =
+                    TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=seed&v=0&commit=1", null), COOKIE));
+            List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                responses.add(request(server, "/put?k=key" + i + "&v=" + i, id).send());
+            }
+            for (Future<HttpResponse<Buffer>> response : responses) {
+                assertEquals(200, response.await().statusCode());
+            }
+            String keys = get(server, "/keys", id).bodyAsString(); // waits for every save in flight
+            Set<String> expected = new TreeSet<>();
+            expected.add("seed");
+            IntStream.range(0, 200).forEach(i -> expected.add("key" + i));
+            assertEquals(String.join(",", expected), keys);
+            assertEquals(203L, redis.command("HLEN", PREFIX + id)); // 201 keys, m:created, m:expires
+            assertEquals("\"42\"", redis.command("HGET", PREFIX + id, "k:key42"));
+        });
+        test.completeNow();
     }
 
     @Test
-    void parallelWritesOfTheSameKey_endWithOneOfTheWrittenValues() throws Exception {
-        TestServer server = start(config());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=seed&v=0&commit=1", null), COOKIE));
-        List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
-        Set<String> written = new TreeSet<>();
-        for (int i = 0; i < 50; i++) {
-            String value = ("v" + i + "-").repeat(200); // long, so a mix of two writes would show
-            written.add(value);
-            responses.add(request(server, "/put?k=same&v=" + value, id).send());
-        }
-        for (Future<HttpResponse<Buffer>> response : responses) {
-            assertEquals(200, response.await().statusCode());
-        }
-        String value = get(server, "/get?k=same", id).bodyAsString();
-        assertTrue(written.contains(value), "not one of the written values: " + value.substring(0, 40));
-        assertEquals("0", get(server, "/get?k=seed", id).bodyAsString());
+    void parallelWritesOfTheSameKey_endWithOneOfTheWrittenValues(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String id =
+                    TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=seed&v=0&commit=1", null), COOKIE));
+            List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
+            Set<String> written = new TreeSet<>();
+            for (int i = 0; i < 50; i++) {
+                String value = ("v" + i + "-").repeat(200); // long, so a mix of two writes would show
+                written.add(value);
+                responses.add(request(server, "/put?k=same&v=" + value, id).send());
+            }
+            for (Future<HttpResponse<Buffer>> response : responses) {
+                assertEquals(200, response.await().statusCode());
+            }
+            String value = get(server, "/get?k=same", id).bodyAsString();
+            assertTrue(written.contains(value), "not one of the written values: " + value.substring(0, 40));
+            assertEquals("0", get(server, "/get?k=seed", id).bodyAsString());
+        });
+        test.completeNow();
     }
 
     /** Awaits every increment, asserting each answered 200, and returns the values they answered. */
@@ -350,239 +391,283 @@ class RedisSessionInterfaceTest {
     }
 
     @Test
-    void parallelIncrements_countEveryOne() throws Exception {
-        TestServer server = start(config());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/login?user=alice", null), COOKIE));
-        List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            responses.add(request(server, "/inc", id).send());
-        }
-        assertEquals(longRange(1, 100), incrementsSeen(responses), "each increment saw a distinct value");
-        assertEquals("100", redis.command("HGET", PREFIX + id, "k:counter"));
-        assertEquals("100", get(server, "/get?k=counter", id).bodyAsString());
-        assertEquals("alice", get(server, "/dashboard", id).bodyAsString());
+    void parallelIncrements_countEveryOne(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/login?user=alice", null), COOKIE));
+            List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                responses.add(request(server, "/inc", id).send());
+            }
+            assertEquals(longRange(1, 100), incrementsSeen(responses), "each increment saw a distinct value");
+            assertEquals("100", redis.command("HGET", PREFIX + id, "k:counter"));
+            assertEquals("100", get(server, "/get?k=counter", id).bodyAsString());
+            assertEquals("alice", get(server, "/dashboard", id).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void parallelIncrements_fromTwoApplicationServers_countEveryOne() throws Exception {
-        Vertx vertxB = Vertx.vertx(); // a second application server needs its own Vert.x instance: closed in stop()
-        extraVertx.add(vertxB);
-        TestServer serverA = start(config());
-        TestServer serverB = start(vertxB, config());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(serverA, "/login?user=alice", null), COOKIE));
-        List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
-        for (int i = 0; i < 50; i++) {
-            responses.add(request(serverA, "/inc", id).send());
-            responses.add(request(serverB, "/inc", id).send());
-        }
-        assertEquals(longRange(1, 100), incrementsSeen(responses), "each increment saw a distinct value");
-        assertEquals("100", redis.command("HGET", PREFIX + id, "k:counter"));
+    void parallelIncrements_fromTwoApplicationServers_countEveryOne(VertxTestContext test) {
+        test.verify(() -> {
+            Vertx vertxB = Vertx.vertx(); // a second application server needs its own Vert.x instance: closed in stop()
+            extraVertx.add(vertxB);
+            TestServer serverA = start(config());
+            TestServer serverB = start(vertxB, config());
+            String id = TestServer.cookieValue(TestServer.setCookie(get(serverA, "/login?user=alice", null), COOKIE));
+            List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                responses.add(request(serverA, "/inc", id).send());
+                responses.add(request(serverB, "/inc", id).send());
+            }
+            assertEquals(longRange(1, 100), incrementsSeen(responses), "each increment saw a distinct value");
+            assertEquals("100", redis.command("HGET", PREFIX + id, "k:counter"));
+        });
+        test.completeNow();
     }
 
     @Test
-    void increment_onNewSession_createsItAndSetsTheCookie() throws Exception {
-        TestServer server = start(config());
-        HttpResponse<Buffer> first = get(server, "/inc", null);
-        assertEquals("1", first.bodyAsString());
-        String id = TestServer.cookieValue(TestServer.setCookie(first, COOKIE));
-        assertEquals("2", get(server, "/inc", id).bodyAsString());
-        assertEquals("2", redis.command("HGET", PREFIX + id, "k:counter"));
-        assertBetween(86_399_000, 86_400_000, pttl(id));
+    void increment_onNewSession_createsItAndSetsTheCookie(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            HttpResponse<Buffer> first = get(server, "/inc", null);
+            assertEquals("1", first.bodyAsString());
+            String id = TestServer.cookieValue(TestServer.setCookie(first, COOKIE));
+            assertEquals("2", get(server, "/inc", id).bodyAsString());
+            assertEquals("2", redis.command("HGET", PREFIX + id, "k:counter"));
+            assertBetween(86_399_000, 86_400_000, pttl(id));
+        });
+        test.completeNow();
     }
 
     @Test
-    void clearThenIncrement_inOneRequest_keepsOnlyTheNewValues() throws Exception {
-        TestServer server = start(config());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/login?user=alice", null), COOKIE));
-        get(server, "/inc", id);
-        assertEquals("2", get(server, "/inc", id).bodyAsString());
-        HttpResponse<Buffer> reset = get(server, "/reset", id);
-        assertEquals("1", reset.bodyAsString());
-        get(server, "/peek", id);
-        assertNull(redis.command("HGET", PREFIX + id, "k:user"));
-        assertEquals("1", redis.command("HGET", PREFIX + id, "k:counter"));
-        assertEquals("true", redis.command("HGET", PREFIX + id, "k:fresh"));
-        assertEquals("counter,fresh", get(server, "/keys", id).bodyAsString());
+    void clearThenIncrement_inOneRequest_keepsOnlyTheNewValues(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/login?user=alice", null), COOKIE));
+            get(server, "/inc", id);
+            assertEquals("2", get(server, "/inc", id).bodyAsString());
+            HttpResponse<Buffer> reset = get(server, "/reset", id);
+            assertEquals("1", reset.bodyAsString());
+            get(server, "/peek", id);
+            assertNull(redis.command("HGET", PREFIX + id, "k:user"));
+            assertEquals("1", redis.command("HGET", PREFIX + id, "k:counter"));
+            assertEquals("true", redis.command("HGET", PREFIX + id, "k:fresh"));
+            assertEquals("counter,fresh", get(server, "/keys", id).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void keys_keepTheirInsertionOrder() throws Exception {
-        TestServer server = start(config());
-        String id =
-                TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=zebra&v=1&commit=1", null), COOKIE));
-        get(server, "/put?k=apple&v=2&commit=1", id);
-        get(server, "/put?k=mango&v=3&commit=1", id);
-        assertEquals("zebra,apple,mango", get(server, "/keys?sorted=0", id).bodyAsString());
+    void keys_keepTheirInsertionOrder(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String id = TestServer.cookieValue(
+                    TestServer.setCookie(get(server, "/put?k=zebra&v=1&commit=1", null), COOKIE));
+            get(server, "/put?k=apple&v=2&commit=1", id);
+            get(server, "/put?k=mango&v=3&commit=1", id);
+            assertEquals("zebra,apple,mango", get(server, "/keys?sorted=0", id).bodyAsString());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ bad input
 
     @Test
-    void malformedOrOversizedCookie_freshSession_noRedisCall() throws Exception {
-        TestServer server = start(config());
-        warmUp(server);
-        String wellFormed = SessionIds.generate();
-        List<String> bad = List.of(
-                "abc",
-                "x".repeat(43),
-                wellFormed.substring(0, 42) + "B",
-                "../../etc/passwd",
-                "other:x",
-                PREFIX + wellFormed,
-                wellFormed + "A",
-                "a".repeat(5000),
-                "%00",
-                "*");
-        try (RedisServerProcess.Monitor monitor = redis.monitor()) {
-            for (String value : bad) {
-                HttpResponse<Buffer> response = get(server, "/peek", value);
-                assertEquals(200, response.statusCode(), value);
-                assertEquals("none", response.bodyAsString());
-                assertNull(TestServer.setCookie(response, COOKIE), "nothing to store, no cookie");
-            }
-            assertEquals(List.of(), monitor.drain(), "no Redis call for a malformed session ID");
+    void malformedOrOversizedCookie_freshSession_noRedisCall(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            warmUp(server);
+            String wellFormed = SessionIds.generate();
+            List<String> bad = List.of(
+                    "abc",
+                    "x".repeat(43),
+                    wellFormed.substring(0, 42) + "B",
+                    "../../etc/passwd",
+                    "other:x",
+                    PREFIX + wellFormed,
+                    wellFormed + "A",
+                    "a".repeat(5000),
+                    "%00",
+                    "*");
+            try (RedisServerProcess.Monitor monitor = redis.monitor()) {
+                for (String value : bad) {
+                    HttpResponse<Buffer> response = get(server, "/peek", value);
+                    assertEquals(200, response.statusCode(), value);
+                    assertEquals("none", response.bodyAsString());
+                    assertNull(TestServer.setCookie(response, COOKIE), "nothing to store, no cookie");
+                }
+                assertEquals(List.of(), monitor.drain(), "no Redis call for a malformed session ID");
 
-            HttpResponse<Buffer> writing = get(server, "/put?k=a&v=1&commit=1", "x".repeat(43));
-            String id = TestServer.cookieValue(TestServer.setCookie(writing, COOKIE));
-            assertNotEquals("x".repeat(43), id, "a client never chooses its session ID");
-            assertTrue(SessionIds.isWellFormed(id));
-        }
-        assertEquals(3L, redis.command("DBSIZE")); // other:x, the first session, the new one
+                HttpResponse<Buffer> writing = get(server, "/put?k=a&v=1&commit=1", "x".repeat(43));
+                String id = TestServer.cookieValue(TestServer.setCookie(writing, COOKIE));
+                assertNotEquals("x".repeat(43), id, "a client never chooses its session ID");
+                assertTrue(SessionIds.isWellFormed(id));
+            }
+            assertEquals(3L, redis.command("DBSIZE")); // other:x, the first session, the new one
+        });
+        test.completeNow();
     }
 
     @Test
-    void unknownWellFormedId_oneLookup_freshSession() throws Exception {
-        TestServer server = start(config());
-        String unknown = SessionIds.generate();
-        HttpResponse<Buffer> response = get(server, "/", unknown);
-        assertEquals("You've visited this page 1 times", response.bodyAsString());
-        String id = TestServer.cookieValue(TestServer.setCookie(response, COOKIE));
-        assertNotEquals(unknown, id);
-        assertEquals(0L, redis.command("EXISTS", PREFIX + unknown));
+    void unknownWellFormedId_oneLookup_freshSession(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String unknown = SessionIds.generate();
+            HttpResponse<Buffer> response = get(server, "/", unknown);
+            assertEquals("You've visited this page 1 times", response.bodyAsString());
+            String id = TestServer.cookieValue(TestServer.setCookie(response, COOKIE));
+            assertNotEquals(unknown, id);
+            assertEquals(0L, redis.command("EXISTS", PREFIX + unknown));
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ round trips
 
     @Test
-    void roundTrips_oneReadAndOneWritePerRequest() throws Exception {
-        TestServer server = start(config());
-        warmUp(server);
-        try (RedisServerProcess.Monitor monitor = redis.monitor()) {
-            HttpResponse<Buffer> created = get(server, "/", null);
-            String id = TestServer.cookieValue(TestServer.setCookie(created, COOKIE));
-            assertCommands(monitor, "EVALSHA");
+    void roundTrips_oneReadAndOneWritePerRequest(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            warmUp(server);
+            try (RedisServerProcess.Monitor monitor = redis.monitor()) {
+                HttpResponse<Buffer> created = get(server, "/", null);
+                String id = TestServer.cookieValue(TestServer.setCookie(created, COOKIE));
+                assertCommands(monitor, "EVALSHA");
 
-            get(server, "/", id);
-            assertCommands(monitor, "HGETALL", "EVALSHA");
+                get(server, "/", id);
+                assertCommands(monitor, "HGETALL", "EVALSHA");
 
+                get(server, "/peek", id);
+                assertCommands(monitor, "HGETALL");
+
+                get(server, "/put?k=a&v=1&commit=1", id);
+                assertCommands(monitor, "HGETALL", "EVALSHA");
+
+                get(server, "/inc", id);
+                assertCommands(monitor, "HGETALL", "EVALSHA");
+
+                get(server, "/login?user=carol", id); // regenerate + put, committed
+                assertCommands(monitor, "HGETALL", "EVALSHA");
+                assertEquals(0L, redis.command("EXISTS", PREFIX + id));
+
+                get(server, "/logout", id);
+                assertCommands(monitor, "HGETALL"); // the old ID is gone: nothing to delete
+            }
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void roundTrips_rollingRefreshesWithOneScriptAndLogoutIsOneScript(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config().setRolling(true));
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
             get(server, "/peek", id);
-            assertCommands(monitor, "HGETALL");
+            redis.command("PEXPIRE", PREFIX + id, "5000");
+            try (RedisServerProcess.Monitor monitor = redis.monitor()) {
+                HttpResponse<Buffer> read = get(server, "/peek", id);
+                assertTrue(TestServer.setCookie(read, COOKIE).contains("Max-Age=86400"));
+                assertCommands(monitor, "HGETALL", "EVALSHA");
+                assertBetween(86_399_000, 86_400_000, pttl(id));
 
-            get(server, "/put?k=a&v=1&commit=1", id);
-            assertCommands(monitor, "HGETALL", "EVALSHA");
-
-            get(server, "/inc", id);
-            assertCommands(monitor, "HGETALL", "EVALSHA");
-
-            get(server, "/login?user=carol", id); // regenerate + put, committed
-            assertCommands(monitor, "HGETALL", "EVALSHA");
-            assertEquals(0L, redis.command("EXISTS", PREFIX + id));
-
-            get(server, "/logout", id);
-            assertCommands(monitor, "HGETALL"); // the old ID is gone: nothing to delete
-        }
+                get(server, "/logout", id);
+                assertCommands(monitor, "HGETALL", "EVALSHA", "EVAL"); // the delete script's first run loads it
+                String other = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+                assertCommands(monitor, "EVALSHA");
+                get(server, "/logout", other);
+                assertCommands(monitor, "HGETALL", "EVALSHA");
+            }
+        });
+        test.completeNow();
     }
 
     @Test
-    void roundTrips_rollingRefreshesWithOneScriptAndLogoutIsOneScript() throws Exception {
-        TestServer server = start(config().setRolling(true));
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        get(server, "/peek", id);
-        redis.command("PEXPIRE", PREFIX + id, "5000");
-        try (RedisServerProcess.Monitor monitor = redis.monitor()) {
-            HttpResponse<Buffer> read = get(server, "/peek", id);
-            assertTrue(TestServer.setCookie(read, COOKIE).contains("Max-Age=86400"));
-            assertCommands(monitor, "HGETALL", "EVALSHA");
-            assertBetween(86_399_000, 86_400_000, pttl(id));
-
-            get(server, "/logout", id);
-            assertCommands(monitor, "HGETALL", "EVALSHA", "EVAL"); // the delete script's first run loads it
-            String other = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-            assertCommands(monitor, "EVALSHA");
-            get(server, "/logout", other);
-            assertCommands(monitor, "HGETALL", "EVALSHA");
-        }
-    }
-
-    @Test
-    void scriptsAreReloadedAfterScriptFlush() throws Exception {
-        TestServer server = start(config());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=a&v=1&commit=1", null), COOKIE));
-        redis.command("SCRIPT", "FLUSH");
-        try (RedisServerProcess.Monitor monitor = redis.monitor()) {
-            assertEquals(
-                    "You've visited this page 1 times", get(server, "/", id).bodyAsString());
-            assertCommands(monitor, "HGETALL", "EVALSHA", "EVAL");
-            assertEquals(
-                    "You've visited this page 2 times", get(server, "/", id).bodyAsString());
-            assertCommands(monitor, "HGETALL", "EVALSHA");
-        }
+    void scriptsAreReloadedAfterScriptFlush(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String id =
+                    TestServer.cookieValue(TestServer.setCookie(get(server, "/put?k=a&v=1&commit=1", null), COOKIE));
+            redis.command("SCRIPT", "FLUSH");
+            try (RedisServerProcess.Monitor monitor = redis.monitor()) {
+                assertEquals(
+                        "You've visited this page 1 times", get(server, "/", id).bodyAsString());
+                assertCommands(monitor, "HGETALL", "EVALSHA", "EVAL");
+                assertEquals(
+                        "You've visited this page 2 times", get(server, "/", id).bodyAsString());
+                assertCommands(monitor, "HGETALL", "EVALSHA");
+            }
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ Redis down or slow
 
     @Test
-    void redisKilled_sessionRoutes503_otherRoutesServe_thenRecovers() throws Exception {
-        TestServer server = start(config());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        assertEquals("You've visited this page 2 times", get(server, "/", id).bodyAsString());
+    void redisKilled_sessionRoutes503_otherRoutesServe_thenRecovers(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config());
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+            assertEquals(
+                    "You've visited this page 2 times", get(server, "/", id).bodyAsString());
 
-        redis.kill();
-        HttpResponse<Buffer> down = get(server, "/", id);
-        assertEquals(503, down.statusCode());
-        assertNull(TestServer.setCookie(down, COOKIE));
-        assertEquals(503, get(server, "/peek", id).statusCode());
-        HttpResponse<Buffer> health = get(server, "/health", id);
-        assertEquals(200, health.statusCode());
-        assertEquals("ok", health.bodyAsString());
+            redis.kill();
+            HttpResponse<Buffer> down = get(server, "/", id);
+            assertEquals(503, down.statusCode());
+            assertNull(TestServer.setCookie(down, COOKIE));
+            assertEquals(503, get(server, "/peek", id).statusCode());
+            HttpResponse<Buffer> health = get(server, "/health", id);
+            assertEquals(200, health.statusCode());
+            assertEquals("ok", health.bodyAsString());
 
-        redis.restart(); // empty: the sessions are lost, the application is not restarted
-        redis.command("SET", "other:x", "keep");
-        HttpResponse<Buffer> back = untilNot503(server, "/", id);
-        assertEquals(200, back.statusCode());
-        assertEquals("You've visited this page 1 times", back.bodyAsString());
-        String newId = TestServer.cookieValue(TestServer.setCookie(back, COOKIE));
-        assertEquals("You've visited this page 2 times", get(server, "/", newId).bodyAsString());
+            redis.restart(); // empty: the sessions are lost, the application is not restarted
+            redis.command("SET", "other:x", "keep");
+            HttpResponse<Buffer> back = untilNot503(server, "/", id);
+            assertEquals(200, back.statusCode());
+            assertEquals("You've visited this page 1 times", back.bodyAsString());
+            String newId = TestServer.cookieValue(TestServer.setCookie(back, COOKIE));
+            assertEquals(
+                    "You've visited this page 2 times", get(server, "/", newId).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void redisNotAnswering_503WithinTimeout_thenRecoversWithDataIntact() throws Exception {
-        TestServer server = start(config().setBackendOption("redis_timeout_ms", 300));
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        get(server, "/peek", id);
+    void redisNotAnswering_503WithinTimeout_thenRecoversWithDataIntact(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config().setBackendOption("redis_timeout_ms", 300));
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+            get(server, "/peek", id);
 
-        redis.pause();
-        try {
-            assertEquals(503, get(server, "/", id).statusCode());
-            assertEquals(200, get(server, "/health", id).statusCode());
-        } finally {
-            redis.resume();
-        }
-        HttpResponse<Buffer> back = untilNot503(server, "/", id);
-        assertEquals("You've visited this page 2 times", back.bodyAsString());
+            redis.pause();
+            try {
+                assertEquals(503, get(server, "/", id).statusCode());
+                assertEquals(200, get(server, "/health", id).statusCode());
+            } finally {
+                redis.resume();
+            }
+            HttpResponse<Buffer> back = untilNot503(server, "/", id);
+            assertEquals("You've visited this page 2 times", back.bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void redisDownAtStartUp_applicationStarts_andServesOnceRedisIsUp() throws Exception {
-        redis.kill();
-        TestServer server = start(config());
-        assertEquals(200, get(server, "/health", null).statusCode());
-        assertEquals(503, get(server, "/peek", SessionIds.generate()).statusCode());
-        redis.restart();
-        redis.command("SET", "other:x", "keep");
-        assertEquals("none", untilNot503(server, "/peek", SessionIds.generate()).bodyAsString());
-        String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
-        assertEquals("You've visited this page 2 times", get(server, "/", id).bodyAsString());
+    void redisDownAtStartUp_applicationStarts_andServesOnceRedisIsUp(VertxTestContext test) {
+        test.verify(() -> {
+            redis.kill();
+            TestServer server = start(config());
+            assertEquals(200, get(server, "/health", null).statusCode());
+            assertEquals(503, get(server, "/peek", SessionIds.generate()).statusCode());
+            redis.restart();
+            redis.command("SET", "other:x", "keep");
+            assertEquals(
+                    "none", untilNot503(server, "/peek", SessionIds.generate()).bodyAsString());
+            String id = TestServer.cookieValue(TestServer.setCookie(get(server, "/", null), COOKIE));
+            assertEquals(
+                    "You've visited this page 2 times", get(server, "/", id).bodyAsString());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ helpers
@@ -597,20 +682,23 @@ class RedisSessionInterfaceTest {
     }
 
     @Test
-    void aReadWhoseConnectionClosesUnderIt_isRetriedOnceOnAFreshConnection() {
-        ClosingProxy proxy = ClosingProxy.start(vertx, redis.url());
-        try {
-            TestServer server = start(config().setBackendOption("redis_url", proxy.url()));
-            String cookie = TestServer.sessionCookie(server.get("/put?k=user&v=ada&commit=1"));
-            assertEquals("ada", server.get("/peek", cookie).bodyAsString());
-            proxy.closeOnNext("HGETALL");
-            HttpResponse<Buffer> response = server.get("/peek", cookie);
-            assertEquals(1, proxy.closedConnections(), "the load's connection was closed under it");
-            assertEquals(200, response.statusCode());
-            assertEquals("ada", response.bodyAsString());
-        } finally {
-            proxy.close();
-        }
+    void aReadWhoseConnectionClosesUnderIt_isRetriedOnceOnAFreshConnection(VertxTestContext test) {
+        test.verify(() -> {
+            ClosingProxy proxy = ClosingProxy.start(vertx, redis.url());
+            try {
+                TestServer server = start(config().setBackendOption("redis_url", proxy.url()));
+                String cookie = TestServer.sessionCookie(server.get("/put?k=user&v=ada&commit=1"));
+                assertEquals("ada", server.get("/peek", cookie).bodyAsString());
+                proxy.closeOnNext("HGETALL");
+                HttpResponse<Buffer> response = server.get("/peek", cookie);
+                assertEquals(1, proxy.closedConnections(), "the load's connection was closed under it");
+                assertEquals(200, response.statusCode());
+                assertEquals("ada", response.bodyAsString());
+            } finally {
+                proxy.close();
+            }
+        });
+        test.completeNow();
     }
 
     private SessionConfig config() {
