@@ -121,14 +121,13 @@ public final class FileSessionInterface implements SessionBackend {
         return new SessionRecord(id, stored.data, stored.createdAt, stored.expiresAt, stored.perSessionExpiry);
     }
 
-    /** Fails at once, with {@link SessionTooLargeException}, a session that needs a file over its size limit. */
+    /**
+     * Fails with {@link SessionTooLargeException}, before anything is written, a session that needs a file over its
+     * size limit (checked in the locked write, on the merged session: encoding it a second time on the event loop
+     * first cost 6 % of a write's samples).
+     */
     @Override
     public Future<Boolean> save(SessionChanges changes) {
-        try {
-            store.checkSize(changes);
-        } catch (SessionTooLargeException e) {
-            return Future.failedFuture(e);
-        }
         return store.write(changes).map(write -> {
             if (write == null) {
                 return false;

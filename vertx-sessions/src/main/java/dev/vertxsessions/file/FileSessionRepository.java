@@ -6,7 +6,6 @@ import dev.vertxsessions.SessionException;
 import dev.vertxsessions.SessionInfo;
 import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionStoreUnavailableException;
-import dev.vertxsessions.SessionTooLargeException;
 import dev.vertxsessions.internal.SessionIds;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -165,22 +164,6 @@ final class FileSessionRepository {
     /** Completes when the quota's start-up scan of the directory has ended, at once without a quota (for tests). */
     Future<Void> startupScan() {
         return quota.startupScan();
-    }
-
-    /**
-     * Throws {@link SessionTooLargeException} when the session as {@code changes} holds it needs a file larger than
-     * {@code file_max_session_bytes}: before the response, so that it is not answered as if stored. A merge with
-     * concurrent changes is checked again in the locked write.
-     */
-    void checkSize(SessionChanges changes) {
-        SessionFileLayout.newSlotBytes(
-                StoredSession.json(
-                                changes.createdAtMillis(),
-                                changes.expiresAtMillis(),
-                                changes.perSessionExpiry(),
-                                changes.data())
-                        .length,
-                maxSessionBytes);
     }
 
     /** Counts a load answered from what a save wrote, without reading the file. */

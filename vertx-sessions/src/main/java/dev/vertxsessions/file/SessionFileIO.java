@@ -96,7 +96,8 @@ final class SessionFileIO {
         try {
             byte[] content = files.readAll(channel);
             SessionFileLayout.Version version = content == null ? null : SessionFileLayout.read(content);
-            return new Current(channel, version, version == null ? null : parseJson(version.json), channel.size());
+            long length = content != null ? content.length : channel.size(); // read whole: no second fstat
+            return new Current(channel, version, version == null ? null : parseJson(version.json), length);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
