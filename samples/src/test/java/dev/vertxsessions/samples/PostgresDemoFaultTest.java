@@ -20,6 +20,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -112,68 +113,83 @@ class PostgresDemoFaultTest {
     }
 
     @Test
-    void cartAdd_whileTheSessionRowIsLocked_answers503_andIsNeverAppliedLater() {
-        Browser browser = new Browser(() -> client);
-        assertEquals(200, browser.post("/cart/add/p1").statusCode());
-        Future<Void> released = lockSessionRow(browser);
+    void cartAdd_whileTheSessionRowIsLocked_answers503_andIsNeverAppliedLater(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(() -> client);
+            assertEquals(200, browser.post("/cart/add/p1").statusCode());
+            Future<Void> released = lockSessionRow(browser);
 
-        assertUnavailable(browser.post("/cart/add/p1"));
-        released.await();
-        assertEquals(1, mugs(browser.get("/cart")), "the add that answered 503 was not applied after the lock");
+            assertUnavailable(browser.post("/cart/add/p1"));
+            released.await();
+            assertEquals(1, mugs(browser.get("/cart")), "the add that answered 503 was not applied after the lock");
+        });
+        test.completeNow();
     }
 
     @Test
-    void logout_whileTheSessionRowIsLocked_answers503_andTheUserStaysLoggedIn() {
-        Browser browser = new Browser(() -> client);
-        DemoAppContractTest.logIn(browser, "alice", "wonderland");
-        String session = browser.cookie("session_id");
-        Future<Void> released = lockSessionRow(browser);
+    void logout_whileTheSessionRowIsLocked_answers503_andTheUserStaysLoggedIn(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(() -> client);
+            DemoAppContractTest.logIn(browser, "alice", "wonderland");
+            String session = browser.cookie("session_id");
+            Future<Void> released = lockSessionRow(browser);
 
-        assertUnavailable(browser.post("/logout"));
-        released.await();
-        assertEquals(session, browser.cookie("session_id"));
-        HttpResponse<Buffer> dashboard = browser.get("/dashboard");
-        assertEquals(200, dashboard.statusCode(), "a logout that answered 503 did not log the user out later");
+            assertUnavailable(browser.post("/logout"));
+            released.await();
+            assertEquals(session, browser.cookie("session_id"));
+            HttpResponse<Buffer> dashboard = browser.get("/dashboard");
+            assertEquals(200, dashboard.statusCode(), "a logout that answered 503 did not log the user out later");
+        });
+        test.completeNow();
     }
 
     @Test
-    void login_whileThePreLoginRowIsLocked_answers503_andTheCartStaysWithTheBrowsersCookie() throws Exception {
-        Browser browser = new Browser(() -> client);
-        assertEquals(200, browser.post("/cart/add/p1").statusCode());
-        String preLogin = browser.cookie("session_id");
-        Future<Void> released = lockSessionRow(browser);
+    void login_whileThePreLoginRowIsLocked_answers503_andTheCartStaysWithTheBrowsersCookie(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(() -> client);
+            assertEquals(200, browser.post("/cart/add/p1").statusCode());
+            String preLogin = browser.cookie("session_id");
+            Future<Void> released = lockSessionRow(browser);
 
-        HttpResponse<Buffer> login = browser.postForm("/login", "username", "alice", "password", "wonderland");
-        assertUnavailable(login);
-        released.await();
-        assertEquals(preLogin, storedIds(), "the pre-login row did not move to an ID the browser never got");
-        assertEquals(1, mugs(browser.get("/cart")));
-        assertEquals(302, browser.get("/dashboard").statusCode(), "not logged in");
+            HttpResponse<Buffer> login = browser.postForm("/login", "username", "alice", "password", "wonderland");
+            assertUnavailable(login);
+            released.await();
+            assertEquals(preLogin, storedIds(), "the pre-login row did not move to an ID the browser never got");
+            assertEquals(1, mugs(browser.get("/cart")));
+            assertEquals(302, browser.get("/dashboard").statusCode(), "not logged in");
+        });
+        test.completeNow();
     }
 
     @Test
-    void wizardAnswer_withANulCharacter_answers500WithoutACookie_andStoresNothing() throws Exception {
-        Browser browser = new Browser(() -> client);
-        HttpResponse<Buffer> step1 =
-                browser.postForm("/wizard/step1", "name", "Ada\u0000Lovelace", "email", "ada@example.com");
+    void wizardAnswer_withANulCharacter_answers500WithoutACookie_andStoresNothing(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(() -> client);
+            HttpResponse<Buffer> step1 =
+                    browser.postForm("/wizard/step1", "name", "Ada\u0000Lovelace", "email", "ada@example.com");
 
-        assertEquals(500, step1.statusCode());
-        assertNull(Browser.setCookie(step1, "session_id"), "no cookie for a session that was not stored");
-        assertEquals("", storedIds());
+            assertEquals(500, step1.statusCode());
+            assertNull(Browser.setCookie(step1, "session_id"), "no cookie for a session that was not stored");
+            assertEquals("", storedIds());
+        });
+        test.completeNow();
     }
 
     @Test
-    void wizardAnswer_withANulCharacter_whenLoggedIn_answers500_andKeepsTheSessionAsItWas() throws Exception {
-        Browser browser = new Browser(() -> client);
-        DemoAppContractTest.logIn(browser, "alice", "wonderland");
-        String session = browser.cookie("session_id");
-        HttpResponse<Buffer> step1 =
-                browser.postForm("/wizard/step1", "name", "Ada\u0000Lovelace", "email", "ada@example.com");
+    void wizardAnswer_withANulCharacter_whenLoggedIn_answers500_andKeepsTheSessionAsItWas(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(() -> client);
+            DemoAppContractTest.logIn(browser, "alice", "wonderland");
+            String session = browser.cookie("session_id");
+            HttpResponse<Buffer> step1 =
+                    browser.postForm("/wizard/step1", "name", "Ada\u0000Lovelace", "email", "ada@example.com");
 
-        assertEquals(500, step1.statusCode());
-        assertNull(Browser.setCookie(step1, "session_id"));
-        assertEquals(session, storedIds());
-        assertEquals("f", postgres.psql("SELECT data ? 'wizard_data' FROM " + table));
-        assertEquals(200, browser.get("/dashboard").statusCode(), "still logged in");
+            assertEquals(500, step1.statusCode());
+            assertNull(Browser.setCookie(step1, "session_id"));
+            assertEquals(session, storedIds());
+            assertEquals("f", postgres.psql("SELECT data ? 'wizard_data' FROM " + table));
+            assertEquals(200, browser.get("/dashboard").statusCode(), "still logged in");
+        });
+        test.completeNow();
     }
 }

@@ -12,6 +12,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -32,20 +33,25 @@ class SeedRedisSessionTest {
     }
 
     @Test
-    void seedExample_countsExpiresAndLogsOut() throws Exception {
-        try (TestServer server = TestServer.start(
-                vertx, new SessionConfig().setManager(SeedRedisSession.factory(redis.url())), SessionRoutes::install)) {
-            HttpResponse<Buffer> first = server.get("/");
-            assertEquals("You've visited this page 1 times", first.bodyAsString());
-            String key = TestServer.sessionCookie(first);
-            assertEquals(
-                    "You've visited this page 2 times", server.get("/", key).bodyAsString());
-            assertEquals("{\"counter\":2}", redis.command("GET", "session:" + key));
-            long ttl = (Long) redis.command("TTL", "session:" + key);
-            assertTrue(ttl > 86390 && ttl <= 86400, "TTL " + ttl);
-            assertEquals(302, server.post("/logout", key).statusCode());
-            server.get("/peek", key); // waits for the deletion in flight
-            assertNull(redis.command("GET", "session:" + key));
-        }
+    void seedExample_countsExpiresAndLogsOut(VertxTestContext test) {
+        test.verify(() -> {
+            try (TestServer server = TestServer.start(
+                    vertx,
+                    new SessionConfig().setManager(SeedRedisSession.factory(redis.url())),
+                    SessionRoutes::install)) {
+                HttpResponse<Buffer> first = server.get("/");
+                assertEquals("You've visited this page 1 times", first.bodyAsString());
+                String key = TestServer.sessionCookie(first);
+                assertEquals(
+                        "You've visited this page 2 times", server.get("/", key).bodyAsString());
+                assertEquals("{\"counter\":2}", redis.command("GET", "session:" + key));
+                long ttl = (Long) redis.command("TTL", "session:" + key);
+                assertTrue(ttl > 86390 && ttl <= 86400, "TTL " + ttl);
+                assertEquals(302, server.post("/logout", key).statusCode());
+                server.get("/peek", key); // waits for the deletion in flight
+                assertNull(redis.command("GET", "session:" + key));
+            }
+        });
+        test.completeNow();
     }
 }

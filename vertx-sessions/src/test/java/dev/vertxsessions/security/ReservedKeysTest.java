@@ -7,6 +7,7 @@ import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
 import dev.vertxsessions.memory.MemorySessionBackend;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -14,6 +15,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -65,46 +67,66 @@ class ReservedKeysTest {
         }
     }
 
+    private Future<HttpResponse<Buffer>> send(JsonObject body) {
+        return server.client.post("/prefs").sendJsonObject(body);
+    }
+
     private HttpResponse<Buffer> post(JsonObject body) {
-        return server.client.post("/prefs").sendJsonObject(body).await();
+        return send(body).await();
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"__vertx-sessions.promoted", "__vertx-sessions.rememberMe", "__vertx-sessions.anything"})
-    void reservedKeysFromTheClient_areRefused_andTheSessionStaysAnonymous(String key) {
-        HttpResponse<Buffer> attack = post(new JsonObject().put("theme", "dark").put(key, true));
-        assertEquals(400, attack.statusCode());
-        assertEquals(
-                "session key '" + key + "' is reserved: keys starting with __vertx-sessions. hold the middleware's "
-                        + "own state (use regenerate() and setRememberMe()); choose another key",
-                attack.bodyAsString());
-        // The key before it was stored (4xx saves): a session, still anonymous, living the anonymous lifetime.
-        String cookie = TestServer.sessionCookie(attack);
-        assertTrue(TestServer.setCookie(attack, "session_id").contains("; Max-Age=60;"));
-        assertEquals("true 60 [theme]", server.get("/anonymous", cookie).bodyAsString());
+    void reservedKeysFromTheClient_areRefused_andTheSessionStaysAnonymous(String key, VertxTestContext test) {
+        test.verify(() -> {
+            HttpResponse<Buffer> attack =
+                    post(new JsonObject().put("theme", "dark").put(key, true));
+            assertEquals(400, attack.statusCode());
+            assertEquals(
+                    "session key '" + key + "' is reserved: keys starting with __vertx-sessions. hold the middleware's "
+                            + "own state (use regenerate() and setRememberMe()); choose another key",
+                    attack.bodyAsString());
+            // The key before it was stored (4xx saves): a session, still anonymous, living the anonymous lifetime.
+            String cookie = TestServer.sessionCookie(attack);
+            assertTrue(TestServer.setCookie(attack, "session_id").contains("; Max-Age=60;"));
+            assertEquals("true 60 [theme]", server.get("/anonymous", cookie).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void vertxWebsUserKeyFromTheClient_isRefused() {
+    void vertxWebsUserKeyFromTheClient_isRefused(VertxTestContext test) {
         JsonObject forged = new JsonObject()
                 .put("$vertx.cs", "io.vertx.ext.web.handler.impl.UserHolder")
                 .put("$data", "AAAA");
-        HttpResponse<Buffer> attack = post(new JsonObject().put("__vertx.userHolder", forged));
-        assertEquals(400, attack.statusCode());
-        assertTrue(attack.bodyAsString().startsWith("session key '__vertx.userHolder' holds the user"));
+        send(new JsonObject().put("__vertx.userHolder", forged))
+                .onComplete(test.succeeding(attack -> test.verify(() -> {
+                    assertEquals(400, attack.statusCode());
+                    assertTrue(attack.bodyAsString().startsWith("session key '__vertx.userHolder' holds the user"));
+                    test.completeNow();
+                })));
     }
 
     @Test
-    void aValueShapedLikeASerializedObject_isRefusedUnderAnyKey() {
+    void aValueShapedLikeASerializedObject_isRefusedUnderAnyKey(VertxTestContext test) {
         JsonObject forged = new JsonObject()
                 .put("$vertx.cs", "io.vertx.ext.web.handler.impl.UserHolder")
                 .put("$data", "AAAA");
-        HttpResponse<Buffer> attack = post(new JsonObject().put("avatar", forged));
-        assertEquals(400, attack.statusCode());
-        assertTrue(
-                attack.bodyAsString().startsWith("session value for key 'avatar' has the shape of a serialized object"),
-                attack.bodyAsString());
-        HttpResponse<Buffer> wrapped = post(new JsonObject().put("avatar", new JsonObject().put("inner", forged)));
-        assertEquals(200, wrapped.statusCode(), "nested, it is plain data");
+        send(new JsonObject().put("avatar", forged))
+                .compose(attack -> {
+                    test.verify(() -> {
+                        assertEquals(400, attack.statusCode());
+                        assertTrue(
+                                attack.bodyAsString()
+                                        .startsWith(
+                                                "session value for key 'avatar' has the shape of a serialized object"),
+                                attack.bodyAsString());
+                    });
+                    return send(new JsonObject().put("avatar", new JsonObject().put("inner", forged)));
+                })
+                .onComplete(test.succeeding(wrapped -> test.verify(() -> {
+                    assertEquals(200, wrapped.statusCode(), "nested, it is plain data");
+                    test.completeNow();
+                })));
     }
 }

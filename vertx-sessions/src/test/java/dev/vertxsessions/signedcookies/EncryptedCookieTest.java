@@ -12,6 +12,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -62,77 +63,95 @@ class EncryptedCookieTest {
     }
 
     @Test
-    void defaultConfiguration_encryptsTheCookie() {
-        TestServer server = TestServer.start(
-                vertx,
-                new SessionConfig().setSecretKey(TestServer.SECRET),
-                router -> router.get("/secret")
-                        .handler(TestServer.text(s -> s.put("card", "4111-1111").get("card"))));
-        servers.add(server);
-        String cookie = TestServer.sessionCookie(server.get("/secret"));
-        assertFalse(cookie.contains("."), "no readable payload before a signature: " + cookie);
-        assertFalse(plain(cookie).contains("4111"), "the client cannot read the session");
-        assertEquals("4111-1111", server.get("/secret", cookie).bodyAsString());
+    void defaultConfiguration_encryptsTheCookie(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = TestServer.start(
+                    vertx,
+                    new SessionConfig().setSecretKey(TestServer.SECRET),
+                    router -> router.get("/secret")
+                            .handler(TestServer.text(
+                                    s -> s.put("card", "4111-1111").get("card"))));
+            servers.add(server);
+            String cookie = TestServer.sessionCookie(server.get("/secret"));
+            assertFalse(cookie.contains("."), "no readable payload before a signature: " + cookie);
+            assertFalse(plain(cookie).contains("4111"), "the client cannot read the session");
+            assertEquals("4111-1111", server.get("/secret", cookie).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void encryptedCookie_hidesTheSessionContents() {
-        String signed = TestServer.sessionCookie(
-                server(TestServer.SECRET, List.of(), false).get("/secret"));
-        assertTrue(plain(signed).contains("4111-1111"), "a signed cookie is readable by the client");
-        TestServer server = server(TestServer.SECRET, List.of(), true);
-        HttpResponse<Buffer> response = server.get("/secret");
-        String encrypted = TestServer.sessionCookie(response);
-        assertFalse(encrypted.contains("."));
-        assertFalse(plain(encrypted).contains("4111"), "an encrypted cookie is not");
-        assertEquals(
-                "You've visited this page 1 times", server.get("/", encrypted).bodyAsString());
-        String again = TestServer.sessionCookie(server.get("/secret"));
-        assertNotEquals(plain(again).substring(1, 13), plain(encrypted).substring(1, 13), "a fresh nonce per cookie");
+    void encryptedCookie_hidesTheSessionContents(VertxTestContext test) {
+        test.verify(() -> {
+            String signed = TestServer.sessionCookie(
+                    server(TestServer.SECRET, List.of(), false).get("/secret"));
+            assertTrue(plain(signed).contains("4111-1111"), "a signed cookie is readable by the client");
+            TestServer server = server(TestServer.SECRET, List.of(), true);
+            HttpResponse<Buffer> response = server.get("/secret");
+            String encrypted = TestServer.sessionCookie(response);
+            assertFalse(encrypted.contains("."));
+            assertFalse(plain(encrypted).contains("4111"), "an encrypted cookie is not");
+            assertEquals(
+                    "You've visited this page 1 times",
+                    server.get("/", encrypted).bodyAsString());
+            String again = TestServer.sessionCookie(server.get("/secret"));
+            assertNotEquals(
+                    plain(again).substring(1, 13), plain(encrypted).substring(1, 13), "a fresh nonce per cookie");
+        });
+        test.completeNow();
     }
 
     @Test
-    void tamperingWithNonceTagOrBody_startsAFreshSession() {
-        TestServer server = server(TestServer.SECRET, List.of(), true);
-        String cookie = TestServer.sessionCookie(server.get("/"));
-        byte[] bytes = Base64.getUrlDecoder().decode(cookie);
-        int[] positions = {0, 1, 12, 13, 40, bytes.length / 2, bytes.length - 17, bytes.length - 1};
-        for (int position : positions) {
-            byte[] copy = bytes.clone();
-            copy[position] ^= 0x01;
-            String tampered = Base64.getUrlEncoder().withoutPadding().encodeToString(copy);
-            HttpResponse<Buffer> response = server.get("/peek", tampered);
-            assertEquals(200, response.statusCode());
-            assertEquals("0", response.bodyAsString(), "byte " + position);
-        }
-        String truncated = Base64.getUrlEncoder()
-                .withoutPadding()
-                .encodeToString(java.util.Arrays.copyOf(bytes, bytes.length - 1));
-        assertEquals("0", server.get("/peek", truncated).bodyAsString());
-        assertEquals(positions.length + 1, server.middleware.metrics().tamperedCookies());
-        assertEquals("1", server.get("/peek", cookie).bodyAsString(), "the untouched cookie still works");
+    void tamperingWithNonceTagOrBody_startsAFreshSession(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = server(TestServer.SECRET, List.of(), true);
+            String cookie = TestServer.sessionCookie(server.get("/"));
+            byte[] bytes = Base64.getUrlDecoder().decode(cookie);
+            int[] positions = {0, 1, 12, 13, 40, bytes.length / 2, bytes.length - 17, bytes.length - 1};
+            for (int position : positions) {
+                byte[] copy = bytes.clone();
+                copy[position] ^= 0x01;
+                String tampered = Base64.getUrlEncoder().withoutPadding().encodeToString(copy);
+                HttpResponse<Buffer> response = server.get("/peek", tampered);
+                assertEquals(200, response.statusCode());
+                assertEquals("0", response.bodyAsString(), "byte " + position);
+            }
+            String truncated = Base64.getUrlEncoder()
+                    .withoutPadding()
+                    .encodeToString(java.util.Arrays.copyOf(bytes, bytes.length - 1));
+            assertEquals("0", server.get("/peek", truncated).bodyAsString());
+            assertEquals(positions.length + 1, server.middleware.metrics().tamperedCookies());
+            assertEquals("1", server.get("/peek", cookie).bodyAsString(), "the untouched cookie still works");
+        });
+        test.completeNow();
     }
 
     @Test
-    void rotation_decryptsWithAFallbackKeyAndReissuesUnderTheNewOne() {
-        String old = TestServer.sessionCookie(
-                server(TestServer.SECRET, List.of(), true).get("/"));
-        TestServer rotated = server(SignedSessionManagerTest.OTHER_SECRET, List.of(TestServer.SECRET), true);
-        HttpResponse<Buffer> read = rotated.get("/peek", old);
-        assertEquals("1", read.bodyAsString());
-        String reissued = TestServer.sessionCookie(read);
-        TestServer newOnly = server(SignedSessionManagerTest.OTHER_SECRET, List.of(), true);
-        assertEquals("1", newOnly.get("/peek", reissued).bodyAsString());
-        assertEquals("0", newOnly.get("/peek", old).bodyAsString(), "a removed key no longer decrypts");
+    void rotation_decryptsWithAFallbackKeyAndReissuesUnderTheNewOne(VertxTestContext test) {
+        test.verify(() -> {
+            String old = TestServer.sessionCookie(
+                    server(TestServer.SECRET, List.of(), true).get("/"));
+            TestServer rotated = server(SignedSessionManagerTest.OTHER_SECRET, List.of(TestServer.SECRET), true);
+            HttpResponse<Buffer> read = rotated.get("/peek", old);
+            assertEquals("1", read.bodyAsString());
+            String reissued = TestServer.sessionCookie(read);
+            TestServer newOnly = server(SignedSessionManagerTest.OTHER_SECRET, List.of(), true);
+            assertEquals("1", newOnly.get("/peek", reissued).bodyAsString());
+            assertEquals("0", newOnly.get("/peek", old).bodyAsString(), "a removed key no longer decrypts");
+        });
+        test.completeNow();
     }
 
     @Test
-    void modes_doNotAcceptEachOthersCookies() {
-        String signed = TestServer.sessionCookie(
-                server(TestServer.SECRET, List.of(), false).get("/"));
-        String encrypted = TestServer.sessionCookie(
-                server(TestServer.SECRET, List.of(), true).get("/"));
-        assertEquals("0", servers.get(1).get("/peek", signed).bodyAsString());
-        assertEquals("0", servers.get(0).get("/peek", encrypted).bodyAsString());
+    void modes_doNotAcceptEachOthersCookies(VertxTestContext test) {
+        test.verify(() -> {
+            String signed = TestServer.sessionCookie(
+                    server(TestServer.SECRET, List.of(), false).get("/"));
+            String encrypted = TestServer.sessionCookie(
+                    server(TestServer.SECRET, List.of(), true).get("/"));
+            assertEquals("0", servers.get(1).get("/peek", signed).bodyAsString());
+            assertEquals("0", servers.get(0).get("/peek", encrypted).bodyAsString());
+        });
+        test.completeNow();
     }
 }

@@ -17,6 +17,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -116,102 +117,122 @@ class SignedCookieExpiryTest {
     }
 
     @Test
-    void cookieCarriesCreationAndIssueTimes_insideTheSignature() {
-        try (TestServer server = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
-            HttpResponse<Buffer> login = get(server, "/login", null);
-            SignedCookieCodec.Contents first = CODEC.decode(issued(login));
-            assertEquals(T0.toEpochMilli(), first.createdAt);
-            assertEquals(T0.toEpochMilli(), first.issuedAt);
-            assertEquals(T0.plus(IDLE).toEpochMilli(), first.expiresAt);
-            assertEquals(3600, maxAge(login));
+    void cookieCarriesCreationAndIssueTimes_insideTheSignature(VertxTestContext test) {
+        test.verify(() -> {
+            try (TestServer server = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
+                HttpResponse<Buffer> login = get(server, "/login", null);
+                SignedCookieCodec.Contents first = CODEC.decode(issued(login));
+                assertEquals(T0.toEpochMilli(), first.createdAt);
+                assertEquals(T0.toEpochMilli(), first.issuedAt);
+                assertEquals(T0.plus(IDLE).toEpochMilli(), first.expiresAt);
+                assertEquals(3600, maxAge(login));
 
-            at(Duration.ofMinutes(30));
-            HttpResponse<Buffer> write = get(server, "/write", issued(login));
-            SignedCookieCodec.Contents second = CODEC.decode(issued(write));
-            assertEquals(first.id, second.id);
-            assertEquals(T0.toEpochMilli(), second.createdAt, "creation time survives re-issue");
-            assertEquals(T0.plus(Duration.ofMinutes(30)).toEpochMilli(), second.issuedAt);
-            assertEquals(T0.plus(Duration.ofMinutes(90)).toEpochMilli(), second.expiresAt);
-            assertEquals(3600, maxAge(write));
-        }
+                at(Duration.ofMinutes(30));
+                HttpResponse<Buffer> write = get(server, "/write", issued(login));
+                SignedCookieCodec.Contents second = CODEC.decode(issued(write));
+                assertEquals(first.id, second.id);
+                assertEquals(T0.toEpochMilli(), second.createdAt, "creation time survives re-issue");
+                assertEquals(T0.plus(Duration.ofMinutes(30)).toEpochMilli(), second.issuedAt);
+                assertEquals(T0.plus(Duration.ofMinutes(90)).toEpochMilli(), second.expiresAt);
+                assertEquals(3600, maxAge(write));
+            }
+        });
+        test.completeNow();
     }
 
     @Test
-    void cookieReplayedAfterIdleExpiry_isRefused() {
-        try (TestServer server = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
-            String cookie = issued(get(server, "/login", null));
-            at(IDLE.minusMillis(1));
-            assertTrue(accepted(server, cookie), "valid until the last millisecond");
-            at(IDLE);
-            assertEquals(false, accepted(server, cookie), "refused once the idle expiry is reached");
-            at(IDLE.plusDays(30));
-            assertEquals(false, accepted(server, cookie), "refused for good");
-        }
-    }
-
-    @Test
-    void perSessionExpiry_isEnforcedFromTheSignedCookie() {
-        try (TestServer server = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
-            HttpResponse<Buffer> response = get(server, "/short", null);
-            assertEquals(120, maxAge(response));
-            String cookie = issued(response);
-            at(Duration.ofSeconds(119));
-            assertTrue(accepted(server, cookie));
-            at(Duration.ofSeconds(120));
-            assertEquals(false, accepted(server, cookie), "the per-session expiry is shorter than the configured one");
-        }
-    }
-
-    @Test
-    void cookieReplayedAfterAbsoluteLifetime_isRefused_evenIfReissuedRecently() {
-        for (boolean rolling : new boolean[] {false, true}) {
-            clock.set(T0);
-            try (TestServer server =
-                    TestServer.start(vertx, config(ABSOLUTE, rolling), SignedCookieExpiryTest::routes)) {
+    void cookieReplayedAfterIdleExpiry_isRefused(VertxTestContext test) {
+        test.verify(() -> {
+            try (TestServer server = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
                 String cookie = issued(get(server, "/login", null));
-                // Active every 50 minutes: the idle expiry never passes, the cookie is re-issued each time.
+                at(IDLE.minusMillis(1));
+                assertTrue(accepted(server, cookie), "valid until the last millisecond");
+                at(IDLE);
+                assertEquals(false, accepted(server, cookie), "refused once the idle expiry is reached");
+                at(IDLE.plusDays(30));
+                assertEquals(false, accepted(server, cookie), "refused for good");
+            }
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void perSessionExpiry_isEnforcedFromTheSignedCookie(VertxTestContext test) {
+        test.verify(() -> {
+            try (TestServer server = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
+                HttpResponse<Buffer> response = get(server, "/short", null);
+                assertEquals(120, maxAge(response));
+                String cookie = issued(response);
+                at(Duration.ofSeconds(119));
+                assertTrue(accepted(server, cookie));
+                at(Duration.ofSeconds(120));
+                assertEquals(
+                        false, accepted(server, cookie), "the per-session expiry is shorter than the configured one");
+            }
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void cookieReplayedAfterAbsoluteLifetime_isRefused_evenIfReissuedRecently(VertxTestContext test) {
+        test.verify(() -> {
+            for (boolean rolling : new boolean[] {false, true}) {
+                clock.set(T0);
+                try (TestServer server =
+                        TestServer.start(vertx, config(ABSOLUTE, rolling), SignedCookieExpiryTest::routes)) {
+                    String cookie = issued(get(server, "/login", null));
+                    // Active every 50 minutes: the idle expiry never passes, the cookie is re-issued each time.
+                    for (int step = 1; step <= 4; step++) {
+                        at(Duration.ofMinutes(50L * step));
+                        HttpResponse<Buffer> response = get(server, rolling ? "/probe" : "/write", cookie);
+                        cookie = issued(response);
+                        assertEquals(
+                                Math.min(3600, ABSOLUTE.minusMinutes(50L * step).toSeconds()),
+                                maxAge(response),
+                                "Max-Age never reaches past the absolute lifetime");
+                    }
+                    SignedCookieCodec.Contents last = CODEC.decode(cookie);
+                    assertEquals(
+                            T0.plus(Duration.ofMinutes(200)).toEpochMilli(), last.issuedAt, "re-issued 40 minutes ago");
+                    assertEquals(T0.plus(ABSOLUTE).toEpochMilli(), last.expiresAt);
+                    at(ABSOLUTE.minusMillis(1));
+                    assertTrue(accepted(server, cookie), "rolling=" + rolling);
+                    at(ABSOLUTE);
+                    assertEquals(
+                            false, accepted(server, cookie), "refused at the absolute lifetime, rolling=" + rolling);
+                }
+            }
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void absoluteLifetime_isEnforcedFromTheSignedCreationTime_notFromTheCookiesExpiry(VertxTestContext test) {
+        test.verify(() -> {
+            // A cookie issued before absolute_expiry was configured carries an expiry past the absolute lifetime.
+            String cookie;
+            try (TestServer before = TestServer.start(vertx, config(null, false), SignedCookieExpiryTest::routes)) {
+                cookie = issued(get(before, "/login", null));
                 for (int step = 1; step <= 4; step++) {
                     at(Duration.ofMinutes(50L * step));
-                    HttpResponse<Buffer> response = get(server, rolling ? "/probe" : "/write", cookie);
-                    cookie = issued(response);
-                    assertEquals(
-                            Math.min(3600, ABSOLUTE.minusMinutes(50L * step).toSeconds()),
-                            maxAge(response),
-                            "Max-Age never reaches past the absolute lifetime");
+                    cookie = issued(get(before, "/write", cookie));
                 }
-                SignedCookieCodec.Contents last = CODEC.decode(cookie);
-                assertEquals(
-                        T0.plus(Duration.ofMinutes(200)).toEpochMilli(), last.issuedAt, "re-issued 40 minutes ago");
-                assertEquals(T0.plus(ABSOLUTE).toEpochMilli(), last.expiresAt);
+            }
+            SignedCookieCodec.Contents contents = CODEC.decode(cookie);
+            assertEquals(T0.toEpochMilli(), contents.createdAt);
+            assertEquals(
+                    T0.plus(Duration.ofMinutes(260)).toEpochMilli(),
+                    contents.expiresAt,
+                    "expires 4 h 20 after creation");
+            try (TestServer after = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
                 at(ABSOLUTE.minusMillis(1));
-                assertTrue(accepted(server, cookie), "rolling=" + rolling);
+                assertTrue(accepted(after, cookie));
                 at(ABSOLUTE);
-                assertEquals(false, accepted(server, cookie), "refused at the absolute lifetime, rolling=" + rolling);
+                assertEquals(
+                        false, accepted(after, cookie), "created 4 h ago: refused although its own expiry is later");
+                assertNull(TestServer.setCookie(get(after, "/probe", cookie), "session_id"), "and not re-issued");
             }
-        }
-    }
-
-    @Test
-    void absoluteLifetime_isEnforcedFromTheSignedCreationTime_notFromTheCookiesExpiry() {
-        // A cookie issued before absolute_expiry was configured carries an expiry past the absolute lifetime.
-        String cookie;
-        try (TestServer before = TestServer.start(vertx, config(null, false), SignedCookieExpiryTest::routes)) {
-            cookie = issued(get(before, "/login", null));
-            for (int step = 1; step <= 4; step++) {
-                at(Duration.ofMinutes(50L * step));
-                cookie = issued(get(before, "/write", cookie));
-            }
-        }
-        SignedCookieCodec.Contents contents = CODEC.decode(cookie);
-        assertEquals(T0.toEpochMilli(), contents.createdAt);
-        assertEquals(
-                T0.plus(Duration.ofMinutes(260)).toEpochMilli(), contents.expiresAt, "expires 4 h 20 after creation");
-        try (TestServer after = TestServer.start(vertx, config(ABSOLUTE, false), SignedCookieExpiryTest::routes)) {
-            at(ABSOLUTE.minusMillis(1));
-            assertTrue(accepted(after, cookie));
-            at(ABSOLUTE);
-            assertEquals(false, accepted(after, cookie), "created 4 h ago: refused although its own expiry is later");
-            assertNull(TestServer.setCookie(get(after, "/probe", cookie), "session_id"), "and not re-issued");
-        }
+        });
+        test.completeNow();
     }
 }

@@ -16,6 +16,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -131,119 +132,141 @@ class PostgresDeadlineTest {
 
     @ParameterizedTest
     @EnumSource(Holder.class)
-    void save_ofALoadedSession_whileAnotherTransactionHoldsTheRow_failsUnavailable_andNeverAppliesLater(Holder holder)
-            throws Exception {
-        SessionBackend backend = backend(4);
-        backend.save(put(ID, true, map("cart", List.of("mug")))).await();
-        LockHolder other = lock(holder, ID);
-        Future<Boolean> addToCart = backend.save(put(ID, false, map("cart", List.of("mug", "tee"))));
-        Future<Void> released = other.releaseAfter(LOCK_HELD, holder.commits, table);
+    void save_ofALoadedSession_whileAnotherTransactionHoldsTheRow_failsUnavailable_andNeverAppliesLater(
+            Holder holder, VertxTestContext test) {
+        test.verify(() -> {
+            SessionBackend backend = backend(4);
+            backend.save(put(ID, true, map("cart", List.of("mug")))).await();
+            LockHolder other = lock(holder, ID);
+            Future<Boolean> addToCart = backend.save(put(ID, false, map("cart", List.of("mug", "tee"))));
+            Future<Void> released = other.releaseAfter(LOCK_HELD, holder.commits, table);
 
-        Throwable failure = failure(addToCart);
-        released.await();
-        assertTrue(
-                failure.getMessage()
-                        .matches("PostgreSQL at 127\\.0\\.0\\.1:\\d+/postgres did not save a session within the"
-                                + " \\d+ ms left of backend_timeout_ms \\(500 ms\\): another transaction held the row,"
-                                + " or the server was slow; nothing was written"),
-                failure.getMessage());
-        String stored =
-                holder == Holder.UPDATE_COMMITTED ? "{\"cart\": [\"mug\"], \"admin\": true}" : "{\"cart\": [\"mug\"]}";
-        assertEquals(ID + "|" + stored, rows());
+            Throwable failure = failure(addToCart);
+            released.await();
+            assertTrue(
+                    failure.getMessage()
+                            .matches("PostgreSQL at 127\\.0\\.0\\.1:\\d+/postgres did not save a session within the"
+                                    + " \\d+ ms left of backend_timeout_ms \\(500 ms\\): another transaction held the row,"
+                                    + " or the server was slow; nothing was written"),
+                    failure.getMessage());
+            String stored = holder == Holder.UPDATE_COMMITTED
+                    ? "{\"cart\": [\"mug\"], \"admin\": true}"
+                    : "{\"cart\": [\"mug\"]}";
+            assertEquals(ID + "|" + stored, rows());
+        });
+        test.completeNow();
     }
 
     @Test
-    void delete_whileAnotherTransactionHoldsTheRow_failsUnavailable_andTheSessionStays() throws Exception {
-        SessionBackend backend = backend(4);
-        backend.save(put(ID, true, map("user_id", 42))).await();
-        LockHolder other = lock(Holder.SELECT_FOR_UPDATE, ID);
-        Future<Void> logout = backend.delete(ID);
-        Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
+    void delete_whileAnotherTransactionHoldsTheRow_failsUnavailable_andTheSessionStays(VertxTestContext test) {
+        test.verify(() -> {
+            SessionBackend backend = backend(4);
+            backend.save(put(ID, true, map("user_id", 42))).await();
+            LockHolder other = lock(Holder.SELECT_FOR_UPDATE, ID);
+            Future<Void> logout = backend.delete(ID);
+            Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
 
-        failure(logout);
-        released.await();
-        assertEquals(ID + "|{\"user_id\": 42}", rows());
+            failure(logout);
+            released.await();
+            assertEquals(ID + "|{\"user_id\": 42}", rows());
+        });
+        test.completeNow();
     }
 
     @Test
-    void regenerate_whileAnotherTransactionHoldsThePreviousRow_failsUnavailable_andNothingMoves() throws Exception {
-        SessionBackend backend = backend(4);
-        backend.save(put(ID, true, map("cart", List.of("mug")))).await();
-        LockHolder other = lock(Holder.SELECT_FOR_UPDATE, ID);
-        SessionChanges login = TestChanges.of(
-                OTHER_ID,
-                ID,
-                false,
-                false,
-                map("user_id", 42),
-                Set.of(),
-                map("cart", List.of("mug"), "user_id", 42),
-                now(),
-                now() + LIFETIME.toMillis(),
-                now(),
-                null);
-        Future<Boolean> moved = backend.save(login);
-        Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
+    void regenerate_whileAnotherTransactionHoldsThePreviousRow_failsUnavailable_andNothingMoves(VertxTestContext test) {
+        test.verify(() -> {
+            SessionBackend backend = backend(4);
+            backend.save(put(ID, true, map("cart", List.of("mug")))).await();
+            LockHolder other = lock(Holder.SELECT_FOR_UPDATE, ID);
+            SessionChanges login = TestChanges.of(
+                    OTHER_ID,
+                    ID,
+                    false,
+                    false,
+                    map("user_id", 42),
+                    Set.of(),
+                    map("cart", List.of("mug"), "user_id", 42),
+                    now(),
+                    now() + LIFETIME.toMillis(),
+                    now(),
+                    null);
+            Future<Boolean> moved = backend.save(login);
+            Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
 
-        failure(moved);
-        released.await();
-        assertEquals(ID + "|{\"cart\": [\"mug\"]}", rows(), "the cart stays under the ID the browser holds");
+            failure(moved);
+            released.await();
+            assertEquals(ID + "|{\"cart\": [\"mug\"]}", rows(), "the cart stays under the ID the browser holds");
+        });
+        test.completeNow();
     }
 
     @Test
-    void newSession_whoseIdAnotherTransactionIsInserting_failsUnavailable_andNeverAppliesLater() throws Exception {
-        SessionBackend backend = backend(4);
-        LockHolder other = LockHolder.take(
-                vertx,
-                postgres,
-                "INSERT INTO " + table + " (id, created_at, expires_at) VALUES ('" + ID + "', now(), now())");
-        Future<Boolean> created = backend.save(put(ID, true, map("theme", "dark")));
-        Future<Void> released = other.releaseAfter(LOCK_HELD, false, table);
+    void newSession_whoseIdAnotherTransactionIsInserting_failsUnavailable_andNeverAppliesLater(VertxTestContext test) {
+        test.verify(() -> {
+            SessionBackend backend = backend(4);
+            LockHolder other = LockHolder.take(
+                    vertx,
+                    postgres,
+                    "INSERT INTO " + table + " (id, created_at, expires_at) VALUES ('" + ID + "', now(), now())");
+            Future<Boolean> created = backend.save(put(ID, true, map("theme", "dark")));
+            Future<Void> released = other.releaseAfter(LOCK_HELD, false, table);
 
-        failure(created);
-        released.await();
-        assertEquals("", rows());
+            failure(created);
+            released.await();
+            assertEquals("", rows());
+        });
+        test.completeNow();
     }
 
     @Test
-    void update_whileAnotherTransactionHoldsTheRow_failsUnavailable_changesNothing_andKeepsNoLock() throws Exception {
-        SessionBackend backend = backend(4);
-        backend.save(put(ID, true, map("visits", 1))).await();
-        LockHolder other = lock(Holder.SELECT_FOR_UPDATE, ID);
-        Future<Object> increment =
-                backend.update(put(ID, false, Map.of()), "visits", value -> ((Number) value).intValue() + 1);
-        Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
+    void update_whileAnotherTransactionHoldsTheRow_failsUnavailable_changesNothing_andKeepsNoLock(
+            VertxTestContext test) {
+        test.verify(() -> {
+            SessionBackend backend = backend(4);
+            backend.save(put(ID, true, map("visits", 1))).await();
+            LockHolder other = lock(Holder.SELECT_FOR_UPDATE, ID);
+            Future<Object> increment =
+                    backend.update(put(ID, false, Map.of()), "visits", value -> ((Number) value).intValue() + 1);
+            Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
 
-        failure(increment);
-        released.await();
-        assertEquals(ID + "|{\"visits\": 1}", rows());
-        assertEquals(
-                2,
-                backend.update(put(ID, false, Map.of()), "visits", value -> ((Number) value).intValue() + 1)
-                        .await(),
-                "the failed update left no lock behind");
+            failure(increment);
+            released.await();
+            assertEquals(ID + "|{\"visits\": 1}", rows());
+            assertEquals(
+                    2,
+                    backend.update(put(ID, false, Map.of()), "visits", value -> ((Number) value).intValue() + 1)
+                            .await(),
+                    "the failed update left no lock behind");
+        });
+        test.completeNow();
     }
 
     @Test
-    void write_thatWaitedForAConnectionUntilItsDeadline_isNeverSent() throws Exception {
-        SessionBackend backend = backend(1);
-        backend.save(put(ID, true, map("visits", 1))).await();
-        // A load has no deadline of its own (it writes nothing): blocked by the table lock, it holds the pool's only
-        // connection for the 1.5 s the lock is held, longer than the save behind it may wait.
-        LockHolder other = LockHolder.take(vertx, postgres, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
-        Future<?> blocked = backend.load(ID);
-        Future<Boolean> queued = backend.save(put(OTHER_ID, true, map("theme", "dark")));
-        Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
+    void write_thatWaitedForAConnectionUntilItsDeadline_isNeverSent(VertxTestContext test) {
+        test.verify(() -> {
+            SessionBackend backend = backend(1);
+            backend.save(put(ID, true, map("visits", 1))).await();
+            // A load has no deadline of its own (it writes nothing): blocked by the table lock, it holds the pool's
+            // only
+            // connection for the 1.5 s the lock is held, longer than the save behind it may wait.
+            LockHolder other = LockHolder.take(vertx, postgres, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+            Future<?> blocked = backend.load(ID);
+            Future<Boolean> queued = backend.save(put(OTHER_ID, true, map("theme", "dark")));
+            Future<Void> released = other.releaseAfter(LOCK_HELD, true, table);
 
-        Throwable late = failure(queued);
-        released.await();
-        blocked.await();
-        assertTrue(
-                late.getMessage()
-                        .matches("PostgreSQL at 127\\.0\\.0\\.1:\\d+/postgres: no time was left of backend_timeout_ms"
-                                + " \\(500 ms\\) to save a session after waiting \\d+ ms for a connection"
-                                + " \\(pool_size 1\\); nothing was sent"),
-                late.getMessage());
-        assertEquals(ID + "|{\"visits\": 1}", rows());
+            Throwable late = failure(queued);
+            released.await();
+            blocked.await();
+            assertTrue(
+                    late.getMessage()
+                            .matches(
+                                    "PostgreSQL at 127\\.0\\.0\\.1:\\d+/postgres: no time was left of backend_timeout_ms"
+                                            + " \\(500 ms\\) to save a session after waiting \\d+ ms for a connection"
+                                            + " \\(pool_size 1\\); nothing was sent"),
+                    late.getMessage());
+            assertEquals(ID + "|{\"visits\": 1}", rows());
+        });
+        test.completeNow();
     }
 }
