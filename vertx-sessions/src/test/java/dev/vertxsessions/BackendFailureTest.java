@@ -122,43 +122,52 @@ class BackendFailureTest {
     }
 
     @Test
-    void failedCommitAtLogin_answersWithoutACookie_andTheBrowserKeepsItsCart(Vertx vertx) {
-        start(vertx, new SessionConfig());
-        String cookie = TestServer.sessionCookie(server.get("/put?v=mug"));
-        backend.broken.set(true);
-        HttpResponse<Buffer> login = server.get("/login", cookie);
-        assertEquals(503, login.statusCode());
-        assertEquals(List.of(), TestServer.setCookies(login), "no cookie for the session that was not stored");
-        backend.broken.set(false);
-        assertEquals("mug", server.get("/cart", cookie).bodyAsString(), "the previous session is still there");
-        assertEquals(1L, server.middleware.metrics().saveFailures());
+    void failedCommitAtLogin_answersWithoutACookie_andTheBrowserKeepsItsCart(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, new SessionConfig());
+            String cookie = TestServer.sessionCookie(server.get("/put?v=mug"));
+            backend.broken.set(true);
+            HttpResponse<Buffer> login = server.get("/login", cookie);
+            assertEquals(503, login.statusCode());
+            assertEquals(List.of(), TestServer.setCookies(login), "no cookie for the session that was not stored");
+            backend.broken.set(false);
+            assertEquals("mug", server.get("/cart", cookie).bodyAsString(), "the previous session is still there");
+            assertEquals(1L, server.middleware.metrics().saveFailures());
+        });
+        test.completeNow();
     }
 
     @Test
-    void regenerateWhoseSaveFailsAfterTheResponse_losesNoPreLoginData(Vertx vertx) throws Exception {
-        start(vertx, new SessionConfig().setCookiePersistent(false));
-        String cookie = TestServer.sessionCookie(server.get("/put?v=mug"));
-        backend.failingLater.set(true);
-        HttpResponse<Buffer> login = server.get("/login-later", cookie);
-        assertEquals(200, login.statusCode(), "the response went out before the save failed");
-        String moved = TestServer.sessionCookie(login);
-        for (int i = 0; i < 500 && server.middleware.metrics().saveFailures() == 0; i++) {
-            Thread.sleep(10); // the save fails 100 ms after it started
-        }
-        backend.failingLater.set(false);
-        HttpResponse<Buffer> next = server.get("/cart", moved);
-        assertEquals("mug", next.bodyAsString(), "the pre-login session, found where the failed move left it");
-        assertEquals(cookie, TestServer.sessionCookie(next), "the browser gets the cookie of that session back");
-        assertEquals("mug", server.get("/cart", cookie).bodyAsString());
+    void regenerateWhoseSaveFailsAfterTheResponse_losesNoPreLoginData(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, new SessionConfig().setCookiePersistent(false));
+            String cookie = TestServer.sessionCookie(server.get("/put?v=mug"));
+            backend.failingLater.set(true);
+            HttpResponse<Buffer> login = server.get("/login-later", cookie);
+            assertEquals(200, login.statusCode(), "the response went out before the save failed");
+            String moved = TestServer.sessionCookie(login);
+            for (int i = 0; i < 500 && server.middleware.metrics().saveFailures() == 0; i++) {
+                Thread.sleep(10); // the save fails 100 ms after it started
+            }
+            backend.failingLater.set(false);
+            HttpResponse<Buffer> next = server.get("/cart", moved);
+            assertEquals("mug", next.bodyAsString(), "the pre-login session, found where the failed move left it");
+            assertEquals(cookie, TestServer.sessionCookie(next), "the browser gets the cookie of that session back");
+            assertEquals("mug", server.get("/cart", cookie).bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void failedSaveBeforeTheHeaders_answers503WithoutACookie(Vertx vertx) {
-        start(vertx, new SessionConfig());
-        backend.broken.set(true);
-        HttpResponse<Buffer> response = server.get("/put?v=mug");
-        assertEquals(503, response.statusCode());
-        assertNull(TestServer.setCookie(response, "session_id"));
+    void failedSaveBeforeTheHeaders_answers503WithoutACookie(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, new SessionConfig());
+            backend.broken.set(true);
+            HttpResponse<Buffer> response = server.get("/put?v=mug");
+            assertEquals(503, response.statusCode());
+            assertNull(TestServer.setCookie(response, "session_id"));
+        });
+        test.completeNow();
     }
 
     @Test
@@ -185,60 +194,71 @@ class BackendFailureTest {
     }
 
     @Test
-    void backendThatCannotStart_failsTheStartUpWithItsCause_andRequestsGet503(Vertx vertx) {
-        SessionConfig config = new SessionConfig().setBackend((v, c) -> new SwitchableBackend(v, c) {
-            @Override
-            public Future<Void> start(BackendRecorder recorder) {
-                return Future.failedFuture(new IllegalStateException("schema could not be created"));
-            }
+    void backendThatCannotStart_failsTheStartUpWithItsCause_andRequestsGet503(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            SessionConfig config = new SessionConfig().setBackend((v, c) -> new SwitchableBackend(v, c) {
+                @Override
+                public Future<Void> start(BackendRecorder recorder) {
+                    return Future.failedFuture(new IllegalStateException("schema could not be created"));
+                }
+            });
+            Throwable failure = SessionMiddleware.start(vertx, config)
+                    .transform(ar -> Future.succeededFuture(ar.cause()))
+                    .await();
+            assertEquals("schema could not be created", failure.getMessage());
+            server = TestServer.start(vertx, config, router -> router.get("/").handler(ctx -> ctx.end("unreachable")));
+            assertEquals(503, server.get("/").statusCode());
         });
-        Throwable failure = SessionMiddleware.start(vertx, config)
-                .transform(ar -> Future.succeededFuture(ar.cause()))
-                .await();
-        assertEquals("schema could not be created", failure.getMessage());
-        server = TestServer.start(vertx, config, router -> router.get("/").handler(ctx -> ctx.end("unreachable")));
-        assertEquals(503, server.get("/").statusCode());
+        test.completeNow();
     }
 
     @Test
-    void slowStart_isAwaitedBeforeTheFirstRequest(Vertx vertx) {
-        Promise<Void> started = Promise.promise();
-        server = TestServer.start(
-                vertx,
-                new SessionConfig().setBackend((v, c) -> new SwitchableBackend(v, c) {
-                    @Override
-                    public Future<Void> start(BackendRecorder recorder) {
-                        return super.start(recorder).compose(x -> started.future());
-                    }
-                }),
-                router -> router.get("/")
-                        .handler(TestServer.text(session -> session.put("a", 1).keys())));
-        Future<HttpResponse<Buffer>> waiting = server.client.get("/").send();
-        vertx.setTimer(200, id -> started.complete());
-        HttpResponse<Buffer> response = waiting.await();
-        assertEquals(200, response.statusCode());
-        assertEquals("[a]", response.bodyAsString());
-        assertTrue(server.middleware.ready().succeeded());
+    void slowStart_isAwaitedBeforeTheFirstRequest(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            Promise<Void> started = Promise.promise();
+            server = TestServer.start(
+                    vertx,
+                    new SessionConfig().setBackend((v, c) -> new SwitchableBackend(v, c) {
+                        @Override
+                        public Future<Void> start(BackendRecorder recorder) {
+                            return super.start(recorder).compose(x -> started.future());
+                        }
+                    }),
+                    router -> router.get("/")
+                            .handler(TestServer.text(
+                                    session -> session.put("a", 1).keys())));
+            Future<HttpResponse<Buffer>> waiting = server.client.get("/").send();
+            vertx.setTimer(200, id -> started.complete());
+            HttpResponse<Buffer> response = waiting.await();
+            assertEquals(200, response.statusCode());
+            assertEquals("[a]", response.bodyAsString());
+            assertTrue(server.middleware.ready().succeeded());
+        });
+        test.completeNow();
     }
 
     @Test
-    void responsesThatCarrySessionData_areKeptOutOfSharedCaches(Vertx vertx) {
-        start(vertx, new SessionConfig());
-        HttpResponse<Buffer> created = server.get("/put?v=mug");
-        assertEquals("private", created.getHeader("cache-control"), "a response that sets the session cookie");
-        String cookie = TestServer.sessionCookie(created);
-        assertEquals("private", server.get("/cart", cookie).getHeader("cache-control"), "a request that had a session");
-        assertEquals(
-                "public, max-age=60",
-                server.get("/cached", cookie).getHeader("cache-control"),
-                "a route's own choice stays");
-        assertNull(server.get("/static").getHeader("cache-control"), "no session, nothing to hide");
-        server.close();
+    void responsesThatCarrySessionData_areKeptOutOfSharedCaches(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            start(vertx, new SessionConfig());
+            HttpResponse<Buffer> created = server.get("/put?v=mug");
+            assertEquals("private", created.getHeader("cache-control"), "a response that sets the session cookie");
+            String cookie = TestServer.sessionCookie(created);
+            assertEquals(
+                    "private", server.get("/cart", cookie).getHeader("cache-control"), "a request that had a session");
+            assertEquals(
+                    "public, max-age=60",
+                    server.get("/cached", cookie).getHeader("cache-control"),
+                    "a route's own choice stays");
+            assertNull(server.get("/static").getHeader("cache-control"), "no session, nothing to hide");
+            server.close();
 
-        start(vertx, new SessionConfig().setCacheControl("no-store"));
-        assertEquals("no-store", server.get("/put?v=mug").getHeader("cache-control"));
-        server.close();
-        start(vertx, new SessionConfig().setCacheControl("off"));
-        assertNull(server.get("/put?v=mug").getHeader("cache-control"));
+            start(vertx, new SessionConfig().setCacheControl("no-store"));
+            assertEquals("no-store", server.get("/put?v=mug").getHeader("cache-control"));
+            server.close();
+            start(vertx, new SessionConfig().setCacheControl("off"));
+            assertNull(server.get("/put?v=mug").getHeader("cache-control"));
+        });
+        test.completeNow();
     }
 }

@@ -155,41 +155,44 @@ class SessionMiddlewareTest {
     }
 
     @Test
-    void storeDown_loadAnswers503_andSaveFailuresAreNeverSilent() {
-        server = TestServer.start(
-                vertx, new SessionConfig().setManager(SessionManagerFactory.of(BrokenStore::new)), router -> {
-                    TestServer.counter(router);
-                    router.get("/commit").handler(ctx -> {
-                        BaseSessionInterface session = SessionMiddleware.session(ctx);
-                        session.put("k", 1);
-                        session.commit()
-                                .onSuccess(v -> ctx.end("saved"))
-                                .onFailure(
-                                        e -> ctx.response().setStatusCode(503).end("not saved: " + e.getMessage()));
+    void storeDown_loadAnswers503_andSaveFailuresAreNeverSilent(VertxTestContext test) {
+        test.verify(() -> {
+            server = TestServer.start(
+                    vertx, new SessionConfig().setManager(SessionManagerFactory.of(BrokenStore::new)), router -> {
+                        TestServer.counter(router);
+                        router.get("/commit").handler(ctx -> {
+                            BaseSessionInterface session = SessionMiddleware.session(ctx);
+                            session.put("k", 1);
+                            session.commit()
+                                    .onSuccess(v -> ctx.end("saved"))
+                                    .onFailure(e ->
+                                            ctx.response().setStatusCode(503).end("not saved: " + e.getMessage()));
+                        });
                     });
-                });
-        HttpResponse<Buffer> load = server.get("/", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-        assertEquals(503, load.statusCode());
-        assertEquals("Service Unavailable", load.bodyAsString());
-        assertEquals(1, server.middleware.metrics().loadFailures());
+            HttpResponse<Buffer> load = server.get("/", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            assertEquals(503, load.statusCode());
+            assertEquals("Service Unavailable", load.bodyAsString());
+            assertEquals(1, server.middleware.metrics().loadFailures());
 
-        HttpResponse<Buffer> commit = server.get("/commit");
-        assertEquals(503, commit.statusCode());
-        assertEquals("not saved: store down", commit.bodyAsString());
-        assertNull(TestServer.setCookie(commit, "session_id"), "no cookie for data that was not stored");
+            HttpResponse<Buffer> commit = server.get("/commit");
+            assertEquals(503, commit.statusCode());
+            assertEquals("not saved: store down", commit.bodyAsString());
+            assertNull(TestServer.setCookie(commit, "session_id"), "no cookie for data that was not stored");
 
-        HttpResponse<Buffer> automatic = server.get("/");
-        assertEquals(503, automatic.statusCode(), "a store that fails before the headers go out gets no 2xx");
-        assertNull(TestServer.setCookie(automatic, "session_id"));
-        assertEquals(2, server.middleware.metrics().saveFailures());
-        synchronized (logged) {
-            assertTrue(
-                    logged.stream()
-                            .anyMatch(r -> r.getLevel().getName().equals("WARNING")
-                                    && r.getMessage()
-                                            .startsWith("session save failed (backend custom), answering 503: ")),
-                    logged.toString());
-        }
+            HttpResponse<Buffer> automatic = server.get("/");
+            assertEquals(503, automatic.statusCode(), "a store that fails before the headers go out gets no 2xx");
+            assertNull(TestServer.setCookie(automatic, "session_id"));
+            assertEquals(2, server.middleware.metrics().saveFailures());
+            synchronized (logged) {
+                assertTrue(
+                        logged.stream()
+                                .anyMatch(r -> r.getLevel().getName().equals("WARNING")
+                                        && r.getMessage()
+                                                .startsWith("session save failed (backend custom), answering 503: ")),
+                        logged.toString());
+            }
+        });
+        test.completeNow();
     }
 
     @Test
@@ -261,78 +264,91 @@ class SessionMiddlewareTest {
     }
 
     @Test
-    void reroute_loadsTheSessionOnce() {
-        LOADS.set(0);
-        server = TestServer.start(
-                vertx, new SessionConfig().setManager(SessionManagerFactory.of(CountingStore::new)), router -> {
-                    router.get("/a").handler(ctx -> ctx.reroute("/b"));
-                    router.get("/b").handler(ctx -> ctx.end("b " + (ctx.session() == SessionMiddleware.session(ctx))));
-                });
-        HttpResponse<Buffer> response = server.get("/a", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-        assertEquals("b true", response.bodyAsString());
-        assertEquals(1, LOADS.get());
+    void reroute_loadsTheSessionOnce(VertxTestContext test) {
+        test.verify(() -> {
+            LOADS.set(0);
+            server = TestServer.start(
+                    vertx, new SessionConfig().setManager(SessionManagerFactory.of(CountingStore::new)), router -> {
+                        router.get("/a").handler(ctx -> ctx.reroute("/b"));
+                        router.get("/b")
+                                .handler(ctx -> ctx.end("b " + (ctx.session() == SessionMiddleware.session(ctx))));
+                    });
+            HttpResponse<Buffer> response = server.get("/a", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            assertEquals("b true", response.bodyAsString());
+            assertEquals(1, LOADS.get());
+        });
+        test.completeNow();
     }
 
     @Test
-    void routeWithoutMiddleware_getsAClearError() {
-        server = TestServer.start(vertx, new SessionConfig().setSecretKey(TestServer.SECRET), router -> {});
-        io.vertx.ext.web.Router bare = io.vertx.ext.web.Router.router(vertx);
-        bare.get("/").handler(ctx -> {
+    void routeWithoutMiddleware_getsAClearError(VertxTestContext test) {
+        test.verify(() -> {
+            server = TestServer.start(vertx, new SessionConfig().setSecretKey(TestServer.SECRET), router -> {});
+            io.vertx.ext.web.Router bare = io.vertx.ext.web.Router.router(vertx);
+            bare.get("/").handler(ctx -> {
+                try {
+                    SessionMiddleware.session(ctx);
+                    ctx.end("session");
+                } catch (IllegalStateException e) {
+                    ctx.end(e.getMessage());
+                }
+            });
+            io.vertx.core.http.HttpServer plain = vertx.createHttpServer()
+                    .requestHandler(bare)
+                    .listen(0, "127.0.0.1")
+                    .await();
             try {
-                SessionMiddleware.session(ctx);
-                ctx.end("session");
-            } catch (IllegalStateException e) {
-                ctx.end(e.getMessage());
+                HttpResponse<Buffer> response = server.client
+                        .get(plain.actualPort(), "127.0.0.1", "/")
+                        .send()
+                        .await();
+                assertEquals(
+                        "no session on this request: add SessionMiddleware.create(vertx, config) to the router before "
+                                + "this route",
+                        response.bodyAsString());
+            } finally {
+                plain.close().await();
             }
         });
-        io.vertx.core.http.HttpServer plain = vertx.createHttpServer()
-                .requestHandler(bare)
-                .listen(0, "127.0.0.1")
-                .await();
-        try {
-            HttpResponse<Buffer> response = server.client
-                    .get(plain.actualPort(), "127.0.0.1", "/")
-                    .send()
-                    .await();
-            assertEquals(
-                    "no session on this request: add SessionMiddleware.create(vertx, config) to the router before "
-                            + "this route",
-                    response.bodyAsString());
-        } finally {
-            plain.close().await();
-        }
+        test.completeNow();
     }
 
     @Test
-    void seedStyleBackend_buildsTheRequestsSessionAndOneForItsWrite() {
-        DOCUMENTS.clear();
-        server = TestServer.start(
-                vertx, new SessionConfig().setManager(SessionManagerFactory.of(InstanceCountingStore::new)), router -> {
-                    TestServer.counter(router);
-                    router.get("/login").handler(ctx -> {
-                        SessionMiddleware.session(ctx).regenerate();
-                        ctx.end("in");
+    void seedStyleBackend_buildsTheRequestsSessionAndOneForItsWrite(VertxTestContext test) {
+        test.verify(() -> {
+            DOCUMENTS.clear();
+            server = TestServer.start(
+                    vertx,
+                    new SessionConfig().setManager(SessionManagerFactory.of(InstanceCountingStore::new)),
+                    router -> {
+                        TestServer.counter(router);
+                        router.get("/login").handler(ctx -> {
+                            SessionMiddleware.session(ctx).regenerate();
+                            ctx.end("in");
+                        });
+                        router.get("/logout").handler(ctx -> {
+                            SessionMiddleware.session(ctx).invalidate();
+                            ctx.end("out");
+                        });
+                        router.get("/read")
+                                .handler(ctx -> ctx.end(String.valueOf(
+                                        SessionMiddleware.session(ctx).get("counter", 0))));
                     });
-                    router.get("/logout").handler(ctx -> {
-                        SessionMiddleware.session(ctx).invalidate();
-                        ctx.end("out");
-                    });
-                    router.get("/read")
-                            .handler(ctx -> ctx.end(String.valueOf(
-                                    SessionMiddleware.session(ctx).get("counter", 0))));
-                });
-        INSTANCES.set(0);
-        String id = TestServer.sessionCookie(server.get("/"));
-        assertEquals(2, INSTANCES.getAndSet(0), "new session: the request's, and one that saves it");
-        assertEquals("You've visited this page 2 times", server.get("/", id).bodyAsString());
-        assertEquals(2, INSTANCES.getAndSet(0), "the request's (which loads), and one that saves");
-        assertEquals("2", server.get("/read", id).bodyAsString());
-        assertEquals(1, INSTANCES.getAndSet(0), "nothing to save: the request's session only");
-        String moved = TestServer.sessionCookie(server.get("/login", id));
-        assertEquals(2, INSTANCES.getAndSet(0), "a move: the request's, and one that looks at the old key and moves");
-        assertNull(DOCUMENTS.get(id));
-        assertEquals("out", server.get("/logout", moved).bodyAsString());
-        assertEquals(1, INSTANCES.getAndSet(0), "a logout deletes through the request's session");
-        assertTrue(DOCUMENTS.isEmpty());
+            INSTANCES.set(0);
+            String id = TestServer.sessionCookie(server.get("/"));
+            assertEquals(2, INSTANCES.getAndSet(0), "new session: the request's, and one that saves it");
+            assertEquals("You've visited this page 2 times", server.get("/", id).bodyAsString());
+            assertEquals(2, INSTANCES.getAndSet(0), "the request's (which loads), and one that saves");
+            assertEquals("2", server.get("/read", id).bodyAsString());
+            assertEquals(1, INSTANCES.getAndSet(0), "nothing to save: the request's session only");
+            String moved = TestServer.sessionCookie(server.get("/login", id));
+            assertEquals(
+                    2, INSTANCES.getAndSet(0), "a move: the request's, and one that looks at the old key and moves");
+            assertNull(DOCUMENTS.get(id));
+            assertEquals("out", server.get("/logout", moved).bodyAsString());
+            assertEquals(1, INSTANCES.getAndSet(0), "a logout deletes through the request's session");
+            assertTrue(DOCUMENTS.isEmpty());
+        });
+        test.completeNow();
     }
 }

@@ -245,32 +245,39 @@ class HostileDirectoryTest {
     }
 
     @Test
-    void sessionDirectoryAndFiles_arePrivate() throws Exception {
-        start();
-        assertEquals("rwx------", mode(directory), "the directory is created 0700");
-        assertEquals("rw-------", mode(directory.resolve(".vertx-sessions.lock")));
-        String id = login();
-        assertEquals("rw-------", mode(file(id)), "a new session file");
-        Object inode = attributes(file(id)).fileKey();
-        assertEquals(200, get("/grow", id).await().statusCode());
-        assertNotEquals(inode, attributes(file(id)).fileKey(), "the session was rewritten as a new file");
-        assertEquals("rw-------", mode(file(id)), "a session file renamed into place");
-        try (var files = Files.list(directory)) {
-            for (Path file : files.toList()) {
-                assertEquals("rw-------", mode(file), "every file in the directory");
+    void sessionDirectoryAndFiles_arePrivate(VertxTestContext test) {
+        test.verify(() -> {
+            start();
+            assertEquals("rwx------", mode(directory), "the directory is created 0700");
+            assertEquals("rw-------", mode(directory.resolve(".vertx-sessions.lock")));
+            String id = login();
+            assertEquals("rw-------", mode(file(id)), "a new session file");
+            Object inode = attributes(file(id)).fileKey();
+            assertEquals(200, get("/grow", id).await().statusCode());
+            assertNotEquals(inode, attributes(file(id)).fileKey(), "the session was rewritten as a new file");
+            assertEquals("rw-------", mode(file(id)), "a session file renamed into place");
+            try (var files = Files.list(directory)) {
+                for (Path file : files.toList()) {
+                    assertEquals("rw-------", mode(file), "every file in the directory");
+                }
             }
-        }
+        });
+        test.completeNow();
     }
 
     @Test
-    void existingDirectory_keepsItsMode_andGetsPrivateFiles() throws Exception {
-        Files.createDirectory(directory);
-        Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-x---")); // whatever the umask
-        start();
-        String id = login();
-        assertEquals("rwxr-x---", mode(directory), "the operator's mode is kept");
-        assertEquals("rw-------", mode(file(id)));
-        assertEquals("rw-------", mode(directory.resolve(".vertx-sessions.lock")));
+    void existingDirectory_keepsItsMode_andGetsPrivateFiles(VertxTestContext test) {
+        test.verify(() -> {
+            Files.createDirectory(directory);
+            Files.setPosixFilePermissions(
+                    directory, PosixFilePermissions.fromString("rwxr-x---")); // whatever the umask
+            start();
+            String id = login();
+            assertEquals("rwxr-x---", mode(directory), "the operator's mode is kept");
+            assertEquals("rw-------", mode(file(id)));
+            assertEquals("rw-------", mode(directory.resolve(".vertx-sessions.lock")));
+        });
+        test.completeNow();
     }
 
     @Test
@@ -377,49 +384,58 @@ class HostileDirectoryTest {
     }
 
     @Test
-    void validSessionFileOverTheSizeLimit_readsAsAbsent_andIsLeftAsItWas() throws Exception {
-        start();
-        String id = SessionIds.generate();
-        byte[] planted = SessionFiles.of(sessionJson("mallory", Instant.now()), 2 << 20);
-        Files.write(file(id), planted);
+    void validSessionFileOverTheSizeLimit_readsAsAbsent_andIsLeftAsItWas(VertxTestContext test) {
+        test.verify(() -> {
+            start();
+            String id = SessionIds.generate();
+            byte[] planted = SessionFiles.of(sessionJson("mallory", Instant.now()), 2 << 20);
+            Files.write(file(id), planted);
 
-        assertFresh(get("/probe", id).await(), id);
-        assertArrayEquals(planted, Files.readAllBytes(file(id)), "left as it was");
+            assertFresh(get("/probe", id).await(), id);
+            assertArrayEquals(planted, Files.readAllBytes(file(id)), "left as it was");
+        });
+        test.completeNow();
     }
 
     @Test
-    void fileMaxSessionBytes_boundsWhatIsRead() throws Exception {
-        start(new SessionConfig()
-                .setManager("file")
-                .setBackendOption("directory", directory.toString())
-                .setBackendOption("file_max_session_bytes", 8192));
-        String small = SessionIds.generate();
-        Files.write(file(small), SessionFiles.of(sessionJson("alice", Instant.now()), 8192));
-        String large = SessionIds.generate();
-        byte[] planted = SessionFiles.of(sessionJson("mallory", Instant.now()), 16384);
-        Files.write(file(large), planted);
+    void fileMaxSessionBytes_boundsWhatIsRead(VertxTestContext test) {
+        test.verify(() -> {
+            start(new SessionConfig()
+                    .setManager("file")
+                    .setBackendOption("directory", directory.toString())
+                    .setBackendOption("file_max_session_bytes", 8192));
+            String small = SessionIds.generate();
+            Files.write(file(small), SessionFiles.of(sessionJson("alice", Instant.now()), 8192));
+            String large = SessionIds.generate();
+            byte[] planted = SessionFiles.of(sessionJson("mallory", Instant.now()), 16384);
+            Files.write(file(large), planted);
 
-        HttpResponse<Buffer> served = get("/probe", small).await();
-        assertEquals("{\"isNew\":false,\"user\":\"alice\"}", served.bodyAsString());
-        assertFresh(get("/probe", large).await(), large);
-        assertArrayEquals(planted, Files.readAllBytes(file(large)), "left as it was");
+            HttpResponse<Buffer> served = get("/probe", small).await();
+            assertEquals("{\"isNew\":false,\"user\":\"alice\"}", served.bodyAsString());
+            assertFresh(get("/probe", large).await(), large);
+            assertArrayEquals(planted, Files.readAllBytes(file(large)), "left as it was");
+        });
+        test.completeNow();
     }
 
     @Test
-    void sessionOverTheSizeLimit_isRefusedWith500_andNothingIsStored() throws Exception {
-        start();
-        HttpResponse<Buffer> response = get("/huge", null).await();
-        assertEquals(500, response.statusCode());
-        assertNull(TestServer.setCookie(response, "session_id"), "no cookie for a session that was not stored");
-        assertEquals(1, server.middleware.metrics().oversizeRejections());
-        assertEquals(0, server.middleware.metrics().saves());
-        try (var files = Files.list(directory)) {
-            assertEquals(
-                    List.of(".vertx-sessions.lock"),
-                    files.map(f -> f.getFileName().toString())
-                            .filter(name -> !name.startsWith(".vertx-sessions.quota"))
-                            .toList());
-        }
+    void sessionOverTheSizeLimit_isRefusedWith500_andNothingIsStored(VertxTestContext test) {
+        test.verify(() -> {
+            start();
+            HttpResponse<Buffer> response = get("/huge", null).await();
+            assertEquals(500, response.statusCode());
+            assertNull(TestServer.setCookie(response, "session_id"), "no cookie for a session that was not stored");
+            assertEquals(1, server.middleware.metrics().oversizeRejections());
+            assertEquals(0, server.middleware.metrics().saves());
+            try (var files = Files.list(directory)) {
+                assertEquals(
+                        List.of(".vertx-sessions.lock"),
+                        files.map(f -> f.getFileName().toString())
+                                .filter(name -> !name.startsWith(".vertx-sessions.quota"))
+                                .toList());
+            }
+        });
+        test.completeNow();
     }
 
     /** Bytes allocated so far by the live threads (a thread that ended meanwhile only lowers the figure). */
@@ -430,27 +446,31 @@ class HostileDirectoryTest {
     }
 
     @Test
-    void lockFileLinkedOutside_failsStartUp_andCreatesNothingAtItsTarget() throws Exception {
-        Files.createDirectory(directory);
-        Path target = root.resolve("elsewhere").resolve("planted");
-        Files.createDirectories(target.getParent());
-        Files.createSymbolicLink(directory.resolve(".vertx-sessions.lock"), target);
-        SessionConfig config =
-                new SessionConfig().setManager("file").setBackendOption("directory", directory.toString());
+    void lockFileLinkedOutside_failsStartUp_andCreatesNothingAtItsTarget(VertxTestContext test) {
+        test.verify(() -> {
+            Files.createDirectory(directory);
+            Path target = root.resolve("elsewhere").resolve("planted");
+            Files.createDirectories(target.getParent());
+            Files.createSymbolicLink(directory.resolve(".vertx-sessions.lock"), target);
+            SessionConfig config =
+                    new SessionConfig().setManager("file").setBackendOption("directory", directory.toString());
 
-        IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> SessionMiddleware.create(vertx, config));
-        assertEquals(
-                "directory " + directory.toRealPath() + ": .vertx-sessions.lock is not a regular file; remove it",
-                e.getMessage());
-        assertFalse(Files.exists(target, LinkOption.NOFOLLOW_LINKS), "nothing created at the link's target");
-        assertTrue(
-                attributes(directory.resolve(".vertx-sessions.lock")).isSymbolicLink(), "the link is left as it was");
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> SessionMiddleware.create(vertx, config));
+            assertEquals(
+                    "directory " + directory.toRealPath() + ": .vertx-sessions.lock is not a regular file; remove it",
+                    e.getMessage());
+            assertFalse(Files.exists(target, LinkOption.NOFOLLOW_LINKS), "nothing created at the link's target");
+            assertTrue(
+                    attributes(directory.resolve(".vertx-sessions.lock")).isSymbolicLink(),
+                    "the link is left as it was");
 
-        // Once removed, as the message says, start-up works.
-        Files.delete(directory.resolve(".vertx-sessions.lock"));
-        start();
-        assertEquals("rw-------", mode(file(login())));
+            // Once removed, as the message says, start-up works.
+            Files.delete(directory.resolve(".vertx-sessions.lock"));
+            start();
+            assertEquals("rw-------", mode(file(login())));
+        });
+        test.completeNow();
     }
 
     @Test

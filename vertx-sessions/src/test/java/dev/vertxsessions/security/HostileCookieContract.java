@@ -14,6 +14,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -133,68 +134,72 @@ public abstract class HostileCookieContract {
     }
 
     @Test
-    void hostileCookies_getFreshSession_neverAnErrorOrAForgery() throws Exception {
-        long seed = HostileCookies.seed();
-        String backend = getClass().getSimpleName();
-        System.out.println(
-                backend + ": hostile cookies with seed " + seed + " (replay: -Dvertxsessions.seed=" + seed + ")");
-        try (LogCapture logs = new LogCapture(false);
-                TestServer server = start(config(directory));
-                RawHttp raw = new RawHttp(vertx, server.port())) {
-            List<String> genuine = List.of(
-                    login(server, "alice", "small"),
-                    login(server, "bob", "small"),
-                    login(server, "carol", "large"),
-                    login(server, "dave", "large"));
-            List<HostileCookies.Case> cases =
-                    new HostileCookies(seed, genuine, maxValueChars()).generate(CASES_PER_KIND);
-            List<byte[]> requests = new ArrayList<>();
-            for (int i = 0; i < cases.size(); i++) {
-                requests.add(RawHttp.get(i % 4 == 3 ? "/touch" : "/probe", "session_id=" + cases.get(i).value));
-            }
-
-            List<RawHttp.Response> responses = raw.sendAll(requests, IN_FLIGHT);
-
-            List<String> mismatches = new ArrayList<>();
-            Map<String, Integer> mismatchKinds = new TreeMap<>();
-            Map<String, Integer> statuses = new TreeMap<>();
-            for (int i = 0; i < cases.size(); i++) {
-                HostileCookies.Case hostile = cases.get(i);
-                RawHttp.Response response = responses.get(i);
-                statuses.merge(hostile.kind + " -> " + response.status, 1, Integer::sum);
-                String problem = check(requests.get(i), hostile, response, i % 4 == 3, genuine);
-                if (problem != null) {
-                    mismatches.add(problem + "  [" + hostile + "]");
-                    mismatchKinds.merge(hostile.kind, 1, Integer::sum);
+    void hostileCookies_getFreshSession_neverAnErrorOrAForgery(VertxTestContext test) {
+        test.verify(() -> {
+            long seed = HostileCookies.seed();
+            String backend = getClass().getSimpleName();
+            System.out.println(
+                    backend + ": hostile cookies with seed " + seed + " (replay: -Dvertxsessions.seed=" + seed + ")");
+            try (LogCapture logs = new LogCapture(false);
+                    TestServer server = start(config(directory));
+                    RawHttp raw = new RawHttp(vertx, server.port())) {
+                List<String> genuine = List.of(
+                        login(server, "alice", "small"),
+                        login(server, "bob", "small"),
+                        login(server, "carol", "large"),
+                        login(server, "dave", "large"));
+                List<HostileCookies.Case> cases =
+                        new HostileCookies(seed, genuine, maxValueChars()).generate(CASES_PER_KIND);
+                List<byte[]> requests = new ArrayList<>();
+                for (int i = 0; i < cases.size(); i++) {
+                    requests.add(RawHttp.get(i % 4 == 3 ? "/touch" : "/probe", "session_id=" + cases.get(i).value));
                 }
-            }
-            System.out.println(backend + ": " + cases.size() + " cases, outcomes " + statuses);
-            assertEquals(
-                    List.of(),
-                    mismatches.subList(0, Math.min(20, mismatches.size())),
-                    mismatches.size() + " of " + cases.size()
-                            + " hostile cookies were not answered with a fresh session (seed " + seed + "), by kind "
-                            + mismatchKinds);
-            assertEquals(0, routeFailures.get(), "a hostile cookie made a route fail");
-            assertEquals(List.of(), unhandled, "an exception escaped a handler");
-            assertEquals(List.of(), logs.warnings(), "hostile cookies must log at most DEBUG lines");
-            for (String line : logs.lines()) {
-                for (HostileCookies.Case hostile : cases) {
-                    if (hostile.value.length() >= 16
-                            && line.startsWith("dev.vertxsessions")
-                            && line.contains(hostile.value)) {
-                        throw new AssertionError("a cookie value was logged: " + line);
+
+                List<RawHttp.Response> responses = raw.sendAll(requests, IN_FLIGHT);
+
+                List<String> mismatches = new ArrayList<>();
+                Map<String, Integer> mismatchKinds = new TreeMap<>();
+                Map<String, Integer> statuses = new TreeMap<>();
+                for (int i = 0; i < cases.size(); i++) {
+                    HostileCookies.Case hostile = cases.get(i);
+                    RawHttp.Response response = responses.get(i);
+                    statuses.merge(hostile.kind + " -> " + response.status, 1, Integer::sum);
+                    String problem = check(requests.get(i), hostile, response, i % 4 == 3, genuine);
+                    if (problem != null) {
+                        mismatches.add(problem + "  [" + hostile + "]");
+                        mismatchKinds.merge(hostile.kind, 1, Integer::sum);
                     }
                 }
-            }
+                System.out.println(backend + ": " + cases.size() + " cases, outcomes " + statuses);
+                assertEquals(
+                        List.of(),
+                        mismatches.subList(0, Math.min(20, mismatches.size())),
+                        mismatches.size() + " of " + cases.size()
+                                + " hostile cookies were not answered with a fresh session (seed " + seed
+                                + "), by kind "
+                                + mismatchKinds);
+                assertEquals(0, routeFailures.get(), "a hostile cookie made a route fail");
+                assertEquals(List.of(), unhandled, "an exception escaped a handler");
+                assertEquals(List.of(), logs.warnings(), "hostile cookies must log at most DEBUG lines");
+                for (String line : logs.lines()) {
+                    for (HostileCookies.Case hostile : cases) {
+                        if (hostile.value.length() >= 16
+                                && line.startsWith("dev.vertxsessions")
+                                && line.contains(hostile.value)) {
+                            throw new AssertionError("a cookie value was logged: " + line);
+                        }
+                    }
+                }
 
-            // The genuine sessions still work: the run above proved something only if real cookies are accepted.
-            for (String cookie : genuine) {
-                JsonObject state = new JsonObject(probe(raw, cookie).body);
-                assertEquals(false, state.getBoolean("isNew"), "a genuine cookie must still load");
-                assertTrue(state.getJsonArray("keys").contains("user"));
+                // The genuine sessions still work: the run above proved something only if real cookies are accepted.
+                for (String cookie : genuine) {
+                    JsonObject state = new JsonObject(probe(raw, cookie).body);
+                    assertEquals(false, state.getBoolean("isNew"), "a genuine cookie must still load");
+                    assertTrue(state.getJsonArray("keys").contains("user"));
+                }
             }
-        }
+        });
+        test.completeNow();
     }
 
     /** Returns what is wrong with one response, or null when it is exactly what the contract demands. */

@@ -167,153 +167,188 @@ class VertxWebStoreBackendTest {
     // ------------------------------------------------------------------ LocalSessionStore
 
     @Test
-    void counter_keepsCountingInTheStore(Vertx vertx) {
-        startLocal(vertx, new SessionConfig());
-        HttpResponse<Buffer> first = server.get("/");
-        assertEquals(page(1), first.bodyAsString());
-        String id = TestServer.sessionCookie(first);
-        HttpResponse<Buffer> second = server.get("/", id);
-        assertEquals(page(2), second.bodyAsString());
-        assertEquals(id, TestServer.sessionCookie(second), "the same session");
-        assertEquals("2", server.get("/peek", id).bodyAsString());
+    void counter_keepsCountingInTheStore(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            startLocal(vertx, new SessionConfig());
+            HttpResponse<Buffer> first = server.get("/");
+            assertEquals(page(1), first.bodyAsString());
+            String id = TestServer.sessionCookie(first);
+            HttpResponse<Buffer> second = server.get("/", id);
+            assertEquals(page(2), second.bodyAsString());
+            assertEquals(id, TestServer.sessionCookie(second), "the same session");
+            assertEquals("2", server.get("/peek", id).bodyAsString());
 
-        Session stored = store.get(id).await();
-        assertEquals(Map.of("counter", 2, CREATED_KEY, t0), stored.data());
-        assertEquals(id, stored.id());
-        assertEquals(t0, stored.lastAccessed());
-        assertEquals(86_400_000L, stored.timeout());
-        assertEquals(1, store.size().await());
+            Session stored = store.get(id).await();
+            assertEquals(Map.of("counter", 2, CREATED_KEY, t0), stored.data());
+            assertEquals(id, stored.id());
+            assertEquals(t0, stored.lastAccessed());
+            assertEquals(86_400_000L, stored.timeout());
+            assertEquals(1, store.size().await());
+        });
+        test.completeNow();
     }
 
     @Test
-    void login_regeneratesTheId_andTheOldIdIsDead(Vertx vertx) {
-        startLocal(vertx, new SessionConfig());
-        String anonymous = TestServer.sessionCookie(server.get("/"));
-        HttpResponse<Buffer> login = server.post("/login", anonymous);
-        String loggedIn = TestServer.sessionCookie(login);
-        assertNotEquals(anonymous, loggedIn);
-        assertEquals(anonymous + " " + loggedIn, login.bodyAsString());
-        assertEquals("1", server.get("/peek", loggedIn).bodyAsString(), "the data moved to the new ID");
+    void login_regeneratesTheId_andTheOldIdIsDead(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            startLocal(vertx, new SessionConfig());
+            String anonymous = TestServer.sessionCookie(server.get("/"));
+            HttpResponse<Buffer> login = server.post("/login", anonymous);
+            String loggedIn = TestServer.sessionCookie(login);
+            assertNotEquals(anonymous, loggedIn);
+            assertEquals(anonymous + " " + loggedIn, login.bodyAsString());
+            assertEquals("1", server.get("/peek", loggedIn).bodyAsString(), "the data moved to the new ID");
 
-        assertNull(store.get(anonymous).await());
-        assertEquals(
-                Map.of("counter", 1, "user_id", "alice", CREATED_KEY, t0, BaseSessionInterface.PROMOTED_KEY, true),
-                store.get(loggedIn).await().data());
-        HttpResponse<Buffer> old = server.get("/peek", anonymous);
-        assertEquals("0", old.bodyAsString(), "the pre-login ID loads nothing");
-        assertNull(TestServer.setCookie(old, "session_id"));
-        assertEquals(1, store.size().await());
+            assertNull(store.get(anonymous).await());
+            assertEquals(
+                    Map.of("counter", 1, "user_id", "alice", CREATED_KEY, t0, BaseSessionInterface.PROMOTED_KEY, true),
+                    store.get(loggedIn).await().data());
+            HttpResponse<Buffer> old = server.get("/peek", anonymous);
+            assertEquals("0", old.bodyAsString(), "the pre-login ID loads nothing");
+            assertNull(TestServer.setCookie(old, "session_id"));
+            assertEquals(1, store.size().await());
+        });
+        test.completeNow();
     }
 
     @Test
-    void logout_expiresTheCookie_andDeletesTheSession(Vertx vertx) {
-        startLocal(vertx, new SessionConfig());
-        String id = TestServer.sessionCookie(server.get("/"));
-        HttpResponse<Buffer> logout = server.post("/logout", id);
-        assertEquals(302, logout.statusCode());
-        String cookie = TestServer.setCookie(logout, "session_id");
-        assertTrue(cookie.startsWith("session_id=; Max-Age=0;"), cookie);
+    void logout_expiresTheCookie_andDeletesTheSession(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            startLocal(vertx, new SessionConfig());
+            String id = TestServer.sessionCookie(server.get("/"));
+            HttpResponse<Buffer> logout = server.post("/logout", id);
+            assertEquals(302, logout.statusCode());
+            String cookie = TestServer.setCookie(logout, "session_id");
+            assertTrue(cookie.startsWith("session_id=; Max-Age=0;"), cookie);
 
-        assertEquals("0", server.get("/peek", id).bodyAsString());
-        assertNull(store.get(id).await());
-        assertEquals(0, store.size().await());
-        assertEquals(1, server.middleware.metrics().deletes());
+            assertEquals("0", server.get("/peek", id).bodyAsString());
+            assertNull(store.get(id).await());
+            assertEquals(0, store.size().await());
+            assertEquals(1, server.middleware.metrics().deletes());
+        });
+        test.completeNow();
     }
 
     @Test
-    void expiry_isEnforcedAlthoughTheStoreStillHoldsTheSession(Vertx vertx) {
-        startLocal(vertx, new SessionConfig().setExpiry(Duration.ofSeconds(60)));
-        String id = TestServer.sessionCookie(server.get("/"));
-        assertEquals(60_000L, store.get(id).await().timeout());
+    void expiry_isEnforcedAlthoughTheStoreStillHoldsTheSession(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            startLocal(vertx, new SessionConfig().setExpiry(Duration.ofSeconds(60)));
+            String id = TestServer.sessionCookie(server.get("/"));
+            assertEquals(60_000L, store.get(id).await().timeout());
 
-        clock.advance(Duration.ofSeconds(61));
-        assertNotNull(store.get(id).await(), "the store measures in real time: it has not dropped the session");
-        HttpResponse<Buffer> after = server.get("/", id);
-        assertEquals(page(1), after.bodyAsString());
-        assertNotEquals(id, TestServer.sessionCookie(after), "an expired session's ID is never reused");
-        assertEquals(1, server.middleware.metrics().expiredSessions());
+            clock.advance(Duration.ofSeconds(61));
+            assertNotNull(store.get(id).await(), "the store measures in real time: it has not dropped the session");
+            HttpResponse<Buffer> after = server.get("/", id);
+            assertEquals(page(1), after.bodyAsString());
+            assertNotEquals(id, TestServer.sessionCookie(after), "an expired session's ID is never reused");
+            assertEquals(1, server.middleware.metrics().expiredSessions());
+        });
+        test.completeNow();
     }
 
     @Test
-    void perSessionExpiry_isStoredAndEnforced(Vertx vertx) {
-        startLocal(vertx, new SessionConfig());
-        String id = TestServer.sessionCookie(server.get("/short"));
-        Session stored = store.get(id).await();
-        assertEquals(Map.of("short", true, CREATED_KEY, t0, EXPIRY_KEY, 1_800_000L), stored.data());
-        assertEquals(1_800_000L, stored.timeout());
+    void perSessionExpiry_isStoredAndEnforced(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            startLocal(vertx, new SessionConfig());
+            String id = TestServer.sessionCookie(server.get("/short"));
+            Session stored = store.get(id).await();
+            assertEquals(Map.of("short", true, CREATED_KEY, t0, EXPIRY_KEY, 1_800_000L), stored.data());
+            assertEquals(1_800_000L, stored.timeout());
 
-        clock.advance(Duration.ofSeconds(1799));
-        assertEquals("true", server.get("/has-short", id).bodyAsString());
-        clock.advance(Duration.ofSeconds(2));
-        assertEquals("false", server.get("/has-short", id).bodyAsString());
-        assertEquals(1, server.middleware.metrics().expiredSessions());
+            clock.advance(Duration.ofSeconds(1799));
+            assertEquals("true", server.get("/has-short", id).bodyAsString());
+            clock.advance(Duration.ofSeconds(2));
+            assertEquals("false", server.get("/has-short", id).bodyAsString());
+            assertEquals(1, server.middleware.metrics().expiredSessions());
+        });
+        test.completeNow();
     }
 
     @Test
-    void update_isAppliedLocally_andSavedWithTheSession(Vertx vertx) {
-        startLocal(vertx, new SessionConfig());
-        HttpResponse<Buffer> first = server.get("/inc");
-        assertEquals("1", first.bodyAsString());
-        String id = TestServer.sessionCookie(first);
-        assertEquals("2", server.get("/inc", id).bodyAsString());
-        assertEquals("3", server.get("/inc", id).bodyAsString());
-        assertEquals("3", server.get("/n", id).bodyAsString());
-        assertEquals(Map.of("n", 3, CREATED_KEY, t0), store.get(id).await().data());
+    void update_isAppliedLocally_andSavedWithTheSession(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            startLocal(vertx, new SessionConfig());
+            HttpResponse<Buffer> first = server.get("/inc");
+            assertEquals("1", first.bodyAsString());
+            String id = TestServer.sessionCookie(first);
+            assertEquals("2", server.get("/inc", id).bodyAsString());
+            assertEquals("3", server.get("/inc", id).bodyAsString());
+            assertEquals("3", server.get("/n", id).bodyAsString());
+            assertEquals(Map.of("n", 3, CREATED_KEY, t0), store.get(id).await().data());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ the backend alone
 
     @Test
-    void saveAfterDelete_writesNothing_andAParallelWriteIsRetriedUntilTheLastSaveWins(Vertx vertx) {
-        GatedStore gated = new GatedStore(LocalSessionStore.create(vertx));
-        SessionBackend backend = VertxWebStoreBackend.factory(v -> gated).create(vertx, new SessionConfig());
-        String id = SessionIds.generate();
-        long expires = t0 + 60_000;
-        assertTrue(backend.save(TestChanges.put(id, true, "a", 1, t0, expires)).await());
+    void saveAfterDelete_writesNothing_andAParallelWriteIsRetriedUntilTheLastSaveWins(
+            Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            GatedStore gated = new GatedStore(LocalSessionStore.create(vertx));
+            SessionBackend backend = VertxWebStoreBackend.factory(v -> gated).create(vertx, new SessionConfig());
+            String id = SessionIds.generate();
+            long expires = t0 + 60_000;
+            assertTrue(
+                    backend.save(TestChanges.put(id, true, "a", 1, t0, expires)).await());
 
-        gated.holdNextRead();
-        Future<Boolean> slow = backend.save(TestChanges.put(id, false, "b", 2, t0, expires)); // has read version 1
-        assertTrue(backend.save(TestChanges.put(id, false, "c", 3, t0, expires)).await()); // stores version 2
-        gated.release(); // the slow save's write is refused ("Session version mismatch"), it reads again and writes
-        assertTrue(slow.await());
-        assertEquals(
-                Map.of("b", 2, CREATED_KEY, t0), gated.delegate.get(id).await().data(), "the last save wins, whole");
-        assertEquals(List.of("write", "read", "read", "write", "write", "read", "write"), gated.calls);
+            gated.holdNextRead();
+            Future<Boolean> slow = backend.save(TestChanges.put(id, false, "b", 2, t0, expires)); // has read version 1
+            assertTrue(backend.save(TestChanges.put(id, false, "c", 3, t0, expires))
+                    .await()); // stores version 2
+            gated.release(); // the slow save's write is refused ("Session version mismatch"), it reads again and writes
+            assertTrue(slow.await());
+            assertEquals(
+                    Map.of("b", 2, CREATED_KEY, t0),
+                    gated.delegate.get(id).await().data(),
+                    "the last save wins, whole");
+            assertEquals(List.of("write", "read", "read", "write", "write", "read", "write"), gated.calls);
 
-        backend.delete(id).await();
-        assertFalse(
-                backend.save(TestChanges.put(id, false, "d", 4, t0, expires)).await(), "no resurrection");
-        assertEquals("read", gated.calls.get(gated.calls.size() - 1), "read, found nothing, wrote nothing");
-        assertNull(gated.delegate.get(id).await());
-        backend.close().await();
+            backend.delete(id).await();
+            assertFalse(
+                    backend.save(TestChanges.put(id, false, "d", 4, t0, expires))
+                            .await(),
+                    "no resurrection");
+            assertEquals("read", gated.calls.get(gated.calls.size() - 1), "read, found nothing, wrote nothing");
+            assertNull(gated.delegate.get(id).await());
+            backend.close().await();
+        });
+        test.completeNow();
     }
 
     @Test
-    void capabilities_sharedForAClusteredStoreOrWhenDeclared(Vertx vertx) {
-        SessionConfig config = new SessionConfig();
-        List<SessionBackend> backends = List.of(
-                VertxWebStoreBackend.factory(LocalSessionStore::create).create(vertx, config),
-                VertxWebStoreBackend.factory(LocalSessionStore::create, true).create(vertx, config),
-                VertxWebStoreBackend.factory(ClusteredSessionStore::create).create(vertx, config));
-        assertEquals(EnumSet.of(SERVER_SIDE), backends.get(0).capabilities());
-        assertEquals(EnumSet.of(SERVER_SIDE, SHARED), backends.get(1).capabilities());
-        assertEquals(EnumSet.of(SERVER_SIDE, SHARED), backends.get(2).capabilities());
-        backends.forEach(backend -> backend.close().await());
+    void capabilities_sharedForAClusteredStoreOrWhenDeclared(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            SessionConfig config = new SessionConfig();
+            List<SessionBackend> backends = List.of(
+                    VertxWebStoreBackend.factory(LocalSessionStore::create).create(vertx, config),
+                    VertxWebStoreBackend.factory(LocalSessionStore::create, true)
+                            .create(vertx, config),
+                    VertxWebStoreBackend.factory(ClusteredSessionStore::create).create(vertx, config));
+            assertEquals(EnumSet.of(SERVER_SIDE), backends.get(0).capabilities());
+            assertEquals(EnumSet.of(SERVER_SIDE, SHARED), backends.get(1).capabilities());
+            assertEquals(EnumSet.of(SERVER_SIDE, SHARED), backends.get(2).capabilities());
+            backends.forEach(backend -> backend.close().await());
+        });
+        test.completeNow();
     }
 
     @Test
-    void storeWhoseSessionsCannotTakeOurIds_isRefusedAtStartUp_andClosed(Vertx vertx) {
-        PlainSessionStore plain = new PlainSessionStore(LocalSessionStore.create(vertx));
-        SessionConfig config = new SessionConfig().setBackend(VertxWebStoreBackend.factory(v -> plain));
-        IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> SessionMiddleware.create(vertx, config));
-        assertEquals(
-                "manager: " + PlainSessionStore.class.getName() + " cannot be used: the store's "
-                        + "createSession(timeout) returned a " + PlainSession.class.getName()
-                        + "; the vertxweb backend needs an empty "
-                        + "AbstractSession that is ClusterSerializable, as Vert.x-Web's own stores create",
-                e.getMessage());
-        assertTrue(plain.closed.get());
+    void storeWhoseSessionsCannotTakeOurIds_isRefusedAtStartUp_andClosed(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            PlainSessionStore plain = new PlainSessionStore(LocalSessionStore.create(vertx));
+            SessionConfig config = new SessionConfig().setBackend(VertxWebStoreBackend.factory(v -> plain));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> SessionMiddleware.create(vertx, config));
+            assertEquals(
+                    "manager: " + PlainSessionStore.class.getName() + " cannot be used: the store's "
+                            + "createSession(timeout) returned a " + PlainSession.class.getName()
+                            + "; the vertxweb backend needs an empty "
+                            + "AbstractSession that is ClusterSerializable, as Vert.x-Web's own stores create",
+                    e.getMessage());
+            assertTrue(plain.closed.get());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ event loops
@@ -411,61 +446,64 @@ class VertxWebStoreBackendTest {
     // ------------------------------------------------------------------ ClusteredSessionStore on two instances
 
     @Test
-    void clusteredStore_sessionWrittenOnOneInstanceIsReadAndChangedOnAnother() throws IOException {
-        int[] ports = freePorts(2);
-        String cluster = "vertx-sessions-test-" + UUID.randomUUID();
-        Vertx a = clustered(cluster, ports[0], ports);
-        Vertx b = null;
-        TestServer onA = null;
-        TestServer onB = null;
-        try {
-            b = clustered(cluster, ports[1], ports);
-            SessionConfig config =
-                    new SessionConfig().setBackend(VertxWebStoreBackend.factory(ClusteredSessionStore::create));
-            onA = TestServer.start(a, config, VertxWebStoreBackendTest::clusterRoutes);
-            onB = TestServer.start(b, config, VertxWebStoreBackendTest::clusterRoutes);
+    void clusteredStore_sessionWrittenOnOneInstanceIsReadAndChangedOnAnother(VertxTestContext test) {
+        test.verify(() -> {
+            int[] ports = freePorts(2);
+            String cluster = "vertx-sessions-test-" + UUID.randomUUID();
+            Vertx a = clustered(cluster, ports[0], ports);
+            Vertx b = null;
+            TestServer onA = null;
+            TestServer onB = null;
+            try {
+                b = clustered(cluster, ports[1], ports);
+                SessionConfig config =
+                        new SessionConfig().setBackend(VertxWebStoreBackend.factory(ClusteredSessionStore::create));
+                onA = TestServer.start(a, config, VertxWebStoreBackendTest::clusterRoutes);
+                onB = TestServer.start(b, config, VertxWebStoreBackendTest::clusterRoutes);
 
-            HttpResponse<Buffer> first = onA.get("/count");
-            assertEquals("count 1", first.bodyAsString());
-            String id = TestServer.sessionCookie(first);
-            HttpResponse<Buffer> onOther = onB.get("/count", id);
-            assertEquals("count 2", onOther.bodyAsString(), "instance B read what A wrote");
-            assertEquals(id, TestServer.sessionCookie(onOther), "the same session");
-            assertEquals("count 3", onA.get("/count", id).bodyAsString(), "instance A read what B wrote");
+                HttpResponse<Buffer> first = onA.get("/count");
+                assertEquals("count 1", first.bodyAsString());
+                String id = TestServer.sessionCookie(first);
+                HttpResponse<Buffer> onOther = onB.get("/count", id);
+                assertEquals("count 2", onOther.bodyAsString(), "instance B read what A wrote");
+                assertEquals(id, TestServer.sessionCookie(onOther), "the same session");
+                assertEquals("count 3", onA.get("/count", id).bodyAsString(), "instance A read what B wrote");
 
-            assertEquals("stored", onB.get("/values/put", id).bodyAsString());
-            assertEquals("""
-        cart={items=[{sku=a-1, qty=2}], total=12.5, note=null} (LinkedHashMap)
-        big=123456789012345678901234567890 (BigInteger)
-        long=1099511627776 (Long)
-        flag=true (Boolean)
-        name=Zoë (String)
-        """, onA.get("/values/get", id).bodyAsString(), "values survive serialization");
+                assertEquals("stored", onB.get("/values/put", id).bodyAsString());
+                assertEquals("""
+            cart={items=[{sku=a-1, qty=2}], total=12.5, note=null} (LinkedHashMap)
+            big=123456789012345678901234567890 (BigInteger)
+            long=1099511627776 (Long)
+            flag=true (Boolean)
+            name=Zoë (String)
+            """, onA.get("/values/get", id).bodyAsString(), "values survive serialization");
 
-            Session stored = ClusteredSessionStore.create(b).get(id).await();
-            assertEquals(
-                    new JsonObject().put("__vertx-sessions.number", "123456789012345678901234567890"),
-                    stored.data().get("big"));
-            assertEquals(86_400_000L, stored.timeout());
+                Session stored = ClusteredSessionStore.create(b).get(id).await();
+                assertEquals(
+                        new JsonObject().put("__vertx-sessions.number", "123456789012345678901234567890"),
+                        stored.data().get("big"));
+                assertEquals(86_400_000L, stored.timeout());
 
-            HttpResponse<Buffer> signout = onB.post("/signout", id);
-            assertEquals("bye", signout.bodyAsString());
-            assertTrue(TestServer.setCookie(signout, "session_id").startsWith("session_id=; Max-Age=0;"));
-            HttpResponse<Buffer> afterSignout = onA.get("/count", id);
-            assertEquals("count 1", afterSignout.bodyAsString(), "instance A no longer has the session");
-            assertNotEquals(id, TestServer.sessionCookie(afterSignout));
-        } finally {
-            if (onA != null) {
-                onA.close();
+                HttpResponse<Buffer> signout = onB.post("/signout", id);
+                assertEquals("bye", signout.bodyAsString());
+                assertTrue(TestServer.setCookie(signout, "session_id").startsWith("session_id=; Max-Age=0;"));
+                HttpResponse<Buffer> afterSignout = onA.get("/count", id);
+                assertEquals("count 1", afterSignout.bodyAsString(), "instance A no longer has the session");
+                assertNotEquals(id, TestServer.sessionCookie(afterSignout));
+            } finally {
+                if (onA != null) {
+                    onA.close();
+                }
+                if (onB != null) {
+                    onB.close();
+                }
+                if (b != null) {
+                    b.close().await(); // one at a time: the last member leaves without a hand-over
+                }
+                a.close().await();
             }
-            if (onB != null) {
-                onB.close();
-            }
-            if (b != null) {
-                b.close().await(); // one at a time: the last member leaves without a hand-over
-            }
-            a.close().await();
-        }
+        });
+        test.completeNow();
     }
 
     /** A clustered Vert.x whose Hazelcast member talks only to the members on {@code ports} of 127.0.0.1. */
