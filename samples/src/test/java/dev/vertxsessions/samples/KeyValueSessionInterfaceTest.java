@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vertxsessions.SessionConfig;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.OptionalInt;
@@ -33,30 +34,39 @@ class KeyValueSessionInterfaceTest extends DemoAppContractTest {
     }
 
     @Test
-    void session_isStoredUnderItsCookieValue() {
-        Browser browser = browser();
-        text(browser.get("/"));
-        String key = browser.cookie(COOKIE);
-        assertTrue(store.contains("session:" + key), key);
-        assertEquals("{\"counter\":1}", store.get("session:" + key).await());
+    void session_isStoredUnderItsCookieValue(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = browser();
+            text(browser.get("/"));
+            String key = browser.cookie(COOKIE);
+            assertTrue(store.contains("session:" + key), key);
+            assertEquals("{\"counter\":1}", store.get("session:" + key).await());
+        });
+        test.completeNow();
     }
 
     @Test
-    void unknownKey_startsASessionWithANewKey() {
-        Browser browser = browser();
-        String forged = "x".repeat(43);
-        browser.setCookie(COOKIE, forged);
-        assertEquals("You've visited this page 1 times", text(browser.get("/")));
-        assertNotEquals(forged, browser.cookie(COOKIE));
-        assertFalse(store.contains("session:" + forged));
+    void unknownKey_startsASessionWithANewKey(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = browser();
+            String forged = "x".repeat(43);
+            browser.setCookie(COOKIE, forged);
+            assertEquals("You've visited this page 1 times", text(browser.get("/")));
+            assertNotEquals(forged, browser.cookie(COOKIE));
+            assertFalse(store.contains("session:" + forged));
+        });
+        test.completeNow();
     }
 
     @Test
-    void expiredSession_startsAfresh() {
-        Browser browser = browser();
-        browser.get("/");
-        browser.get("/");
-        clock.advance(Duration.ofSeconds(86400));
-        assertEquals("You've visited this page 1 times", text(browser.get("/")));
+    void expiredSession_startsAfresh(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = browser();
+            browser.get("/");
+            browser.get("/");
+            clock.advance(Duration.ofSeconds(86400));
+            assertEquals("You've visited this page 1 times", text(browser.get("/")));
+        });
+        test.completeNow();
     }
 }

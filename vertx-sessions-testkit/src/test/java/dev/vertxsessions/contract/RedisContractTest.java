@@ -11,6 +11,7 @@ import dev.vertxsessions.testkit.BackendContract;
 import dev.vertxsessions.testkit.BackendSpiContract;
 import dev.vertxsessions.testkit.NearCacheContract;
 import dev.vertxsessions.testkit.TestServer;
+import io.vertx.junit5.VertxTestContext;
 import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.Nested;
@@ -28,29 +29,34 @@ class RedisContractTest extends BackendContract {
     static final RedisServerExtension redis = new RedisServerExtension();
 
     @Test
-    void userIndex_dropsASessionRedisExpired_andOneRedisEvicted_soTheLimitCountsOnlyLiveOnes() throws Exception {
-        TestServer server =
-                start(c -> c.setMaxSessionsPerUser(2).setUserLimitPolicy(SessionConfig.UserLimitPolicy.REFUSE));
-        String expiring = TestServer.sessionCookie(server.post("/login-as/alice", null));
-        String evicted = TestServer.sessionCookie(server.post("/login-as/alice", null));
-        assertEquals(2L, redis.command("ZCARD", "session:user:alice"));
-        assertEquals(200, server.get("/expire/1", expiring).statusCode()); // its key now lives 1 s
-        redis.command("DEL", "session:" + evicted); // as maxmemory eviction would: the index is not told
-        while (redis.command("EXISTS", "session:" + expiring).equals(1L)) {
-            Thread.sleep(50);
-        }
-        assertEquals(List.of(), server.middleware.sessions().sessionsOf("alice").await());
-        assertEquals(0L, redis.command("ZCARD", "session:user:alice"), "the index kept a gone session");
+    void userIndex_dropsASessionRedisExpired_andOneRedisEvicted_soTheLimitCountsOnlyLiveOnes(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server =
+                    start(c -> c.setMaxSessionsPerUser(2).setUserLimitPolicy(SessionConfig.UserLimitPolicy.REFUSE));
+            String expiring = TestServer.sessionCookie(server.post("/login-as/alice", null));
+            String evicted = TestServer.sessionCookie(server.post("/login-as/alice", null));
+            assertEquals(2L, redis.command("ZCARD", "session:user:alice"));
+            assertEquals(200, server.get("/expire/1", expiring).statusCode()); // its key now lives 1 s
+            redis.command("DEL", "session:" + evicted); // as maxmemory eviction would: the index is not told
+            while (redis.command("EXISTS", "session:" + expiring).equals(1L)) {
+                Thread.sleep(50);
+            }
+            assertEquals(
+                    List.of(), server.middleware.sessions().sessionsOf("alice").await());
+            assertEquals(0L, redis.command("ZCARD", "session:user:alice"), "the index kept a gone session");
 
-        String again = TestServer.sessionCookie(server.post("/login-as/alice", null));
-        redis.command("DEL", "session:" + again);
-        assertEquals(200, server.post("/login-as/alice", null).statusCode());
-        assertEquals(200, server.post("/login-as/alice", null).statusCode(), "a gone session still counted");
-        assertEquals(429, server.post("/login-as/alice", null).statusCode());
-        assertEquals(2L, redis.command("ZCARD", "session:user:alice"));
-        long indexTtl = (Long) redis.command("PTTL", "session:user:alice");
-        assertTrue(
-                indexTtl > 0 && indexTtl <= DAY_SECONDS * 1000, "the index must expire with its sessions: " + indexTtl);
+            String again = TestServer.sessionCookie(server.post("/login-as/alice", null));
+            redis.command("DEL", "session:" + again);
+            assertEquals(200, server.post("/login-as/alice", null).statusCode());
+            assertEquals(200, server.post("/login-as/alice", null).statusCode(), "a gone session still counted");
+            assertEquals(429, server.post("/login-as/alice", null).statusCode());
+            assertEquals(2L, redis.command("ZCARD", "session:user:alice"));
+            long indexTtl = (Long) redis.command("PTTL", "session:user:alice");
+            assertTrue(
+                    indexTtl > 0 && indexTtl <= DAY_SECONDS * 1000,
+                    "the index must expire with its sessions: " + indexTtl);
+        });
+        test.completeNow();
     }
 
     @Override
