@@ -125,228 +125,273 @@ public abstract class BackendContract {
     // ------------------------------------------------------------------ load, save, delete
 
     @Test
-    void counter_keepsCountingAcrossRequests() {
-        Browser browser = new Browser(start());
-        HttpResponse<Buffer> first = browser.get("/");
-        assertEquals(200, first.statusCode());
-        assertEquals("You've visited this page 1 times", first.bodyAsString());
-        String cookie = assertSessionCookie(first, DAY_SECONDS);
-        HttpResponse<Buffer> second = browser.get("/");
-        assertEquals("You've visited this page 2 times", second.bodyAsString());
-        String renewed =
-                assertSessionCookie(second, DAY_SECONDS); // a persistent cookie's lifetime moves with each save
-        if (has(Capability.SERVER_SIDE)) {
-            assertEquals(idOf(cookie), idOf(renewed), "a server-side session keeps its ID");
-        }
-        assertEquals("You've visited this page 3 times", browser.get("/").bodyAsString());
-        assertEquals("3", browser.get("/peek").bodyAsString());
+    void counter_keepsCountingAcrossRequests(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            HttpResponse<Buffer> first = browser.get("/");
+            assertEquals(200, first.statusCode());
+            assertEquals("You've visited this page 1 times", first.bodyAsString());
+            String cookie = assertSessionCookie(first, DAY_SECONDS);
+            HttpResponse<Buffer> second = browser.get("/");
+            assertEquals("You've visited this page 2 times", second.bodyAsString());
+            String renewed =
+                    assertSessionCookie(second, DAY_SECONDS); // a persistent cookie's lifetime moves with each save
+            if (has(Capability.SERVER_SIDE)) {
+                assertEquals(idOf(cookie), idOf(renewed), "a server-side session keeps its ID");
+            }
+            assertEquals("You've visited this page 3 times", browser.get("/").bodyAsString());
+            assertEquals("3", browser.get("/peek").bodyAsString());
+        });
+        test.completeNow();
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"/logout", "/invalidate"})
-    void logout_expiresTheCookie_andTheBrowserStartsAFreshSession(String logout) {
-        Browser browser = new Browser(start());
-        browser.get("/");
-        String before = browser.cookie();
-        assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
-        HttpResponse<Buffer> bye = browser.post(logout);
-        assertEquals(200, bye.statusCode());
-        assertCookieExpired(bye);
-        assertNull(browser.cookie());
-        HttpResponse<Buffer> again = browser.get("/");
-        assertEquals("You've visited this page 1 times", again.bodyAsString());
-        assertNotEquals(before, assertSessionCookie(again, DAY_SECONDS));
+    void logout_expiresTheCookie_andTheBrowserStartsAFreshSession(String logout, VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            browser.get("/");
+            String before = browser.cookie();
+            assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
+            HttpResponse<Buffer> bye = browser.post(logout);
+            assertEquals(200, bye.statusCode());
+            assertCookieExpired(bye);
+            assertNull(browser.cookie());
+            HttpResponse<Buffer> again = browser.get("/");
+            assertEquals("You've visited this page 1 times", again.bodyAsString());
+            assertNotEquals(before, assertSessionCookie(again, DAY_SECONDS));
+        });
+        test.completeNow();
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"/logout", "/invalidate"})
-    void oldCookieAfterLogout_givesAFreshSession(String logout) {
-        TestServer server = start();
-        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: it cannot be revoked");
-        String cookie = TestServer.sessionCookie(server.get("/"));
-        assertEquals("You've visited this page 2 times", server.get("/", cookie).bodyAsString());
-        assertCookieExpired(server.post(logout, cookie));
-        assertFresh(server, cookie);
-        HttpResponse<Buffer> counted = server.get("/", cookie);
-        assertEquals("You've visited this page 1 times", counted.bodyAsString());
-        assertNotEquals(cookie, assertSessionCookie(counted, DAY_SECONDS), "a deleted session's ID is never reused");
+    void oldCookieAfterLogout_givesAFreshSession(String logout, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: it cannot be revoked");
+            String cookie = TestServer.sessionCookie(server.get("/"));
+            assertEquals(
+                    "You've visited this page 2 times", server.get("/", cookie).bodyAsString());
+            assertCookieExpired(server.post(logout, cookie));
+            assertFresh(server, cookie);
+            HttpResponse<Buffer> counted = server.get("/", cookie);
+            assertEquals("You've visited this page 1 times", counted.bodyAsString());
+            assertNotEquals(
+                    cookie, assertSessionCookie(counted, DAY_SECONDS), "a deleted session's ID is never reused");
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ lazy cookies
 
     @Test
-    void requestThatNeverWrites_getsNoCookie() {
-        TestServer server = start();
-        HttpResponse<Buffer> anonymous = server.get("/state");
-        assertEquals(200, anonymous.statusCode());
-        assertEquals(FRESH, anonymous.bodyAsString());
-        assertNoSessionCookie(anonymous);
+    void requestThatNeverWrites_getsNoCookie(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            HttpResponse<Buffer> anonymous = server.get("/state");
+            assertEquals(200, anonymous.statusCode());
+            assertEquals(FRESH, anonymous.bodyAsString());
+            assertNoSessionCookie(anonymous);
 
-        String cookie = TestServer.sessionCookie(server.get("/"));
-        HttpResponse<Buffer> read = server.get("/peek", cookie);
-        assertEquals("1", read.bodyAsString());
-        assertNoSessionCookie(read);
+            String cookie = TestServer.sessionCookie(server.get("/"));
+            HttpResponse<Buffer> read = server.get("/peek", cookie);
+            assertEquals("1", read.bodyAsString());
+            assertNoSessionCookie(read);
+        });
+        test.completeNow();
     }
 
     @Test
-    void lazySessionOff_setsACookieOnTheFirstResponse() {
-        TestServer server = start(config -> config.setLazySession(false));
-        HttpResponse<Buffer> first = server.get("/state");
-        assertEquals(200, first.statusCode());
-        assertEquals(FRESH, first.bodyAsString());
-        String cookie = assertSessionCookie(first, DAY_SECONDS);
-        HttpResponse<Buffer> second = server.get("/state", cookie);
-        assertEquals("{\"isNew\":false,\"keys\":[]}", second.bodyAsString(), "the empty session was stored");
-        assertNoSessionCookie(second);
+    void lazySessionOff_setsACookieOnTheFirstResponse(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config -> config.setLazySession(false));
+            HttpResponse<Buffer> first = server.get("/state");
+            assertEquals(200, first.statusCode());
+            assertEquals(FRESH, first.bodyAsString());
+            String cookie = assertSessionCookie(first, DAY_SECONDS);
+            HttpResponse<Buffer> second = server.get("/state", cookie);
+            assertEquals("{\"isNew\":false,\"keys\":[]}", second.bodyAsString(), "the empty session was stored");
+            assertNoSessionCookie(second);
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ regenerate
 
     @Test
-    void login_givesANewIdAndKeepsTheData() {
-        Browser browser = new Browser(start());
-        String before = assertSessionCookie(browser.get("/"), DAY_SECONDS);
-        HttpResponse<Buffer> login = browser.post("/login");
-        assertEquals(200, login.statusCode());
-        String[] ids = login.bodyAsString().split(" ");
-        assertNotEquals(ids[0], ids[1], "regenerate gave a new ID");
-        String after = assertSessionCookie(login, DAY_SECONDS);
-        assertNotEquals(before, after);
-        if (has(Capability.SERVER_SIDE)) {
-            assertEquals(List.of(idOf(before), idOf(after)), List.of(ids[0], ids[1]), "the cookie carries the ID");
-        }
-        assertEquals(
-                "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
-                browser.get("/state").bodyAsString());
-        assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
+    void login_givesANewIdAndKeepsTheData(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            String before = assertSessionCookie(browser.get("/"), DAY_SECONDS);
+            HttpResponse<Buffer> login = browser.post("/login");
+            assertEquals(200, login.statusCode());
+            String[] ids = login.bodyAsString().split(" ");
+            assertNotEquals(ids[0], ids[1], "regenerate gave a new ID");
+            String after = assertSessionCookie(login, DAY_SECONDS);
+            assertNotEquals(before, after);
+            if (has(Capability.SERVER_SIDE)) {
+                assertEquals(List.of(idOf(before), idOf(after)), List.of(ids[0], ids[1]), "the cookie carries the ID");
+            }
+            assertEquals(
+                    "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
+                    browser.get("/state").bodyAsString());
+            assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void loginOnANewSession_storesItUnderTheNewId() {
-        Browser browser = new Browser(start());
-        HttpResponse<Buffer> login = browser.post("/login");
-        assertEquals(200, login.statusCode());
-        assertSessionCookie(login, DAY_SECONDS);
-        assertEquals(
-                "{\"isNew\":false,\"keys\":[\"user\"]}", browser.get("/state").bodyAsString());
+    void loginOnANewSession_storesItUnderTheNewId(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            HttpResponse<Buffer> login = browser.post("/login");
+            assertEquals(200, login.statusCode());
+            assertSessionCookie(login, DAY_SECONDS);
+            assertEquals(
+                    "{\"isNew\":false,\"keys\":[\"user\"]}",
+                    browser.get("/state").bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void oldIdAfterLogin_loadsNothing() {
-        TestServer server = start();
-        assumeTrue(
-                has(Capability.SERVER_SIDE),
-                "the cookie carries the session: the pre-login cookie stays valid " + "until it expires");
-        String before = TestServer.sessionCookie(server.get("/"));
-        String after = TestServer.sessionCookie(server.post("/login", before));
-        assertEquals("1", server.get("/peek", after).bodyAsString());
-        assertFresh(server, before);
+    void oldIdAfterLogin_loadsNothing(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeTrue(
+                    has(Capability.SERVER_SIDE),
+                    "the cookie carries the session: the pre-login cookie stays valid " + "until it expires");
+            String before = TestServer.sessionCookie(server.get("/"));
+            String after = TestServer.sessionCookie(server.post("/login", before));
+            assertEquals("1", server.get("/peek", after).bodyAsString());
+            assertFresh(server, before);
+        });
+        test.completeNow();
     }
 
     @Test
-    void secondLogin_ofASessionLoadedFromTheStore_keepsTheData() {
-        Browser browser = new Browser(start());
-        browser.get("/");
-        String first = assertSessionCookie(browser.post("/login"), DAY_SECONDS);
-        assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
-        HttpResponse<Buffer> again = browser.post("/login");
-        assertEquals(200, again.statusCode());
-        String second = assertSessionCookie(again, DAY_SECONDS);
-        assertNotEquals(first, second);
-        assertEquals(
-                "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
-                browser.get("/state").bodyAsString());
-        assertEquals("alice", browser.get("/get/user").bodyAsString());
-        assertEquals("2", browser.get("/peek").bodyAsString());
+    void secondLogin_ofASessionLoadedFromTheStore_keepsTheData(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            browser.get("/");
+            String first = assertSessionCookie(browser.post("/login"), DAY_SECONDS);
+            assertEquals("You've visited this page 2 times", browser.get("/").bodyAsString());
+            HttpResponse<Buffer> again = browser.post("/login");
+            assertEquals(200, again.statusCode());
+            String second = assertSessionCookie(again, DAY_SECONDS);
+            assertNotEquals(first, second);
+            assertEquals(
+                    "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
+                    browser.get("/state").bodyAsString());
+            assertEquals("alice", browser.get("/get/user").bodyAsString());
+            assertEquals("2", browser.get("/peek").bodyAsString());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ expiry, on the test clock
 
     @Test
-    void idleExpiry_endsASessionNotSavedForTheExpiry() {
-        Browser browser = new Browser(start(config -> config.setExpiry(Duration.ofSeconds(60))));
-        assertSessionCookie(browser.get("/"), 60);
-        clock.advance(Duration.ofSeconds(50));
-        HttpResponse<Buffer> saved = browser.get("/");
-        assertEquals("You've visited this page 2 times", saved.bodyAsString());
-        assertSessionCookie(saved, 60);
-        clock.advance(Duration.ofSeconds(59)); // 109 s after creation, 59 s after the last save
-        assertEquals("2", browser.get("/peek").bodyAsString());
-        clock.advance(Duration.ofSeconds(2));
-        HttpResponse<Buffer> expired = browser.get("/state");
-        assertEquals(200, expired.statusCode());
-        assertEquals(FRESH, expired.bodyAsString());
+    void idleExpiry_endsASessionNotSavedForTheExpiry(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start(config -> config.setExpiry(Duration.ofSeconds(60))));
+            assertSessionCookie(browser.get("/"), 60);
+            clock.advance(Duration.ofSeconds(50));
+            HttpResponse<Buffer> saved = browser.get("/");
+            assertEquals("You've visited this page 2 times", saved.bodyAsString());
+            assertSessionCookie(saved, 60);
+            clock.advance(Duration.ofSeconds(59)); // 109 s after creation, 59 s after the last save
+            assertEquals("2", browser.get("/peek").bodyAsString());
+            clock.advance(Duration.ofSeconds(2));
+            HttpResponse<Buffer> expired = browser.get("/state");
+            assertEquals(200, expired.statusCode());
+            assertEquals(FRESH, expired.bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void absoluteExpiry_endsASessionEvenWhileItIsUsed() {
-        Browser browser = new Browser(
-                start(config -> config.setExpiry(Duration.ofSeconds(60)).setAbsoluteExpiry(Duration.ofSeconds(100))));
-        assertSessionCookie(browser.get("/"), 60);
-        clock.advance(Duration.ofSeconds(50));
-        HttpResponse<Buffer> saved = browser.get("/");
-        assertEquals("You've visited this page 2 times", saved.bodyAsString());
-        assertSessionCookie(saved, 50); // capped at 100 s after creation
-        clock.advance(Duration.ofSeconds(49));
-        assertEquals("2", browser.get("/peek").bodyAsString());
-        clock.advance(Duration.ofSeconds(2));
-        assertEquals(FRESH, browser.get("/state").bodyAsString());
+    void absoluteExpiry_endsASessionEvenWhileItIsUsed(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start(
+                    config -> config.setExpiry(Duration.ofSeconds(60)).setAbsoluteExpiry(Duration.ofSeconds(100))));
+            assertSessionCookie(browser.get("/"), 60);
+            clock.advance(Duration.ofSeconds(50));
+            HttpResponse<Buffer> saved = browser.get("/");
+            assertEquals("You've visited this page 2 times", saved.bodyAsString());
+            assertSessionCookie(saved, 50); // capped at 100 s after creation
+            clock.advance(Duration.ofSeconds(49));
+            assertEquals("2", browser.get("/peek").bodyAsString());
+            clock.advance(Duration.ofSeconds(2));
+            assertEquals(FRESH, browser.get("/state").bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void perSessionExpiry_isKeptByLaterSaves_andEndsTheSession() {
-        Browser browser = new Browser(start());
-        HttpResponse<Buffer> shortened = browser.get("/expire/30");
-        assertEquals("expires in 30 s", shortened.bodyAsString());
-        assertSessionCookie(shortened, 30);
-        clock.advance(Duration.ofSeconds(20));
-        HttpResponse<Buffer> saved = browser.get("/");
-        assertEquals("You've visited this page 1 times", saved.bodyAsString());
-        assertSessionCookie(saved, 30);
-        clock.advance(Duration.ofSeconds(29)); // 49 s after creation: alive only because the save renewed 30 s
-        assertEquals(
-                "{\"isNew\":false,\"keys\":[\"counter\",\"short\"]}",
-                browser.get("/state").bodyAsString());
-        clock.advance(Duration.ofSeconds(2));
-        assertEquals(FRESH, browser.get("/state").bodyAsString());
+    void perSessionExpiry_isKeptByLaterSaves_andEndsTheSession(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            HttpResponse<Buffer> shortened = browser.get("/expire/30");
+            assertEquals("expires in 30 s", shortened.bodyAsString());
+            assertSessionCookie(shortened, 30);
+            clock.advance(Duration.ofSeconds(20));
+            HttpResponse<Buffer> saved = browser.get("/");
+            assertEquals("You've visited this page 1 times", saved.bodyAsString());
+            assertSessionCookie(saved, 30);
+            clock.advance(Duration.ofSeconds(29)); // 49 s after creation: alive only because the save renewed 30 s
+            assertEquals(
+                    "{\"isNew\":false,\"keys\":[\"counter\",\"short\"]}",
+                    browser.get("/state").bodyAsString());
+            clock.advance(Duration.ofSeconds(2));
+            assertEquals(FRESH, browser.get("/state").bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void anonymousExpiry_endsAnAnonymousSession_whileAPromotedOneLivesOn() {
-        TestServer server =
-                start(config -> config.setExpiry(Duration.ofSeconds(600)).setAnonymousExpiry(Duration.ofSeconds(60)));
-        Browser anonymous = new Browser(server);
-        Browser member = new Browser(server);
-        assertSessionCookie(anonymous.get("/"), 60);
-        assertSessionCookie(member.get("/"), 60);
-        HttpResponse<Buffer> login = member.post("/login");
-        assertEquals(200, login.statusCode());
-        assertSessionCookie(login, 600); // regenerate() promoted it
-        assertEquals(
-                "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
-                member.get("/state").bodyAsString(),
-                "the promotion mark is not one of the application's keys");
-        clock.advance(Duration.ofSeconds(61));
-        assertEquals(FRESH, anonymous.get("/state").bodyAsString());
-        assertEquals("alice", member.get("/get/user").bodyAsString());
-        assertEquals("You've visited this page 2 times", member.get("/").bodyAsString());
+    void anonymousExpiry_endsAnAnonymousSession_whileAPromotedOneLivesOn(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(
+                    config -> config.setExpiry(Duration.ofSeconds(600)).setAnonymousExpiry(Duration.ofSeconds(60)));
+            Browser anonymous = new Browser(server);
+            Browser member = new Browser(server);
+            assertSessionCookie(anonymous.get("/"), 60);
+            assertSessionCookie(member.get("/"), 60);
+            HttpResponse<Buffer> login = member.post("/login");
+            assertEquals(200, login.statusCode());
+            assertSessionCookie(login, 600); // regenerate() promoted it
+            assertEquals(
+                    "{\"isNew\":false,\"keys\":[\"counter\",\"user\"]}",
+                    member.get("/state").bodyAsString(),
+                    "the promotion mark is not one of the application's keys");
+            clock.advance(Duration.ofSeconds(61));
+            assertEquals(FRESH, anonymous.get("/state").bodyAsString());
+            assertEquals("alice", member.get("/get/user").bodyAsString());
+            assertEquals("You've visited this page 2 times", member.get("/").bodyAsString());
+        });
+        test.completeNow();
     }
 
     @Test
-    void anonymousExpiry_endsAgainAfterALogoutThatClears_andAVertxWebLoginPromotes() {
-        TestServer server =
-                start(config -> config.setExpiry(Duration.ofSeconds(600)).setAnonymousExpiry(Duration.ofSeconds(60)));
-        Browser browser = new Browser(server);
-        browser.post("/login");
-        assertCookieExpired(browser.post("/logout"));
-        assertSessionCookie(browser.get("/"), 60); // anonymous again
-        Browser basic = new Browser(server);
-        HttpResponse<Buffer> me = basic.get("/private/me", "alice");
-        assertEquals(200, me.statusCode());
-        assertSessionCookie(me, 600); // a Vert.x-Web user in the session promotes it
-        clock.advance(Duration.ofSeconds(61));
-        assertEquals(FRESH, browser.get("/state").bodyAsString());
-        assertEquals("alice", basic.get("/private/me").bodyAsString());
+    void anonymousExpiry_endsAgainAfterALogoutThatClears_andAVertxWebLoginPromotes(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(
+                    config -> config.setExpiry(Duration.ofSeconds(600)).setAnonymousExpiry(Duration.ofSeconds(60)));
+            Browser browser = new Browser(server);
+            browser.post("/login");
+            assertCookieExpired(browser.post("/logout"));
+            assertSessionCookie(browser.get("/"), 60); // anonymous again
+            Browser basic = new Browser(server);
+            HttpResponse<Buffer> me = basic.get("/private/me", "alice");
+            assertEquals(200, me.statusCode());
+            assertSessionCookie(me, 600); // a Vert.x-Web user in the session promotes it
+            clock.advance(Duration.ofSeconds(61));
+            assertEquals(FRESH, browser.get("/state").bodyAsString());
+            assertEquals("alice", basic.get("/private/me").bodyAsString());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ error answers
@@ -362,118 +407,137 @@ public abstract class BackendContract {
                 "/boom/clear/end503",
                 "/boom/clear/end401"
             })
-    void logoutOnAnErrorAnswer_stillEndsTheSession(String path) {
-        TestServer server = start();
-        Browser browser = new Browser(server);
-        browser.post("/login");
-        String loggedIn = browser.cookie();
-        assertEquals("alice", browser.get("/get/user").bodyAsString());
-        HttpResponse<Buffer> boom = browser.get(path);
-        int expected = Integer.parseInt(path.substring(path.length() - 3));
-        assertEquals(expected, boom.statusCode());
-        assertCookieExpired(boom);
-        assertNull(browser.cookie());
-        assertEquals("none", browser.get("/get/user").bodyAsString(), "still logged in after " + path);
-        if (has(Capability.SERVER_SIDE)) {
-            assertFresh(server, loggedIn);
-        }
+    void logoutOnAnErrorAnswer_stillEndsTheSession(String path, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            Browser browser = new Browser(server);
+            browser.post("/login");
+            String loggedIn = browser.cookie();
+            assertEquals("alice", browser.get("/get/user").bodyAsString());
+            HttpResponse<Buffer> boom = browser.get(path);
+            int expected = Integer.parseInt(path.substring(path.length() - 3));
+            assertEquals(expected, boom.statusCode());
+            assertCookieExpired(boom);
+            assertNull(browser.cookie());
+            assertEquals("none", browser.get("/get/user").bodyAsString(), "still logged in after " + path);
+            if (has(Capability.SERVER_SIDE)) {
+                assertFresh(server, loggedIn);
+            }
+        });
+        test.completeNow();
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(ints = {500, 503})
-    void regenerateOnAServerError_stillMovesTheSession_asItWasLoaded(int status) {
-        TestServer server = start();
-        Browser browser = new Browser(server);
-        browser.get("/");
-        String before = browser.cookie();
-        HttpResponse<Buffer> failed = browser.get("/regenerate-then/" + status);
-        assertEquals(status, failed.statusCode());
-        String after = assertSessionCookie(failed, DAY_SECONDS);
-        assertNotEquals(before, after, "the regenerate was honoured");
-        assertEquals(
-                "{\"isNew\":false,\"keys\":[\"counter\"]}",
-                browser.get("/state").bodyAsString(),
-                "the session moved as it was loaded; the failed request's own change is not saved");
-        if (has(Capability.SERVER_SIDE)) {
-            assertFresh(server, before);
-        }
+    void regenerateOnAServerError_stillMovesTheSession_asItWasLoaded(int status, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            Browser browser = new Browser(server);
+            browser.get("/");
+            String before = browser.cookie();
+            HttpResponse<Buffer> failed = browser.get("/regenerate-then/" + status);
+            assertEquals(status, failed.statusCode());
+            String after = assertSessionCookie(failed, DAY_SECONDS);
+            assertNotEquals(before, after, "the regenerate was honoured");
+            assertEquals(
+                    "{\"isNew\":false,\"keys\":[\"counter\"]}",
+                    browser.get("/state").bodyAsString(),
+                    "the session moved as it was loaded; the failed request's own change is not saved");
+            if (has(Capability.SERVER_SIDE)) {
+                assertFresh(server, before);
+            }
+        });
+        test.completeNow();
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"/status/401", "/status/404", "/status/500", "/no-such-route"})
-    void eagerMode_errorAnswerToANewVisitor_storesAndSendsNothing(String path) {
-        TestServer server = start(config -> config.setLazySession(false));
-        HttpResponse<Buffer> error = server.get(path);
-        assertEquals(path.startsWith("/status/") ? Integer.parseInt(path.substring(8)) : 404, error.statusCode());
-        assertNoSessionCookie(error);
-        assertEquals(0, server.middleware.metrics().saves(), "nothing was stored");
-        assertSessionCookie(server.get("/state"), DAY_SECONDS); // a 200 still stores the new session
+    void eagerMode_errorAnswerToANewVisitor_storesAndSendsNothing(String path, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config -> config.setLazySession(false));
+            HttpResponse<Buffer> error = server.get(path);
+            assertEquals(path.startsWith("/status/") ? Integer.parseInt(path.substring(8)) : 404, error.statusCode());
+            assertNoSessionCookie(error);
+            assertEquals(0, server.middleware.metrics().saves(), "nothing was stored");
+            assertSessionCookie(server.get("/state"), DAY_SECONDS); // a 200 still stores the new session
+        });
+        test.completeNow();
     }
 
     @Test
-    void pagesOfALoggedInSession_areNeverStored_andAnonymousOnesArePrivate() {
-        TestServer server = start();
-        Browser browser = new Browser(server);
-        assertEquals("private", browser.get("/").getHeader("cache-control"), "an anonymous session");
-        assertEquals("private", browser.get("/peek").getHeader("cache-control"));
-        HttpResponse<Buffer> login = browser.post("/login");
-        assertEquals("no-store", login.getHeader("cache-control"), "the login's own answer");
-        assertEquals("no-store", browser.get("/get/user").getHeader("cache-control"), "a logged-in page");
-        HttpResponse<Buffer> logout = browser.post("/logout");
-        assertEquals("private", logout.getHeader("cache-control"), "the logout's answer: nothing private in it");
-        Browser basic = new Browser(server);
-        HttpResponse<Buffer> me = basic.get("/private/me", "alice");
-        assertEquals("no-store", me.getHeader("cache-control"), "a Vert.x-Web user");
-        assertEquals("no-store", basic.get("/private/me").getHeader("cache-control"));
-        assertEquals(null, server.get("/status/204").getHeader("cache-control"), "no session, nothing to hide");
+    void pagesOfALoggedInSession_areNeverStored_andAnonymousOnesArePrivate(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            Browser browser = new Browser(server);
+            assertEquals("private", browser.get("/").getHeader("cache-control"), "an anonymous session");
+            assertEquals("private", browser.get("/peek").getHeader("cache-control"));
+            HttpResponse<Buffer> login = browser.post("/login");
+            assertEquals("no-store", login.getHeader("cache-control"), "the login's own answer");
+            assertEquals("no-store", browser.get("/get/user").getHeader("cache-control"), "a logged-in page");
+            HttpResponse<Buffer> logout = browser.post("/logout");
+            assertEquals("private", logout.getHeader("cache-control"), "the logout's answer: nothing private in it");
+            Browser basic = new Browser(server);
+            HttpResponse<Buffer> me = basic.get("/private/me", "alice");
+            assertEquals("no-store", me.getHeader("cache-control"), "a Vert.x-Web user");
+            assertEquals("no-store", basic.get("/private/me").getHeader("cache-control"));
+            assertEquals(null, server.get("/status/204").getHeader("cache-control"), "no session, nothing to hide");
+        });
+        test.completeNow();
     }
 
     @Test
-    void errorAnswerOfASessionThatHoldsData_isSaved_asBefore() {
-        Browser browser = new Browser(start());
-        HttpResponse<Buffer> flash = browser.get("/flash/422");
-        assertEquals(422, flash.statusCode());
-        assertSessionCookie(flash, DAY_SECONDS);
-        assertEquals("check your answers", browser.get("/get/flash").bodyAsString());
+    void errorAnswerOfASessionThatHoldsData_isSaved_asBefore(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            HttpResponse<Buffer> flash = browser.get("/flash/422");
+            assertEquals(422, flash.statusCode());
+            assertSessionCookie(flash, DAY_SECONDS);
+            assertEquals("check your answers", browser.get("/get/flash").bodyAsString());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ hostile cookie values
 
     @Test
-    void hostileCookieValues_giveAFreshSession_neverAnError() {
-        TestServer server = start();
-        String genuine = TestServer.sessionCookie(server.get("/"));
-        String wellFormed = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; // 43 characters, ends in a legal one
-        List<String> hostile = new ArrayList<>(List.of(
-                "../../etc/passwd",
-                "x".repeat(5000),
-                wellFormed.substring(1),
-                wellFormed + "A",
-                wellFormed + "AA",
-                wellFormed.substring(0, 42) + "B",
-                wellFormed,
-                "%2e%2e%2f",
-                "..",
-                "a.b.c",
-                "\"quoted\""));
-        hostile.add(tamper(genuine, 0));
-        hostile.add(tamper(genuine, genuine.length() / 2));
-        hostile.add(genuine.substring(0, genuine.length() - 1));
-        hostile.add(genuine + "A");
-        for (String value : hostile) {
-            String name = value.length() > 60 ? value.substring(0, 20) + "... (" + value.length() + " chars)" : value;
-            HttpResponse<Buffer> read = server.get("/state", value);
-            assertEquals(200, read.statusCode(), name);
-            assertEquals(FRESH, read.bodyAsString(), name);
-            assertNoSessionCookie(read);
-            HttpResponse<Buffer> written = server.get("/", value);
-            assertEquals(200, written.statusCode(), name);
-            assertEquals("You've visited this page 1 times", written.bodyAsString(), name);
-            String issued = assertSessionCookie(written, DAY_SECONDS);
-            assertNotEquals(value, issued, "a client never chooses its session: " + name);
-            assertNotEquals(genuine, issued, name);
-        }
-        assertEquals("1", server.get("/peek", genuine).bodyAsString(), "the genuine session is untouched");
+    void hostileCookieValues_giveAFreshSession_neverAnError(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            String genuine = TestServer.sessionCookie(server.get("/"));
+            String wellFormed = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; // 43 characters, ends in a legal one
+            List<String> hostile = new ArrayList<>(List.of(
+                    "../../etc/passwd",
+                    "x".repeat(5000),
+                    wellFormed.substring(1),
+                    wellFormed + "A",
+                    wellFormed + "AA",
+                    wellFormed.substring(0, 42) + "B",
+                    wellFormed,
+                    "%2e%2e%2f",
+                    "..",
+                    "a.b.c",
+                    "\"quoted\""));
+            hostile.add(tamper(genuine, 0));
+            hostile.add(tamper(genuine, genuine.length() / 2));
+            hostile.add(genuine.substring(0, genuine.length() - 1));
+            hostile.add(genuine + "A");
+            for (String value : hostile) {
+                String name =
+                        value.length() > 60 ? value.substring(0, 20) + "... (" + value.length() + " chars)" : value;
+                HttpResponse<Buffer> read = server.get("/state", value);
+                assertEquals(200, read.statusCode(), name);
+                assertEquals(FRESH, read.bodyAsString(), name);
+                assertNoSessionCookie(read);
+                HttpResponse<Buffer> written = server.get("/", value);
+                assertEquals(200, written.statusCode(), name);
+                assertEquals("You've visited this page 1 times", written.bodyAsString(), name);
+                String issued = assertSessionCookie(written, DAY_SECONDS);
+                assertNotEquals(value, issued, "a client never chooses its session: " + name);
+                assertNotEquals(genuine, issued, name);
+            }
+            assertEquals("1", server.get("/peek", genuine).bodyAsString(), "the genuine session is untouched");
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ parallel requests
@@ -534,15 +598,18 @@ public abstract class BackendContract {
     }
 
     @Test
-    void update_isSavedWithTheRequest_andTheNextRequestSeesIt() {
-        Browser browser = new Browser(start());
-        HttpResponse<Buffer> first = browser.get("/todo/milk");
-        assertEquals(200, first.statusCode());
-        assertEquals("[milk]", first.bodyAsString());
-        assertSessionCookie(first, DAY_SECONDS);
-        assertEquals("[milk]", browser.get("/get/todos").bodyAsString());
-        assertEquals("[milk, eggs]", browser.get("/todo/eggs").bodyAsString());
-        assertEquals("[milk, eggs]", browser.get("/get/todos").bodyAsString());
+    void update_isSavedWithTheRequest_andTheNextRequestSeesIt(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            HttpResponse<Buffer> first = browser.get("/todo/milk");
+            assertEquals(200, first.statusCode());
+            assertEquals("[milk]", first.bodyAsString());
+            assertSessionCookie(first, DAY_SECONDS);
+            assertEquals("[milk]", browser.get("/get/todos").bodyAsString());
+            assertEquals("[milk, eggs]", browser.get("/todo/eggs").bodyAsString());
+            assertEquals("[milk, eggs]", browser.get("/get/todos").bodyAsString());
+        });
+        test.completeNow();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -644,109 +711,126 @@ public abstract class BackendContract {
     // ------------------------------------------------------------------ two servers, one store
 
     @Test
-    void sessionWrittenOnOneServer_isReadAndChangedOnAnother() {
-        TestServer a = start();
-        assumeTrue(has(Capability.SHARED), "the store belongs to one process");
-        Vertx other = Vertx.vertx();
-        otherVertx.add(other);
-        TestServer b = start(other, sharedStoreConfig(clock), config -> {});
-        String cookie = TestServer.sessionCookie(a.get("/commit/user/alice"));
-        HttpResponse<Buffer> read = b.get("/get/user", cookie);
-        assertEquals(200, read.statusCode());
-        assertEquals("alice", read.bodyAsString());
-        assertNoSessionCookie(read);
-        assertEquals("stored", b.get("/commit/theme/dark", cookie).bodyAsString());
-        assertEquals("dark", a.get("/get/theme", cookie).bodyAsString());
-        assertCookieExpired(b.post("/logout", cookie));
-        assertFresh(a, cookie);
+    void sessionWrittenOnOneServer_isReadAndChangedOnAnother(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer a = start();
+            assumeTrue(has(Capability.SHARED), "the store belongs to one process");
+            Vertx other = Vertx.vertx();
+            otherVertx.add(other);
+            TestServer b = start(other, sharedStoreConfig(clock), config -> {});
+            String cookie = TestServer.sessionCookie(a.get("/commit/user/alice"));
+            HttpResponse<Buffer> read = b.get("/get/user", cookie);
+            assertEquals(200, read.statusCode());
+            assertEquals("alice", read.bodyAsString());
+            assertNoSessionCookie(read);
+            assertEquals("stored", b.get("/commit/theme/dark", cookie).bodyAsString());
+            assertEquals("dark", a.get("/get/theme", cookie).bodyAsString());
+            assertCookieExpired(b.post("/logout", cookie));
+            assertFresh(a, cookie);
+        });
+        test.completeNow();
     }
 
     @Test
-    void adminApiOfOneServer_seesAndEndsTheSessionsOfAnother() {
-        TestServer a = start();
-        assumeTrue(has(Capability.SHARED), "the store belongs to one process");
-        assumeUserIndex();
-        Vertx other = Vertx.vertx();
-        otherVertx.add(other);
-        TestServer b = start(other, sharedStoreConfig(clock), config -> {});
-        String onA = loginAs(a, "alice", null);
-        String onB = loginAs(b, "alice", null);
-        assertEquals(new TreeSet<>(List.of(idOf(onA), idOf(onB))), idsOf(a, "alice"));
-        assertEquals(idsOf(a, "alice"), idsOf(b, "alice"));
-        assertEquals(
-                "alice", b.middleware.sessions().get(idOf(onA)).await().info().principal());
+    void adminApiOfOneServer_seesAndEndsTheSessionsOfAnother(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer a = start();
+            assumeTrue(has(Capability.SHARED), "the store belongs to one process");
+            assumeUserIndex();
+            Vertx other = Vertx.vertx();
+            otherVertx.add(other);
+            TestServer b = start(other, sharedStoreConfig(clock), config -> {});
+            String onA = loginAs(a, "alice", null);
+            String onB = loginAs(b, "alice", null);
+            assertEquals(new TreeSet<>(List.of(idOf(onA), idOf(onB))), idsOf(a, "alice"));
+            assertEquals(idsOf(a, "alice"), idsOf(b, "alice"));
+            assertEquals(
+                    "alice",
+                    b.middleware.sessions().get(idOf(onA)).await().info().principal());
 
-        assertEquals(
-                List.of(idOf(onA)),
-                b.middleware.sessions().deleteAllOf("alice", idOf(onB)).await()); // "other devices"
-        assertFresh(a, onA);
-        assertEquals("alice", a.get("/whoami", onB).bodyAsString());
-        assertEquals(Set.of(idOf(onB)), idsOf(a, "alice"));
+            assertEquals(
+                    List.of(idOf(onA)),
+                    b.middleware.sessions().deleteAllOf("alice", idOf(onB)).await()); // "other devices"
+            assertFresh(a, onA);
+            assertEquals("alice", a.get("/whoami", onB).bodyAsString());
+            assertEquals(Set.of(idOf(onB)), idsOf(a, "alice"));
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ the user of Vert.x-Web's authentication
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"/auth/logout", "/auth/clear"})
-    void basicAuthLogin_keepsTheUserWithoutCredentials_untilALogout(String logout) {
-        TestServer server = start();
-        Browser browser = new Browser(server);
-        assertEquals(401, browser.get("/private/me").statusCode());
-        HttpResponse<Buffer> login = browser.get("/private/me", "alice");
-        assertEquals(200, login.statusCode());
-        assertEquals("alice", login.bodyAsString());
-        String loggedIn = assertSessionCookie(login, DAY_SECONDS);
+    void basicAuthLogin_keepsTheUserWithoutCredentials_untilALogout(String logout, VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            Browser browser = new Browser(server);
+            assertEquals(401, browser.get("/private/me").statusCode());
+            HttpResponse<Buffer> login = browser.get("/private/me", "alice");
+            assertEquals(200, login.statusCode());
+            assertEquals("alice", login.bodyAsString());
+            String loggedIn = assertSessionCookie(login, DAY_SECONDS);
 
-        HttpResponse<Buffer> again = browser.get("/private/me");
-        assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
-        assertEquals("alice", again.bodyAsString());
-        assertNoSessionCookie(again);
+            HttpResponse<Buffer> again = browser.get("/private/me");
+            assertEquals(200, again.statusCode(), "the user is restored from the session, no credentials sent");
+            assertEquals("alice", again.bodyAsString());
+            assertNoSessionCookie(again);
 
-        HttpResponse<Buffer> bye = browser.get(logout);
-        assertEquals(logout.equals("/auth/logout") ? 302 : 200, bye.statusCode());
-        assertCookieExpired(bye);
-        assertEquals(401, browser.get("/private/me").statusCode());
-        if (has(Capability.SERVER_SIDE)) {
-            assertEquals(401, server.get("/private/me", loggedIn).statusCode(), "the logged-out session is deleted");
-        }
+            HttpResponse<Buffer> bye = browser.get(logout);
+            assertEquals(logout.equals("/auth/logout") ? 302 : 200, bye.statusCode());
+            assertCookieExpired(bye);
+            assertEquals(401, browser.get("/private/me").statusCode());
+            if (has(Capability.SERVER_SIDE)) {
+                assertEquals(
+                        401, server.get("/private/me", loggedIn).statusCode(), "the logged-out session is deleted");
+            }
+        });
+        test.completeNow();
     }
 
     @Test
-    void impersonate_forcesReauthentication_withTheNewCookie() {
-        Browser browser = new Browser(start());
-        String loggedIn = assertSessionCookie(browser.get("/private/me", "alice"), DAY_SECONDS);
-        HttpResponse<Buffer> switching = browser.get("/auth/impersonate");
-        assertEquals(302, switching.statusCode());
-        assertEquals("/private/me", switching.getHeader("location"));
-        assertNotEquals(loggedIn, assertSessionCookie(switching, DAY_SECONDS));
+    void impersonate_forcesReauthentication_withTheNewCookie(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            String loggedIn = assertSessionCookie(browser.get("/private/me", "alice"), DAY_SECONDS);
+            HttpResponse<Buffer> switching = browser.get("/auth/impersonate");
+            assertEquals(302, switching.statusCode());
+            assertEquals("/private/me", switching.getHeader("location"));
+            assertNotEquals(loggedIn, assertSessionCookie(switching, DAY_SECONDS));
 
-        assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold alice");
-        HttpResponse<Buffer> asBob = browser.get("/private/me", "bob");
-        assertEquals(200, asBob.statusCode());
-        assertEquals("bob", asBob.bodyAsString());
-        assertEquals("bob", browser.get("/private/me").bodyAsString());
+            assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold alice");
+            HttpResponse<Buffer> asBob = browser.get("/private/me", "bob");
+            assertEquals(200, asBob.statusCode());
+            assertEquals("bob", asBob.bodyAsString());
+            assertEquals("bob", browser.get("/private/me").bodyAsString());
 
-        HttpResponse<Buffer> restoring = browser.get("/auth/restore");
-        assertEquals(302, restoring.statusCode());
-        assertEquals("alice", browser.get("/private/me").bodyAsString(), "restore() brings back the first user");
+            HttpResponse<Buffer> restoring = browser.get("/auth/restore");
+            assertEquals(302, restoring.statusCode());
+            assertEquals("alice", browser.get("/private/me").bodyAsString(), "restore() brings back the first user");
+        });
+        test.completeNow();
     }
 
     @Test
-    void refresh_forcesReauthentication_withTheNewCookie() {
-        Browser browser = new Browser(start());
-        browser.get("/private/me", "alice");
-        browser.get("/"); // data besides the user, so the session outlives the user (an empty one is deleted)
-        String loggedIn = browser.cookie();
-        HttpResponse<Buffer> refreshing = browser.get("/auth/refresh");
-        assertEquals(302, refreshing.statusCode());
-        assertEquals("/private/me", refreshing.getHeader("location"));
-        assertNotEquals(loggedIn, assertSessionCookie(refreshing, DAY_SECONDS));
+    void refresh_forcesReauthentication_withTheNewCookie(VertxTestContext test) {
+        test.verify(() -> {
+            Browser browser = new Browser(start());
+            browser.get("/private/me", "alice");
+            browser.get("/"); // data besides the user, so the session outlives the user (an empty one is deleted)
+            String loggedIn = browser.cookie();
+            HttpResponse<Buffer> refreshing = browser.get("/auth/refresh");
+            assertEquals(302, refreshing.statusCode());
+            assertEquals("/private/me", refreshing.getHeader("location"));
+            assertNotEquals(loggedIn, assertSessionCookie(refreshing, DAY_SECONDS));
 
-        assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold the user");
-        assertEquals("1", browser.get("/peek").bodyAsString(), "the rest of the session is kept");
-        HttpResponse<Buffer> confirmed = browser.get("/private/me", "alice");
-        assertEquals(200, confirmed.statusCode());
-        assertEquals("alice", confirmed.bodyAsString());
+            assertEquals(401, browser.get("/private/me").statusCode(), "the new session must not hold the user");
+            assertEquals("1", browser.get("/peek").bodyAsString(), "the rest of the session is kept");
+            HttpResponse<Buffer> confirmed = browser.get("/private/me", "alice");
+            assertEquals(200, confirmed.statusCode());
+            assertEquals("alice", confirmed.bodyAsString());
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ sessions of a user (USER_INDEX)
@@ -778,175 +862,200 @@ public abstract class BackendContract {
     }
 
     @Test
-    void userIndex_listsAUsersSessions_andForgetsThemAtLogoutAndLogin() {
-        TestServer server = start();
-        assumeUserIndex();
-        String anonymous = TestServer.sessionCookie(server.get("/"));
-        String first = loginAs(server, "alice", anonymous);
-        String second = loginAs(server, "alice", null);
-        String bob = loginAs(server, "bob", null);
-        assertEquals(new TreeSet<>(List.of(idOf(first), idOf(second))), idsOf(server, "alice"));
-        assertEquals(Set.of(idOf(bob)), idsOf(server, "bob"));
-        assertEquals(2, server.middleware.sessions().countOf("alice").await());
-        List<SessionInfo> infos =
-                server.middleware.sessions().sessionsOf("alice").await();
-        assertEquals("alice", infos.get(0).principal());
-        assertEquals(clock.millis() + DAY_SECONDS * 1000, infos.get(0).expiresAtMillis());
+    void userIndex_listsAUsersSessions_andForgetsThemAtLogoutAndLogin(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeUserIndex();
+            String anonymous = TestServer.sessionCookie(server.get("/"));
+            String first = loginAs(server, "alice", anonymous);
+            String second = loginAs(server, "alice", null);
+            String bob = loginAs(server, "bob", null);
+            assertEquals(new TreeSet<>(List.of(idOf(first), idOf(second))), idsOf(server, "alice"));
+            assertEquals(Set.of(idOf(bob)), idsOf(server, "bob"));
+            assertEquals(2, server.middleware.sessions().countOf("alice").await());
+            List<SessionInfo> infos =
+                    server.middleware.sessions().sessionsOf("alice").await();
+            assertEquals("alice", infos.get(0).principal());
+            assertEquals(clock.millis() + DAY_SECONDS * 1000, infos.get(0).expiresAtMillis());
 
-        String moved = loginAs(server, "alice", first); // regenerate: the index follows the move
-        assertNotEquals(first, moved);
-        assertEquals(new TreeSet<>(List.of(idOf(moved), idOf(second))), idsOf(server, "alice"));
+            String moved = loginAs(server, "alice", first); // regenerate: the index follows the move
+            assertNotEquals(first, moved);
+            assertEquals(new TreeSet<>(List.of(idOf(moved), idOf(second))), idsOf(server, "alice"));
 
-        assertCookieExpired(server.post("/logout", second));
-        assertEquals(Set.of(idOf(moved)), idsOf(server, "alice"));
-        assertEquals("alice", server.get("/whoami", moved).bodyAsString());
-        assertEquals(Set.of(), idsOf(server, "nobody"));
+            assertCookieExpired(server.post("/logout", second));
+            assertEquals(Set.of(idOf(moved)), idsOf(server, "alice"));
+            assertEquals("alice", server.get("/whoami", moved).bodyAsString());
+            assertEquals(Set.of(), idsOf(server, "nobody"));
 
-        server.middleware.sessions().delete(idOf(bob)).await(); // an administrator ends bob's session
-        assertEquals(Set.of(), idsOf(server, "bob"));
-        assertFresh(server, bob);
+            server.middleware.sessions().delete(idOf(bob)).await(); // an administrator ends bob's session
+            assertEquals(Set.of(), idsOf(server, "bob"));
+            assertFresh(server, bob);
+        });
+        test.completeNow();
     }
 
     @Test
-    void adminGet_findsAStoredSessionsDataAndTimes_andNothingOnceItEnded() {
-        TestServer server = start();
-        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: the server cannot find it by ID");
-        String anonymous = TestServer.sessionCookie(server.get("/commit/colour/blue"));
-        SessionDetails found = server.middleware.sessions().get(idOf(anonymous)).await();
-        assertEquals(Map.of("colour", "blue"), found.data());
-        assertEquals(idOf(anonymous), found.info().id());
-        assertNull(found.info().principal(), "an anonymous session has no principal");
-        assertEquals(clock.millis(), found.info().createdAtMillis());
-        assertEquals(clock.millis() + DAY_SECONDS * 1000, found.info().expiresAtMillis());
-        assertEquals(-1, found.info().lastAccessedAtMillis(), "kept only with record_client_info");
-        assertNull(found.info().userAgent());
+    void adminGet_findsAStoredSessionsDataAndTimes_andNothingOnceItEnded(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: the server cannot find it by ID");
+            String anonymous = TestServer.sessionCookie(server.get("/commit/colour/blue"));
+            SessionDetails found =
+                    server.middleware.sessions().get(idOf(anonymous)).await();
+            assertEquals(Map.of("colour", "blue"), found.data());
+            assertEquals(idOf(anonymous), found.info().id());
+            assertNull(found.info().principal(), "an anonymous session has no principal");
+            assertEquals(clock.millis(), found.info().createdAtMillis());
+            assertEquals(clock.millis() + DAY_SECONDS * 1000, found.info().expiresAtMillis());
+            assertEquals(-1, found.info().lastAccessedAtMillis(), "kept only with record_client_info");
+            assertNull(found.info().userAgent());
 
-        String alice = loginAs(server, "alice", anonymous);
-        SessionDetails loggedIn = server.middleware.sessions().get(idOf(alice)).await();
-        assertEquals("alice", loggedIn.info().principal());
-        assertEquals(Map.of("colour", "blue", "user", "alice"), loggedIn.data(), "no reserved key is shown");
-        assertNull(server.middleware.sessions().get(idOf(anonymous)).await(), "the login moved the session");
+            String alice = loginAs(server, "alice", anonymous);
+            SessionDetails loggedIn =
+                    server.middleware.sessions().get(idOf(alice)).await();
+            assertEquals("alice", loggedIn.info().principal());
+            assertEquals(Map.of("colour", "blue", "user", "alice"), loggedIn.data(), "no reserved key is shown");
+            assertNull(server.middleware.sessions().get(idOf(anonymous)).await(), "the login moved the session");
 
-        assertCookieExpired(server.post("/logout", alice));
-        assertNull(server.middleware.sessions().get(idOf(alice)).await());
-        assertNull(server.middleware.sessions().get("../../etc/passwd").await(), "a malformed ID finds nothing");
+            assertCookieExpired(server.post("/logout", alice));
+            assertNull(server.middleware.sessions().get(idOf(alice)).await());
+            assertNull(server.middleware.sessions().get("../../etc/passwd").await(), "a malformed ID finds nothing");
 
-        String expiring = TestServer.sessionCookie(server.get("/commit/colour/red"));
-        clock.advance(Duration.ofSeconds(DAY_SECONDS + 1));
-        assertNull(server.middleware.sessions().get(idOf(expiring)).await(), "an expired session is not found");
+            String expiring = TestServer.sessionCookie(server.get("/commit/colour/red"));
+            clock.advance(Duration.ofSeconds(DAY_SECONDS + 1));
+            assertNull(server.middleware.sessions().get(idOf(expiring)).await(), "an expired session is not found");
+        });
+        test.completeNow();
     }
 
     @Test
-    void adminCount_countsTheStoredSessions() {
-        TestServer server = start();
-        assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: the server cannot count them");
-        Future<Long> counting = server.middleware.sessions().count();
-        assumeFalse(
-                counting.failed() && counting.cause() instanceof UnsupportedOperationException,
-                "the backend cannot count its sessions");
-        long before = counting.await();
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            ids.add(TestServer.sessionCookie(server.get("/commit/n/" + i)));
-        }
-        assertEquals(before + 3, server.middleware.sessions().count().await());
-        assertCookieExpired(server.post("/logout", ids.get(0)));
-        assertEquals(before + 2, server.middleware.sessions().count().await());
+    void adminCount_countsTheStoredSessions(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeTrue(has(Capability.SERVER_SIDE), "the cookie carries the session: the server cannot count them");
+            Future<Long> counting = server.middleware.sessions().count();
+            assumeFalse(
+                    counting.failed() && counting.cause() instanceof UnsupportedOperationException,
+                    "the backend cannot count its sessions");
+            long before = counting.await();
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                ids.add(TestServer.sessionCookie(server.get("/commit/n/" + i)));
+            }
+            assertEquals(before + 3, server.middleware.sessions().count().await());
+            assertCookieExpired(server.post("/logout", ids.get(0)));
+            assertEquals(before + 2, server.middleware.sessions().count().await());
+        });
+        test.completeNow();
     }
 
     @Test
-    void recordClientInfo_keepsTheLoginsClient_andTheLastSave() {
-        TestServer server = start(config -> config.setRecordClientInfo(true));
-        assumeUserIndex();
-        long loginAt = clock.millis();
-        HttpResponse<Buffer> login = server.client
-                .post("/login-as/alice")
-                .putHeader("User-Agent", "Phone/1.0 " + "x".repeat(400))
-                .send()
-                .await();
-        assertEquals(200, login.statusCode());
-        String cookie = TestServer.sessionCookie(login);
-        SessionInfo info =
-                server.middleware.sessions().sessionsOf("alice").await().get(0);
-        assertEquals(idOf(cookie), info.id());
-        assertEquals(("Phone/1.0 " + "x".repeat(400)).substring(0, 256), info.userAgent());
-        assertEquals("127.0.0.1", info.address());
-        assertEquals(loginAt, info.lastAccessedAtMillis());
+    void recordClientInfo_keepsTheLoginsClient_andTheLastSave(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start(config -> config.setRecordClientInfo(true));
+            assumeUserIndex();
+            long loginAt = clock.millis();
+            HttpResponse<Buffer> login = server.client
+                    .post("/login-as/alice")
+                    .putHeader("User-Agent", "Phone/1.0 " + "x".repeat(400))
+                    .send()
+                    .await();
+            assertEquals(200, login.statusCode());
+            String cookie = TestServer.sessionCookie(login);
+            SessionInfo info =
+                    server.middleware.sessions().sessionsOf("alice").await().get(0);
+            assertEquals(idOf(cookie), info.id());
+            assertEquals(("Phone/1.0 " + "x".repeat(400)).substring(0, 256), info.userAgent());
+            assertEquals("127.0.0.1", info.address());
+            assertEquals(loginAt, info.lastAccessedAtMillis());
 
-        clock.advance(Duration.ofMinutes(5));
-        server.client
-                .get("/commit/colour/green")
-                .putHeader("cookie", COOKIE + "=" + cookie)
-                .putHeader("User-Agent", "Other/2.0")
-                .send()
-                .await();
-        SessionInfo later =
-                server.middleware.sessions().get(idOf(cookie)).await().info();
-        assertEquals(loginAt + Duration.ofMinutes(5).toMillis(), later.lastAccessedAtMillis());
-        assertEquals(info.userAgent(), later.userAgent(), "the client is the login's, not the last request's");
-        assertEquals(
-                Map.of("colour", "green", "user", "alice"),
-                server.middleware.sessions().get(idOf(cookie)).await().data());
+            clock.advance(Duration.ofMinutes(5));
+            server.client
+                    .get("/commit/colour/green")
+                    .putHeader("cookie", COOKIE + "=" + cookie)
+                    .putHeader("User-Agent", "Other/2.0")
+                    .send()
+                    .await();
+            SessionInfo later =
+                    server.middleware.sessions().get(idOf(cookie)).await().info();
+            assertEquals(loginAt + Duration.ofMinutes(5).toMillis(), later.lastAccessedAtMillis());
+            assertEquals(info.userAgent(), later.userAgent(), "the client is the login's, not the last request's");
+            assertEquals(
+                    Map.of("colour", "green", "user", "alice"),
+                    server.middleware.sessions().get(idOf(cookie)).await().data());
+        });
+        test.completeNow();
     }
 
     @Test
-    void aLoginThatSetsOnlyThePrincipal_isStored_andItsLogoutDeletesIt() {
-        TestServer server = start();
-        HttpResponse<Buffer> login = server.post("/principal-only/alice", null);
-        assertEquals(200, login.statusCode());
-        String cookie = assertSessionCookie(login, DAY_SECONDS);
-        assertEquals("alice", server.get("/whoami", cookie).bodyAsString());
-        if (has(Capability.USER_INDEX)) {
+    void aLoginThatSetsOnlyThePrincipal_isStored_andItsLogoutDeletesIt(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            HttpResponse<Buffer> login = server.post("/principal-only/alice", null);
+            assertEquals(200, login.statusCode());
+            String cookie = assertSessionCookie(login, DAY_SECONDS);
+            assertEquals("alice", server.get("/whoami", cookie).bodyAsString());
+            if (has(Capability.USER_INDEX)) {
+                assertEquals(Set.of(idOf(cookie)), idsOf(server, "alice"));
+            }
+            assertCookieExpired(server.post("/logout", cookie));
+            if (has(Capability.SERVER_SIDE)) { // a signed cookie cannot be revoked: its copy stays valid
+                assertEquals("null", server.get("/whoami", cookie).bodyAsString());
+            }
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void userIndex_followsTheUserOfVertxWebAuthentication_untilItsLogout(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeUserIndex();
+            Browser browser = new Browser(server);
+            String cookie = TestServer.sessionCookie(browser.get("/private/me", "alice"));
             assertEquals(Set.of(idOf(cookie)), idsOf(server, "alice"));
-        }
-        assertCookieExpired(server.post("/logout", cookie));
-        if (has(Capability.SERVER_SIDE)) { // a signed cookie cannot be revoked: its copy stays valid
-            assertEquals("null", server.get("/whoami", cookie).bodyAsString());
-        }
+            assertEquals("alice", browser.get("/whoami").bodyAsString());
+            assertCookieExpired(browser.get("/auth/clear"));
+            assertEquals(Set.of(), idsOf(server, "alice"));
+        });
+        test.completeNow();
     }
 
     @Test
-    void userIndex_followsTheUserOfVertxWebAuthentication_untilItsLogout() {
-        TestServer server = start();
-        assumeUserIndex();
-        Browser browser = new Browser(server);
-        String cookie = TestServer.sessionCookie(browser.get("/private/me", "alice"));
-        assertEquals(Set.of(idOf(cookie)), idsOf(server, "alice"));
-        assertEquals("alice", browser.get("/whoami").bodyAsString());
-        assertCookieExpired(browser.get("/auth/clear"));
-        assertEquals(Set.of(), idsOf(server, "alice"));
-    }
+    void logOutAllOtherDevices_leavesExactlyTheCurrentOne(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeUserIndex();
+            List<String> alice = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                alice.add(loginAs(server, "alice", null));
+            }
+            String bob = loginAs(server, "bob", null);
+            String current = alice.get(2);
+            List<String> ended = server.middleware
+                    .sessions()
+                    .deleteAllOf("alice", idOf(current))
+                    .await();
+            assertEquals(
+                    alice.stream()
+                            .filter(id -> !id.equals(current))
+                            .map(BackendContract::idOf)
+                            .collect(Collectors.toCollection(TreeSet::new)),
+                    new TreeSet<>(ended));
+            assertEquals(Set.of(idOf(current)), idsOf(server, "alice"));
+            for (String id : ended) {
+                assertFresh(server, id);
+            }
+            assertEquals("alice", server.get("/whoami", current).bodyAsString());
+            assertEquals("bob", server.get("/whoami", bob).bodyAsString());
 
-    @Test
-    void logOutAllOtherDevices_leavesExactlyTheCurrentOne() {
-        TestServer server = start();
-        assumeUserIndex();
-        List<String> alice = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            alice.add(loginAs(server, "alice", null));
-        }
-        String bob = loginAs(server, "bob", null);
-        String current = alice.get(2);
-        List<String> ended =
-                server.middleware.sessions().deleteAllOf("alice", idOf(current)).await();
-        assertEquals(
-                alice.stream()
-                        .filter(id -> !id.equals(current))
-                        .map(BackendContract::idOf)
-                        .collect(Collectors.toCollection(TreeSet::new)),
-                new TreeSet<>(ended));
-        assertEquals(Set.of(idOf(current)), idsOf(server, "alice"));
-        for (String id : ended) {
-            assertFresh(server, id);
-        }
-        assertEquals("alice", server.get("/whoami", current).bodyAsString());
-        assertEquals("bob", server.get("/whoami", bob).bodyAsString());
-
-        assertEquals(
-                List.of(idOf(current)),
-                server.middleware.sessions().deleteAllOf("alice").await());
-        assertFresh(server, current);
-        assertEquals(0, server.middleware.sessions().countOf("alice").await());
+            assertEquals(
+                    List.of(idOf(current)),
+                    server.middleware.sessions().deleteAllOf("alice").await());
+            assertFresh(server, current);
+            assertEquals(0, server.middleware.sessions().countOf("alice").await());
+        });
+        test.completeNow();
     }
 
     @Test
@@ -973,97 +1082,111 @@ public abstract class BackendContract {
     }
 
     @Test
-    void limitPerUser_endsTheOldest_atExactlyTheLimit_under32ParallelLogins() {
-        start();
-        assumeUserIndex();
-        TestServer server = start(c -> c.setMaxSessionsPerUser(3));
-        String bob = loginAs(server, "bob", null);
-        List<Future<HttpResponse<Buffer>>> logins = new ArrayList<>();
-        for (int i = 0; i < 32; i++) {
-            logins.add(send(server, HttpMethod.POST, "/login-as/alice", null));
-        }
-        Future.join(logins).await();
-        List<String> cookies = new ArrayList<>();
-        for (Future<HttpResponse<Buffer>> login : logins) {
-            assertEquals(200, login.result().statusCode(), login.result().bodyAsString());
-            cookies.add(TestServer.sessionCookie(login.result()));
-        }
-        Set<String> indexed = idsOf(server, "alice");
-        assertEquals(3, indexed.size());
-        Set<String> live = new TreeSet<>();
-        for (String cookie : cookies) {
-            if (server.get("/whoami", cookie).bodyAsString().equals("alice")) {
-                live.add(idOf(cookie));
+    void limitPerUser_endsTheOldest_atExactlyTheLimit_under32ParallelLogins(VertxTestContext test) {
+        test.verify(() -> {
+            start();
+            assumeUserIndex();
+            TestServer server = start(c -> c.setMaxSessionsPerUser(3));
+            String bob = loginAs(server, "bob", null);
+            List<Future<HttpResponse<Buffer>>> logins = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                logins.add(send(server, HttpMethod.POST, "/login-as/alice", null));
             }
-        }
-        assertEquals(indexed, live, "the index and the store disagree");
-        assertEquals("bob", server.get("/whoami", bob).bodyAsString(), "another user's session ended");
-
-        clock.advance(Duration.ofSeconds(1));
-        String next = loginAs(server, "alice", null); // sequentially: the session that expires first ends
-        clock.advance(Duration.ofSeconds(1));
-        String last = loginAs(server, "alice", null);
-        assertTrue(idsOf(server, "alice").containsAll(List.of(idOf(next), idOf(last))));
-        assertEquals(3, idsOf(server, "alice").size());
-    }
-
-    @Test
-    void limitPerUser_refuse_letsExactlyTheLimitIn_under32ParallelLogins_andRefusesTheRestWith429() {
-        start();
-        assumeUserIndex();
-        TestServer server =
-                start(c -> c.setMaxSessionsPerUser(3).setUserLimitPolicy(SessionConfig.UserLimitPolicy.REFUSE));
-        List<Future<HttpResponse<Buffer>>> logins = new ArrayList<>();
-        for (int i = 0; i < 32; i++) {
-            logins.add(send(server, HttpMethod.POST, "/login-as/alice", null));
-        }
-        Future.join(logins).await();
-        int admitted = 0;
-        for (Future<HttpResponse<Buffer>> login : logins) {
-            HttpResponse<Buffer> response = login.result();
-            if (response.statusCode() == 200) {
-                admitted++;
-                assertEquals(
-                        "alice",
-                        server.get("/whoami", TestServer.sessionCookie(response))
-                                .bodyAsString());
-            } else {
-                assertEquals(429, response.statusCode(), response.bodyAsString());
-                assertNoSessionCookie(response);
+            Future.join(logins).await();
+            List<String> cookies = new ArrayList<>();
+            for (Future<HttpResponse<Buffer>> login : logins) {
+                assertEquals(200, login.result().statusCode(), login.result().bodyAsString());
+                cookies.add(TestServer.sessionCookie(login.result()));
             }
-        }
-        assertEquals(3, admitted);
-        assertEquals(3, idsOf(server, "alice").size());
-        assertEquals(429, server.post("/login-as/alice", null).statusCode());
-        assertEquals(200, server.post("/login-as/bob", null).statusCode(), "another user was refused");
+            Set<String> indexed = idsOf(server, "alice");
+            assertEquals(3, indexed.size());
+            Set<String> live = new TreeSet<>();
+            for (String cookie : cookies) {
+                if (server.get("/whoami", cookie).bodyAsString().equals("alice")) {
+                    live.add(idOf(cookie));
+                }
+            }
+            assertEquals(indexed, live, "the index and the store disagree");
+            assertEquals("bob", server.get("/whoami", bob).bodyAsString(), "another user's session ended");
+
+            clock.advance(Duration.ofSeconds(1));
+            String next = loginAs(server, "alice", null); // sequentially: the session that expires first ends
+            clock.advance(Duration.ofSeconds(1));
+            String last = loginAs(server, "alice", null);
+            assertTrue(idsOf(server, "alice").containsAll(List.of(idOf(next), idOf(last))));
+            assertEquals(3, idsOf(server, "alice").size());
+        });
+        test.completeNow();
     }
 
     @Test
-    void withoutAUserIndex_theAdminApiFailsNamingWhy_andTheLimitIsRefusedAtStart() {
-        TestServer server = start();
-        assumeTrue(!has(Capability.USER_INDEX), "the backend keeps a user index");
-        Throwable failure = server.middleware.sessions().sessionsOf("alice").failed()
-                ? server.middleware.sessions().sessionsOf("alice").cause()
-                : null;
-        assertTrue(failure instanceof UnsupportedOperationException, String.valueOf(failure));
-        assertTrue(failure.getMessage().contains("memory, file or Redis"), failure.getMessage());
-        IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
-                IllegalArgumentException.class, () -> start(c -> c.setMaxSessionsPerUser(3)));
-        assertTrue(refused.getMessage().startsWith("max_sessions_per_user needs a backend"), refused.getMessage());
+    void limitPerUser_refuse_letsExactlyTheLimitIn_under32ParallelLogins_andRefusesTheRestWith429(
+            VertxTestContext test) {
+        test.verify(() -> {
+            start();
+            assumeUserIndex();
+            TestServer server =
+                    start(c -> c.setMaxSessionsPerUser(3).setUserLimitPolicy(SessionConfig.UserLimitPolicy.REFUSE));
+            List<Future<HttpResponse<Buffer>>> logins = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                logins.add(send(server, HttpMethod.POST, "/login-as/alice", null));
+            }
+            Future.join(logins).await();
+            int admitted = 0;
+            for (Future<HttpResponse<Buffer>> login : logins) {
+                HttpResponse<Buffer> response = login.result();
+                if (response.statusCode() == 200) {
+                    admitted++;
+                    assertEquals(
+                            "alice",
+                            server.get("/whoami", TestServer.sessionCookie(response))
+                                    .bodyAsString());
+                } else {
+                    assertEquals(429, response.statusCode(), response.bodyAsString());
+                    assertNoSessionCookie(response);
+                }
+            }
+            assertEquals(3, admitted);
+            assertEquals(3, idsOf(server, "alice").size());
+            assertEquals(429, server.post("/login-as/alice", null).statusCode());
+            assertEquals(200, server.post("/login-as/bob", null).statusCode(), "another user was refused");
+        });
+        test.completeNow();
     }
 
     @Test
-    void withoutServerState_getAndCountFailNamingWhy() {
-        TestServer server = start();
-        assumeFalse(has(Capability.SERVER_SIDE), "the backend keeps sessions on the server");
-        for (Future<?> call : List.of(
-                server.middleware.sessions().get("x".repeat(43)),
-                server.middleware.sessions().count())) {
-            assertTrue(call.failed() && call.cause() instanceof UnsupportedOperationException, String.valueOf(call));
-            assertTrue(
-                    call.cause().getMessage().contains("server-side backend"),
-                    call.cause().getMessage());
-        }
+    void withoutAUserIndex_theAdminApiFailsNamingWhy_andTheLimitIsRefusedAtStart(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeTrue(!has(Capability.USER_INDEX), "the backend keeps a user index");
+            Throwable failure = server.middleware.sessions().sessionsOf("alice").failed()
+                    ? server.middleware.sessions().sessionsOf("alice").cause()
+                    : null;
+            assertTrue(failure instanceof UnsupportedOperationException, String.valueOf(failure));
+            assertTrue(failure.getMessage().contains("memory, file or Redis"), failure.getMessage());
+            IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> start(c -> c.setMaxSessionsPerUser(3)));
+            assertTrue(refused.getMessage().startsWith("max_sessions_per_user needs a backend"), refused.getMessage());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void withoutServerState_getAndCountFailNamingWhy(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer server = start();
+            assumeFalse(has(Capability.SERVER_SIDE), "the backend keeps sessions on the server");
+            for (Future<?> call : List.of(
+                    server.middleware.sessions().get("x".repeat(43)),
+                    server.middleware.sessions().count())) {
+                assertTrue(
+                        call.failed() && call.cause() instanceof UnsupportedOperationException, String.valueOf(call));
+                assertTrue(
+                        call.cause().getMessage().contains("server-side backend"),
+                        call.cause().getMessage());
+            }
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ servers and routes

@@ -109,231 +109,284 @@ public abstract class BackendSpiContract {
     // ------------------------------------------------------------------ load and save
 
     @Test
-    void load_ofAnUnknownId_isNull() throws Exception {
-        serverSide();
-        assertNull(load(newId()), "load of an ID never saved");
+    void load_ofAnUnknownId_isNull(VertxTestContext test) {
+        test.verify(() -> {
+            serverSide();
+            assertNull(load(newId()), "load of an ID never saved");
+        });
+        test.completeNow();
     }
 
     @Test
-    void save_ofANewSession_thenLoad_returnsEveryJsonTypeAndTheTimes() throws Exception {
-        long now = clock.millis();
-        Map<String, Object> nested = Map.of("street", "Main St", "number", 12, "tags", List.of("a", "b"));
-        SessionChanges changes = SessionChanges.builder(newId())
-                .put("string", "héllo \"quoted\" <tag>")
-                .put("int", 42)
-                .put("long", 9_007_199_254_740_993L)
-                .put("double", 2.5)
-                .put("true", true)
-                .put("list", List.of(1, "two", false))
-                .put("map", nested)
-                .savedAt(now)
-                .createdAt(now - 1_000)
-                .expiresAt(now + 3_600_000)
-                .perSessionExpiry(Duration.ofHours(1))
-                .build();
-        SessionRecord record = load(save(changes));
-        assertNotNull(record, "the saved session loads");
-        assertEquals(new JsonObject(changes.data()), new JsonObject(record.data()), "the data, as saved");
-        assertTimes(changes, record);
-        assertEquals(Duration.ofHours(1), record.perSessionExpiry(), "the per-session expiry, as saved");
+    void save_ofANewSession_thenLoad_returnsEveryJsonTypeAndTheTimes(VertxTestContext test) {
+        test.verify(() -> {
+            long now = clock.millis();
+            Map<String, Object> nested = Map.of("street", "Main St", "number", 12, "tags", List.of("a", "b"));
+            SessionChanges changes = SessionChanges.builder(newId())
+                    .put("string", "héllo \"quoted\" <tag>")
+                    .put("int", 42)
+                    .put("long", 9_007_199_254_740_993L)
+                    .put("double", 2.5)
+                    .put("true", true)
+                    .put("list", List.of(1, "two", false))
+                    .put("map", nested)
+                    .savedAt(now)
+                    .createdAt(now - 1_000)
+                    .expiresAt(now + 3_600_000)
+                    .perSessionExpiry(Duration.ofHours(1))
+                    .build();
+            SessionRecord record = load(save(changes));
+            assertNotNull(record, "the saved session loads");
+            assertEquals(new JsonObject(changes.data()), new JsonObject(record.data()), "the data, as saved");
+            assertTimes(changes, record);
+            assertEquals(Duration.ofHours(1), record.perSessionExpiry(), "the per-session expiry, as saved");
+        });
+        test.completeNow();
     }
 
     @Test
-    void save_ofAnUpdate_keepsTheCreationTime_andMovesTheExpiry() throws Exception {
-        long now = clock.millis();
-        String handle =
-                save(builder(newId()).put("a", 1).createdAt(now).savedAt(now).expiresAt(now + 60_000));
-        SessionRecord first = load(handle);
-        clock.advance(Duration.ofSeconds(30));
-        long later = clock.millis();
-        SessionChanges update = builder(first.id())
-                .stored()
-                .loaded(first.data())
-                .put("b", 2)
-                .createdAt(first.createdAtMillis())
-                .savedAt(later)
-                .expiresAt(later + 60_000)
-                .build();
-        SessionRecord second = load(save(update));
-        assertEquals(new JsonObject().put("a", 1).put("b", 2), new JsonObject(second.data()));
-        assertTimes(update, second);
+    void save_ofAnUpdate_keepsTheCreationTime_andMovesTheExpiry(VertxTestContext test) {
+        test.verify(() -> {
+            long now = clock.millis();
+            String handle = save(
+                    builder(newId()).put("a", 1).createdAt(now).savedAt(now).expiresAt(now + 60_000));
+            SessionRecord first = load(handle);
+            clock.advance(Duration.ofSeconds(30));
+            long later = clock.millis();
+            SessionChanges update = builder(first.id())
+                    .stored()
+                    .loaded(first.data())
+                    .put("b", 2)
+                    .createdAt(first.createdAtMillis())
+                    .savedAt(later)
+                    .expiresAt(later + 60_000)
+                    .build();
+            SessionRecord second = load(save(update));
+            assertEquals(new JsonObject().put("a", 1).put("b", 2), new JsonObject(second.data()));
+            assertTimes(update, second);
+        });
+        test.completeNow();
     }
 
     @Test
-    void save_thatRemovesAKey_andOneThatClears_storeExactlyWhatIsLeft() throws Exception {
-        SessionRecord stored =
-                load(save(builder(newId()).put("a", 1).put("b", 2).put("c", 3)));
-        SessionRecord removed =
-                load(save(builder(stored.id()).stored().loaded(stored.data()).remove("a")));
-        assertEquals(new JsonObject().put("b", 2).put("c", 3), new JsonObject(removed.data()), "after remove(a)");
-        SessionRecord cleared = load(save(
-                builder(removed.id()).stored().loaded(removed.data()).clear().put("d", 4)));
-        assertEquals(new JsonObject().put("d", 4), new JsonObject(cleared.data()), "after clear() and put(d)");
+    void save_thatRemovesAKey_andOneThatClears_storeExactlyWhatIsLeft(VertxTestContext test) {
+        test.verify(() -> {
+            SessionRecord stored =
+                    load(save(builder(newId()).put("a", 1).put("b", 2).put("c", 3)));
+            SessionRecord removed = load(
+                    save(builder(stored.id()).stored().loaded(stored.data()).remove("a")));
+            assertEquals(new JsonObject().put("b", 2).put("c", 3), new JsonObject(removed.data()), "after remove(a)");
+            SessionRecord cleared = load(save(builder(removed.id())
+                    .stored()
+                    .loaded(removed.data())
+                    .clear()
+                    .put("d", 4)));
+            assertEquals(new JsonObject().put("d", 4), new JsonObject(cleared.data()), "after clear() and put(d)");
+        });
+        test.completeNow();
     }
 
     @Test
-    void save_byTwoRequestsThatLoadedTheSameSession_keepsBothKeys() throws Exception {
-        capability(Capability.PER_KEY_MERGE);
-        SessionRecord stored = load(save(builder(newId()).put("base", 0)));
-        SessionChanges first =
-                builder(stored.id()).stored().loaded(stored.data()).put("a", 1).build();
-        SessionChanges second =
-                builder(stored.id()).stored().loaded(stored.data()).put("b", 2).build();
-        assertTrue(onEventLoop(() -> backend.save(first)), "first save");
-        assertTrue(onEventLoop(() -> backend.save(second)), "second save");
-        assertEquals(
-                new JsonObject().put("base", 0).put("a", 1).put("b", 2),
-                new JsonObject(load(stored.id()).data()),
-                "per-key merge keeps what each request changed");
+    void save_byTwoRequestsThatLoadedTheSameSession_keepsBothKeys(VertxTestContext test) {
+        test.verify(() -> {
+            capability(Capability.PER_KEY_MERGE);
+            SessionRecord stored = load(save(builder(newId()).put("base", 0)));
+            SessionChanges first = builder(stored.id())
+                    .stored()
+                    .loaded(stored.data())
+                    .put("a", 1)
+                    .build();
+            SessionChanges second = builder(stored.id())
+                    .stored()
+                    .loaded(stored.data())
+                    .put("b", 2)
+                    .build();
+            assertTrue(onEventLoop(() -> backend.save(first)), "first save");
+            assertTrue(onEventLoop(() -> backend.save(second)), "second save");
+            assertEquals(
+                    new JsonObject().put("base", 0).put("a", 1).put("b", 2),
+                    new JsonObject(load(stored.id()).data()),
+                    "per-key merge keeps what each request changed");
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ delete, move, no resurrection
 
     @Test
-    void delete_removesTheSession_andDeletingAnUnknownIdSucceeds() throws Exception {
-        serverSide();
-        String id = save(builder(newId()).put("a", 1));
-        onEventLoop(() -> backend.delete(id));
-        assertNull(load(id), "deleted");
-        onEventLoop(() -> backend.delete(newId()));
+    void delete_removesTheSession_andDeletingAnUnknownIdSucceeds(VertxTestContext test) {
+        test.verify(() -> {
+            serverSide();
+            String id = save(builder(newId()).put("a", 1));
+            onEventLoop(() -> backend.delete(id));
+            assertNull(load(id), "deleted");
+            onEventLoop(() -> backend.delete(newId()));
+        });
+        test.completeNow();
     }
 
     @Test
-    void save_ofASessionDeletedMeanwhile_completesFalse_andStoresNothing() throws Exception {
-        serverSide();
-        String id = save(builder(newId()).put("a", 1));
-        SessionRecord loaded = load(id);
-        onEventLoop(() -> backend.delete(id));
-        SessionChanges late =
-                builder(id).stored().loaded(loaded.data()).put("b", 2).build();
-        assertFalse(onEventLoop(() -> backend.save(late)), "a save after the delete reports nothing written");
-        assertNull(load(id), "no resurrection");
+    void save_ofASessionDeletedMeanwhile_completesFalse_andStoresNothing(VertxTestContext test) {
+        test.verify(() -> {
+            serverSide();
+            String id = save(builder(newId()).put("a", 1));
+            SessionRecord loaded = load(id);
+            onEventLoop(() -> backend.delete(id));
+            SessionChanges late =
+                    builder(id).stored().loaded(loaded.data()).put("b", 2).build();
+            assertFalse(onEventLoop(() -> backend.save(late)), "a save after the delete reports nothing written");
+            assertNull(load(id), "no resurrection");
+        });
+        test.completeNow();
     }
 
     @Test
-    void save_afterRegenerate_movesTheSessionToTheNewId() throws Exception {
-        serverSide();
-        String before = save(builder(newId()).put("cart", List.of("book")));
-        SessionRecord loaded = load(before);
-        String after = newId();
-        SessionChanges move = builder(after)
-                .movedFrom(before)
-                .loaded(loaded.data())
-                .put("user", "alice")
-                .createdAt(loaded.createdAtMillis())
-                .build();
-        assertTrue(onEventLoop(() -> backend.save(move)), "the move is stored");
-        assertNull(load(before), "nothing left under the old ID");
-        assertEquals(
-                new JsonObject().put("cart", new JsonArray().add("book")).put("user", "alice"),
-                new JsonObject(load(after).data()),
-                "everything under the new ID");
+    void save_afterRegenerate_movesTheSessionToTheNewId(VertxTestContext test) {
+        test.verify(() -> {
+            serverSide();
+            String before = save(builder(newId()).put("cart", List.of("book")));
+            SessionRecord loaded = load(before);
+            String after = newId();
+            SessionChanges move = builder(after)
+                    .movedFrom(before)
+                    .loaded(loaded.data())
+                    .put("user", "alice")
+                    .createdAt(loaded.createdAtMillis())
+                    .build();
+            assertTrue(onEventLoop(() -> backend.save(move)), "the move is stored");
+            assertNull(load(before), "nothing left under the old ID");
+            assertEquals(
+                    new JsonObject().put("cart", new JsonArray().add("book")).put("user", "alice"),
+                    new JsonObject(load(after).data()),
+                    "everything under the new ID");
+        });
+        test.completeNow();
     }
 
     @Test
-    void save_afterRegenerate_ofASessionDeletedMeanwhile_completesFalse_andStoresNothing() throws Exception {
-        serverSide();
-        String before = save(builder(newId()).put("a", 1));
-        onEventLoop(() -> backend.delete(before));
-        String after = newId();
-        SessionChanges move =
-                builder(after).movedFrom(before).put("user", "alice").build();
-        assertFalse(onEventLoop(() -> backend.save(move)), "nothing to move");
-        assertNull(load(after), "no session created under the new ID");
+    void save_afterRegenerate_ofASessionDeletedMeanwhile_completesFalse_andStoresNothing(VertxTestContext test) {
+        test.verify(() -> {
+            serverSide();
+            String before = save(builder(newId()).put("a", 1));
+            onEventLoop(() -> backend.delete(before));
+            String after = newId();
+            SessionChanges move =
+                    builder(after).movedFrom(before).put("user", "alice").build();
+            assertFalse(onEventLoop(() -> backend.save(move)), "nothing to move");
+            assertNull(load(after), "no session created under the new ID");
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ atomic update
 
     @Test
-    void update_underParallelCalls_losesNoIncrement() throws Exception {
-        capability(Capability.ATOMIC_UPDATE);
-        String id = save(builder(newId()).put("counter", 0));
-        SessionRecord loaded = load(id);
-        SessionChanges session = builder(id)
-                .stored()
-                .loaded(loaded.data())
-                .createdAt(loaded.createdAtMillis())
-                .build();
-        int calls = 20;
-        List<Future<Object>> updates = new ArrayList<>();
-        onEventLoop(() -> {
-            for (int i = 0; i < calls; i++) {
-                updates.add(backend.update(session, "counter", old -> ((Number) old).intValue() + 1));
-            }
-            return Future.all(updates).mapEmpty();
+    void update_underParallelCalls_losesNoIncrement(VertxTestContext test) {
+        test.verify(() -> {
+            capability(Capability.ATOMIC_UPDATE);
+            String id = save(builder(newId()).put("counter", 0));
+            SessionRecord loaded = load(id);
+            SessionChanges session = builder(id)
+                    .stored()
+                    .loaded(loaded.data())
+                    .createdAt(loaded.createdAtMillis())
+                    .build();
+            int calls = 20;
+            List<Future<Object>> updates = new ArrayList<>();
+            onEventLoop(() -> {
+                for (int i = 0; i < calls; i++) {
+                    updates.add(backend.update(session, "counter", old -> ((Number) old).intValue() + 1));
+                }
+                return Future.all(updates).mapEmpty();
+            });
+            assertEquals(calls, ((Number) load(id).data().get("counter")).intValue(), "every increment kept");
         });
-        assertEquals(calls, ((Number) load(id).data().get("counter")).intValue(), "every increment kept");
+        test.completeNow();
     }
 
     @Test
-    void update_ofASessionDeletedMeanwhile_failsWithASessionException() throws Exception {
-        capability(Capability.ATOMIC_UPDATE);
-        String id = save(builder(newId()).put("counter", 0));
-        SessionChanges session = builder(id).stored().build();
-        onEventLoop(() -> backend.delete(id));
-        ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(
-                ExecutionException.class, () -> onEventLoop(() -> backend.update(session, "counter", old -> 1)));
-        assertInstanceOf(SessionException.class, failure.getCause(), "the failure of an update of a deleted session");
-        assertNull(load(id), "no resurrection");
+    void update_ofASessionDeletedMeanwhile_failsWithASessionException(VertxTestContext test) {
+        test.verify(() -> {
+            capability(Capability.ATOMIC_UPDATE);
+            String id = save(builder(newId()).put("counter", 0));
+            SessionChanges session = builder(id).stored().build();
+            onEventLoop(() -> backend.delete(id));
+            ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(
+                    ExecutionException.class, () -> onEventLoop(() -> backend.update(session, "counter", old -> 1)));
+            assertInstanceOf(
+                    SessionException.class, failure.getCause(), "the failure of an update of a deleted session");
+            assertNull(load(id), "no resurrection");
+        });
+        test.completeNow();
     }
 
     @Test
-    void countSessions_countsWhatIsSaved_andForgetsWhatIsDeleted() throws Exception {
-        capability(Capability.SERVER_SIDE);
-        long before;
-        try {
-            before = onEventLoop(() -> backend.countSessions());
-        } catch (ExecutionException e) {
-            org.junit.jupiter.api.Assumptions.assumeFalse(
-                    e.getCause() instanceof UnsupportedOperationException, "the backend cannot count its sessions");
-            throw e;
-        }
-        String first = save(builder(newId()).put("n", 1));
-        save(builder(newId()).put("n", 2));
-        assertEquals(before + 2, onEventLoop(() -> backend.countSessions()));
-        onEventLoop(() -> backend.delete(first));
-        assertEquals(before + 1, onEventLoop(() -> backend.countSessions()));
+    void countSessions_countsWhatIsSaved_andForgetsWhatIsDeleted(VertxTestContext test) {
+        test.verify(() -> {
+            capability(Capability.SERVER_SIDE);
+            long before;
+            try {
+                before = onEventLoop(() -> backend.countSessions());
+            } catch (ExecutionException e) {
+                org.junit.jupiter.api.Assumptions.assumeFalse(
+                        e.getCause() instanceof UnsupportedOperationException, "the backend cannot count its sessions");
+                throw e;
+            }
+            String first = save(builder(newId()).put("n", 1));
+            save(builder(newId()).put("n", 2));
+            assertEquals(before + 2, onEventLoop(() -> backend.countSessions()));
+            onEventLoop(() -> backend.delete(first));
+            assertEquals(before + 1, onEventLoop(() -> backend.countSessions()));
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ user index
 
     @Test
-    void userIndex_listsAUsersSessions_andEndsAllButOne() throws Exception {
-        capability(Capability.USER_INDEX);
-        String user = "spi-user-" + newId().substring(0, 8);
-        String first = save(builder(newId()).put(BaseSessionInterface.PRINCIPAL_KEY, user));
-        String second = save(builder(newId()).put(BaseSessionInterface.PRINCIPAL_KEY, user));
-        String other = save(builder(newId()).put(BaseSessionInterface.PRINCIPAL_KEY, user + "-other"));
-        assertEquals(Set.of(first, second), ids(onEventLoop(() -> backend.sessionsOf(user))), "the user's sessions");
-        List<String> ended = onEventLoop(() -> backend.deleteSessionsOf(user, second));
-        assertEquals(List.of(first), ended, "every session but the one kept");
-        assertNull(load(first), "ended");
-        assertNotNull(load(second), "kept");
-        assertNotNull(load(other), "another user's session is untouched");
-        assertEquals(Set.of(second), ids(onEventLoop(() -> backend.sessionsOf(user))), "the index follows");
-        onEventLoop(() -> backend.delete(second));
-        assertEquals(Set.of(), ids(onEventLoop(() -> backend.sessionsOf(user))), "a delete leaves the index");
+    void userIndex_listsAUsersSessions_andEndsAllButOne(VertxTestContext test) {
+        test.verify(() -> {
+            capability(Capability.USER_INDEX);
+            String user = "spi-user-" + newId().substring(0, 8);
+            String first = save(builder(newId()).put(BaseSessionInterface.PRINCIPAL_KEY, user));
+            String second = save(builder(newId()).put(BaseSessionInterface.PRINCIPAL_KEY, user));
+            String other = save(builder(newId()).put(BaseSessionInterface.PRINCIPAL_KEY, user + "-other"));
+            assertEquals(
+                    Set.of(first, second), ids(onEventLoop(() -> backend.sessionsOf(user))), "the user's sessions");
+            List<String> ended = onEventLoop(() -> backend.deleteSessionsOf(user, second));
+            assertEquals(List.of(first), ended, "every session but the one kept");
+            assertNull(load(first), "ended");
+            assertNotNull(load(second), "kept");
+            assertNotNull(load(other), "another user's session is untouched");
+            assertEquals(Set.of(second), ids(onEventLoop(() -> backend.sessionsOf(user))), "the index follows");
+            onEventLoop(() -> backend.delete(second));
+            assertEquals(Set.of(), ids(onEventLoop(() -> backend.sessionsOf(user))), "a delete leaves the index");
+        });
+        test.completeNow();
     }
 
     @Test
-    void userIndex_withALimit_endsTheSessionThatExpiresFirst() throws Exception {
-        capability(Capability.USER_INDEX);
-        String user = "spi-limit-" + newId().substring(0, 8);
-        long now = clock.millis();
-        String oldest = save(builder(newId())
-                .put(BaseSessionInterface.PRINCIPAL_KEY, user)
-                .expiresAt(now + 60_000)
-                .maxSessionsPerUser(2, false));
-        String middle = save(builder(newId())
-                .put(BaseSessionInterface.PRINCIPAL_KEY, user)
-                .expiresAt(now + 120_000)
-                .maxSessionsPerUser(2, false));
-        String newest = save(builder(newId())
-                .put(BaseSessionInterface.PRINCIPAL_KEY, user)
-                .expiresAt(now + 180_000)
-                .maxSessionsPerUser(2, false));
-        assertNull(load(oldest), "past the limit the session that expires first ends");
-        assertEquals(Set.of(middle, newest), ids(onEventLoop(() -> backend.sessionsOf(user))));
+    void userIndex_withALimit_endsTheSessionThatExpiresFirst(VertxTestContext test) {
+        test.verify(() -> {
+            capability(Capability.USER_INDEX);
+            String user = "spi-limit-" + newId().substring(0, 8);
+            long now = clock.millis();
+            String oldest = save(builder(newId())
+                    .put(BaseSessionInterface.PRINCIPAL_KEY, user)
+                    .expiresAt(now + 60_000)
+                    .maxSessionsPerUser(2, false));
+            String middle = save(builder(newId())
+                    .put(BaseSessionInterface.PRINCIPAL_KEY, user)
+                    .expiresAt(now + 120_000)
+                    .maxSessionsPerUser(2, false));
+            String newest = save(builder(newId())
+                    .put(BaseSessionInterface.PRINCIPAL_KEY, user)
+                    .expiresAt(now + 180_000)
+                    .maxSessionsPerUser(2, false));
+            assertNull(load(oldest), "past the limit the session that expires first ends");
+            assertEquals(Set.of(middle, newest), ids(onEventLoop(() -> backend.sessionsOf(user))));
+        });
+        test.completeNow();
     }
 
     // ------------------------------------------------------------------ tools

@@ -132,83 +132,99 @@ public abstract class NearCacheContract {
     }
 
     @Test
-    void aReadAfterAWrite_onTheSameServer_isServedFromTheCache_andEverySaveChangesTheVersion() throws Exception {
-        Jar jar = new Jar();
-        assertEquals("1", jar.get(a, "/counter"));
-        assertTrue(jar.cookie.matches("[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{11}"), jar.cookie);
-        awaitHit(a, jar, "1");
-        String first = jar.cookie;
-        assertEquals("2", jar.get(a, "/counter"));
-        assertNotEquals(first, jar.cookie, "every save changes the version the cookie carries");
-        awaitHit(a, jar, "2");
-        assertEquals(1, a.middleware.metrics().nearCacheEntries());
+    void aReadAfterAWrite_onTheSameServer_isServedFromTheCache_andEverySaveChangesTheVersion(VertxTestContext test) {
+        test.verify(() -> {
+            Jar jar = new Jar();
+            assertEquals("1", jar.get(a, "/counter"));
+            assertTrue(jar.cookie.matches("[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{11}"), jar.cookie);
+            awaitHit(a, jar, "1");
+            String first = jar.cookie;
+            assertEquals("2", jar.get(a, "/counter"));
+            assertNotEquals(first, jar.cookie, "every save changes the version the cookie carries");
+            awaitHit(a, jar, "2");
+            assertEquals(1, a.middleware.metrics().nearCacheEntries());
+        });
+        test.completeNow();
     }
 
     @Test
-    void oneBrowserAlternatingServers_seesEveryWrite_andLosesNone() throws Exception {
-        Jar jar = new Jar();
-        jar.get(a, "/counter");
-        awaitHit(a, jar, "1");
-        awaitHit(b, jar, "1");
-        int staleReads = 0;
-        for (int i = 2; i <= 60; i++) {
-            TestServer writer = i % 2 == 0 ? a : b;
-            TestServer reader = i % 2 == 0 ? b : a;
-            assertEquals(Integer.toString(i), jar.get(writer, "/counter"), "a lost write");
-            if (!jar.get(reader, "/read").equals(Integer.toString(i))) {
-                staleReads++;
+    void oneBrowserAlternatingServers_seesEveryWrite_andLosesNone(VertxTestContext test) {
+        test.verify(() -> {
+            Jar jar = new Jar();
+            jar.get(a, "/counter");
+            awaitHit(a, jar, "1");
+            awaitHit(b, jar, "1");
+            int staleReads = 0;
+            for (int i = 2; i <= 60; i++) {
+                TestServer writer = i % 2 == 0 ? a : b;
+                TestServer reader = i % 2 == 0 ? b : a;
+                assertEquals(Integer.toString(i), jar.get(writer, "/counter"), "a lost write");
+                if (!jar.get(reader, "/read").equals(Integer.toString(i))) {
+                    staleReads++;
+                }
             }
-        }
-        assertEquals(0, staleReads);
-        assertEquals("60", storedCounter(jar.id()));
-        assertTrue(
-                a.middleware.metrics().nearCacheHits() + b.middleware.metrics().nearCacheHits() > 0);
+            assertEquals(0, staleReads);
+            assertEquals("60", storedCounter(jar.id()));
+            long hits = a.middleware.metrics().nearCacheHits()
+                    + b.middleware.metrics().nearCacheHits();
+            assertTrue(hits > 0);
+        });
+        test.completeNow();
     }
 
     @Test
-    void aWriteOnA_dropsBsCopy_soThatARequestWithTheOlderCookieReadsTheStore() throws Exception {
-        Jar jar = new Jar();
-        jar.get(a, "/counter");
-        awaitHit(b, jar, "1");
-        String older = jar.cookie; // a request sent before the next response arrived carries it
-        long invalidations = b.middleware.metrics().nearCacheInvalidations();
-        assertEquals("2", jar.get(a, "/counter"));
-        awaitInvalidation(b, invalidations, "b never heard of the write");
-        Jar late = new Jar();
-        late.cookie = older;
-        assertEquals("2", late.get(b, "/read"));
+    void aWriteOnA_dropsBsCopy_soThatARequestWithTheOlderCookieReadsTheStore(VertxTestContext test) {
+        test.verify(() -> {
+            Jar jar = new Jar();
+            jar.get(a, "/counter");
+            awaitHit(b, jar, "1");
+            String older = jar.cookie; // a request sent before the next response arrived carries it
+            long invalidations = b.middleware.metrics().nearCacheInvalidations();
+            assertEquals("2", jar.get(a, "/counter"));
+            awaitInvalidation(b, invalidations, "b never heard of the write");
+            Jar late = new Jar();
+            late.cookie = older;
+            assertEquals("2", late.get(b, "/read"));
+        });
+        test.completeNow();
     }
 
     @Test
-    void anAtomicUpdateOnA_dropsBsCopy_andBReadsTheUpdatedValue() throws Exception {
-        Jar jar = new Jar();
-        jar.get(a, "/counter");
-        awaitHit(b, jar, "1");
-        long invalidations = b.middleware.metrics().nearCacheInvalidations();
-        String before = jar.cookie;
-        assertEquals("1", jar.get(a, "/inc"));
-        awaitInvalidation(b, invalidations, "b never heard of the update");
-        Jar late = new Jar();
-        late.cookie = before;
-        assertEquals("1", late.get(b, "/n"));
-        assertEquals("1", jar.get(b, "/n"));
+    void anAtomicUpdateOnA_dropsBsCopy_andBReadsTheUpdatedValue(VertxTestContext test) {
+        test.verify(() -> {
+            Jar jar = new Jar();
+            jar.get(a, "/counter");
+            awaitHit(b, jar, "1");
+            long invalidations = b.middleware.metrics().nearCacheInvalidations();
+            String before = jar.cookie;
+            assertEquals("1", jar.get(a, "/inc"));
+            awaitInvalidation(b, invalidations, "b never heard of the update");
+            Jar late = new Jar();
+            late.cookie = before;
+            assertEquals("1", late.get(b, "/n"));
+            assertEquals("1", jar.get(b, "/n"));
+        });
+        test.completeNow();
     }
 
     @Test
-    void logoutOnA_makesBRefuseTheOldCookie_andAReplayIsNeverServedFromTheCache() throws Exception {
-        Jar jar = new Jar();
-        jar.get(a, "/counter");
-        awaitHit(b, jar, "1"); // b holds the session
-        String old = jar.cookie;
-        long invalidations = b.middleware.metrics().nearCacheInvalidations();
-        HttpResponse<Buffer> logout = a.post("/logout", old);
-        assertEquals(200, logout.statusCode());
-        awaitInvalidation(b, invalidations, "b never heard of the logout");
-        Jar replay = new Jar();
-        replay.cookie = old;
-        assertEquals("0", replay.get(b, "/read"), "the logged-out session was served");
-        assertEquals("0", replay.get(a, "/read"));
-        assertEquals("0", storedCounter(old.substring(0, 43)));
+    void logoutOnA_makesBRefuseTheOldCookie_andAReplayIsNeverServedFromTheCache(VertxTestContext test) {
+        test.verify(() -> {
+            Jar jar = new Jar();
+            jar.get(a, "/counter");
+            awaitHit(b, jar, "1"); // b holds the session
+            String old = jar.cookie;
+            long invalidations = b.middleware.metrics().nearCacheInvalidations();
+            HttpResponse<Buffer> logout = a.post("/logout", old);
+            assertEquals(200, logout.statusCode());
+            awaitInvalidation(b, invalidations, "b never heard of the logout");
+            Jar replay = new Jar();
+            replay.cookie = old;
+            assertEquals("0", replay.get(b, "/read"), "the logged-out session was served");
+            assertEquals("0", replay.get(a, "/read"));
+            assertEquals("0", storedCounter(old.substring(0, 43)));
+        });
+        test.completeNow();
     }
 
     @Test
@@ -225,46 +241,52 @@ public abstract class NearCacheContract {
     }
 
     @Test
-    void entriesStayWithinTheirBound() throws Exception {
-        TestServer small = server(c -> c.setNearCacheMaxEntries(5).setNearCacheMaxBytes(5 * 1024));
-        List<Jar> jars = new ArrayList<>();
-        for (int i = 0; i < 20; i++) {
-            Jar jar = new Jar();
-            jar.get(small, "/counter");
-            jars.add(jar);
-        }
-        awaitHit(small, jars.get(19), "1");
-        for (Jar jar : jars) {
-            assertEquals("1", jar.get(small, "/read"));
-            assertTrue(small.middleware.metrics().nearCacheEntries() <= 5);
-        }
+    void entriesStayWithinTheirBound(VertxTestContext test) {
+        test.verify(() -> {
+            TestServer small = server(c -> c.setNearCacheMaxEntries(5).setNearCacheMaxBytes(5 * 1024));
+            List<Jar> jars = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                Jar jar = new Jar();
+                jar.get(small, "/counter");
+                jars.add(jar);
+            }
+            awaitHit(small, jars.get(19), "1");
+            for (Jar jar : jars) {
+                assertEquals("1", jar.get(small, "/read"));
+                assertTrue(small.middleware.metrics().nearCacheEntries() <= 5);
+            }
+        });
+        test.completeNow();
     }
 
     @Test
-    void forgedVersions_giveAStoreReadOrAFreshSession_neverAnErrorNorAnotherSession() throws Exception {
-        Jar alice = new Jar();
-        alice.get(a, "/counter");
-        alice.get(a, "/counter");
-        awaitHit(a, alice, "2");
-        Jar bob = new Jar();
-        bob.get(a, "/counter");
-        String aliceId = alice.id();
-        String aliceVersion = alice.cookie.substring(44);
-        // A well-formed but wrong version: a store read of the session the ID names.
-        assertEquals("2", a.get("/read", aliceId + ".AAAAAAAAAAA").bodyAsString());
-        assertEquals("2", a.get("/read", aliceId).bodyAsString());
-        // Bob's ID with Alice's version: Bob's session, never Alice's.
-        assertEquals("1", a.get("/read", bob.id() + "." + aliceVersion).bodyAsString());
-        for (String forged : List.of(
-                aliceId + ".",
-                aliceId + ".x",
-                aliceId + "." + aliceVersion + "x",
-                aliceId + ".%%%%%%%%%%%",
-                aliceId + "." + aliceVersion + "." + aliceVersion,
-                "." + aliceVersion)) {
-            HttpResponse<Buffer> response = a.get("/read", forged);
-            assertEquals(200, response.statusCode(), forged);
-            assertEquals("0", response.bodyAsString(), forged);
-        }
+    void forgedVersions_giveAStoreReadOrAFreshSession_neverAnErrorNorAnotherSession(VertxTestContext test) {
+        test.verify(() -> {
+            Jar alice = new Jar();
+            alice.get(a, "/counter");
+            alice.get(a, "/counter");
+            awaitHit(a, alice, "2");
+            Jar bob = new Jar();
+            bob.get(a, "/counter");
+            String aliceId = alice.id();
+            String aliceVersion = alice.cookie.substring(44);
+            // A well-formed but wrong version: a store read of the session the ID names.
+            assertEquals("2", a.get("/read", aliceId + ".AAAAAAAAAAA").bodyAsString());
+            assertEquals("2", a.get("/read", aliceId).bodyAsString());
+            // Bob's ID with Alice's version: Bob's session, never Alice's.
+            assertEquals("1", a.get("/read", bob.id() + "." + aliceVersion).bodyAsString());
+            for (String forged : List.of(
+                    aliceId + ".",
+                    aliceId + ".x",
+                    aliceId + "." + aliceVersion + "x",
+                    aliceId + ".%%%%%%%%%%%",
+                    aliceId + "." + aliceVersion + "." + aliceVersion,
+                    "." + aliceVersion)) {
+                HttpResponse<Buffer> response = a.get("/read", forged);
+                assertEquals(200, response.statusCode(), forged);
+                assertEquals("0", response.bodyAsString(), forged);
+            }
+        });
+        test.completeNow();
     }
 }
