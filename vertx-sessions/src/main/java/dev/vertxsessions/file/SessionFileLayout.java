@@ -90,7 +90,7 @@ final class SessionFileLayout {
      */
     static int newSlotBytes(int jsonBytes, int maxFileBytes) {
         long needed = (long) HEADER_BYTES + jsonBytes;
-        long largest = Math.min(MAX_SLOT_BYTES, (maxFileBytes - 1L) / 2); // room for the promoted mark
+        long largest = largestSlotBytes(maxFileBytes);
         if (needed > largest) {
             long fileBytes = 2 * needed + 1;
             throw new SessionTooLargeException(
@@ -104,6 +104,15 @@ final class SessionFileLayout {
             slotBytes *= 2;
         }
         return (int) Math.min(slotBytes, largest);
+    }
+
+    /** Returns whether JSON of {@code jsonBytes} fits a new file of at most {@code maxFileBytes}. */
+    static boolean fits(long jsonBytes, int maxFileBytes) {
+        return HEADER_BYTES + jsonBytes <= largestSlotBytes(maxFileBytes);
+    }
+
+    private static long largestSlotBytes(int maxFileBytes) {
+        return Math.min(MAX_SLOT_BYTES, (maxFileBytes - 1L) / 2); // room for the promoted mark
     }
 
     /** Returns the length of a file with slots of {@code slotBytes}, with the mark of a promoted session or not. */

@@ -15,6 +15,7 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -175,6 +176,55 @@ public final class JsonValues {
             return 32L + json.json.length;
         }
         return frozen instanceof String string ? 40L + string.length() : 16;
+    }
+
+    /**
+     * Returns an upper bound of the length of {@link #write}'s JSON of {@code value}, in bytes, without writing it;
+     * -1 when the value holds anything but strings, booleans, null, ints, longs, doubles, floats, and maps (with
+     * string keys) and lists of those. A character of a string takes at most 6 bytes (a {@code \\uXXXX} escape; UTF-8
+     * takes at most 3 per char), a number at most 24 characters.
+     */
+    public static long jsonBytesAtMost(Object value) {
+        if (value == null || value instanceof Boolean) {
+            return 5;
+        }
+        if (value instanceof String string) {
+            return 2 + 6L * string.length();
+        }
+        if (value instanceof Integer
+                || value instanceof Long
+                || value instanceof Double
+                || value instanceof Float
+                || value instanceof Short
+                || value instanceof Byte) {
+            return 26; // "-9223372036854775808", "-1.7976931348623157E308", or a quoted "NaN"
+        }
+        if (value instanceof Map<?, ?> map) {
+            long total = 2;
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                if (!(entry.getKey() instanceof String key)) {
+                    return -1;
+                }
+                long entryBytes = jsonBytesAtMost(entry.getValue());
+                if (entryBytes < 0) {
+                    return -1;
+                }
+                total += jsonBytesAtMost(key) + 2 + entryBytes; // the colon and the comma
+            }
+            return total;
+        }
+        if (value instanceof List<?> list) {
+            long total = 2;
+            for (Object element : list) {
+                long elementBytes = jsonBytesAtMost(element);
+                if (elementBytes < 0) {
+                    return -1;
+                }
+                total += elementBytes + 1;
+            }
+            return total;
+        }
+        return -1;
     }
 
     /** Writes session data (already storable) as JSON bytes. */
