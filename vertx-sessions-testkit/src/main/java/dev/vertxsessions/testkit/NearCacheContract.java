@@ -16,6 +16,7 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.BeforeEach;
@@ -233,7 +234,7 @@ public abstract class NearCacheContract {
             jar.get(a, "/counter");
             awaitHit(b, jar, "1");
             long invalidations = b.middleware.metrics().nearCacheInvalidations();
-            a.middleware.sessions().delete(jar.id()).await();
+            a.middleware.sessions().delete(jar.id()).await(10, TimeUnit.SECONDS);
             awaitInvalidation(b, invalidations, "b never heard of the deletion");
             assertEquals("0", jar.get(b, "/read"));
             assertEquals("0", storedCounter(jar.id()));

@@ -171,8 +171,9 @@ final class FileSessionRepository {
     /**
      * Throws {@link SessionTooLargeException} when the session as {@code changes} holds it needs a file larger than
      * {@code file_max_session_bytes}: before the response, so that it is not answered as if stored. A merge with
-     * concurrent changes is checked again in the locked write. A session whose JSON is bounded well within the limit
-     * ({@link JsonValues#jsonBytesAtMost}) is not encoded here: encoding it was 6 % of a file counter request's samples.
+     * concurrent changes is checked again in the locked write. A session whose JSON has an upper bound within the
+     * limit ({@link JsonValues#jsonBytesAtMost}) is not encoded here: encoding it was 6 % of a file counter request's
+     * samples.
      */
     void checkSize(SessionChanges changes) {
         long bound = JsonValues.jsonBytesAtMost(changes.data());

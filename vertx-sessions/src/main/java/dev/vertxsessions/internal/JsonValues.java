@@ -181,8 +181,8 @@ public final class JsonValues {
     /**
      * Returns an upper bound of the length of {@link #write}'s JSON of {@code value}, in bytes, without writing it;
      * -1 when the value holds anything but strings, booleans, null, ints, longs, doubles, floats, and maps (with
-     * string keys) and lists of those. A character of a string takes at most 6 bytes (a {@code \\uXXXX} escape; UTF-8
-     * takes at most 3 per char), a number at most 24 characters.
+     * string keys) and lists of those. A character of a string takes at most 6 bytes (a six-character unicode escape;
+     * UTF-8 takes at most 3 per char), a number at most 26 (24 characters, or a quoted NaN or Infinity).
      */
     public static long jsonBytesAtMost(Object value) {
         if (value == null || value instanceof Boolean) {
@@ -197,7 +197,7 @@ public final class JsonValues {
                 || value instanceof Float
                 || value instanceof Short
                 || value instanceof Byte) {
-            return 26; // "-9223372036854775808", "-1.7976931348623157E308", or a quoted "NaN"
+            return 26; // "-9223372036854775808", "-2.2250738585072014E-308", or a quoted "-Infinity"
         }
         if (value instanceof Map<?, ?> map) {
             long total = 2;
