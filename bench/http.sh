@@ -50,7 +50,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 LOADS=()
 start_redis
 
-declare -A RPS P99 SCPU RCPU STALE LOST ERRS MISM FAILED
+declare -A RPS P99 SCPU JCPU RCPU STALE LOST ERRS MISM FAILED
 read -r -a SERVER_LIST <<<"$SERVERS"
 TICKS=$(getconf CLK_TCK)
 
@@ -61,6 +61,18 @@ cpu_ticks() { # pid
   else
     echo 0
   fi
+}
+
+# CPU time of the JVM's JIT compiler threads (C1, C2) in a process, in clock ticks: part of cpu_ticks. In the measured
+# run it should be near 0; when it is not, the JIT was still compiling (warm-up too short for that server).
+jit_ticks() { # pid
+  local task total=0
+  for task in /proc/"$1"/task/*; do
+    case "$(cat "$task/comm" 2>/dev/null)" in
+      C1\ Compiler* | C2\ Compiler*) total=$((total + $(awk '{ print $14 + $15 }' "$task/stat" 2>/dev/null || echo 0))) ;;
+    esac
+  done
+  echo "$total"
 }
 
 per_request_us() { # ticks requests
@@ -102,9 +114,9 @@ pair_of() {
   esac
 }
 
-echo "| round | server | workload | req/s | p99 µs | server CPU µs/req | redis-server CPU µs/req | stale | lost | errors" \
-  "| mismatches | load average |" >"$RESULTS/rounds.md"
-echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|" >>"$RESULTS/rounds.md"
+echo "| round | server | workload | req/s | p99 µs | server CPU µs/req | of it JIT | redis-server CPU µs/req | stale | lost" \
+  "| errors | mismatches | load average |" >"$RESULTS/rounds.md"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|" >>"$RESULTS/rounds.md"
 for ((round = 1; round <= ROUNDS; round++)); do
   count=${#SERVER_LIST[@]}
   for ((i = 0; i < count; i++)); do
@@ -134,11 +146,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
           -s "$BENCH_DIR/wrk/session.lua" "$url" >"$out.warmup2.txt"
       fi
       server_cpu=$(cpu_ticks "$SERVER_PID")
+      jit_cpu=$(jit_ticks "$SERVER_PID")
       redis_cpu=$(cpu_ticks "$REDIS_PID")
       MODE=$workload CHECK=$check SESSIONS_OUT="$out.sessions" \
         wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
         -s "$BENCH_DIR/wrk/session.lua" "$url" >"$out.wrk.txt"
       server_cpu=$(( $(cpu_ticks "$SERVER_PID") - server_cpu ))
+      jit_cpu=$(( $(jit_ticks "$SERVER_PID") - jit_cpu ))
       redis_cpu=$(( $(cpu_ticks "$REDIS_PID") - redis_cpu ))
       load=$(cut -d' ' -f1 /proc/loadavg)
       LOADS+=("$load")
@@ -154,14 +168,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
       RPS[$key]=$(field "$result" rps)
       P99[$key]=$(field "$result" p99_us)
       SCPU[$key]=$(per_request_us "$server_cpu" "$requests")
+      JCPU[$key]=$(per_request_us "$jit_cpu" "$requests")
       RCPU[$key]=$(per_request_us "$redis_cpu" "$requests")
       STALE[$key]=$stale
       LOST[$key]=$lost
       ERRS[$key]=$(( $(field "$result" non2xx) + $(field "$result" connect) + $(field "$result" read)
         + $(field "$result" write) + $(field "$result" timeout) ))
       MISM[$key]=$(grep -c "Session version mismatch" "$log" || true)
-      row=$(printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |" "$round" "$server" "$workload" \
-        "${RPS[$key]}" "${P99[$key]}" "${SCPU[$key]}" "${RCPU[$key]}" "$stale" "$lost" "${ERRS[$key]}" "${MISM[$key]}" "$load")
+      row=$(printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |" "$round" "$server" "$workload" \
+        "${RPS[$key]}" "${P99[$key]}" "${SCPU[$key]}" "${JCPU[$key]}" "${RCPU[$key]}" "$stale" "$lost" "${ERRS[$key]}" "${MISM[$key]}" "$load")
       echo "$row" >>"$RESULTS/rounds.md"
       echo "$row" >&2
     done
@@ -210,22 +225,23 @@ LOAD_MAX=$(printf '%s\n' "${LOADS[@]}" | sort -g | tail -1)
     "workload). Load average (1 min) at start $LOAD_START, at end $LOAD_END; at the end of the measured runs" \
     "min $LOAD_MIN, median $LOAD_MEDIAN, max $LOAD_MAX."
   echo
-  echo "| server | workload | req/s | × bare | p99 | p99 × bare | server CPU µs/req | redis-server CPU µs/req" \
+  echo "| server | workload | req/s | × bare | p99 | p99 × bare | server CPU µs/req | of it JIT | redis-server CPU µs/req" \
     "| stale reads | lost writes | errors | version-mismatch warnings |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for workload in $WORKLOADS; do
     bare_rps=$(med RPS bare "$workload")
     bare_p99=$(med P99 bare "$workload")
     for server in $SERVERS; do
       rps=$(med RPS "$server" "$workload")
       if [ "$rps" = n/a ]; then
-        echo "| $server | $workload | ${FAILED[$server/$workload]:-n/a} | | | | | | | | | |"
+        echo "| $server | $workload | ${FAILED[$server/$workload]:-n/a} | | | | | | | | | | |"
         continue
       fi
       p99=$(med P99 "$server" "$workload")
-      printf "| %s | %s | %.0f | %s | %s ms | %s | %s | %s | %s | %s | %s | %s |\n" "$server" "$workload" "$rps" \
+      printf "| %s | %s | %.0f | %s | %s ms | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$server" "$workload" "$rps" \
         "$(ratio "$rps" "$bare_rps" "%.2f")" "$(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }')" \
-        "$(ratio "$p99" "$bare_p99" "%.1f")" "$(med SCPU "$server" "$workload")" "$(med RCPU "$server" "$workload")" \
+        "$(ratio "$p99" "$bare_p99" "%.1f")" "$(med SCPU "$server" "$workload")" "$(med JCPU "$server" "$workload")" \
+        "$(med RCPU "$server" "$workload")" \
         "$(total STALE "$server" "$workload")" "$(total LOST "$server" "$workload")" \
         "$(total ERRS "$server" "$workload")" "$(total MISM "$server" "$workload")"
     done

@@ -71,7 +71,9 @@ public final class InvalidationMarkers {
     /**
      * Handles one message of the text form the built-in channels use: {@code "~<token>"} is a marker (completed when
      * it is this process's), {@code "<id> <version>"} a write reported to {@code listener} (an empty version: none,
-     * or ended); anything else is ignored.
+     * or ended), and {@code "<id> <version> <previous>"} an atomic save that turned version {@code previous} (empty:
+     * none) into {@code version}, reported with its base ({@link SessionInvalidations.Listener#changed(String,
+     * String, String)}); anything else is ignored.
      */
     public void handle(String message, SessionInvalidations.Listener listener) {
         if (message.startsWith("~")) {
@@ -82,8 +84,16 @@ public final class InvalidationMarkers {
         if (space < 0 || listener == null) {
             return;
         }
-        String version = message.substring(space + 1);
-        listener.changed(message.substring(0, space), version.isEmpty() ? null : version);
+        String id = message.substring(0, space);
+        int second = message.indexOf(' ', space + 1);
+        if (second < 0) {
+            String version = message.substring(space + 1);
+            listener.changed(id, version.isEmpty() ? null : version);
+            return;
+        }
+        String version = message.substring(space + 1, second);
+        String previous = message.substring(second + 1);
+        listener.changed(id, version.isEmpty() ? null : version, previous.isEmpty() ? null : previous);
     }
 
     /** Fails every marker in flight: reports may have been lost, so none of them proves anything. */

@@ -53,6 +53,15 @@ public interface SessionInvalidations {
         void changed(String id, String version, String previous);
 
         /**
+         * Reports, as its reply arrives, a save of this process that the channel also reports as an event later: it
+         * turned version {@code previous} (null: none, or no session) into {@code version}, atomically. An event
+         * source calls it so that the result this process predicted for the save is cached at once, not only once
+         * the event arrives (a browser's next request may come first). The event must still be reported. The
+         * default does nothing.
+         */
+        default void saved(String id, String version, String previous) {}
+
+        /**
          * Reports that session {@code id} held {@code version} (null: none, or no session) when it was read, after
          * a write the source was told of: a cached copy of another version is dropped. {@code readAtNanos} is
          * {@link System#nanoTime()} taken before the read began.

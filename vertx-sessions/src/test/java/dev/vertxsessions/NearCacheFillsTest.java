@@ -1,13 +1,18 @@
 package dev.vertxsessions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -131,6 +136,196 @@ class NearCacheFillsTest {
             save(version -> reports.listener.changed(lastId(), version, null));
             assertEquals(0, cache.pendingFills());
             assertEquals(1, cache.size());
+        });
+        test.completeNow();
+    }
+
+    /** Returns the change set of a save of the stored session {@code id} that puts {@code counter} and {@code version}. */
+    private static SessionChanges storedSave(String id, Map<String, Object> loaded, int counter, String version) {
+        long now = System.currentTimeMillis();
+        return SessionChanges.builder(id)
+                .stored()
+                .loaded(loaded)
+                .put("counter", counter)
+                .put(SessionInvalidations.VERSION_KEY, version)
+                .createdAt(now)
+                .savedAt(now)
+                .expiresAt(now + 3_600_000)
+                .build();
+    }
+
+    private static void assertSaved(Future<Boolean> saved) {
+        assertTrue(saved.succeeded() && saved.result(), "the save failed");
+    }
+
+    /** Loads {@code id} for a cookie holding {@code version}; returns how many times the store was asked. */
+    private int storeReadsOf(String id, String version) {
+        AtomicInteger reads = new AtomicInteger();
+        Future<SessionRecord> loaded = cache.load(id, version, () -> {
+            reads.incrementAndGet();
+            return Future.succeededFuture(null);
+        });
+        assertTrue(loaded.succeeded());
+        return reads.get();
+    }
+
+    @Test
+    void aSaveAcknowledgedByItsReply_isServedBeforeItsReport_andTheReportKeepsIt(VertxTestContext test) {
+        test.verify(() -> {
+            String id = lastId() + "-acked";
+            String v1 = NearCache.newVersion();
+            Future<Boolean> saved = cache.saving(storedSave(id, Map.of(), 1, v1), () -> {
+                        // no session cached: a new one, written from nothing (the reply names no version before)
+                        return Future.succeededFuture(true);
+                    })
+                    .get();
+            assertTrue(saved.succeeded());
+            assertEquals(1, storeReadsOf(id, v1), "a stored session not cached is read from the store");
+
+            long now = System.currentTimeMillis();
+            SessionChanges created = SessionChanges.builder(id)
+                    .put("counter", 1)
+                    .put(SessionInvalidations.VERSION_KEY, v1)
+                    .createdAt(now)
+                    .savedAt(now)
+                    .expiresAt(now + 3_600_000)
+                    .build();
+            assertSaved(cache.saving(created, () -> {
+                        reports.listener.saved(id, v1, null);
+                        return Future.succeededFuture(true);
+                    })
+                    .get());
+            assertEquals(0, storeReadsOf(id, v1), "the reply cached the save: no store read before its report");
+            assertEquals(1, cache.pendingFills(), "the fill waits for its report");
+
+            String v2 = NearCache.newVersion();
+            assertSaved(cache.saving(storedSave(id, Map.of("counter", 1), 2, v2), () -> {
+                        reports.listener.changed(id, v1); // the first save's report comes during the second save
+                        reports.listener.saved(id, v2, v1);
+                        return Future.succeededFuture(true);
+                    })
+                    .get());
+            assertEquals(0, storeReadsOf(id, v2), "a report of an earlier save does not undo the reply's proof");
+            reports.listener.changed(id, v2, v1);
+            assertEquals(0, storeReadsOf(id, v2), "its own report keeps the entry");
+            assertEquals(0, cache.pendingFills());
+
+            // The reply of the next save comes before the report of this one, which then names its base.
+            String v3 = NearCache.newVersion();
+            assertSaved(cache.saving(storedSave(id, Map.of("counter", 2), 3, v3), () -> {
+                        reports.listener.saved(id, v3, v2);
+                        return Future.succeededFuture(true);
+                    })
+                    .get());
+            String v4 = NearCache.newVersion();
+            assertSaved(cache.saving(storedSave(id, Map.of("counter", 3), 4, v4), () -> {
+                        reports.listener.saved(id, v4, v3);
+                        return Future.succeededFuture(true);
+                    })
+                    .get());
+            reports.listener.changed(id, v3, v2);
+            assertEquals(0, storeReadsOf(id, v4), "a late report of an acknowledged save does not bring it back");
+            reports.listener.changed(id, v4, v3);
+            assertEquals(0, storeReadsOf(id, v4));
+            assertEquals(1, storeReadsOf(id, v3));
+            assertEquals(0, cache.pendingFills());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void aReplyFromAnotherBase_orOvertakenByASaveOfThisProcess_isNotCached(VertxTestContext test) {
+        test.verify(() -> {
+            String id = lastId() + "-overtaken";
+            String v1 = NearCache.newVersion();
+            long now = System.currentTimeMillis();
+            SessionChanges created = SessionChanges.builder(id)
+                    .put("counter", 1)
+                    .put(SessionInvalidations.VERSION_KEY, v1)
+                    .createdAt(now)
+                    .savedAt(now)
+                    .expiresAt(now + 3_600_000)
+                    .build();
+            assertSaved(cache.saving(created, () -> {
+                        reports.listener.saved(id, v1, "AAAAAAAAAAA"); // another process wrote it first
+                        return Future.succeededFuture(true);
+                    })
+                    .get());
+            assertEquals(1, storeReadsOf(id, v1), "a reply from another base proves nothing");
+            reports.listener.changed(id, "AAAAAAAAAAA");
+            reports.listener.changed(id, v1);
+            assertEquals(0, cache.pendingFills());
+
+            // v1 is cached by a load; a save (v2) starts, then a second one before the first's reply
+            cache.load(
+                    id,
+                    v1,
+                    () -> Future.succeededFuture(new SessionRecord(
+                            id,
+                            Map.of("counter", 1, SessionInvalidations.VERSION_KEY, v1),
+                            now,
+                            now + 3_600_000,
+                            null)));
+            assertEquals(0, storeReadsOf(id, v1));
+            String v2 = NearCache.newVersion();
+            Promise<Boolean> first = Promise.promise();
+            Future<Boolean> firstSaved = cache.saving(
+                            storedSave(id, Map.of("counter", 1, SessionInvalidations.VERSION_KEY, v1), 2, v2),
+                            first::future)
+                    .get();
+            String v3 = NearCache.newVersion();
+            Promise<Boolean> second = Promise.promise();
+            Future<Boolean> secondSaved = cache.saving(
+                            storedSave(id, Map.of("counter", 1, SessionInvalidations.VERSION_KEY, v1), 3, v3),
+                            second::future)
+                    .get();
+            reports.listener.saved(id, v2, v1);
+            first.complete(true);
+            assertTrue(firstSaved.succeeded());
+            assertEquals(1, storeReadsOf(id, v2), "a save overtaken by a later one of this process is not cached");
+            reports.listener.changed(id, v2, v1);
+            assertEquals(1, storeReadsOf(id, v2), "not by its report either");
+            second.complete(true);
+            assertSaved(secondSaved);
+            reports.listener.changed(id, v3);
+            assertEquals(0, cache.pendingFills());
+        });
+        test.completeNow();
+    }
+
+    @Test
+    void aLoadThatReadTheStoreBeforeAnAcknowledgedSave_doesNotReplaceIt(VertxTestContext test) {
+        test.verify(() -> {
+            String id = lastId() + "-late-load";
+            String v0 = NearCache.newVersion();
+            Promise<SessionRecord> store = Promise.promise();
+            AtomicReference<Future<SessionRecord>> loading = new AtomicReference<>();
+            String v1 = NearCache.newVersion();
+            long now = System.currentTimeMillis();
+            SessionChanges created = SessionChanges.builder(id)
+                    .put("counter", 1)
+                    .put(SessionInvalidations.VERSION_KEY, v1)
+                    .createdAt(now)
+                    .savedAt(now)
+                    .expiresAt(now + 3_600_000)
+                    .build();
+            assertSaved(cache.saving(created, () -> {
+                        // a request holding the older cookie reads the store, on another connection, before the
+                        // save reaches it
+                        loading.set(cache.load(id, v0, store::future));
+                        reports.listener.saved(id, v1, null);
+                        return Future.succeededFuture(true);
+                    })
+                    .get());
+            // the load's reply: what the store held before the save
+            store.complete(new SessionRecord(
+                    id, Map.of("counter", 0, SessionInvalidations.VERSION_KEY, v0), now, now + 3_600_000, null));
+            assertTrue(loading.get().succeeded());
+            assertEquals(1, storeReadsOf(id, v0), "the older state is not cached");
+            assertEquals(0, storeReadsOf(id, v1), "the save's is");
+            reports.listener.changed(id, v1);
+            assertEquals(0, storeReadsOf(id, v1));
+            assertFalse(cache.pendingFills() > 0);
         });
         test.completeNow();
     }

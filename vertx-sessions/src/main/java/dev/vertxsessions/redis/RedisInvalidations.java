@@ -72,6 +72,17 @@ final class RedisInvalidations implements SessionInvalidations {
                 token -> subscription.suspect(conn, "lost a marker for redis_timeout_ms"));
     }
 
+    /**
+     * Reports the reply of a save of this process to the listener ({@link Listener#saved}): the SAVE script
+     * returns the version it found, so the near cache need not wait for the save's own message.
+     */
+    void saved(String id, String version, String previous) {
+        Listener current = listener;
+        if (current != null) {
+            current.saved(id, version, previous);
+        }
+    }
+
     /** The subscription was lost: reports may have been missed, and no marker in flight can come back. */
     private void lost() {
         Listener current = listener;

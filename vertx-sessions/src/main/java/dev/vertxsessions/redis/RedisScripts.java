@@ -28,14 +28,17 @@ final class RedisScripts {
     /**
      * Runs second in every script: the ARGV before the deadline is the near cache's channel ('' = off), and
      * changed() publishes "<id> <version>" on it for every session a script writes or deletes, in the order Redis
-     * applies them (NearCache's design note; docs/redis-backend.md, "The near cache's channel").
+     * applies them, or "<id> <version> <before>" for a save that names the version it replaced (NearCache's design
+     * note; docs/redis-backend.md, "The near cache's channel").
      */
     private static final String NOTIFY = """
     local channel = table.remove(ARGV)
-    local function changed(id, key)
+    local function changed(id, key, before)
       if channel ~= '' then
         local version = key and redis.call('HGET', key, 'k:__vertx-sessions.version')
-        redis.call('PUBLISH', channel, id .. ' ' .. (version and string.sub(version, 2, -2) or ''))
+        local message = id .. ' ' .. (version and string.sub(version, 2, -2) or '')
+        if before then message = message .. ' ' .. before end
+        redis.call('PUBLISH', channel, message)
       end
     end
     """;
@@ -43,11 +46,13 @@ final class RedisScripts {
     /**
      * Runs first in every script: the last ARGV is the call's deadline in Redis's clock (epoch ms), and a script
      * that starts after it writes nothing. table.remove takes it out of ARGV, so each script sees its own arguments.
+     * startedAt (Redis's clock when the script began, epoch ms) is the script's "now".
      */
     private static final String DEADLINE_GUARD = """
     local deadline = tonumber(table.remove(ARGV))
-    local now = redis.call('TIME')
-    if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then
+    local clock = redis.call('TIME')
+    local startedAt = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+    if startedAt > deadline then
       return redis.error_reply('LATE this call reached Redis after its deadline (redis_timeout_ms); nothing written')
     end
     """;
@@ -58,7 +63,8 @@ final class RedisScripts {
     --       indexPrefix ('' = no user index), sessionPrefix, maxPerUser (0 = none), refuse, liveMillis,
     --       then nRemoved fields to delete, nKept fields a clear keeps, then field/value pairs to set
     -- Returns 1 when written ({1, id...} when the limit ended those sessions of the user), 0 when the session was
-    -- gone (nothing written), -1 when refused by the limit.
+    -- gone (nothing written), -1 when refused by the limit. With the near cache's channel, a write replies
+    -- {1, before, id...}: before is the version the session held before this save ('' when none).
     local key, source = KEYS[1], KEYS[2]
     local moving = source ~= key and redis.call('EXISTS', source) == 1
     if not moving and ARGV[1] == '1' and redis.call('EXISTS', key) == 0 then
@@ -66,6 +72,11 @@ final class RedisScripts {
     end
     local held = key
     if moving then held = source end
+    local ended = {1}
+    if channel ~= '' then
+      local before = redis.call('HGET', held, 'k:__vertx-sessions.version')
+      table.insert(ended, before and string.sub(before, 2, -2) or '')
+    end
     local ttl = tonumber(ARGV[3])
     local nRemoved, nKept = tonumber(ARGV[7]), tonumber(ARGV[8])
     local indexPrefix, prefix = ARGV[9], ARGV[10]
@@ -83,8 +94,7 @@ final class RedisScripts {
       for i = first + nRemoved + nKept, #ARGV, 2 do if ARGV[i] == pf then newP = ARGV[i + 1] end end
     end
     local id, heldId = string.sub(key, #prefix + 1), string.sub(held, #prefix + 1)
-    local time = redis.call('TIME')
-    local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    local now = startedAt
     if newP and ttl > 0 then
       index = indexPrefix .. cjson.decode(newP)
       redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
@@ -125,9 +135,12 @@ final class RedisScripts {
     redis.call('HSET', key, 'm:expires', ARGV[5])
     if ARGV[6] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[6]) end
     redis.call('PEXPIRE', key, ARGV[3])
-    if moving then changed(heldId) end
-    changed(id, key)
-    local ended = {1}
+    if moving then
+      changed(heldId)
+      changed(id, key)
+    else
+      changed(id, key, ended[2])
+    end
     for _, victim in ipairs(victims) do
       if redis.call('DEL', prefix .. victim) == 1 then
         table.insert(ended, victim)
@@ -171,9 +184,7 @@ final class RedisScripts {
       local principal = ARGV[11] ~= '' and redis.call('HGET', key, 'k:__vertx-sessions.principal')
       if principal then
         local index = ARGV[11] .. cjson.decode(principal)
-        local time = redis.call('TIME')
-        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        redis.call('ZADD', index, 'XX', now + tonumber(ARGV[13]), string.sub(key, #ARGV[12] + 1))
+        redis.call('ZADD', index, 'XX', startedAt + tonumber(ARGV[13]), string.sub(key, #ARGV[12] + 1))
         if redis.call('PTTL', index) < tonumber(ARGV[7]) then redis.call('PEXPIRE', index, ARGV[7]) end
       end
     end
@@ -202,8 +213,7 @@ final class RedisScripts {
 
     private static final Script SESSIONS_OF = new Script("sessionsOf", """
     -- KEYS[1]: a user's index; ARGV: sessionPrefix. Trims it; returns id, created, expires of each live member.
-    local time = redis.call('TIME')
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', startedAt)
     local out = {}
     for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
       local times = redis.call('HMGET', ARGV[1] .. member, 'm:created', 'm:expires')

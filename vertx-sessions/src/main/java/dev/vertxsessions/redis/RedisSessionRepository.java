@@ -3,6 +3,7 @@ package dev.vertxsessions.redis;
 import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionInfo;
+import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.SessionLimitException;
 import dev.vertxsessions.SessionRecord;
 import dev.vertxsessions.internal.SessionIds;
@@ -251,8 +252,20 @@ final class RedisSessionRepository {
                 .compose(response -> {
                     int status;
                     if (response != null && response.type() == ResponseType.MULTI) {
-                        status = response.get(0).toInteger(); // written, and the limit ended these sessions
-                        for (int i = 1; i < response.size(); i++) {
+                        // written: {1, [the version before, with the near cache,] the sessions the limit ended...}
+                        status = response.get(0).toInteger();
+                        int ended = 1;
+                        if (!keys.channel().isEmpty()) {
+                            ended = 2;
+                            if (invalidations != null && write.source().equals(write.id())) {
+                                String before = response.get(1).toString();
+                                invalidations.saved(
+                                        write.id(),
+                                        SessionInvalidations.versionOf(changes.data()),
+                                        before.isEmpty() ? null : before);
+                            }
+                        }
+                        for (int i = ended; i < response.size(); i++) {
                             recorder.reportEndedByLimit(response.get(i).toString(), changes.principal());
                         }
                     } else {

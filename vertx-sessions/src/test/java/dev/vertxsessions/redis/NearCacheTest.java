@@ -4,13 +4,19 @@ import static dev.vertxsessions.NearCacheProbe.await;
 import static dev.vertxsessions.NearCacheProbe.awaitHit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.vertxsessions.BackendRecorder;
 import dev.vertxsessions.NearCacheProbe;
 import dev.vertxsessions.NearCacheProbe.Jar;
+import dev.vertxsessions.SessionBackend;
+import dev.vertxsessions.SessionChanges;
 import dev.vertxsessions.SessionConfig;
+import dev.vertxsessions.SessionInvalidations;
 import dev.vertxsessions.TestServer;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -65,5 +71,83 @@ class NearCacheTest {
             });
         });
         test.completeNow();
+    }
+
+    @Test
+    void aSavesReplyAndMessage_nameTheVersionItReplaced_soTheCacheNeedNotWaitForTheMessage(
+            Vertx vertx, VertxTestContext test) {
+        SessionConfig config = new SessionConfig()
+                .setBackend(RedisSessionInterface.factory(new RedisSessionOptions().setUrl(redis.url())))
+                .setNearCache(true);
+        SessionBackend backend = config.getBackend().create(vertx, config);
+        List<String> replies = new CopyOnWriteArrayList<>();
+        List<String> reports = new CopyOnWriteArrayList<>();
+        SessionInvalidations.Listener listener = new SessionInvalidations.Listener() {
+            @Override
+            public void changed(String id, String version) {
+                reports.add(id + " " + version);
+            }
+
+            @Override
+            public void changed(String id, String version, String previous) {
+                reports.add(id + " " + previous + " -> " + version);
+            }
+
+            @Override
+            public void holds(String id, String version, long readAtNanos) {}
+
+            @Override
+            public void lost() {}
+
+            @Override
+            public void saved(String id, String version, String previous) {
+                replies.add(id + " " + previous + " -> " + version);
+            }
+        };
+        String id = "a".repeat(43);
+        String moved = "b".repeat(43);
+        backend.start(BackendRecorder.NONE)
+                .compose(v -> backend.invalidations().start(listener))
+                .compose(v -> backend.save(SessionChanges.builder(id)
+                        .put("counter", 1)
+                        .put(SessionInvalidations.VERSION_KEY, "version-one")
+                        .build()))
+                .compose(v -> backend.save(SessionChanges.builder(id)
+                        .stored()
+                        .put("counter", 2)
+                        .put(SessionInvalidations.VERSION_KEY, "version-two")
+                        .build()))
+                .compose(v -> backend.save(SessionChanges.builder(id)
+                        .stored()
+                        .put("counter", 3)
+                        .build())) // a save that sets no version (not the middleware's): the hash keeps version-two
+                .compose(v -> backend.save(SessionChanges.builder(moved)
+                        .stored()
+                        .movedFrom(id)
+                        .put(SessionInvalidations.VERSION_KEY, "version-moved")
+                        .build())) // a move is not predicted: no reply reported
+                .compose(v -> backend.save(SessionChanges.builder(id)
+                        .stored()
+                        .put(SessionInvalidations.VERSION_KEY, "version-gone")
+                        .build())) // gone (moved away): nothing written, nothing reported
+                .compose(v -> backend.invalidations().sync()) // every report of those writes has come
+                .eventually(() -> backend.invalidations().close().transform(ar -> backend.close()))
+                .onComplete(test.succeeding(v -> test.verify(() -> {
+                    assertEquals(
+                            List.of(
+                                    id + " null -> version-one",
+                                    id + " version-one -> version-two",
+                                    id + " version-two -> null"),
+                            replies);
+                    assertEquals(
+                            List.of(
+                                    id + " null -> version-one",
+                                    id + " version-one -> version-two",
+                                    id + " version-two -> version-two",
+                                    id + " null",
+                                    moved + " version-moved"),
+                            reports);
+                    test.completeNow();
+                })));
     }
 }
