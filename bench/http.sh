@@ -5,14 +5,15 @@
 # rounds, the ratio to bare and of ours to the Vert.x-Web store of the same kind. Prints markdown; raw wrk output,
 # server logs and every round's row go to bench/target/http-<timestamp>/.
 #
-#   bench/http.sh                          # full run: 8 s warm-up + 12 s measured per server and workload
-#   WARMUP=30 WARMUP2=15 bench/http.sh     # steady state (what run-all.sh runs second)
+#   bench/http.sh                          # full run: 15 s warm-up, 10 s on new connections, 12 s measured
+#   WARMUP=30 WARMUP2=15 bench/http.sh     # a longer steady state (what run-all.sh runs second)
+#   WARMUP=8 WARMUP2=0 bench/http.sh       # the protocol before 2026-12-08 (the JIT still compiling when measured)
 #   WARMUP=2 DURATION=3 bench/http.sh      # smoke run
 #
 # Environment (defaults in brackets):
 #   ROUNDS [3]                   rounds; each starts with a different server (the order rotates)
-#   WARMUP [8]  DURATION [12]    seconds of the warm-up run (discarded) and of the measured run
-#   WARMUP2 [0]                  seconds of a second warm-up run on new connections (0 = none). Opening new
+#   WARMUP [15]  DURATION [12]   seconds of the warm-up run (discarded) and of the measured run
+#   WARMUP2 [10]                 seconds of a second warm-up run on new connections (0 = none). Opening new
 #                                connections after the first warm-up makes the JIT throw away and recompile the
 #                                compiled connection paths; on two cores that takes ~10 s of one core, which
 #                                without this run falls into the measured one.
@@ -33,8 +34,8 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$BENCH_DIR/lib.sh"
 
-WARMUP=${WARMUP:-8}
-WARMUP2=${WARMUP2:-0}
+WARMUP=${WARMUP:-15}
+WARMUP2=${WARMUP2:-10}
 DURATION=${DURATION:-12}
 CONNECTIONS=${CONNECTIONS:-8}
 SERVERS=${SERVERS:-"bare vertx-local ours-memory vertx-cookie ours-signed vertx-redis ours-redis ours-file"}
