@@ -1,7 +1,6 @@
 package dev.vertxsessions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Future;
@@ -140,6 +139,18 @@ class NearCacheFillsTest {
         test.completeNow();
     }
 
+    /** Returns the change set of the save that creates session {@code id} with {@code counter} 1 and {@code version}. */
+    private static SessionChanges newSave(String id, String version) {
+        long now = System.currentTimeMillis();
+        return SessionChanges.builder(id)
+                .put("counter", 1)
+                .put(SessionInvalidations.VERSION_KEY, version)
+                .createdAt(now)
+                .savedAt(now)
+                .expiresAt(now + 3_600_000)
+                .build();
+    }
+
     /** Returns the change set of a save of the stored session {@code id} that puts {@code counter} and {@code version}. */
     private static SessionChanges storedSave(String id, Map<String, Object> loaded, int counter, String version) {
         long now = System.currentTimeMillis();
@@ -182,14 +193,7 @@ class NearCacheFillsTest {
             assertTrue(saved.succeeded());
             assertEquals(1, storeReadsOf(id, v1), "a stored session not cached is read from the store");
 
-            long now = System.currentTimeMillis();
-            SessionChanges created = SessionChanges.builder(id)
-                    .put("counter", 1)
-                    .put(SessionInvalidations.VERSION_KEY, v1)
-                    .createdAt(now)
-                    .savedAt(now)
-                    .expiresAt(now + 3_600_000)
-                    .build();
+            SessionChanges created = newSave(id, v1);
             assertSaved(cache.saving(created, () -> {
                         reports.listener.saved(id, v1, null);
                         return Future.succeededFuture(true);
@@ -239,13 +243,7 @@ class NearCacheFillsTest {
             String id = lastId() + "-overtaken";
             String v1 = NearCache.newVersion();
             long now = System.currentTimeMillis();
-            SessionChanges created = SessionChanges.builder(id)
-                    .put("counter", 1)
-                    .put(SessionInvalidations.VERSION_KEY, v1)
-                    .createdAt(now)
-                    .savedAt(now)
-                    .expiresAt(now + 3_600_000)
-                    .build();
+            SessionChanges created = newSave(id, v1);
             assertSaved(cache.saving(created, () -> {
                         reports.listener.saved(id, v1, "AAAAAAAAAAA"); // another process wrote it first
                         return Future.succeededFuture(true);
@@ -302,13 +300,7 @@ class NearCacheFillsTest {
             AtomicReference<Future<SessionRecord>> loading = new AtomicReference<>();
             String v1 = NearCache.newVersion();
             long now = System.currentTimeMillis();
-            SessionChanges created = SessionChanges.builder(id)
-                    .put("counter", 1)
-                    .put(SessionInvalidations.VERSION_KEY, v1)
-                    .createdAt(now)
-                    .savedAt(now)
-                    .expiresAt(now + 3_600_000)
-                    .build();
+            SessionChanges created = newSave(id, v1);
             assertSaved(cache.saving(created, () -> {
                         // a request holding the older cookie reads the store, on another connection, before the
                         // save reaches it
@@ -325,7 +317,7 @@ class NearCacheFillsTest {
             assertEquals(0, storeReadsOf(id, v1), "the save's is");
             reports.listener.changed(id, v1);
             assertEquals(0, storeReadsOf(id, v1));
-            assertFalse(cache.pendingFills() > 0);
+            assertEquals(0, cache.pendingFills());
         });
         test.completeNow();
     }
