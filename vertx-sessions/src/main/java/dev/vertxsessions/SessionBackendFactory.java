@@ -12,8 +12,10 @@ public interface SessionBackendFactory {
 
     /**
      * Creates the backend. Called once at start-up with the validated configuration; throws
-     * {@link IllegalArgumentException} for a misconfiguration, with a message naming the key and the fix. Work that
-     * needs I/O belongs in {@link SessionBackend#start(BackendRecorder)}.
+     * {@link IllegalArgumentException} for a misconfiguration, with a message naming the key and the fix. It runs
+     * where {@link SessionMiddleware#create} is called, often a verticle's {@code start()} on its event loop: keep it
+     * to brief local work (the file backend checks its directory and takes its lock file here); network I/O belongs
+     * in {@link SessionBackend#start(BackendRecorder)}.
      */
     SessionBackend create(Vertx vertx, SessionConfig config);
 }

@@ -93,8 +93,16 @@ public abstract class BackendSpiContract {
                 "config(Clock) must choose the backend with setBackend(factory) or setManager(SessionManagerFactory): "
                         + "the SPI contract creates the backend itself");
         context = vertx.getOrCreateContext();
-        backend = onEventLoop(() -> Future.succeededFuture(factory.create(vertx, config)));
+        backend = onEventLoop(() -> Future.succeededFuture(createBackend(factory, config)));
         onEventLoop(() -> backend.start(BackendRecorder.NONE));
+    }
+
+    /**
+     * Creates the backend, on the event loop as a verticle's {@code start()} would. Not checked for blocking: creation
+     * is start-up, where brief local work such as checking a directory is allowed ({@link SessionBackendFactory}).
+     */
+    private SessionBackend createBackend(SessionBackendFactory factory, SessionConfig config) {
+        return factory.create(vertx, config);
     }
 
     @AfterEach

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * takes. It catches a blocking call with a probability that grows with how often the call runs and how long it takes:
  * over a contract run (hundreds of calls) a backend that always blocks is caught; one that blocks rarely may pass.
  * Class loading and initialisation, logging and {@code SecureRandom} (which read jars, write to the console and read
- * {@code /dev/urandom} on any thread) are not counted.
+ * {@code /dev/urandom} on any thread) are not counted, nor is the creation of the backend by {@link BackendSpiContract}
+ * (start-up: {@link dev.vertxsessions.SessionBackendFactory#create} may check a directory).
  */
 public final class EventLoopBlockingDetector implements BeforeEachCallback, AfterEachCallback {
 
@@ -123,6 +124,10 @@ public final class EventLoopBlockingDetector implements BeforeEachCallback, Afte
             String type = frame.getClassName();
             if (startsWithAny(type, EXEMPT_FRAMES) || frame.getMethodName().equals("<clinit>")) {
                 return null; // class loading and initialisation happen once, whatever thread comes first
+            }
+            if (type.equals(BackendSpiContract.class.getName())
+                    && frame.getMethodName().equals("createBackend")) {
+                return null; // the backend's creation: start-up, where brief local work is allowed
             }
             if (culprit == null && (startsWithAny(type, BLOCKING_FRAMES) || isSleep(frame) || isJdbc(type))) {
                 culprit = type + "." + frame.getMethodName();
