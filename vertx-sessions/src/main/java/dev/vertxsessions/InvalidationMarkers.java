@@ -86,14 +86,16 @@ public final class InvalidationMarkers {
         }
         String id = message.substring(0, space);
         int second = message.indexOf(' ', space + 1);
+        String version = orNull(message.substring(space + 1, second < 0 ? message.length() : second));
         if (second < 0) {
-            String version = message.substring(space + 1);
-            listener.changed(id, version.isEmpty() ? null : version);
-            return;
+            listener.changed(id, version);
+        } else {
+            listener.changed(id, version, orNull(message.substring(second + 1)));
         }
-        String version = message.substring(space + 1, second);
-        String previous = message.substring(second + 1);
-        listener.changed(id, version.isEmpty() ? null : version, previous.isEmpty() ? null : previous);
+    }
+
+    private static String orNull(String version) {
+        return version.isEmpty() ? null : version;
     }
 
     /** Fails every marker in flight: reports may have been lost, so none of them proves anything. */

@@ -121,6 +121,11 @@ final class NearCache implements SessionInvalidations.Listener {
         /** A save's: its reply proved the prediction and cached it ({@link #saved}); its event needs nothing more. */
         boolean acknowledged;
 
+        /** A save's: whether it was predicted from the session at version {@code previous} (null: no session). */
+        boolean startedFrom(String previous) {
+            return previous != null ? previous.equals(baseVersion) : fromNothing;
+        }
+
         Fill(long epoch, Entry predicted, String baseVersion, boolean fromNothing) {
             this.epoch = epoch;
             this.predicted = predicted;
@@ -478,11 +483,7 @@ final class NearCache implements SessionInvalidations.Listener {
                 return;
             }
             // Reports of others may be read after this save, or have come before it: the base proves the result.
-            if (own != null
-                    && !own.superseded
-                    && (previous != null ? previous.equals(own.baseVersion) : own.fromNothing)
-                    && own.epoch == epoch
-                    && live) {
+            if (own != null && !own.superseded && own.startedFrom(previous) && own.epoch == epoch && live) {
                 poison(id);
                 cache.put(id, own.predicted.since(System.nanoTime())); // called right after the write, in its lock
                 return;
@@ -504,23 +505,16 @@ final class NearCache implements SessionInvalidations.Listener {
             return;
         }
         synchronized (stripe(id)) {
-            List<Fill> pending = fills.get(id);
-            if (pending == null) {
-                return; // its event came first and settled it
-            }
-            for (Fill fill : pending) {
-                if (fill.predicted != null && version.equals(fill.predicted.version())) {
-                    if (!fill.acknowledged
-                            && !fill.superseded
-                            && (previous != null ? previous.equals(fill.baseVersion) : fill.fromNothing)
-                            && fill.epoch == epoch
-                            && live) {
-                        fill.acknowledged = true;
-                        poison(id); // loads in flight may have read the store before this save
-                        cache.put(id, fill.predicted.since(System.nanoTime()));
-                    }
-                    return;
-                }
+            Fill fill = pendingSave(id, version); // null: its event came first and settled it
+            if (fill != null
+                    && !fill.acknowledged
+                    && !fill.superseded
+                    && fill.startedFrom(previous)
+                    && fill.epoch == epoch
+                    && live) {
+                fill.acknowledged = true;
+                poison(id); // loads in flight may have read the store before this save
+                cache.put(id, fill.predicted.since(System.nanoTime()));
             }
         }
     }
@@ -586,13 +580,21 @@ final class NearCache implements SessionInvalidations.Listener {
      * null. Its report has come: whether or not the fill is used, nothing else would remove it.
      */
     private Fill ownSave(String id, String version) {
+        Fill fill = pendingSave(id, version);
+        if (fill != null) {
+            unregister(id, fill);
+        }
+        return fill;
+    }
+
+    /** Returns the fill of the save of this process that writes {@code version} to session {@code id}, or null. */
+    private Fill pendingSave(String id, String version) {
         List<Fill> pending = fills.get(id);
         if (pending == null || version == null) {
             return null;
         }
         for (Fill fill : pending) {
             if (fill.predicted != null && version.equals(fill.predicted.version())) {
-                unregister(id, fill);
                 return fill;
             }
         }
