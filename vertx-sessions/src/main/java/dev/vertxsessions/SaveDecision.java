@@ -69,10 +69,26 @@ enum SaveDecision {
 
     /**
      * Returns whether a save sends the cookie. A cookie that carries the session (signed cookies) changes with
-     * every save; a persistent cookie's lifetime moves with every save; otherwise only a new ID needs one.
+     * every save; a persistent cookie is renewed when its session's expiry moved to another step
+     * ({@link #cookieRenewalDue}); otherwise only a new ID needs one.
      */
     static boolean cookieNeeded(
-            boolean serverSide, boolean persistentCookie, boolean newId, boolean cookieChoiceChanged) {
-        return !serverSide || persistentCookie || newId || cookieChoiceChanged;
+            boolean serverSide, boolean persistentCookieDue, boolean newId, boolean cookieChoiceChanged) {
+        return !serverSide || persistentCookieDue || newId || cookieChoiceChanged;
+    }
+
+    /** The longest step of a persistent cookie's renewal: a minute. */
+    static final long MAX_COOKIE_RENEWAL_STEP_MILLIS = 60_000;
+
+    /**
+     * Returns whether a server-side session's persistent cookie, last given an expiry of {@code cookieExpiresAt}
+     * (epoch ms; 0 when unknown), must be sent again for the session's expiry of {@code expiresAt}. Time is cut into
+     * steps of a hundredth of the {@code lifetime}, at most {@link #MAX_COOKIE_RENEWAL_STEP_MILLIS}: the cookie is
+     * renewed when the expiry moves to another step, so a browser busy with one session gets its cookie again about
+     * once a minute, not with every response, and its cookie expires at most one step before the session does.
+     */
+    static boolean cookieRenewalDue(long cookieExpiresAt, long expiresAt, java.time.Duration lifetime) {
+        long step = Math.max(1, Math.min(MAX_COOKIE_RENEWAL_STEP_MILLIS, lifetime.toMillis() / 100));
+        return cookieExpiresAt == 0 || Math.floorDiv(cookieExpiresAt, step) != Math.floorDiv(expiresAt, step);
     }
 }

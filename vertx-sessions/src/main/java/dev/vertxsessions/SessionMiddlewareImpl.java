@@ -589,7 +589,10 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             }
             case COOKIE_ONLY -> {
                 if (SaveDecision.cookieNeeded(
-                        serverSide, state.session.isRememberMe(), !session.id().equals(state.cookieId), false)) {
+                        serverSide,
+                        state.session.isRememberMe() && session.cookieRenewalDue(),
+                        !session.id().equals(state.cookieId),
+                        false)) {
                     String value =
                             nearCache != null ? NearCache.cookieValue(session.id(), session.data()) : session.id();
                     useCookie(state, current.cookie, value, Future.succeededFuture());
@@ -726,7 +729,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         // With the near cache the cookie carries the version, which every save changes: it is sent with every save.
         if (SaveDecision.cookieNeeded(
                 serverSide && nearCache == null,
-                state.session.isRememberMe(),
+                state.session.isRememberMe() && session.cookieRenewalDue(),
                 !changes.id().equals(state.cookieId),
                 cookieChoiceChanged)) {
             useCookie(state, current.cookie, cookieValue, cookieWrite != null ? cookieWrite : saved);

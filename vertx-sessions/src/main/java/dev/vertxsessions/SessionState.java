@@ -59,6 +59,12 @@ final class SessionState {
 
     private long createdAt;
     private long expiresAt = Long.MAX_VALUE;
+    /**
+     * The expiry the browser's persistent cookie has, as far as this request knows: the stored one's when loaded (the
+     * cookie was renewed within a step of it), the one sent with this response; 0 when unknown.
+     */
+    private long cookieExpiresAt;
+
     private Duration expiry;
     /** The data as loaded, in its stored form (what a move on a failed response carries), or null when new. */
     private Map<String, Object> loadedData;
@@ -347,6 +353,7 @@ final class SessionState {
         }
         this.createdAt = createdAtMillis;
         this.expiresAt = expiresAtMillis;
+        this.cookieExpiresAt = expiresAtMillis;
         this.expiry = perSession;
         this.loadedData = storedData;
         this.loadedExpiry = perSession;
@@ -428,6 +435,7 @@ final class SessionState {
         conflicted = false;
         createdAt = 0;
         expiresAt = Long.MAX_VALUE;
+        cookieExpiresAt = 0;
         expiry = null;
         loadedData = null;
         loadedExpiry = null;
@@ -592,9 +600,15 @@ final class SessionState {
         cookieDue = true;
     }
 
-    /** Records that this response carries the session's cookie. */
+    /** Records that this response carries the session's cookie, with the session's current expiry. */
     void cookieSent() {
         cookieDue = false;
+        cookieExpiresAt = expiresAt;
+    }
+
+    /** Returns whether a persistent cookie must be renewed for the session's current expiry. */
+    boolean cookieRenewalDue() {
+        return SaveDecision.cookieRenewalDue(cookieExpiresAt, expiresAt, lifetime());
     }
 
     /**

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** The save rules as a table: what the middleware does with a session in each state when its response goes out. */
@@ -115,9 +116,25 @@ class SaveDecisionTest {
     @Test
     void cookies_areSentWhenTheBrowserMustLearnSomething() {
         assertTrue(SaveDecision.cookieNeeded(false, false, false, false), "a signed cookie carries the data");
-        assertTrue(SaveDecision.cookieNeeded(true, true, false, false), "a persistent cookie follows the expiry");
+        assertTrue(SaveDecision.cookieNeeded(true, true, false, false), "a persistent cookie's renewal is due");
         assertTrue(SaveDecision.cookieNeeded(true, false, true, false), "a new ID");
         assertTrue(SaveDecision.cookieNeeded(true, false, false, true), "remember-me changed");
         assertFalse(SaveDecision.cookieNeeded(true, false, false, false), "same ID, browser-session cookie");
+    }
+
+    @Test
+    void aPersistentCookie_isRenewedWhenTheExpiryMovesToAnotherStep() {
+        long minute = 60_000;
+        long t = 1_796_688_000_000L; // 2026-12-08T00:00:00Z, a whole minute
+        Duration day = Duration.ofDays(1);
+        assertTrue(SaveDecision.cookieRenewalDue(0, t, day), "no cookie known");
+        assertFalse(SaveDecision.cookieRenewalDue(t, t, day), "the same expiry");
+        assertFalse(SaveDecision.cookieRenewalDue(t, t + minute - 1, day), "within the minute");
+        assertTrue(SaveDecision.cookieRenewalDue(t, t + minute, day), "the next minute");
+        assertTrue(SaveDecision.cookieRenewalDue(t + minute, t + minute - 1, day), "a shorter expiry");
+        Duration halfHour = Duration.ofMinutes(30); // a hundredth: 18 s
+        assertFalse(SaveDecision.cookieRenewalDue(t, t + 17_999, halfHour));
+        assertTrue(SaveDecision.cookieRenewalDue(t, t + 18_000, halfHour));
+        assertTrue(SaveDecision.cookieRenewalDue(t, t + 1, Duration.ofMillis(50)), "steps of at least 1 ms");
     }
 }

@@ -8,6 +8,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -109,5 +111,53 @@ class SessionCookieTest {
                     server.get("/peek", TestServer.sessionCookie(response)).bodyAsString());
         });
         test.completeNow();
+    }
+
+    @Test
+    void persistentCookieOfAServerSideSession_isRenewedOncePerStepOfItsExpiry(Vertx vertx, VertxTestContext test) {
+        test.verify(() -> {
+            MutableClock clock = new MutableClock(Instant.parse("2026-12-08T00:00:00Z"));
+            TestServer memory = TestServer.start(
+                    vertx, new SessionConfig().setManager("memory").setClock(clock), SessionRoutes::install);
+            try {
+                HttpResponse<Buffer> first = memory.get("/");
+                String id = TestServer.sessionCookie(first);
+                assertPersistentCookie(id, 86400, TestServer.setCookie(first, "session_id"));
+                clock.advance(Duration.ofSeconds(59));
+                HttpResponse<Buffer> sameMinute = memory.get("/", id);
+                assertEquals("You've visited this page 2 times", sameMinute.bodyAsString());
+                assertEquals(List.of(), TestServer.setCookies(sameMinute), "the expiry moved within its minute");
+                assertEquals("private", sameMinute.getHeader("cache-control"), "a response to a session's request");
+
+                clock.advance(Duration.ofSeconds(1));
+                HttpResponse<Buffer> nextMinute = memory.get("/", id);
+                assertPersistentCookie(id, 86400, TestServer.setCookie(nextMinute, "session_id"));
+                assertEquals(List.of(), TestServer.setCookies(memory.get("/", id)), "renewed: not again");
+
+                HttpResponse<Buffer> shorter = memory.get("/short", id); // a per-session expiry of 30 minutes
+                assertPersistentCookie(id, 1800, TestServer.setCookie(shorter, "session_id"));
+                // The step is a hundredth of 30 minutes, 18 s; the expiry, 00:31:00, is in the step [00:30:54,
+                // 00:31:12).
+                clock.advance(Duration.ofSeconds(11));
+                assertEquals(List.of(), TestServer.setCookies(memory.get("/", id)));
+                clock.advance(Duration.ofSeconds(1));
+                assertPersistentCookie(id, 1800, TestServer.setCookie(memory.get("/", id), "session_id"));
+
+                clock.advance(Duration.ofSeconds(1799)); // idle until one second before its expiry: still there
+                assertEquals("6", memory.get("/peek", id).bodyAsString());
+            } finally {
+                memory.close();
+            }
+        });
+        test.completeNow();
+    }
+
+    /** Asserts a persistent cookie of {@code id}; its Expires date is the browser's: real time plus Max-Age. */
+    private static void assertPersistentCookie(String id, long maxAgeSeconds, String header) {
+        assertTrue(
+                header.matches("session_id=" + id + "; Max-Age=" + maxAgeSeconds
+                        + "; Expires=[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT; Path=/; HTTPOnly; "
+                        + "SameSite=Lax"),
+                header);
     }
 }

@@ -134,12 +134,18 @@ public abstract class BackendContract {
             String cookie = assertSessionCookie(first, DAY_SECONDS);
             HttpResponse<Buffer> second = browser.get("/");
             assertEquals("You've visited this page 2 times", second.bodyAsString());
-            String renewed =
-                    assertSessionCookie(second, DAY_SECONDS); // a persistent cookie's lifetime moves with each save
+            if (!has(Capability.SERVER_SIDE)) {
+                assertSessionCookie(second, DAY_SECONDS); // the cookie is the data: every save sends it
+            } else if (!sessionSetCookies(second).isEmpty()) { // with the near cache: it carries the version
+                assertEquals(idOf(cookie), idOf(assertSessionCookie(second, DAY_SECONDS)), "the same session");
+            }
+            clock.advance(Duration.ofMinutes(1)); // the expiry moves to another step: the cookie is renewed
+            HttpResponse<Buffer> third = browser.get("/");
+            assertEquals("You've visited this page 3 times", third.bodyAsString());
+            String renewed = assertSessionCookie(third, DAY_SECONDS);
             if (has(Capability.SERVER_SIDE)) {
                 assertEquals(idOf(cookie), idOf(renewed), "a server-side session keeps its ID");
             }
-            assertEquals("You've visited this page 3 times", browser.get("/").bodyAsString());
             assertEquals("3", browser.get("/peek").bodyAsString());
         });
         test.completeNow();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vertxsessions.MutableClock;
 import dev.vertxsessions.SessionConfig;
 import dev.vertxsessions.SessionMiddleware;
 import dev.vertxsessions.TestServer;
@@ -28,6 +29,8 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.function.Consumer;
@@ -325,7 +328,8 @@ class SessionHandlerSurfaceTest {
     @Test
     void browserSessionCookies_haveNoMaxAge_andRememberMeMakesOneSessionPersistent(Vertx vertx, VertxTestContext test) {
         test.verify(() -> {
-            start(vertx, config("file").setCookiePersistent(false), router -> {
+            MutableClock clock = new MutableClock(Instant.parse("2026-12-08T00:00:00Z"));
+            start(vertx, config("file").setCookiePersistent(false).setClock(clock), router -> {
                 router.get("/put").handler(ctx -> {
                     SessionMiddleware.session(ctx).put("n", ctx.request().getParam("n"));
                     ctx.end();
@@ -346,10 +350,16 @@ class SessionHandlerSurfaceTest {
 
             String remembered = TestServer.setCookie(send(HttpMethod.GET, "/remember", cookie, null), "session_id");
             assertTrue(remembered.startsWith("session_id=" + cookie + "; Max-Age=86400; Expires="), remembered);
-            String renewed = TestServer.setCookie(send(HttpMethod.GET, "/put?n=3", cookie, null), "session_id");
+            clock.advance(Duration.ofSeconds(59));
+            assertEquals(
+                    List.of(),
+                    TestServer.setCookies(send(HttpMethod.GET, "/put?n=3", cookie, null)),
+                    "the expiry moved within its minute: the cookie is not renewed");
+            clock.advance(Duration.ofSeconds(1));
+            String renewed = TestServer.setCookie(send(HttpMethod.GET, "/put?n=4", cookie, null), "session_id");
             assertTrue(
                     renewed.startsWith("session_id=" + cookie + "; Max-Age=86400; Expires="),
-                    "a persistent cookie follows the server's expiry: " + renewed);
+                    "a persistent cookie follows the server's expiry, renewed once a minute: " + renewed);
         });
         test.completeNow();
     }

@@ -175,7 +175,7 @@ class VertxWebStoreBackendTest {
             String id = TestServer.sessionCookie(first);
             HttpResponse<Buffer> second = server.get("/", id);
             assertEquals(page(2), second.bodyAsString());
-            assertEquals(id, TestServer.sessionCookie(second), "the same session");
+            assertSameSessionOrNoCookie(id, second);
             assertEquals("2", server.get("/peek", id).bodyAsString());
 
             Session stored = store.get(id).await();
@@ -466,7 +466,7 @@ class VertxWebStoreBackendTest {
                 String id = TestServer.sessionCookie(first);
                 HttpResponse<Buffer> onOther = onB.get("/count", id);
                 assertEquals("count 2", onOther.bodyAsString(), "instance B read what A wrote");
-                assertEquals(id, TestServer.sessionCookie(onOther), "the same session");
+                assertSameSessionOrNoCookie(id, onOther);
                 assertEquals("count 3", onA.get("/count", id).bodyAsString(), "instance A read what B wrote");
 
                 assertEquals("stored", onB.get("/values/put", id).bodyAsString());
@@ -713,6 +713,17 @@ class VertxWebStoreBackendTest {
         public void close() {
             closed.set(true);
             super.close();
+        }
+    }
+
+    /**
+     * Asserts that a save of the session {@code id} kept its ID: the persistent cookie is renewed only when the expiry
+     * moved to another step (a minute for these sessions), which real time may cross between two requests.
+     */
+    private static void assertSameSessionOrNoCookie(String id, HttpResponse<Buffer> response) {
+        String header = TestServer.setCookie(response, "session_id");
+        if (header != null) {
+            assertEquals(id, TestServer.cookieValue(header), "the same session");
         }
     }
 }
