@@ -7,10 +7,12 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.DataFormatException;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
@@ -37,7 +39,11 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * key' = HMAC-SHA256(secret, "vertx-sessions.cookie-encryption.v1"), one per secret, so rotation works the same
  * way: the current key encrypts, every key is tried to decrypt. GCM's 128-bit tag authenticates nonce, header and
- * data; a random 96-bit nonce per cookie is safe for far more cookies than one key will ever issue.
+ * data. Nonces follow RFC 5116's recommended formation (section 3.2): a fixed field of 4 random bytes per codec and
+ * an 8-byte counter that starts at a random value and counts up with every cookie, so one process never repeats a
+ * nonce, and two processes sharing a key repeat one only if both random parts meet (about 2^-32 times the share of
+ * the 2^64 counter values their cookies used). It costs an increment, where a random nonce from SecureRandom cost a
+ * lock shared by every event loop and a SHA-1 block per cookie (profiled: a quarter of the sealing).
  *
  * The codec remembers the cookies it issued and verified (VerifiedCookies), so a browser's next request with the same
  * cookie skips the base64, the cryptography and the JSON; a cookie it does not remember is verified in full.
@@ -72,7 +78,6 @@ final class SignedCookieCodec {
     private static final int TAG_BITS = 128;
     private static final byte[] ENCRYPTION_KEY_LABEL =
             "vertx-sessions.cookie-encryption.v1".getBytes(StandardCharsets.US_ASCII);
-    private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
 
     private final List<ThreadLocal<Mac>> macs = new ArrayList<>();
     private final List<SecretKeySpec> encryptionKeys = new ArrayList<>();
@@ -88,6 +93,10 @@ final class SignedCookieCodec {
             ThreadLocal.withInitial(() -> new Deflater(Deflater.BEST_SPEED, true));
     private final ThreadLocal<Inflater> inflaters = ThreadLocal.withInitial(() -> new Inflater(true));
     private final VerifiedCookies verified = new VerifiedCookies();
+    /** The nonce's fixed field, random per codec. */
+    private final int nonceFixedField;
+    /** The nonce's counter, from a random start. */
+    private final AtomicLong nonceCounter;
 
     /** What a verified cookie holds. */
     static final class Contents {
@@ -153,6 +162,9 @@ final class SignedCookieCodec {
      */
     SignedCookieCodec(String secretKey, List<String> fallbackKeys, boolean encrypt) {
         this.encrypt = encrypt;
+        SecureRandom random = new SecureRandom();
+        this.nonceFixedField = random.nextInt();
+        this.nonceCounter = new AtomicLong(random.nextLong());
         if (secretKey == null || secretKey.getBytes(StandardCharsets.UTF_8).length < SessionConfig.MIN_SECRET_BYTES) {
             throw new IllegalArgumentException(
                     "secret_key is required by the signed-cookie backend and must be at least "
@@ -225,21 +237,18 @@ final class SignedCookieCodec {
     }
 
     private byte[] seal(byte[] body) {
-        byte[] nonce = new byte[NONCE_BYTES];
-        NONCES.nextBytes(nonce);
+        byte[] out = new byte[1 + NONCE_BYTES + body.length - 1 + TAG_BITS / 8];
+        out[0] = VERSION_ENCRYPTED;
+        ByteBuffer.wrap(out, 1, NONCE_BYTES).putInt(nonceFixedField).putLong(nonceCounter.getAndIncrement());
         try {
             javax.crypto.Cipher cipher = ciphers.get();
             cipher.init(
                     javax.crypto.Cipher.ENCRYPT_MODE,
                     encryptionKeys.get(0),
-                    new javax.crypto.spec.GCMParameterSpec(TAG_BITS, nonce));
+                    new javax.crypto.spec.GCMParameterSpec(TAG_BITS, out, 1, NONCE_BYTES));
             cipher.updateAAD(SALT);
-            cipher.updateAAD(new byte[] {VERSION_ENCRYPTED});
-            byte[] sealed = cipher.doFinal(body, 1, body.length - 1);
-            byte[] out = new byte[1 + NONCE_BYTES + sealed.length];
-            out[0] = VERSION_ENCRYPTED;
-            System.arraycopy(nonce, 0, out, 1, NONCE_BYTES);
-            System.arraycopy(sealed, 0, out, 1 + NONCE_BYTES, sealed.length);
+            cipher.updateAAD(out, 0, 1); // the version byte
+            cipher.doFinal(body, 1, body.length - 1, out, 1 + NONCE_BYTES);
             return out;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cookie encryption failed", e);

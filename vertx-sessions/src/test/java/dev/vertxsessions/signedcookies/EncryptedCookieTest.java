@@ -97,6 +97,12 @@ class EncryptedCookieTest {
             String again = TestServer.sessionCookie(server.get("/secret"));
             assertNotEquals(
                     plain(again).substring(1, 13), plain(encrypted).substring(1, 13), "a fresh nonce per cookie");
+            java.nio.ByteBuffer firstNonce =
+                    java.nio.ByteBuffer.wrap(Base64.getUrlDecoder().decode(encrypted), 1, 12);
+            java.nio.ByteBuffer laterNonce =
+                    java.nio.ByteBuffer.wrap(Base64.getUrlDecoder().decode(again), 1, 12);
+            assertEquals(firstNonce.getInt(), laterNonce.getInt(), "RFC 5116's nonce: the codec's fixed field");
+            assertEquals(2, laterNonce.getLong() - firstNonce.getLong(), "and its counter: two cookies sealed since");
         });
         test.completeNow();
     }
