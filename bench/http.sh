@@ -26,6 +26,9 @@
 #   JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseG1GC -XX:+AlwaysPreTouch"]   the same for every server
 #   SKIP_BUILD [0]               1 = reuse bench/target/benchmarks.jar as it is
 #
+# "wrk CPU µs/req" is the CPU wrk itself used per answer: the client shares the two cores with the server, so what
+# a cookie costs it (parse, store, send back) lowers every cookie server's req/s against bare whatever the server does.
+#
 # Every server is started fresh for each workload and round, warmed up with the same workload, then measured. Needs java,
 # mvn, wrk, redis-server and curl.
 set -euo pipefail
@@ -51,7 +54,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 LOADS=()
 start_redis
 
-declare -A RPS P99 SCPU JCPU RCPU STALE LOST ERRS MISM FAILED
+declare -A RPS P99 SCPU JCPU RCPU WCPU STALE LOST ERRS MISM FAILED
 read -r -a SERVER_LIST <<<"$SERVERS"
 TICKS=$(getconf CLK_TCK)
 
@@ -115,9 +118,9 @@ pair_of() {
   esac
 }
 
-echo "| round | server | workload | req/s | p99 µs | server CPU µs/req | of it JIT | redis-server CPU µs/req | stale | lost" \
-  "| errors | mismatches | load average |" >"$RESULTS/rounds.md"
-echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|" >>"$RESULTS/rounds.md"
+echo "| round | server | workload | req/s | p99 µs | server CPU µs/req | of it JIT | redis-server CPU µs/req" \
+  "| wrk CPU µs/req | stale | lost | errors | mismatches | load average |" >"$RESULTS/rounds.md"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|" >>"$RESULTS/rounds.md"
 for ((round = 1; round <= ROUNDS; round++)); do
   count=${#SERVER_LIST[@]}
   for ((i = 0; i < count; i++)); do
@@ -149,9 +152,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
       server_cpu=$(cpu_ticks "$SERVER_PID")
       jit_cpu=$(jit_ticks "$SERVER_PID")
       redis_cpu=$(cpu_ticks "$REDIS_PID")
-      MODE=$workload CHECK=$check SESSIONS_OUT="$out.sessions" \
+      # bash's time keyword: the CPU (user, system) wrk itself used, what a client pays per answer (a cookie to
+      # parse, store and send back costs it more than a bare answer does, on the same two cores as the server)
+      { TIMEFORMAT='%3U %3S'; time MODE=$workload CHECK=$check SESSIONS_OUT="$out.sessions" \
         wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-        -s "$BENCH_DIR/wrk/session.lua" "$url" >"$out.wrk.txt"
+        -s "$BENCH_DIR/wrk/session.lua" "$url" >"$out.wrk.txt"; } 2>"$out.wrk-cpu.txt"
       server_cpu=$(( $(cpu_ticks "$SERVER_PID") - server_cpu ))
       jit_cpu=$(( $(jit_ticks "$SERVER_PID") - jit_cpu ))
       redis_cpu=$(( $(cpu_ticks "$REDIS_PID") - redis_cpu ))
@@ -169,6 +174,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
       RPS[$key]=$(field "$result" rps)
       P99[$key]=$(field "$result" p99_us)
       SCPU[$key]=$(per_request_us "$server_cpu" "$requests")
+      WCPU[$key]=$(tail -1 "$out.wrk-cpu.txt" | awk -v n="$requests" \
+        '{ if (n > 0 && NF == 2) printf "%.0f", ($1 + $2) * 1e6 / n; else print "n/a" }')
       JCPU[$key]=$(per_request_us "$jit_cpu" "$requests")
       RCPU[$key]=$(per_request_us "$redis_cpu" "$requests")
       STALE[$key]=$stale
@@ -176,8 +183,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
       ERRS[$key]=$(( $(field "$result" non2xx) + $(field "$result" connect) + $(field "$result" read)
         + $(field "$result" write) + $(field "$result" timeout) ))
       MISM[$key]=$(grep -c "Session version mismatch" "$log" || true)
-      row=$(printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |" "$round" "$server" "$workload" \
-        "${RPS[$key]}" "${P99[$key]}" "${SCPU[$key]}" "${JCPU[$key]}" "${RCPU[$key]}" "$stale" "$lost" "${ERRS[$key]}" "${MISM[$key]}" "$load")
+      row=$(printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" "$round" "$server" \
+        "$workload" "${RPS[$key]}" "${P99[$key]}" "${SCPU[$key]}" "${JCPU[$key]}" "${RCPU[$key]}" "${WCPU[$key]}" \
+        "$stale" "$lost" "${ERRS[$key]}" "${MISM[$key]}" "$load")
       echo "$row" >>"$RESULTS/rounds.md"
       echo "$row" >&2
     done
@@ -227,22 +235,22 @@ LOAD_MAX=$(printf '%s\n' "${LOADS[@]}" | sort -g | tail -1)
     "min $LOAD_MIN, median $LOAD_MEDIAN, max $LOAD_MAX."
   echo
   echo "| server | workload | req/s | × bare | p99 | p99 × bare | server CPU µs/req | of it JIT | redis-server CPU µs/req" \
-    "| stale reads | lost writes | errors | version-mismatch warnings |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| wrk CPU µs/req | stale reads | lost writes | errors | version-mismatch warnings |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for workload in $WORKLOADS; do
     bare_rps=$(med RPS bare "$workload")
     bare_p99=$(med P99 bare "$workload")
     for server in $SERVERS; do
       rps=$(med RPS "$server" "$workload")
       if [ "$rps" = n/a ]; then
-        echo "| $server | $workload | ${FAILED[$server/$workload]:-n/a} | | | | | | | | | | |"
+        echo "| $server | $workload | ${FAILED[$server/$workload]:-n/a} | | | | | | | | | | | |"
         continue
       fi
       p99=$(med P99 "$server" "$workload")
-      printf "| %s | %s | %.0f | %s | %s ms | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$server" "$workload" "$rps" \
-        "$(ratio "$rps" "$bare_rps" "%.2f")" "$(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }')" \
+      printf "| %s | %s | %.0f | %s | %s ms | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$server" "$workload" \
+        "$rps" "$(ratio "$rps" "$bare_rps" "%.2f")" "$(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }')" \
         "$(ratio "$p99" "$bare_p99" "%.1f")" "$(med SCPU "$server" "$workload")" "$(med JCPU "$server" "$workload")" \
-        "$(med RCPU "$server" "$workload")" \
+        "$(med RCPU "$server" "$workload")" "$(med WCPU "$server" "$workload")" \
         "$(total STALE "$server" "$workload")" "$(total LOST "$server" "$workload")" \
         "$(total ERRS "$server" "$workload")" "$(total MISM "$server" "$workload")"
     done
