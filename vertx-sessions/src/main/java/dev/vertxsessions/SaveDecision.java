@@ -1,5 +1,7 @@
 package dev.vertxsessions;
 
+import java.time.Duration;
+
 /**
  * What the middleware does with a session when its response goes out (or on {@code commit()}): a pure function
  * of the session's state and the response's status, so the rules can be read, and tested, in one place.
@@ -87,7 +89,7 @@ enum SaveDecision {
      * renewed when the expiry moves to another step, so a browser busy with one session gets its cookie again about
      * once a minute, not with every response, and its cookie expires at most one step before the session does.
      */
-    static boolean cookieRenewalDue(long cookieExpiresAt, long expiresAt, java.time.Duration lifetime) {
+    static boolean cookieRenewalDue(long cookieExpiresAt, long expiresAt, Duration lifetime) {
         long step = Math.max(1, Math.min(MAX_COOKIE_RENEWAL_STEP_MILLIS, lifetime.toMillis() / 100));
         return cookieExpiresAt == 0 || Math.floorDiv(cookieExpiresAt, step) != Math.floorDiv(expiresAt, step);
     }
