@@ -465,9 +465,7 @@ final class NearCache implements SessionInvalidations.Listener {
                 return;
             }
             if (own != null && !own.poisoned && own.epoch == epoch && live) {
-                poison(id);
-                // the save of this process, and nothing between it and its base
-                cache.put(id, own.predicted.since(System.nanoTime()));
+                cachePrediction(id, own); // the save of this process, and nothing between it and its base
                 return;
             }
             drop(id);
@@ -483,9 +481,8 @@ final class NearCache implements SessionInvalidations.Listener {
                 return;
             }
             // Reports of others may be read after this save, or have come before it: the base proves the result.
-            if (own != null && !own.superseded && own.startedFrom(previous) && own.epoch == epoch && live) {
-                poison(id);
-                cache.put(id, own.predicted.since(System.nanoTime())); // called right after the write, in its lock
+            if (own != null && provenByBase(own, previous)) {
+                cachePrediction(id, own); // called right after the write, in its lock
                 return;
             }
             drop(id);
@@ -506,17 +503,26 @@ final class NearCache implements SessionInvalidations.Listener {
         }
         synchronized (stripe(id)) {
             Fill fill = pendingSave(id, version); // null: its event came first and settled it
-            if (fill != null
-                    && !fill.acknowledged
-                    && !fill.superseded
-                    && fill.startedFrom(previous)
-                    && fill.epoch == epoch
-                    && live) {
+            if (fill != null && !fill.acknowledged && provenByBase(fill, previous)) {
                 fill.acknowledged = true;
-                poison(id); // loads in flight may have read the store before this save
-                cache.put(id, fill.predicted.since(System.nanoTime()));
+                cachePrediction(id, fill);
             }
         }
+    }
+
+    /**
+     * Returns whether the store's word that the save of {@code fill} turned version {@code previous} into its own
+     * proves the prediction: the save started from that version, no later save or delete of this process started on
+     * the ID, and the cache has been live since the fill began.
+     */
+    private boolean provenByBase(Fill fill, String previous) {
+        return !fill.superseded && fill.startedFrom(previous) && fill.epoch == epoch && live;
+    }
+
+    /** Caches a save's proven prediction; loads in flight may have read the store before the save: poisoned. */
+    private void cachePrediction(String id, Fill fill) {
+        poison(id);
+        cache.put(id, fill.predicted.since(System.nanoTime()));
     }
 
     @Override

@@ -149,6 +149,11 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
                     : SeedSessionBackend.bound(new RequestSession(), tracking);
         }
 
+        /** Returns whether the session's cookie is persistent and due for renewal (see SaveDecision). */
+        boolean persistentCookieDue() {
+            return session.isRememberMe() && tracking.cookieRenewalDue();
+        }
+
         /** Returns whether {@code session} is this request's, with its headers not sent yet. */
         private boolean holds(SessionState session) {
             return session == tracking && !headersSent;
@@ -589,10 +594,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
             }
             case COOKIE_ONLY -> {
                 if (SaveDecision.cookieNeeded(
-                        serverSide,
-                        state.session.isRememberMe() && session.cookieRenewalDue(),
-                        !session.id().equals(state.cookieId),
-                        false)) {
+                        serverSide, state.persistentCookieDue(), !session.id().equals(state.cookieId), false)) {
                     String value =
                             nearCache != null ? NearCache.cookieValue(session.id(), session.data()) : session.id();
                     useCookie(state, current.cookie, value, Future.succeededFuture());
@@ -729,7 +731,7 @@ final class SessionMiddlewareImpl implements SessionMiddleware {
         // With the near cache the cookie carries the version, which every save changes: it is sent with every save.
         if (SaveDecision.cookieNeeded(
                 serverSide && nearCache == null,
-                state.session.isRememberMe() && session.cookieRenewalDue(),
+                state.persistentCookieDue(),
                 !changes.id().equals(state.cookieId),
                 cookieChoiceChanged)) {
             useCookie(state, current.cookie, cookieValue, cookieWrite != null ? cookieWrite : saved);
