@@ -52,10 +52,11 @@ final class FileSessionRepository {
     }
 
     /**
-     * What a locked write did: what it stored (null: nothing, the session was deleted meanwhile), or the principals
-     * whose locks it needs and did not hold (nothing written), and the sessions it ended for the limit.
+     * What a locked write did: what it stored (null: nothing, the session was deleted meanwhile), or, with nothing
+     * written, the principals whose locks it needs and did not hold, or the sessions of {@code principal} to end
+     * first for the limit.
      */
-    private record Outcome(Written written, Set<String> retryWith, List<String> ended, String principal) {
+    private record Outcome(Written written, Set<String> retryWith, List<String> endFirst, String principal) {
 
         static Outcome stored(Written written) {
             return new Outcome(written, null, List.of(), null);
@@ -223,17 +224,19 @@ final class FileSessionRepository {
         while (true) {
             try (DirectoryLocks.UserLocks held = locks.lockUsers(guess)) {
                 Outcome outcome = locks.withLock(source, () -> writeLocked(changes, source, held.principals));
+                // Over the limit nothing was written: end the sessions that expire first (each under its own lock,
+                // not the source's), then write. Ends: each pass ends a live session, and none joins under our lock.
+                while (!outcome.endFirst().isEmpty()) {
+                    for (String victim : outcome.endFirst()) {
+                        if (users.endSessionOf(outcome.principal(), victim)) {
+                            recorder.reportEndedByLimit(victim, outcome.principal());
+                        }
+                    }
+                    outcome = locks.withLock(source, () -> writeLocked(changes, source, held.principals));
+                }
                 if (outcome.retryWith() != null) {
                     guess.addAll(outcome.retryWith());
                     continue;
-                }
-                for (String victim : outcome.ended()) {
-                    if (users.endSessionOf(outcome.principal(), victim)) {
-                        recorder.reportEndedByLimit(victim, outcome.principal());
-                    }
-                }
-                if (!outcome.ended().isEmpty()) {
-                    users.rewrite(outcome.principal(), null); // drops the ended sessions, once they are gone
                 }
                 return outcome.written();
             }
@@ -261,7 +264,6 @@ final class FileSessionRepository {
             String newPrincipal = UserIndex.principalOf(data);
             boolean moved = changes.previousId() != null;
             boolean reindex = lockedUsers != null && (moved || !Objects.equals(oldPrincipal, newPrincipal));
-            List<String> ended = List.of();
             if (reindex) {
                 Set<String> needed = new TreeSet<>();
                 if (oldPrincipal != null) {
@@ -275,7 +277,10 @@ final class FileSessionRepository {
                 }
                 if (newPrincipal != null && (moved || !newPrincipal.equals(oldPrincipal))) {
                     boolean joins = !newPrincipal.equals(oldPrincipal);
-                    ended = users.add(newPrincipal, changes, source, joins);
+                    List<String> endFirst = users.add(newPrincipal, changes, source, joins);
+                    if (!endFirst.isEmpty()) {
+                        return new Outcome(null, null, endFirst, newPrincipal); // nothing written yet
+                    }
                 }
             }
             if (changes.previousId() != null) {
@@ -306,7 +311,7 @@ final class FileSessionRepository {
                 users.rewrite(oldPrincipal, source); // after the write: the index never misses a session
             }
             Written written = new Written(json, locks.operations(changes.id()));
-            return new Outcome(written, null, ended, newPrincipal);
+            return Outcome.stored(written);
         }
     }
 

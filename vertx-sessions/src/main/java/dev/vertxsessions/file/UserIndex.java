@@ -96,14 +96,13 @@ final class UserIndex {
     }
 
     /**
-     * Adds {@code changes.id()} to the index of {@code principal}, dropping the IDs of sessions that are gone; when
-     * the session {@code joins} the user, applies {@code max_sessions_per_user}: refuses with
-     * {@link SessionLimitException} before anything is written, or returns the sessions to end, those that expire
-     * first. Call under the user lock.
+     * Adds {@code changes.id()} to the index of {@code principal}, dropping the IDs of sessions that are gone, and
+     * returns no IDs; when the session {@code joins} the user and would take it over {@code max_sessions_per_user},
+     * writes nothing and refuses with {@link SessionLimitException} or returns the sessions to end first, those that
+     * expire first (so that a crash never leaves the user over the limit). Call under the user lock.
      */
     List<String> add(String principal, SessionChanges changes, String source, boolean joins) throws IOException {
         LinkedHashMap<String, StoredSession> live = liveSessionsOf(principal);
-        List<String> ended = List.of();
         int max = changes.maxSessionsPerUser();
         if (joins && max > 0) {
             List<String> others = new ArrayList<>(live.keySet());
@@ -115,14 +114,14 @@ final class UserIndex {
                     throw SessionLimitException.atLimit(max);
                 }
                 others.sort(Comparator.comparingLong((String id) -> live.get(id).expiresAt));
-                ended = List.copyOf(others.subList(0, surplus));
+                return List.copyOf(others.subList(0, surplus));
             }
         }
         LinkedHashMap<String, Long> entries = new LinkedHashMap<>();
         live.forEach((id, stored) -> entries.put(id, stored.expiresAt));
         entries.put(changes.id(), changes.expiresAtMillis());
         write(principal, entries);
-        return ended;
+        return List.of();
     }
 
     /**
