@@ -33,9 +33,9 @@ final class RedisScripts {
      */
     private static final String NOTIFY = """
     local channel = table.remove(ARGV)
-    local function changed(id, key, before)
+    local function changed(id, key, before, written)
       if channel ~= '' then
-        local version = key and redis.call('HGET', key, 'k:__vertx-sessions.version')
+        local version = written or (key and redis.call('HGET', key, 'k:__vertx-sessions.version'))
         local message = id .. ' ' .. (version and string.sub(version, 2, -2) or '')
         if before then message = message .. ' ' .. before end
         redis.call('PUBLISH', channel, message)
@@ -65,26 +65,31 @@ final class RedisScripts {
     -- Returns 1 when written ({1, id...} when the limit ended those sessions of the user), 0 when the session was
     -- gone (nothing written), -1 when refused by the limit. With the near cache's channel, a write replies
     -- {1, before, id...}: before is the version the session held before this save ('' when none).
+    local function inChunks(command, key, list, from, to)
+      -- list[from..to] as the arguments of whole commands, at most 1000 each (unpack's stack has a limit)
+      for i = from, to, 1000 do redis.call(command, key, unpack(list, i, math.min(i + 999, to))) end
+    end
     local key, source = KEYS[1], KEYS[2]
     local moving = source ~= key and redis.call('EXISTS', source) == 1
-    if not moving and ARGV[1] == '1' and redis.call('EXISTS', key) == 0 then
-      return 0
-    end
     local held = key
     if moving then held = source end
+    local pf, vf = 'k:__vertx-sessions.principal', 'k:__vertx-sessions.version'
+    -- One read of all the save needs of the stored hash (every session hash holds m:created; EXISTS only without)
+    local stored = redis.call('HMGET', held, 'm:created', vf, pf)
+    if not moving and ARGV[1] == '1' and not stored[1] and redis.call('EXISTS', key) == 0 then
+      return 0
+    end
     local ended = {1}
     if channel ~= '' then
-      local before = redis.call('HGET', held, 'k:__vertx-sessions.version')
-      table.insert(ended, before and string.sub(before, 2, -2) or '')
+      table.insert(ended, stored[2] and string.sub(stored[2], 2, -2) or '')
     end
     local ttl = tonumber(ARGV[3])
     local nRemoved, nKept = tonumber(ARGV[7]), tonumber(ARGV[8])
     local indexPrefix, prefix = ARGV[9], ARGV[10]
     local first = 14
-    local pf = 'k:__vertx-sessions.principal'
     local oldP, newP, index, victims = false, false, false, {}
     if indexPrefix ~= '' then
-      oldP = redis.call('HGET', held, pf)
+      oldP = stored[3]
       newP = oldP
       if ARGV[2] == '1' then
         newP = false
@@ -129,17 +134,31 @@ final class RedisScripts {
         if string.sub(field, 1, 2) == 'k:' and not kept[field] then redis.call('HDEL', key, field) end
       end
     end
-    for i = first, first + nRemoved - 1 do redis.call('HDEL', key, ARGV[i]) end
-    for i = first + nRemoved + nKept, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-    redis.call('HSETNX', key, 'm:created', ARGV[4])
-    redis.call('HSET', key, 'm:expires', ARGV[5])
-    if ARGV[6] ~= '' then redis.call('HSET', key, 'm:expiry', ARGV[6]) end
+    -- Whole commands, not one per field: each redis.call costs more than the field it writes
+    if nRemoved > 0 then inChunks('HDEL', key, ARGV, first, first + nRemoved - 1) end
+    local fields, written = {}, false
+    for i = first + nRemoved + nKept, #ARGV, 2 do
+      table.insert(fields, ARGV[i])
+      table.insert(fields, ARGV[i + 1])
+      if ARGV[i] == vf then written = ARGV[i + 1] end
+    end
+    if not stored[1] then
+      table.insert(fields, 'm:created')
+      table.insert(fields, ARGV[4])
+    end
+    table.insert(fields, 'm:expires')
+    table.insert(fields, ARGV[5])
+    if ARGV[6] ~= '' then
+      table.insert(fields, 'm:expiry')
+      table.insert(fields, ARGV[6])
+    end
+    inChunks('HSET', key, fields, 1, #fields)
     redis.call('PEXPIRE', key, ARGV[3])
     if moving then
       changed(heldId)
-      changed(id, key)
+      changed(id, key, nil, written)
     else
-      changed(id, key, ended[2])
+      changed(id, key, ended[2], written)
     end
     for _, victim in ipairs(victims) do
       if redis.call('DEL', prefix .. victim) == 1 then

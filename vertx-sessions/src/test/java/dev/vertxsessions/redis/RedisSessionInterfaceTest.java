@@ -459,6 +459,29 @@ class RedisSessionInterfaceTest {
     }
 
     @Test
+    void aSaveOfThousandsOfKeys_writesAndRemovesThemAll(VertxTestContext test) {
+        // SAVE sends a request's fields as whole HSET and HDEL commands, at most 1000 arguments each
+        test.verify(() -> {
+            TestServer server = start(config());
+            HttpResponse<Buffer> first = get(server, "/many?remove=0&from=0&put=2500", null);
+            assertEquals("ok", first.bodyAsString());
+            String id = TestServer.cookieValue(TestServer.setCookie(first, COOKIE));
+            assertEquals(2500L + 2, redis.command("HLEN", PREFIX + id)); // with m:created and m:expires
+            assertEquals(
+                    "ok",
+                    get(server, "/many?remove=1500&from=2500&put=1200", id).bodyAsString());
+            assertEquals(2200L + 2, redis.command("HLEN", PREFIX + id));
+            assertNull(redis.command("HGET", PREFIX + id, "k:k0"));
+            assertNull(redis.command("HGET", PREFIX + id, "k:k1499"));
+            assertEquals("1500", redis.command("HGET", PREFIX + id, "k:k1500"));
+            assertEquals("2499", redis.command("HGET", PREFIX + id, "k:k2499"));
+            assertEquals("3699", redis.command("HGET", PREFIX + id, "k:k3699"));
+            assertEquals("3699", get(server, "/get?k=k3699", id).bodyAsString());
+        });
+        test.completeNow();
+    }
+
+    @Test
     void keys_keepTheirInsertionOrder(VertxTestContext test) {
         test.verify(() -> {
             TestServer server = start(config());
@@ -745,6 +768,21 @@ class RedisSessionInterfaceTest {
                 ctx.end("ok");
             }
         });
+        router.get("/many")
+                .handler(
+                        ctx -> { // removes k0..k<remove - 1>, puts k<from>..k<from + put - 1>
+                            BaseSessionInterface session = session(ctx);
+                            int from = Integer.parseInt(ctx.request().getParam("from"));
+                            for (int i = 0; i < Integer.parseInt(ctx.request().getParam("remove")); i++) {
+                                session.remove("k" + i);
+                            }
+                            for (int i = from;
+                                    i < from + Integer.parseInt(ctx.request().getParam("put"));
+                                    i++) {
+                                session.put("k" + i, i);
+                            }
+                            session.commit().onComplete(ar -> ctx.end(ar.succeeded() ? "ok" : "failed: " + ar.cause()));
+                        });
         router.get("/get").handler(ctx -> {
             Object value = session(ctx).get(ctx.request().getParam("k"));
             ctx.end(String.valueOf(value));
