@@ -21,7 +21,10 @@
 #   SERVERS ["bare vertx-local ours-memory vertx-cookie ours-signed vertx-redis ours-redis ours-file"]; also
 #                                ours-redis-cached and ours-file-cached (near_cache on), and either Redis server with -pooled (every call
 #                                borrows a pooled connection) or -pipelined (one connection per event loop, the
-#                                default) appended, e.g. ours-redis-cached-pooled
+#                                default) appended, e.g. ours-redis-cached-pooled; and floor-signed and
+#                                floor-server-side: bare answering with the headers ours-signed and ours-memory
+#                                answer with (the same Set-Cookie length and attributes, Cache-Control: private),
+#                                doing nothing else: the ceiling of a server of ours on this harness
 #   WORKLOADS ["counter read"]
 #   JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseG1GC -XX:+AlwaysPreTouch"]   the same for every server
 #   SKIP_BUILD [0]               1 = reuse bench/target/benchmarks.jar as it is
@@ -140,7 +143,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         continue
       fi
       check=1
-      [ "$server" = bare ] && check=0
+      [[ "$server" == bare || "$server" == floor-* ]] && check=0
       url="http://127.0.0.1:$SERVER_PORT"
       out="$RESULTS/$server-$workload-r$round"
       MODE=$workload CHECK=$check wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"${WARMUP}s" --latency \

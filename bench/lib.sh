@@ -1,7 +1,7 @@
 # Shared by http.sh and memory.sh (sourced, not run). Expects BENCH_DIR to be set.
 
 JAVA_OPTS=${JAVA_OPTS:-"-Xms512m -Xmx512m -XX:+UseG1GC -XX:+AlwaysPreTouch"}
-JAR="$BENCH_DIR/target/benchmarks.jar"
+JAR=${JAR:-"$BENCH_DIR/target/benchmarks.jar"}
 REDIS_PID=""
 REDIS_PORT=""
 SERVER_PID=""

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -46,6 +47,13 @@ import java.util.stream.Stream;
  * implement too, so every server runs exactly the same handler code. {@code bare} has no session handler: its
  * routes answer "1" and "0" and are the ceiling for the others.
  *
+ * <p>The {@code floor-*} servers are {@code bare} answering with the headers ours answer with, and doing nothing
+ * else: what our responses cost the client and the HTTP layer, the ceiling for a server of ours on this harness.
+ * {@code floor-signed} sends, on every {@code /counter}, a {@code Set-Cookie} as long as {@code ours-signed}'s with
+ * the same attributes; {@code floor-server-side} sends an ID cookie like {@code ours-memory}'s when the request has
+ * no cookie. Both send {@code Cache-Control: private} on both routes, as ours do on every answer that read a
+ * session.
+ *
  * <p>Servers: {@code bare}, {@code vertx-local} (SessionHandler + LocalSessionStore), {@code ours-memory}
  * (manager {@code memory}), {@code vertx-cookie} (CookieSessionStore), {@code ours-signed} (default signed
  * cookies), {@code vertx-redis} (RedisSessionStore), {@code ours-redis} (manager {@code redis}), {@code ours-redis-cached} (the same with {@code near_cache}); each of
@@ -67,6 +75,8 @@ public final class BenchServer {
 
     static final List<String> SERVERS = List.of(
             "bare",
+            "floor-signed",
+            "floor-server-side",
             "vertx-local",
             "ours-memory",
             "vertx-cookie",
@@ -128,7 +138,10 @@ public final class BenchServer {
             System.out.println("session directory: " + directory);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(directory)));
         }
-        vertx.deployVerticle(() -> new HttpVerticle(sessions, port), new DeploymentOptions().setInstances(instances))
+        Floor floor = Floor.of(name);
+        vertx.deployVerticle(
+                        () -> new HttpVerticle(sessions, port, floor),
+                        new DeploymentOptions().setInstances(instances))
                 .onSuccess(id -> System.out.println("READY " + name + " " + port))
                 .onFailure(e -> {
                     System.err.println("could not start " + name + ": " + e);
@@ -162,6 +175,8 @@ public final class BenchServer {
             Vertx vertx, String name, String redisUrl, Path directory, int instances) {
         switch (name) {
             case "bare":
+            case "floor-signed":
+            case "floor-server-side":
                 return v -> null;
             case "vertx-local":
                 return v -> SessionHandler.create(LocalSessionStore.create(v));
@@ -254,18 +269,28 @@ public final class BenchServer {
     public static final class HttpVerticle extends VerticleBase {
         private final SessionsPerVerticle sessionsPerVerticle;
         private final int port;
+        private final Floor floor;
 
         /** Serves the two routes on 127.0.0.1:{@code port} behind the handler {@code sessions} makes in start(). */
         public HttpVerticle(SessionsPerVerticle sessions, int port) {
+            this(sessions, port, null);
+        }
+
+        /** The same, answering with {@code floor}'s headers when {@code sessions} makes no handler. */
+        HttpVerticle(SessionsPerVerticle sessions, int port, Floor floor) {
             this.sessionsPerVerticle = sessions;
             this.port = port;
+            this.floor = floor;
         }
 
         @Override
         public Future<?> start() {
             Handler<RoutingContext> sessions = sessionsPerVerticle.create(vertx);
             Router router = Router.router(vertx);
-            if (sessions == null) {
+            if (sessions == null && floor != null) {
+                router.get("/counter").handler(ctx -> floor(ctx, floor, "1", floor.everyCounter()));
+                router.get("/read").handler(ctx -> floor(ctx, floor, "0", false));
+            } else if (sessions == null) {
                 router.get("/counter").handler(ctx -> text(ctx, "1"));
                 router.get("/read").handler(ctx -> text(ctx, "0"));
             } else {
@@ -317,6 +342,38 @@ public final class BenchServer {
 
     private static int number(Object value) {
         return value instanceof Number ? ((Number) value).intValue() : 0;
+    }
+
+    /**
+     * The response headers of one of ours, without the work: a cookie {@code session_id=}, 16 hex digits that differ
+     * for every cookie, then {@code setCookie} (sent on every {@code /counter} when {@code everyCounter}, else when
+     * the request has no cookie), and {@code Cache-Control: private}.
+     */
+    record Floor(String setCookie, boolean everyCounter) {
+        static Floor of(String server) {
+            String attributes =
+                    "; Max-Age=86400; Expires=Wed, 09 Dec 2026 04:14:47 GMT; Path=/; HTTPOnly; SameSite=Lax";
+            switch (server) {
+                case "floor-signed": // as long as ours-signed's (170 characters: the counter's signed cookie)
+                    return new Floor("A".repeat(170 - 16) + attributes, true);
+                case "floor-server-side": // as long as a server-side session's ID (43 characters)
+                    return new Floor("A".repeat(43 - 16) + attributes, false);
+                default:
+                    return null;
+            }
+        }
+    }
+
+    /** Makes every floor cookie differ, as ours do (a client that stores the same string again pays less). */
+    private static final AtomicLong FLOOR_COOKIES = new AtomicLong();
+
+    private static void floor(RoutingContext ctx, Floor floor, String body, boolean sendCookie) {
+        if (sendCookie || ctx.request().getHeader("cookie") == null) {
+            String serial = Long.toHexString(0x1000_0000_0000_0000L + FLOOR_COOKIES.incrementAndGet());
+            ctx.response().putHeader("set-cookie", "session_id=" + serial + floor.setCookie());
+        }
+        ctx.response().putHeader("cache-control", "private");
+        text(ctx, body);
     }
 
     private static void text(RoutingContext ctx, String body) {
