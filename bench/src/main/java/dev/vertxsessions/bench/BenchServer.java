@@ -140,8 +140,7 @@ public final class BenchServer {
         }
         Floor floor = Floor.of(name);
         vertx.deployVerticle(
-                        () -> new HttpVerticle(sessions, port, floor),
-                        new DeploymentOptions().setInstances(instances))
+                        () -> new HttpVerticle(sessions, port, floor), new DeploymentOptions().setInstances(instances))
                 .onSuccess(id -> System.out.println("READY " + name + " " + port))
                 .onFailure(e -> {
                     System.err.println("could not start " + name + ": " + e);
