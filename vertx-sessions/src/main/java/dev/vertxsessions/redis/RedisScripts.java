@@ -134,7 +134,7 @@ final class RedisScripts {
         if string.sub(field, 1, 2) == 'k:' and not kept[field] then redis.call('HDEL', key, field) end
       end
     end
-    -- Whole commands, not one per field: each redis.call costs more than the field it writes
+    -- Whole commands, not one per field: fewer calls into Redis
     if nRemoved > 0 then inChunks('HDEL', key, ARGV, first, first + nRemoved - 1) end
     local fields, written = {}, false
     for i = first + nRemoved + nKept, #ARGV, 2 do
