@@ -223,7 +223,8 @@ final class FileSessionRepository {
         }
         while (true) {
             try (DirectoryLocks.UserLocks held = locks.lockUsers(guess)) {
-                Outcome outcome = locks.withLock(source, () -> writeLocked(changes, source, held.principals));
+                Callable<Outcome> write = () -> writeLocked(changes, source, held.principals);
+                Outcome outcome = locks.withLock(source, write);
                 // Over the limit nothing was written: end the sessions that expire first (each under its own lock,
                 // not the source's), then write. Ends: each pass ends a live session, and none joins under our lock.
                 while (!outcome.endFirst().isEmpty()) {
@@ -232,7 +233,7 @@ final class FileSessionRepository {
                             recorder.reportEndedByLimit(victim, outcome.principal());
                         }
                     }
-                    outcome = locks.withLock(source, () -> writeLocked(changes, source, held.principals));
+                    outcome = locks.withLock(source, write);
                 }
                 if (outcome.retryWith() != null) {
                     guess.addAll(outcome.retryWith());

@@ -127,15 +127,16 @@ final class RedisScripts {
       changed(id)
       return 0
     end
+    -- Whole commands, not one per field: fewer calls into Redis
     if ARGV[2] == '1' then
-      local kept = {}
+      local kept, cleared = {}, {}
       for i = first + nRemoved, first + nRemoved + nKept - 1 do kept[ARGV[i]] = true end
       for _, field in ipairs(redis.call('HKEYS', key)) do
-        if string.sub(field, 1, 2) == 'k:' and not kept[field] then redis.call('HDEL', key, field) end
+        if string.sub(field, 1, 2) == 'k:' and not kept[field] then table.insert(cleared, field) end
       end
+      inChunks('HDEL', key, cleared, 1, #cleared)
     end
-    -- Whole commands, not one per field: fewer calls into Redis
-    if nRemoved > 0 then inChunks('HDEL', key, ARGV, first, first + nRemoved - 1) end
+    inChunks('HDEL', key, ARGV, first, first + nRemoved - 1)
     local fields, written = {}, false
     for i = first + nRemoved + nKept, #ARGV, 2 do
       table.insert(fields, ARGV[i])

@@ -460,7 +460,7 @@ class RedisSessionInterfaceTest {
 
     @Test
     void aSaveOfThousandsOfKeys_writesAndRemovesThemAll(VertxTestContext test) {
-        // SAVE sends a request's fields as whole HSET and HDEL commands, at most 1000 arguments each
+        // SAVE sends a request's fields, and a clear's, as whole HSET and HDEL commands, at most 1000 arguments each
         test.verify(() -> {
             TestServer server = start(config());
             HttpResponse<Buffer> first = get(server, "/many?remove=0&from=0&put=2500", null);
@@ -477,6 +477,10 @@ class RedisSessionInterfaceTest {
             assertEquals("2499", redis.command("HGET", PREFIX + id, "k:k2499"));
             assertEquals("3699", redis.command("HGET", PREFIX + id, "k:k3699"));
             assertEquals("3699", get(server, "/get?k=k3699", id).bodyAsString());
+            assertEquals("1", get(server, "/reset", id).bodyAsString()); // a clear of 2,200 keys, then two keys
+            get(server, "/peek", id); // waits for the save
+            assertEquals(2L + 2, redis.command("HLEN", PREFIX + id));
+            assertEquals("counter,fresh", get(server, "/keys", id).bodyAsString());
         });
         test.completeNow();
     }
